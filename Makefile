@@ -1,0 +1,35 @@
+# Every target creates .venv on first use: torch is installed first, pinned to the CPU build,
+# so the package's own `torch` requirement is already met and no CUDA wheels are fetched.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+TORCH := torch==2.13.0
+
+.PHONY: setup demo test validate bench lint clean
+
+$(BIN)/rlcraving: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q $(TORCH)
+	$(BIN)/pip install -q -e ".[dev,ray]"
+	touch $@
+
+setup: $(BIN)/rlcraving
+
+demo: setup
+	$(BIN)/rlcraving demo
+
+test: setup
+	$(BIN)/pytest -n 2
+
+validate: setup
+	$(BIN)/rlcraving validate --out docs
+
+bench: setup
+	$(BIN)/rlcraving bench
+
+lint: setup
+	$(BIN)/ruff check rlcraving tests benchmarks
+
+clean:
+	rm -rf $(VENV) results .pytest_cache

@@ -1,0 +1,502 @@
+"""The batched simulation core: N subjects in operant chambers, advanced together as arrays.
+
+This is the only implementation of the model. `CocaineSeekingEnv` is a view of it with
+N = 1 and `CocaineSeekingVectorEnv` with N > 1; the TD agents drive it directly.
+
+One step is `dt_s` seconds. Per subject and step, in order (all equations in docs/model.md):
+
+1. baclofen effects for this moment (precomputed per session): gain g, natural-reward gain
+   g_nat, sedation probability, withdrawal w_bac;
+2. the action: 0 other behaviour, 1 active lever, 2 inactive lever, 3 sucrose lever; a press
+   fails with the sedation probability;
+3. schedule: an active press outside the timeout counts towards the ratio (FR n or the
+   Richardson-Roberts series); completing it gives the infusion (if the drug is available),
+   the cue (if contingent), a timeout, and possibly a footshock (punished sessions);
+4. cocaine: c <- c e^(-dt/tau_c) + infusion + i.p. transfer; occupancy o = c/(c+K50);
+5. stress: non-contingent shocks raise KOR activation k (threshold in mA; none if knocked out);
+6. allostasis: A <- A + dt (r_A o) - A dt/tau_A;
+7. Pavlovian trials at each completed ratio and each sucrose pellet;
+8. incentive (Zhang et al. 2009): kappa times the net cue/context/drug-state value;
+9. reward = hedonic + drug dopamine + incentive + relief + sucrose - cost - punishment.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from rlcraving import pavlovian as pav
+from rlcraving import random as rnd
+from rlcraving.params import INDIVIDUAL_TRAITS, ModelParams
+from rlcraving.pharmacology import EFFECT_COLUMNS, Placebo, Regimen, baclofen_model
+from rlcraving.protocol import CONTEXTS, PR_SERIES, SessionSettings
+
+OTHER, ACTIVE, INACTIVE, SUCROSE = 0, 1, 2, 3
+ACTION_MEANINGS = ("other", "active_lever", "inactive_lever", "sucrose_lever")
+
+OBSERVATION_NAMES = (
+    "drug_cue", "sucrose_cue", "timeout", "context_A", "context_B", "context_C",
+    "drug_occupancy", "dysphoria", "incentive", "ratio_progress", "session_time", "sucrose_lever_present",
+)
+REWARD_COMPONENTS = ("hedonic", "drug_dopamine", "incentive", "relief", "sucrose", "cost", "punishment")
+SUMMARY_FIELDS = ("active_presses", "inactive_presses", "sucrose_presses", "infusions", "pellets",
+                  "shocks", "breakpoint", "intake_mg_per_kg")
+
+_PR = np.array(PR_SERIES + (PR_SERIES[-1],) * 200, dtype=np.int64)
+_NULL_EFFECT = np.array([0.0, 1.0, 1.0, 0.0, 0.0])  # no baclofen: concentration 0, gains 1
+_STREAM_SEDATION, _STREAM_PUNISH = 11, 12
+
+
+@dataclass(frozen=True)
+class SubjectOptions:
+    """Settings fixed for the life of a batch (kwargs of the environments)."""
+
+    sucrose_lever: bool = False
+    kor_knockout: bool = False
+    individual_differences: bool = False
+
+
+class SubjectBatch:
+    """N subjects, their state across days, and the session each one is in."""
+
+    def __init__(self, n: int, params: ModelParams | None = None, options: SubjectOptions | None = None):
+        self.n = int(n)
+        self.params = params or ModelParams()
+        self.options = options or SubjectOptions()
+        p = self.params
+        self.n_actions = 4 if self.options.sucrose_lever else 3
+        self._regimens: list[Regimen] = [Placebo()]
+        self._bac_groups: dict[int, np.ndarray] = {}
+        self._next_group = 1
+        self._decay_c = math.exp(-p.dt_s / (60.0 * p.cocaine_half_life_min / math.log(2.0)))
+        self._decay_ip = math.exp(-p.dt_s / (60.0 * p.ip_absorption_half_life_min / math.log(2.0)))
+        self._decay_kor = math.exp(-p.dt_s / (60.0 * p.kor_decay_min))
+        self._decay_A = math.exp(-p.dt_s / (86400.0 * p.allostasis_recovery_days))
+        self._timeout_steps = int(round(p.timeout_s / p.dt_s))
+        self._allocate()
+        self.new_subjects(np.arange(self.n), rnd.subject_keys(0, np.arange(self.n)))
+
+    # ------------------------------------------------------------------ state
+    def _allocate(self) -> None:
+        n = self.n
+        z = lambda dtype=np.float64: np.zeros(n, dtype=dtype)  # noqa: E731
+        self.keys = z(np.uint64)
+        self.counter = z(np.uint64)
+        self.traits = np.ones((n, len(INDIVIDUAL_TRAITS)))
+        # carried across days
+        self.cocaine = z()            # brain level, mg/kg
+        self.ip_depot = z()           # unabsorbed i.p. cocaine, mg/kg
+        self.occupancy = z()          # DAT occupancy after the last step
+        self.allostasis = z()         # hedonic set-point shift A
+        self.kor = z()                # kappa-opioid activation k
+        self.E, self.I = pav.zeros(n)
+        self.total_infusions = z()
+        self.last_drug_h = np.full(n, -np.inf)
+        self.bac_state = np.zeros((n, 4))
+        self.bac_clock_h = z()
+        self.regimen_index = z(np.int64)
+        self.regimen_anchor_h = z()
+        self.session_start_h = z()
+        self.sessions_done = z(np.int64)
+        self.kor_on = np.full(n, 0.0 if self.options.kor_knockout else 1.0)
+        # the session in progress
+        self.step_index = z(np.int64)
+        self.n_steps = np.ones(n, dtype=np.int64)
+        self.progressive = z(bool)
+        self.ratio = np.ones(n, dtype=np.int64)
+        self.drug_available = z(bool)
+        self.contingent_cue = z(bool)
+        self.context = z(np.int64)
+        self.unit_dose = z()
+        self.punish_p = z()
+        self.punish_mA = z()
+        self.footshock_mA = z()
+        self.stress_steps = z(np.int64)
+        self.sucrose_available = z(bool)
+        self.incubation = z()
+        self.bac_group = z(np.int64)
+        self.phase_index = z(np.int64)
+        # session counters
+        self.ratio_count = z(np.int64)
+        self.pr_index = z(np.int64)
+        self.timeout_left = z(np.int64)
+        self.cue_left = z(np.int64)
+        self.sucrose_cue_left = z(np.int64)
+        self.steps_since_infusion = z(np.int64)
+        self.summary = {name: z() for name in SUMMARY_FIELDS}
+        # cached net associative strengths in the current context (drug outcome)
+        self.value_cue, self.value_context, self.value_drug_state, self.value_sucrose_cue = z(), z(), z(), z()
+        self.components = {name: z() for name in REWARD_COMPONENTS}
+        self.dopamine_gain = np.ones(n)
+        self.baclofen_mg_per_l = z()
+        self.incentive = z()
+        self.dysphoria = z()
+        self.kappa = z()
+        self._bac_table = _NULL_EFFECT[None, None, :].copy()
+
+    def new_subjects(self, idx: np.ndarray, keys: np.ndarray) -> None:
+        """Give the subjects at `idx` fresh, naive state and the given random keys."""
+        idx = np.asarray(idx, dtype=np.int64)
+        for arr in (self.cocaine, self.ip_depot, self.occupancy, self.allostasis, self.kor,
+                    self.total_infusions, self.bac_clock_h, self.regimen_anchor_h, self.session_start_h):
+            arr[idx] = 0.0
+        self.E[idx], self.I[idx] = 0.0, 0.0
+        self.last_drug_h[idx] = -np.inf
+        self.bac_state[idx] = 0.0
+        self.regimen_index[idx] = 0
+        self.sessions_done[idx] = 0
+        self.counter[idx] = 0
+        self.keys[idx] = keys
+        if self.options.individual_differences:
+            sigma = np.array([s for s, _, _ in INDIVIDUAL_TRAITS.values()])
+            z = np.stack([rnd.normal(keys, stream) for stream in range(len(sigma))], axis=1)
+            self.traits[idx] = np.exp(sigma * z)
+        else:
+            self.traits[idx] = 1.0
+
+    def trait(self, name: str) -> np.ndarray:
+        """Per-subject multiplier `name` (see `params.INDIVIDUAL_TRAITS`)."""
+        return self.traits[:, list(INDIVIDUAL_TRAITS).index(name)]
+
+    # ------------------------------------------------------------------ sessions
+    def start_sessions(self, idx: np.ndarray, settings: SessionSettings, *, first: bool = False) -> None:
+        """Advance subjects `idx` through the abstinence gap and begin a session of `settings`.
+
+        `first`: these subjects are new, their first session starts on day 0.
+        """
+        idx = np.asarray(idx, dtype=np.int64)
+        if idx.size == 0:
+            return
+        p, s = self.params, settings
+        if first:
+            start_h = np.full(idx.size, p.session_start_hour)
+            gap_h = np.zeros(idx.size)
+        else:
+            end_h = self.session_start_h[idx] + self.step_index[idx] * p.dt_s / 3600.0
+            start_h = np.maximum(self.session_start_h[idx] + 24.0 * s.abstinence_days, end_h)
+            gap_h = start_h - end_h
+        n_steps = int(round(60.0 * s.session_minutes / p.dt_s))
+        if s.schedule == "PR":
+            n_steps = max(n_steps, int(round(60.0 * p.pr_max_session_min / p.dt_s)))
+        n_steps = max(n_steps, 1)
+        self._advance_gap(idx, gap_h)
+        self._start_baclofen(idx, start_h, s.regimen, n_steps, first)
+        self.session_start_h[idx] = start_h
+        # incubation of cue incentive (Grimm 2001): Bateman function of days since the last drug
+        days = (start_h - self.last_drug_h[idx]) / 24.0
+        self.incubation[idx] = _incubation(days, self.total_infusions[idx], p)
+        # the session's settings
+        self.n_steps[idx] = n_steps
+        self.step_index[idx] = 0
+        self.progressive[idx] = s.schedule == "PR"
+        self.ratio[idx] = _PR[0] if s.schedule == "PR" else s.ratio
+        self.drug_available[idx] = s.drug_available
+        self.contingent_cue[idx] = s.contingent_cue
+        self.context[idx] = CONTEXTS.index(s.context)
+        self.unit_dose[idx] = s.unit_dose_mg_per_kg
+        self.punish_p[idx] = s.punishment_probability
+        self.punish_mA[idx] = s.punishment_mA
+        self.footshock_mA[idx] = s.footshock_mA
+        self.stress_steps[idx] = int(round(60.0 * p.stress_minutes / p.dt_s)) if s.footshock_mA > 0 else 0
+        self.sucrose_available[idx] = s.sucrose_available and self.options.sucrose_lever
+        self.ip_depot[idx] += p.ip_bioavailability * s.prime_mg_per_kg
+        for arr in (self.ratio_count, self.pr_index, self.timeout_left, self.cue_left,
+                    self.sucrose_cue_left, self.steps_since_infusion):
+            arr[idx] = 0
+        for arr in self.summary.values():
+            arr[idx] = 0.0
+        self._refresh_values(idx)
+        self._refresh_signals(idx)
+
+    def _advance_gap(self, idx: np.ndarray, gap_h: np.ndarray) -> None:
+        """Home-cage time between sessions: drugs wash out, allostasis and stress recover."""
+        p = self.params
+        if not np.any(gap_h > 0):
+            return
+        gap_s = 3600.0 * gap_h
+        tau_c = 60.0 * p.cocaine_half_life_min / math.log(2.0)
+        absorbed = self.ip_depot[idx]
+        self.cocaine[idx] = (self.cocaine[idx] + absorbed) * np.exp(-gap_s / tau_c)
+        self.ip_depot[idx] = 0.0
+        self.occupancy[idx] = self.cocaine[idx] / (self.cocaine[idx] + p.cocaine_k50_mg_per_kg)
+        self.allostasis[idx] *= np.exp(-gap_s / (86400.0 * p.allostasis_recovery_days))
+        self.kor[idx] *= np.exp(-gap_s / (60.0 * p.kor_decay_min))
+
+    def _start_baclofen(self, idx: np.ndarray, start_h: np.ndarray, regimen: Regimen | None,
+                        n_steps: int, first: bool) -> None:
+        """Bring baclofen state up to the session start and tabulate its effects for the session."""
+        p = self.params
+        if regimen is not None:
+            # the old regimen ends where the gap begins; the new one is anchored to that day
+            switch_h = start_h if first else self.session_start_h[idx] + self.step_index[idx] * p.dt_s / 3600.0
+            self._advance_baclofen(idx, switch_h, start_h)
+            if regimen not in self._regimens:
+                self._regimens.append(regimen)
+            self.regimen_index[idx] = self._regimens.index(regimen)
+            self.regimen_anchor_h[idx] = 24.0 * np.floor(switch_h / 24.0)
+            if regimen.at_steady_state:
+                model = baclofen_model(p, regimen.route)
+                self.bac_state[idx] = model.steady_state(regimen, float(switch_h[0] % 24.0))
+                self.bac_clock_h[idx] = switch_h
+        self._advance_baclofen(idx, start_h, start_h)
+        self._tabulate_baclofen(idx, n_steps)
+
+    def _baclofen_groups(self, idx: np.ndarray, *columns: np.ndarray) -> list[np.ndarray]:
+        """Positions in `idx` grouped by regimen, anchor, clock, state and `columns` (usually one group)."""
+        key = np.column_stack([self.regimen_index[idx], self.regimen_anchor_h[idx], self.bac_clock_h[idx],
+                               self.bac_state[idx], *columns])
+        _, inverse = np.unique(key, axis=0, return_inverse=True)
+        inverse = inverse.ravel()
+        return [np.flatnonzero(inverse == g) for g in range(inverse.max() + 1)]
+
+    def _is_idle(self, i: int) -> bool:
+        """Subject `i` is on placebo with no baclofen left: nothing to compute."""
+        return self.regimen_index[i] == 0 and not np.any(self.bac_state[i] > 1e-12)
+
+    def _advance_baclofen(self, idx: np.ndarray, to_h: np.ndarray, session_h: np.ndarray) -> None:
+        """Integrate baclofen kinetics from each subject's baclofen clock to `to_h` (per element of idx)."""
+        for pos in self._baclofen_groups(idx, to_h, session_h):
+            rows, i0 = idx[pos], idx[pos[0]]
+            t_to, t_from = float(to_h[pos[0]]), float(self.bac_clock_h[i0])
+            if t_to > t_from and not self._is_idle(i0):
+                regimen = self._regimens[self.regimen_index[i0]]
+                anchor = self.regimen_anchor_h[i0]
+                n = max(1, int(math.ceil((t_to - t_from) / 0.25)))
+                _, state = baclofen_model(self.params, regimen.route).run(
+                    self.bac_state[i0], regimen, t_from - anchor, (t_to - t_from) / n, n,
+                    session_start_h=float(session_h[pos[0]]) - anchor)
+                self.bac_state[rows] = state
+            self.bac_clock_h[rows] = max(t_to, t_from)
+
+    def _tabulate_baclofen(self, idx: np.ndarray, n_steps: int) -> None:
+        """Precompute this session's baclofen effects, one table per group of identical subjects."""
+        for pos in self._baclofen_groups(idx):
+            rows, i0 = idx[pos], idx[pos[0]]
+            if self._is_idle(i0):
+                self.bac_group[rows] = 0
+                continue
+            regimen = self._regimens[self.regimen_index[i0]]
+            t0 = float(self.bac_clock_h[i0] - self.regimen_anchor_h[i0])
+            effects, _ = baclofen_model(self.params, regimen.route).run(
+                self.bac_state[i0], regimen, t0, self.params.dt_s / 3600.0, n_steps, session_start_h=t0)
+            self._bac_groups[self._next_group] = effects
+            self.bac_group[rows] = self._next_group
+            self._next_group += 1
+        self._rebuild_bac_table()
+
+    def _rebuild_bac_table(self) -> None:
+        used = np.unique(self.bac_group)
+        self._bac_groups = {g: t for g, t in self._bac_groups.items() if g in set(used.tolist())}
+        if not self._bac_groups:
+            self._bac_table = _NULL_EFFECT[None, None, :].copy()
+            self.bac_group[:] = 0
+            self._bac_active = False
+            return
+        k_max = max(t.shape[0] for t in self._bac_groups.values())
+        table = np.tile(_NULL_EFFECT, (len(self._bac_groups) + 1, k_max, 1))
+        remap = np.zeros(self._next_group, dtype=np.int64)
+        for row, (g, t) in enumerate(sorted(self._bac_groups.items()), start=1):
+            table[row, : t.shape[0]] = t
+            table[row, t.shape[0]:] = t[-1]
+            remap[g] = row
+        self._bac_groups = {row: table[row] for row in range(1, len(self._bac_groups) + 1)}
+        self._next_group = len(self._bac_groups) + 1
+        self.bac_group[:] = remap[self.bac_group]
+        self._bac_table = table
+        self._bac_active = True
+
+    def baclofen_effects(self) -> np.ndarray:
+        """This step's baclofen effects per subject, shape (n, 5): `EFFECT_COLUMNS`."""
+        k = np.minimum(self.step_index, self._bac_table.shape[1] - 1)
+        return self._bac_table[self.bac_group, k]
+
+    # ------------------------------------------------------------------ dynamics
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Advance every subject by one step. Returns (observation, reward, terminated, truncated)."""
+        p = self.params
+        a = np.asarray(actions)
+        if self._bac_active:
+            eff = self.baclofen_effects()
+            self.baclofen_mg_per_l, gain, nat_gain, sedation, bac_withdrawal = eff.T
+        else:
+            gain, nat_gain, sedation, bac_withdrawal = 1.0, 1.0, None, 0.0
+        self.dopamine_gain = np.broadcast_to(gain, (self.n,))
+        press = a != OTHER
+        if sedation is not None and np.any(press & (sedation > 0)):
+            press &= rnd.uniform(self.keys, self.counter, _STREAM_SEDATION) >= sedation
+        active, inactive = press & (a == ACTIVE), press & (a == INACTIVE)
+        sucrose_press = press & (a == SUCROSE)
+        self.summary["active_presses"] += active
+        self.summary["inactive_presses"] += inactive
+        self.summary["sucrose_presses"] += sucrose_press
+
+        # schedule on the drug lever
+        counted = active & (self.timeout_left == 0)
+        self.ratio_count += counted
+        completed = counted & (self.ratio_count >= self.ratio)
+        infused = completed & self.drug_available
+        cue = completed & self.contingent_cue
+        any_completed = bool(completed.any())
+        if any_completed:
+            self.ratio_count[completed] = 0
+            self.summary["breakpoint"][completed & self.progressive] = self.ratio[completed & self.progressive]
+            self.pr_index += completed & self.progressive
+            self.ratio[self.progressive] = _PR[self.pr_index[self.progressive]]
+            self.timeout_left[completed & (infused | cue)] = self._timeout_steps
+            self.cue_left[cue] = self._timeout_steps
+        dose = np.where(infused, self.unit_dose, 0.0)
+        self.summary["infusions"] += infused
+        self.summary["intake_mg_per_kg"] += dose
+
+        # sucrose lever: FR1 with its own timeout and cue
+        pellet = sucrose_press & self.sucrose_available & (self.sucrose_cue_left == 0)
+        self.sucrose_cue_left[pellet] = self._timeout_steps + 1
+        self.summary["pellets"] += pellet
+
+        # cocaine kinetics and DAT occupancy
+        transfer = self.ip_depot * (1.0 - self._decay_ip)
+        self.ip_depot -= transfer
+        self.cocaine = self.cocaine * self._decay_c + transfer + dose
+        occ = self.cocaine / (self.cocaine + p.cocaine_k50_mg_per_kg)
+        rise = np.maximum(occ - self.occupancy, 0.0)
+        occ_before = self.occupancy
+        self.occupancy = occ
+        if any_completed:
+            self.total_infusions += infused
+            self.last_drug_h[infused] = (self.session_start_h + self.step_index * p.dt_s / 3600.0)[infused]
+            self.steps_since_infusion[infused] = 0
+
+        # shocks: punishment of infusions, and non-contingent stress shocks
+        shock_mA = np.zeros(self.n)
+        if any_completed and np.any(self.punish_p[completed] > 0):
+            punished = completed & (rnd.uniform(self.keys, self.counter, _STREAM_PUNISH) < self.punish_p)
+            shock_mA[punished] = self.punish_mA[punished]
+        stressed = (self.step_index < self.stress_steps)
+        if stressed.any():
+            every = max(1, int(round(p.shock_interval_s / p.dt_s)))
+            shock_mA[stressed & (self.step_index % every == 0)] = self.footshock_mA[stressed & (self.step_index % every == 0)]
+        shocked = shock_mA > 0
+        if shocked.any():
+            drive = shock_mA**p.kor_hill / (shock_mA**p.kor_hill + p.kor_half_mA**p.kor_hill)
+            self.kor = self.kor * self._decay_kor + p.kor_per_shock * drive * self.kor_on
+            self.summary["shocks"] += shocked
+        else:
+            self.kor = self.kor * self._decay_kor
+
+        # allostasis (opponent process / hedonic set-point shift)
+        rate = p.allostasis_rate_per_h * p.dt_s / 3600.0
+        self.allostasis = self.allostasis * self._decay_A + rate * self.trait("vulnerability") * occ
+
+        # Pavlovian trials
+        if any_completed:
+            self._pavlovian_trial(np.flatnonzero(completed), infused, cue, occ_before, pav.DRUG, gain)
+        if pellet.any():
+            self._pavlovian_trial(np.flatnonzero(pellet), pellet, pellet, occ_before, pav.SUCROSE, nat_gain)
+
+        # incentive salience and reward
+        self._refresh_signals(None, gain, bac_withdrawal)
+        c = self.components
+        c["hedonic"] = p.hedonic_max * rise
+        c["drug_dopamine"] = gain * p.drug_dopamine_max * self.trait("dopamine_sensitivity") * rise
+        cue_value = self.kappa * (1.0 + p.incubation_gain * self.incubation) * np.maximum(self.value_cue, 0.0)
+        suc_value = nat_gain * self.trait("incentive_sensitivity") * np.maximum(self.value_sucrose_cue, 0.0)
+        c["incentive"] = p.incentive_weight * (cue * cue_value + pellet * suc_value)
+        c["relief"] = p.relief_per_min * (p.dt_s / 60.0) * self.dysphoria * occ
+        c["sucrose"] = p.sucrose_reward * self.trait("sucrose_preference") * nat_gain * pellet
+        c["cost"] = -p.press_cost * (a != OTHER)
+        c["punishment"] = -p.shock_aversion_per_mA * self.trait("punishment_sensitivity") * shock_mA
+        reward = sum(c.values())
+
+        # clocks
+        self.counter += np.uint64(1)
+        self.step_index += 1
+        self.steps_since_infusion += 1
+        np.maximum(self.timeout_left - 1, 0, out=self.timeout_left)
+        np.maximum(self.cue_left - 1, 0, out=self.cue_left)
+        np.maximum(self.sucrose_cue_left - 1, 0, out=self.sucrose_cue_left)
+        truncated = self.step_index >= self.n_steps
+        limit = int(round(60.0 * p.pr_limit_min / p.dt_s))
+        terminated = self.progressive & (self.steps_since_infusion >= limit) & ~truncated
+        return self.observe(), reward, terminated, truncated
+
+    def _pavlovian_trial(self, rows: np.ndarray, reinforced: np.ndarray, cue: np.ndarray,
+                         drug_state: np.ndarray, outcome: int, gain: np.ndarray | float) -> None:
+        """A Rescorla-Wagner trial for subjects `rows` (see `pavlovian`)."""
+        p = self.params
+        x = np.zeros((rows.size, len(pav.STIMULI)))
+        x[:, pav.DRUG_CUE if outcome == pav.DRUG else pav.SUCROSE_CUE] = cue[rows]
+        x[np.arange(rows.size), pav.CONTEXT_0 + self.context[rows]] = 1.0
+        x[:, pav.DRUG_STATE] = drug_state[rows]
+        rate = p.pavlovian_rate * self.trait("pavlovian_rate")[rows]
+        ext = p.extinction_rate * self.trait("pavlovian_rate")[rows]
+        E, I = self.E[rows], self.I[rows]
+        pav.update(E, I, x, self.context[rows], np.full(rows.size, outcome), reinforced[rows].astype(float),
+                   rate, ext, np.broadcast_to(gain, (self.n,))[rows])
+        self.E[rows], self.I[rows] = E, I
+        self._refresh_values(rows)
+
+    def _refresh_values(self, idx: np.ndarray) -> None:
+        """Cache net strengths (drug outcome) of cue, context and drug state in the current context."""
+        ctx = self.context[idx]
+        w = pav.net_strength(self.E[idx], self.I[idx], ctx)
+        rows = np.arange(idx.size)
+        self.value_cue[idx] = w[:, pav.DRUG_CUE, pav.DRUG]
+        self.value_context[idx] = w[rows, pav.CONTEXT_0 + ctx, pav.DRUG]
+        self.value_drug_state[idx] = w[:, pav.DRUG_STATE, pav.DRUG]
+        self.value_sucrose_cue[idx] = w[:, pav.SUCROSE_CUE, pav.SUCROSE]
+
+    def _refresh_signals(self, idx: np.ndarray | None, gain: np.ndarray | float = 1.0,
+                         bac_withdrawal: np.ndarray | float = 0.0) -> None:
+        """Recompute kappa, the incentive signal and dysphoria (for all subjects: cheap)."""
+        p = self.params
+        if idx is not None and self._bac_active:
+            eff = self.baclofen_effects()
+            gain, bac_withdrawal = eff[:, 1], eff[:, 4]
+        self.dysphoria = self.allostasis + self.kor + p.baclofen_withdrawal_gain * bac_withdrawal
+        self.kappa = (gain * self.trait("incentive_sensitivity") * (1.0 + p.kappa_drug * self.occupancy)
+                      * (1.0 + p.kappa_stress * self.kor) * (1.0 + p.kappa_baclofen_withdrawal * bac_withdrawal))
+        exteroceptive = np.maximum(self.value_context, 0.0) + (self.cue_left > 0) * np.maximum(self.value_cue, 0.0)
+        self.incentive = self.kappa * ((1.0 + p.incubation_gain * self.incubation) * exteroceptive
+                                       + self.occupancy * np.maximum(self.value_drug_state, 0.0))
+
+    def observe(self) -> np.ndarray:
+        """Observation matrix (n, len(OBSERVATION_NAMES)), float32 in [0, 1]."""
+        obs = np.empty((self.n, len(OBSERVATION_NAMES)), dtype=np.float32)
+        obs[:, 0] = self.cue_left > 0
+        obs[:, 1] = self.sucrose_cue_left > 0
+        obs[:, 2] = self.timeout_left / max(self._timeout_steps, 1)
+        obs[:, 3:6] = self.context[:, None] == np.arange(3)
+        obs[:, 6] = self.occupancy
+        obs[:, 7] = self.dysphoria / (1.0 + self.dysphoria)
+        obs[:, 8] = self.incentive / (1.0 + self.incentive)
+        obs[:, 9] = np.minimum(self.ratio_count / self.ratio, 1.0)
+        obs[:, 10] = np.minimum(self.step_index / self.n_steps, 1.0)
+        obs[:, 11] = self.sucrose_available
+        return obs
+
+    def end_sessions(self, idx: np.ndarray) -> None:
+        """Book-keeping when sessions at `idx` end (called by the environments at episode end)."""
+        self.sessions_done[idx] += 1
+
+
+def _incubation(days: np.ndarray, infusions: np.ndarray, p: ModelParams) -> np.ndarray:
+    """Incubation level U in [0, 1]: load(history) x normalised Bateman(days since drug)."""
+    tr, td = p.incubation_rise_days, p.incubation_decay_days
+    t_peak = math.log(td / tr) * tr * td / (td - tr)
+    peak = math.exp(-t_peak / td) - math.exp(-t_peak / tr)
+    d = np.where(np.isfinite(days), np.maximum(days, 0.0), 0.0)
+    shape = (np.exp(-d / td) - np.exp(-d / tr)) / peak
+    load = 1.0 - np.exp(-infusions / p.incubation_load_infusions)
+    return np.where(np.isfinite(days), load * shape, 0.0)
+
+
+def summary_of(batch: SubjectBatch, i: int) -> dict[str, float]:
+    """Session summary of subject `i` as plain floats."""
+    return {k: float(v[i]) for k, v in batch.summary.items()}
+
+
+__all__: Sequence[str] = ("SubjectBatch", "SubjectOptions", "ACTION_MEANINGS", "OBSERVATION_NAMES",
+                          "REWARD_COMPONENTS", "SUMMARY_FIELDS", "EFFECT_COLUMNS")

@@ -1,0 +1,5 @@
+"""Gymnasium environments of rlcraving."""
+
+from rlcraving.envs.cocaine_seeking import SESSION_OPTIONS, CocaineSeekingEnv, CocaineSeekingVectorEnv
+
+__all__ = ["CocaineSeekingEnv", "CocaineSeekingVectorEnv", "SESSION_OPTIONS"]

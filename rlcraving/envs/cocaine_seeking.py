@@ -1,0 +1,336 @@
+"""CocaineSeeking: a subject living through a cocaine self-administration protocol.
+
+A thin Gymnasium view of `rlcraving.core.SubjectBatch`: `CocaineSeekingEnv` is one subject,
+`CocaineSeekingVectorEnv` is N subjects stepped as arrays. Both follow the same protocol logic.
+
+## Action space (Discrete(3), or Discrete(4) with ``sucrose_lever=True``)
+
+| action | meaning |
+|---|---|
+| 0 | other behaviour (no press) |
+| 1 | active lever (drug) |
+| 2 | inactive lever |
+| 3 | sucrose lever |
+
+## Observation space (Box(0, 1, (12,), float32))
+
+| index | name | meaning |
+|---|---|---|
+| 0 | drug_cue | drug-paired light/tone on |
+| 1 | sucrose_cue | sucrose-paired cue on |
+| 2 | timeout | fraction of the post-infusion timeout left |
+| 3-5 | context_A/B/C | chamber context (one-hot) |
+| 6 | drug_occupancy | dopamine-transporter occupancy by cocaine, c / (c + K50) |
+| 7 | dysphoria | allostatic + stress (KOR) + baclofen-withdrawal dysphoria, d / (1 + d) |
+| 8 | incentive | incentive salience of present stimuli, u / (1 + u) |
+| 9 | ratio_progress | presses made towards the current ratio / ratio |
+| 10 | session_time | fraction of the session elapsed |
+| 11 | sucrose_lever_present | sucrose lever extended |
+
+## Reward (sum of components, each in `info`)
+
+hedonic + drug_dopamine + incentive + relief + sucrose + cost (<= 0) + punishment (<= 0).
+
+## Episodes
+
+A session is an episode: `truncated` when its clock runs out; `terminated` only when a
+progressive-ratio session ends at its breakpoint (1 h without an infusion). `reset(seed=s)`
+starts a new subject; `reset()` continues the same subject with its next session, after the
+abstinence gap; `reset(options=...)` sets the next session (see `SESSION_OPTIONS`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from gymnasium.vector import AutoresetMode, VectorEnv
+
+from rlcraving import random as rnd
+from rlcraving.core import (ACTION_MEANINGS, OBSERVATION_NAMES, REWARD_COMPONENTS, SubjectBatch,
+                            SubjectOptions)
+from rlcraving.envs import render
+from rlcraving.params import ModelParams
+from rlcraving.pharmacology import MAX_MG_PER_DAY, REGIMEN_TYPES, OralTID, Placebo, Regimen
+from rlcraving.protocol import SESSION_KEYS, Calendar, SessionSettings, as_calendar, session
+from rlcraving.validation import check_bool, check_keys, check_number
+
+#: Keys accepted by ``reset(options=...)``.
+SESSION_OPTIONS = SESSION_KEYS
+
+
+class _Protocol:
+    """Who is in which session: calendar position, subject generation, option parsing.
+
+    Shared by the single and the vector environment so they follow one set of rules.
+    """
+
+    def __init__(self, n: int, *, calendar: Any, sucrose_lever: Any, kor_knockout: Any,
+                 individual_differences: Any, baclofen_mg_per_day: Any, baclofen: Any, params: Any):
+        check_number("num_envs", n, lo=1, hi=10_000_000, integer=True)
+        self.calendar: Calendar = as_calendar(calendar)
+        self.baclofen = _initial_regimen(baclofen_mg_per_day, baclofen)
+        if isinstance(params, Mapping):
+            params = ModelParams().replace(**params)
+        if params is not None and not isinstance(params, ModelParams):
+            raise TypeError(f"params={params!r} must be a ModelParams, a dict of overrides or None")
+        options = SubjectOptions(sucrose_lever=check_bool("sucrose_lever", sucrose_lever),
+                                 kor_knockout=check_bool("kor_knockout", kor_knockout),
+                                 individual_differences=check_bool("individual_differences",
+                                                                   individual_differences))
+        for s in self.calendar.sessions:
+            if s.sucrose_available and not options.sucrose_lever:
+                raise ValueError(f"calendar phase {s.phase!r} needs the sucrose lever: "
+                                 "make the environment with sucrose_lever=True")
+        self.batch = SubjectBatch(int(n), params, options)
+        self.n = int(n)
+        self.seed = 0
+        self.generation = np.zeros(self.n, dtype=np.int64)
+        self.position = np.zeros(self.n, dtype=np.int64)   # index of the next calendar session
+        self.current: list[SessionSettings] = [self.calendar[0]] * self.n
+
+    def _explicit(self, options: Mapping[str, Any] | None) -> SessionSettings | None:
+        """The session `options` name with a "phase", or None when they only override the calendar."""
+        if options is None:
+            return None
+        check_keys("options", options, SESSION_OPTIONS)
+        if "phase" not in options:
+            for key in options:  # validate the overrides before anything changes
+                dataclasses.replace(self.calendar[0], **{key: options[key]})
+            return None
+        opts = dict(options)
+        s = session(opts.pop("phase"), **opts)
+        if s.sucrose_available and not self.batch.options.sucrose_lever:
+            raise ValueError(f"phase {s.phase!r} needs the sucrose lever: make the environment with "
+                             "sucrose_lever=True")
+        return s
+
+    def reset(self, idx: np.ndarray, seed: int | None, options: Mapping[str, Any] | None) -> None:
+        """Start the next session of subjects `idx`.
+
+        With a seed: new subjects, their first session. Without: the same subjects after the
+        abstinence gap. Options with a "phase" name the session (the calendar does not move);
+        other options override the calendar's next session. A subject past the calendar's end
+        is replaced by a new subject (next generation) starting the calendar again.
+        """
+        explicit = self._explicit(options)  # may raise: nothing has changed yet
+        overrides = {} if explicit is not None or not options else dict(options)
+        if seed is not None:
+            self.seed = int(seed)
+            self.generation[idx] = 0
+            self._new_subjects(idx)
+            if explicit is not None:
+                self._begin(idx, explicit, False, first=True)
+            else:
+                self._begin(idx, dataclasses.replace(self.calendar[0], **overrides), True, first=True)
+            return
+        self.batch.end_sessions(idx)
+        if explicit is not None:
+            self._begin(idx, explicit, False, first=False)
+            return
+        finished = idx[self.position[idx] >= len(self.calendar)]
+        if finished.size:
+            self.generation[finished] += 1
+            self._new_subjects(finished)
+        for pos in np.unique(self.position[idx]):
+            group = idx[self.position[idx] == pos]
+            fresh = np.isin(group, finished)
+            settings = dataclasses.replace(self.calendar[int(pos)], **overrides)
+            for sub, first in ((group[fresh], True), (group[~fresh], False)):
+                if sub.size:
+                    self._begin(sub, settings, True, first)
+
+    def _new_subjects(self, idx: np.ndarray) -> None:
+        """Fresh subjects: subject i of generation g has key (seed, g * n + i)."""
+        self.batch.new_subjects(idx, rnd.subject_keys(self.seed, self.generation[idx] * self.n + idx))
+        self.position[idx] = 0
+
+    def _begin(self, idx: np.ndarray, settings: SessionSettings, from_calendar: bool, first: bool) -> None:
+        if first and settings.regimen is None:
+            settings = dataclasses.replace(settings, baclofen=self.baclofen)
+        self.batch.start_sessions(idx, settings, first=first)
+        if from_calendar:
+            self.position[idx] += 1
+        for i in idx:
+            self.current[int(i)] = settings
+
+    def info(self, i: int | slice) -> dict[str, Any]:
+        """Per-step diagnostics for subject(s) `i`."""
+        b = self.batch
+        info: dict[str, Any] = {name: b.components[name][i] for name in REWARD_COMPONENTS}
+        info["dopamine"] = info["drug_dopamine"] + info["incentive"]
+        info["baclofen_gain"] = b.dopamine_gain[i]
+        info["cocaine_mg_per_kg"] = b.cocaine[i]
+        info["baclofen_mg_per_l"] = b.baclofen_mg_per_l[i]
+        info["incentive_signal"] = b.incentive[i]
+        info["dysphoria"] = b.dysphoria[i]
+        return info
+
+
+def _initial_regimen(mg_per_day: Any, regimen: Any) -> Regimen:
+    check_number("baclofen_mg_per_day", mg_per_day, lo=0.0, hi=MAX_MG_PER_DAY)
+    if regimen is not None:
+        if not isinstance(regimen, REGIMEN_TYPES):
+            raise TypeError(f"baclofen={regimen!r} must be one of {[t.__name__ for t in REGIMEN_TYPES]} or None")
+        if mg_per_day:
+            raise ValueError("give either baclofen (a regimen) or baclofen_mg_per_day, not both")
+        return regimen
+    return OralTID(float(mg_per_day)) if mg_per_day > 0 else Placebo()
+
+
+class CocaineSeekingEnv(gym.Env[np.ndarray, np.int64]):
+    """One subject in an operant chamber (see the module docstring for the spaces and rewards).
+
+    Args:
+        calendar: protocol calendar (a `Calendar` or a list of entries); default: 10 days of
+            self-administration, 10 of extinction, then a cue-induced reinstatement test.
+        sucrose_lever: add a sucrose lever (action 3) with its own cue.
+        kor_knockout: remove the kappa-opioid (dynorphin) stress pathway.
+        baclofen_mg_per_day: oral baclofen, three doses a day, at steady state (0 = placebo).
+        baclofen: a regimen object instead (`OralTID`, `Titration`, `RatIP`, `Placebo`).
+        individual_differences: draw the subject's traits from the cohort distributions.
+        params: `ModelParams`, or a dict of parameter overrides (e.g. ``{"dt_s": 2.0}``).
+        render_mode: "ansi" or "rgb_array".
+    """
+
+    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 8}
+
+    def __init__(self, *, calendar: Calendar | Sequence[Mapping[str, Any]] | None = None,
+                 sucrose_lever: bool = False, kor_knockout: bool = False, baclofen_mg_per_day: float = 0.0,
+                 baclofen: Regimen | None = None, individual_differences: bool = False,
+                 params: ModelParams | Mapping[str, float] | None = None, render_mode: str | None = None):
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode={render_mode!r} is not allowed; choose one of "
+                             f"{self.metadata['render_modes']} or None")
+        self.render_mode = render_mode
+        self._protocol = _Protocol(1, calendar=calendar, sucrose_lever=sucrose_lever, kor_knockout=kor_knockout,
+                                   individual_differences=individual_differences,
+                                   baclofen_mg_per_day=baclofen_mg_per_day, baclofen=baclofen, params=params)
+        self._batch = self._protocol.batch
+        self.action_space = spaces.Discrete(self._batch.n_actions)
+        self.observation_space = spaces.Box(0.0, 1.0, (len(OBSERVATION_NAMES),), np.float32)
+        self.action_meanings = list(ACTION_MEANINGS[: self._batch.n_actions])
+        self.observation_names = list(OBSERVATION_NAMES)
+        self._started = False
+        self._action = np.zeros(1, dtype=np.int64)
+
+    @property
+    def batch(self) -> SubjectBatch:
+        """The simulation core behind this view (N = 1)."""
+        return self._batch
+
+    @property
+    def session(self) -> SessionSettings:
+        """Settings of the session in progress."""
+        return self._protocol.current[0]
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        if seed is None and not self._started:
+            seed = int(self.np_random.integers(2**63))
+        self._protocol.reset(np.zeros(1, dtype=np.int64), seed, options)
+        self._started = True
+        return self._batch.observe()[0], {"phase": self.session.phase, "session": int(self._batch.sessions_done[0])}
+
+    def step(self, action):
+        if not self._started:
+            raise gym.error.ResetNeeded("call reset() before step()")
+        if not self.action_space.contains(action):
+            raise ValueError(f"action={action!r} is not in {self.action_space} ({self.action_meanings})")
+        self._action[0] = action
+        obs, reward, terminated, truncated = self._batch.step(self._action)
+        info = self._protocol.info(0)
+        info = {k: float(v) for k, v in info.items()}
+        done = bool(terminated[0] or truncated[0])
+        if done:
+            info["session_summary"] = {k: float(v[0]) for k, v in self._batch.summary.items()}
+            info["session_summary"]["phase"] = self.session.phase
+        return obs[0], float(reward[0]), bool(terminated[0]), bool(truncated[0]), info
+
+    def render(self):
+        if self.render_mode == "ansi":
+            return render.ansi(self._batch, 0, self.session.phase)
+        if self.render_mode == "rgb_array":
+            return render.rgb(self._batch, 0)
+        return None
+
+
+class CocaineSeekingVectorEnv(VectorEnv):
+    """N subjects in parallel chambers, stepped as arrays (Gymnasium's native VectorEnv).
+
+    Same kwargs as `CocaineSeekingEnv`, plus ``num_envs``. Subject i of a batch seeded with s
+    is the same subject, bit for bit, as subject i of any other batch seeded with s; subject 0
+    is the single environment seeded with s. Sessions end together unless a progressive-ratio
+    session ends early; a finished subject starts its next calendar session within the same step
+    (autoreset "same step"; the final observation and the session summary are in `info`).
+    """
+
+    metadata = {"render_modes": ["ansi", "rgb_array"], "autoreset_mode": AutoresetMode.SAME_STEP,
+                "render_fps": 8}
+
+    def __init__(self, num_envs: int = 1, *, calendar: Calendar | Sequence[Mapping[str, Any]] | None = None,
+                 sucrose_lever: bool = False, kor_knockout: bool = False, baclofen_mg_per_day: float = 0.0,
+                 baclofen: Regimen | None = None, individual_differences: bool = False,
+                 params: ModelParams | Mapping[str, float] | None = None, render_mode: str | None = None):
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode={render_mode!r} is not allowed; choose one of "
+                             f"{self.metadata['render_modes']} or None")
+        self.render_mode = render_mode
+        self._protocol = _Protocol(num_envs, calendar=calendar, sucrose_lever=sucrose_lever,
+                                   kor_knockout=kor_knockout, individual_differences=individual_differences,
+                                   baclofen_mg_per_day=baclofen_mg_per_day, baclofen=baclofen, params=params)
+        self._batch = self._protocol.batch
+        self.num_envs = int(num_envs)
+        self.single_action_space = spaces.Discrete(self._batch.n_actions)
+        self.single_observation_space = spaces.Box(0.0, 1.0, (len(OBSERVATION_NAMES),), np.float32)
+        self.action_space = spaces.MultiDiscrete(np.full(self.num_envs, self._batch.n_actions))
+        self.observation_space = spaces.Box(0.0, 1.0, (self.num_envs, len(OBSERVATION_NAMES)), np.float32)
+        self.action_meanings = list(ACTION_MEANINGS[: self._batch.n_actions])
+        self.observation_names = list(OBSERVATION_NAMES)
+        self._started = False
+
+    @property
+    def batch(self) -> SubjectBatch:
+        """The simulation core behind this view."""
+        return self._batch
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        if seed is None and not self._started:
+            seed = int(self.np_random.integers(2**63))
+        self._protocol.reset(np.arange(self.num_envs), seed, options)
+        self._started = True
+        return self._batch.observe(), {}
+
+    def step(self, actions):
+        if not self._started:
+            raise gym.error.ResetNeeded("call reset() before step()")
+        actions = np.asarray(actions)
+        if actions.shape != (self.num_envs,):
+            raise ValueError(f"actions has shape {actions.shape}; ({self.num_envs},) is required")
+        if actions.size and (actions.min() < 0 or actions.max() >= self._batch.n_actions):
+            raise ValueError(f"actions must be in [0, {self._batch.n_actions - 1}] ({self.action_meanings})")
+        obs, reward, terminated, truncated = self._batch.step(actions)
+        info = {k: np.array(v, copy=True) for k, v in self._protocol.info(slice(None)).items()}
+        done = terminated | truncated
+        if done.any():  # same-step autoreset: the next session starts now, final data in info
+            ended = np.flatnonzero(done)
+            info["final_obs"] = obs.copy()
+            info["_final_obs"] = done.copy()
+            info["session_summary"] = {k: v.copy() for k, v in self._batch.summary.items()}
+            info["_session_summary"] = done.copy()
+            self._protocol.reset(ended, None, None)
+            obs = self._batch.observe()
+        return obs, reward, terminated, truncated, info
+
+    def render(self):
+        if self.render_mode == "ansi":
+            return "".join(render.ansi(self._batch, i, self._protocol.current[i].phase)
+                           for i in range(min(self.num_envs, 8)))
+        if self.render_mode == "rgb_array":
+            return tuple(render.rgb(self._batch, i) for i in range(self.num_envs))
+        return None

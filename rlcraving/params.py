@@ -1,0 +1,185 @@
+"""Every model constant, with its unit, default, allowed range and source.
+
+`ModelParams` is the single place the model's numbers live. Each field carries metadata
+(unit, range, source) from which `docs/model.md`'s parameter table is generated
+(`python -m rlcraving.docs`), so the documentation cannot drift from the code.
+
+`IndividualDifferences` describes how per-subject multipliers are drawn for a cohort.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from rlcraving.validation import check_number
+
+
+def _p(default: float, unit: str, lo: float, hi: float, source: str) -> Any:
+    return field(default=default, metadata={"unit": unit, "range": (lo, hi), "source": source})
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    """Constants of the subject, chamber and drugs. All times carry their unit in the name."""
+
+    # --- time and chamber -------------------------------------------------------------
+    dt_s: float = _p(4.0, "s", 0.25, 60.0, "Keramati et al. 2017 use 4 s steps; one action per step")
+    timeout_s: float = _p(20.0, "s", 0.0, 600.0, "Shaham et al. 2003: 20 s timeout after each infusion")
+    pr_limit_min: float = _p(60.0, "min", 1.0, 600.0,
+                             "Richardson & Roberts 1996: breakpoint = last ratio before 1 h without infusion")
+    pr_max_session_min: float = _p(360.0, "min", 10.0, 1440.0, "cap on a progressive-ratio session (6 h)")
+    session_start_hour: float = _p(10.0, "h of day", 0.0, 24.0,
+                                   "clock time sessions start; sets the phase of oral baclofen dosing")
+
+    # --- cocaine: brain level and dopamine transporter occupancy ----------------------
+    cocaine_half_life_min: float = _p(12.0, "min", 1.0, 240.0,
+                                      "assumed: rat brain cocaine half-life is of the order of 10-20 min")
+    cocaine_k50_mg_per_kg: float = _p(0.75, "mg/kg", 0.01, 50.0,
+                                      "calibrated: brain level of half-maximal effect, equal to the default "
+                                      "unit dose so one infusion gives half occupancy from zero")
+    ip_absorption_half_life_min: float = _p(5.0, "min", 0.1, 120.0,
+                                            "assumed: i.p. cocaine primes peak in brain within ~10-15 min")
+    ip_bioavailability: float = _p(0.5, "fraction", 0.0, 1.0,
+                                   "assumed: fraction of an i.p. prime reaching the brain-level compartment")
+
+    # --- reward scales (reward units) -------------------------------------------------
+    hedonic_max: float = _p(1.0, "reward / unit occupancy rise", 0.0, 100.0,
+                            "calibrated: 'liking' of the rise in occupancy; not dopaminergic, so baclofen leaves it")
+    drug_dopamine_max: float = _p(1.0, "reward / unit occupancy rise", 0.0, 100.0,
+                                  "Redish 2004's non-compensable surge D; calibrated scale")
+    relief_per_min: float = _p(0.1, "reward / min / unit dysphoria", 0.0, 100.0,
+                               "calibrated: negative reinforcement, dysphoria masked by drug occupancy")
+    incentive_weight: float = _p(1.0, "reward / unit incentive", 0.0, 100.0,
+                                 "calibrated: conditioned reinforcement of a cue onset (Zhang et al. 2009)")
+    press_cost: float = _p(0.01, "reward / press", 0.0, 10.0, "calibrated: effort of one lever press")
+    shock_aversion_per_mA: float = _p(2.0, "reward / mA", 0.0, 100.0,
+                                      "calibrated: aversiveness of a 0.5 s footshock per mA")
+    sucrose_reward: float = _p(0.5, "reward / pellet", 0.0, 100.0,
+                               "calibrated: hedonic value of a sucrose pellet")
+
+    # --- Pavlovian learning (Rescorla-Wagner, summed prediction) ----------------------
+    pavlovian_rate: float = _p(0.2, "1 / trial", 0.0, 1.0, "Rescorla & Wagner 1972 learning rate; calibrated")
+    extinction_rate: float = _p(0.1, "1 / trial", 0.0, 1.0,
+                                "rate of context-bound inhibitory learning (Bouton 2004); calibrated")
+
+    # --- incentive salience (Zhang, Berridge, Tindell, Smith & Aldridge 2009) ---------
+    kappa_drug: float = _p(1.0, "per unit occupancy", 0.0, 100.0,
+                           "drug-induced dopamine raises kappa (Zhang et al. 2009 'kappa > 1' states)")
+    kappa_stress: float = _p(1.0, "per unit KOR activation", 0.0, 100.0,
+                             "stress potentiation of drug incentive via kappa-opioid receptors (McLaughlin 2003)")
+    kappa_baclofen_withdrawal: float = _p(1.0, "per unit withdrawal", 0.0, 100.0,
+                                          "rebound excitability after abrupt baclofen stop (seed 003)")
+
+    # --- allostasis / withdrawal (Koob & Le Moal 2001; Keramati et al. 2017) ----------
+    allostasis_rate_per_h: float = _p(0.067, "1 / h at full occupancy", 0.0, 10.0,
+                                      "calibrated so 6 h/day access drives the load to ~0.6 in ~10 days "
+                                      "and 1 h/day to ~0.1 (Ahmed & Koob 1998 escalation)")
+    allostasis_recovery_days: float = _p(2.5, "days", 0.01, 1000.0,
+                                         "calibrated: recovery time constant of the hedonic set-point shift")
+
+    # --- stress through the kappa-opioid (dynorphin) system -----------------------------
+    kor_per_shock: float = _p(0.05, "activation / shock", 0.0, 10.0, "calibrated (McLaughlin 2003; Al-Hasani 2013)")
+    kor_half_mA: float = _p(0.35, "mA", 0.01, 5.0,
+                            "assumed threshold: 0.5 mA intermittent shock reinstates (Shaham 2003), weak ones do not")
+    kor_hill: float = _p(6.0, "", 1.0, 20.0, "steepness of the stress threshold; assumed")
+    kor_decay_min: float = _p(30.0, "min", 1.0, 10000.0, "assumed decay of dynorphin/KOR activation")
+    stress_minutes: float = _p(15.0, "min", 0.0, 600.0, "Shaham 2003: 15 min of intermittent footshock")
+    shock_interval_s: float = _p(40.0, "s", 1.0, 3600.0, "Shaham 2003: mean 40 s between shocks (fixed here)")
+
+    # --- incubation of craving (Grimm et al. 2001; Lu et al. 2004) ---------------------
+    incubation_rise_days: float = _p(30.0, "days", 0.1, 10000.0,
+                                     "with decay 150 d puts the peak at 60 d and 56% of peak at 180 d")
+    incubation_decay_days: float = _p(150.0, "days", 0.2, 10000.0, "see incubation_rise_days")
+    incubation_gain: float = _p(3.0, "", 0.0, 100.0,
+                                "calibrated: cue incentive at peak incubation is 1 + gain times its day-1 value")
+    incubation_load_infusions: float = _p(100.0, "infusions", 1.0, 1e6,
+                                          "drug history at which the incubation load is 63% of maximum")
+
+    # --- baclofen pharmacokinetics: human oral (seeds 000, 001; SCIENCE.md) -------------
+    baclofen_ka_per_h: float = _p(0.9, "1 / h", 0.01, 100.0,
+                                  "chosen so time to peak falls in the 1-3 h of seeds 000/001")
+    baclofen_v_l: float = _p(28.8, "L (V/F)", 1.0, 1000.0, "two-compartment fit V/F = 28.8 L")
+    baclofen_cl_l_per_h: float = _p(10.8, "L / h (CL/F)", 0.1, 1000.0, "CL/F = 180 mL/min")
+    baclofen_alpha_per_h: float = _p(1.29, "1 / h", 0.01, 100.0, "two-compartment fit alpha = 1.29 / h")
+    baclofen_beta_per_h: float = _p(0.191, "1 / h", 0.001, 100.0,
+                                    "two-compartment fit beta = 0.191 / h (terminal half-life 3.6 h)")
+    renal_function: float = _p(1.0, "fraction of normal", 0.05, 2.0,
+                               "70-85% of baclofen is excreted unchanged by the kidney; clearance scales "
+                               "with renal function for that share (0.8)")
+    # --- baclofen: rat intraperitoneal -------------------------------------------------
+    baclofen_rat_ka_per_h: float = _p(4.0, "1 / h", 0.01, 100.0, "assumed: i.p. peak within ~30-45 min")
+    baclofen_rat_half_life_h: float = _p(1.5, "h", 0.1, 24.0, "assumed rat elimination half-life")
+    baclofen_rat_v_l_per_kg: float = _p(1.0, "L / kg", 0.05, 20.0, "assumed volume of distribution")
+    baclofen_rat_ec50_mg_per_l: float = _p(1.0, "mg / L", 0.001, 100.0,
+                                           "chosen: 1.25-5.6 mg/kg i.p. then spans weak to strong effect, as "
+                                           "in Roberts 1996 and Brebner 2000; no published EC50")
+    # --- baclofen pharmacodynamics --------------------------------------------------------
+    baclofen_ec50_mg_per_l: float = _p(0.25, "mg / L", 0.001, 100.0,
+                                       "chosen (no published EC50): the mean steady-state level at 60 mg/day")
+    baclofen_emax: float = _p(0.6, "fraction of dopamine signal", 0.0, 1.0,
+                              "chosen: GABA-B activation dampens but does not abolish dopamine bursts")
+    baclofen_hill: float = _p(1.5, "", 0.5, 10.0, "chosen")
+    baclofen_natural_reward_fraction: float = _p(0.25, "fraction", 0.0, 1.0,
+                                                 "baclofen reduces cocaine more than food-maintained responding "
+                                                 "(Roberts 1996; Brebner 2000): share of the effect on sucrose")
+    sedation_ec50_multiple: float = _p(3.0, "x EC50", 0.1, 100.0,
+                                       "sedation needs ~3x the dopamine-effect level (seed 000: little "
+                                       "sedation at therapeutic doses)")
+    sedation_max: float = _p(0.8, "probability", 0.0, 1.0, "maximal chance that a press attempt fails")
+    baclofen_adaptation_days: float = _p(3.0, "days", 0.01, 1000.0,
+                                         "assumed: receptor adaptation behind the withdrawal syndrome (seed 003: "
+                                         "symptoms evolve over 1-3 days)")
+    baclofen_withdrawal_gain: float = _p(1.0, "dysphoria / unit", 0.0, 100.0,
+                                         "calibrated: anxiety from the gap between adapted and current occupancy")
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            lo, hi = f.metadata["range"]
+            check_number(f"params.{f.name}", getattr(self, f.name), lo=lo, hi=hi)
+        if self.baclofen_beta_per_h >= self.baclofen_alpha_per_h:
+            raise ValueError(
+                f"params.baclofen_beta_per_h={self.baclofen_beta_per_h} must be below "
+                f"params.baclofen_alpha_per_h={self.baclofen_alpha_per_h}")
+        if self.incubation_rise_days >= self.incubation_decay_days:
+            raise ValueError(
+                f"params.incubation_rise_days={self.incubation_rise_days} must be below "
+                f"params.incubation_decay_days={self.incubation_decay_days}")
+
+    def replace(self, **changes: float) -> ModelParams:
+        """A copy with some fields changed (unknown names raise a ValueError)."""
+        known = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise ValueError(f"unknown model parameter(s) {unknown}; allowed: {sorted(known)}")
+        return dataclasses.replace(self, **changes)
+
+
+# ---------------------------------------------------------------------------------------
+# Individual differences
+# ---------------------------------------------------------------------------------------
+
+#: Per-subject multipliers: name -> (log-normal sigma, what it scales, source).
+#: Each multiplier has median 1, so a cohort is centred on `ModelParams`.
+INDIVIDUAL_TRAITS: dict[str, tuple[float, str, str]] = {
+    "vulnerability": (0.5, "allostasis_rate_per_h", "Piray et al. 2010: individual allostatic vulnerability"),
+    "incentive_sensitivity": (0.35, "incentive signal (kappa)", "Flagel/Robinson sign-trackers; Zhang 2009"),
+    "dopamine_sensitivity": (0.3, "drug_dopamine_max (D2-like sensitivity)", "Piray et al. 2010"),
+    "punishment_sensitivity": (0.8, "shock_aversion_per_mA",
+                               "Deroche-Gamonet 2004: a minority keeps taking despite shock"),
+    "sucrose_preference": (0.5, "sucrose_reward", "Cantin et al. 2010: a minority prefers cocaine to sucrose"),
+    "pavlovian_rate": (0.3, "pavlovian_rate and extinction_rate", "assumed spread of learning rates"),
+}
+
+
+def trait_names() -> tuple[str, ...]:
+    """Names of the per-subject multipliers, in column order."""
+    return tuple(INDIVIDUAL_TRAITS)
+
+
+def lognormal_sigma(name: str) -> float:
+    """Log-scale standard deviation of trait `name`."""
+    return INDIVIDUAL_TRAITS[name][0]
+

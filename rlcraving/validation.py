@@ -1,0 +1,54 @@
+"""Input checks that name the parameter, the value given and what is allowed."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+
+def check_number(name: str, value: Any, *, lo: float = -math.inf, hi: float = math.inf,
+                 integer: bool = False) -> float:
+    """Return `value` as a float (or int) after checking type, finiteness and range [lo, hi]."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) and not _is_numpy_number(value):
+        raise TypeError(f"{name}={value!r} has type {type(value).__name__}; a number is required")
+    if integer and float(value) != int(value):
+        raise ValueError(f"{name}={value!r} must be a whole number")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{name}={value!r} must be a finite number in [{lo}, {hi}]")
+    if not lo <= number <= hi:
+        raise ValueError(f"{name}={value!r} is outside the allowed range [{lo}, {hi}]")
+    return int(number) if integer else number
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """Return `value` after checking it is a bool (numpy bools accepted)."""
+    if not isinstance(value, bool) and type(value).__name__ != "bool_":
+        raise TypeError(f"{name}={value!r} has type {type(value).__name__}; True or False is required")
+    return bool(value)
+
+
+def check_choice(name: str, value: Any, allowed: Iterable[str]) -> str:
+    """Return `value` after checking it is one of `allowed`."""
+    allowed = tuple(allowed)
+    if not isinstance(value, str):
+        raise TypeError(f"{name}={value!r} has type {type(value).__name__}; one of {list(allowed)} is required")
+    if value not in allowed:
+        raise ValueError(f"{name}={value!r} is not allowed; choose one of {list(allowed)}")
+    return value
+
+
+def check_keys(name: str, mapping: Mapping[str, Any], allowed: Iterable[str]) -> None:
+    """Raise if `mapping` has a key outside `allowed`."""
+    if not isinstance(mapping, Mapping):
+        raise TypeError(f"{name}={mapping!r} has type {type(mapping).__name__}; a dict is required")
+    allowed = sorted(allowed)
+    unknown = sorted(set(mapping) - set(allowed))
+    if unknown:
+        raise ValueError(f"{name} has unknown key(s) {unknown}; allowed keys: {allowed}")
+
+
+def _is_numpy_number(value: Any) -> bool:
+    return type(value).__module__ == "numpy" and hasattr(value, "dtype") and value.dtype.kind in "iuf" \
+        and getattr(value, "ndim", 1) == 0
