@@ -27,5 +27,17 @@ if ENV_ID not in gym.registry:
         vector_entry_point="rlcraving.envs.cocaine_seeking:CocaineSeekingVectorEnv",
     )
 
-__all__ = ["ENV_ID", "ModelParams", "Calendar", "SessionSettings", "PHASES", "default_calendar", "session",
-           "OralTID", "Placebo", "RatIP", "Titration", "__version__"]
+__all__ = [
+    "ENV_ID",
+    "PHASES",
+    "Calendar",
+    "ModelParams",
+    "OralTID",
+    "Placebo",
+    "RatIP",
+    "SessionSettings",
+    "Titration",
+    "__version__",
+    "default_calendar",
+    "session",
+]

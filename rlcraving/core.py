@@ -377,7 +377,8 @@ class SubjectBatch:
         stressed = (self.step_index < self.stress_steps)
         if stressed.any():
             every = max(1, int(round(p.shock_interval_s / p.dt_s)))
-            shock_mA[stressed & (self.step_index % every == 0)] = self.footshock_mA[stressed & (self.step_index % every == 0)]
+            now = stressed & (self.step_index % every == 0)
+            shock_mA[now] = self.footshock_mA[now]
         shocked = shock_mA > 0
         if shocked.any():
             drive = shock_mA**p.kor_hill / (shock_mA**p.kor_hill + p.kor_half_mA**p.kor_hill)
@@ -498,5 +499,12 @@ def summary_of(batch: SubjectBatch, i: int) -> dict[str, float]:
     return {k: float(v[i]) for k, v in batch.summary.items()}
 
 
-__all__: Sequence[str] = ("SubjectBatch", "SubjectOptions", "ACTION_MEANINGS", "OBSERVATION_NAMES",
-                          "REWARD_COMPONENTS", "SUMMARY_FIELDS", "EFFECT_COLUMNS")
+__all__: Sequence[str] = (
+    "ACTION_MEANINGS",
+    "EFFECT_COLUMNS",
+    "OBSERVATION_NAMES",
+    "REWARD_COMPONENTS",
+    "SUMMARY_FIELDS",
+    "SubjectBatch",
+    "SubjectOptions",
+)

@@ -10,11 +10,10 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from rlcraving.validation import check_number
+from rlcraving.checks import check_number
 
 
 def _p(default: float, unit: str, lo: float, hi: float, source: str) -> Any:

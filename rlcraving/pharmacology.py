@@ -27,8 +27,8 @@ from typing import Literal
 import numpy as np
 from scipy.signal import lfilter
 
+from rlcraving.checks import check_bool, check_number
 from rlcraving.params import ModelParams
-from rlcraving.validation import check_bool, check_number
 
 Route = Literal["oral", "ip"]
 ORAL_DOSE_HOURS = (8.0, 14.0, 20.0)

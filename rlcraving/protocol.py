@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rlcraving.checks import check_bool, check_choice, check_keys, check_number
 from rlcraving.pharmacology import MAX_MG_PER_DAY, REGIMEN_TYPES, OralTID, Placebo, Regimen
-from rlcraving.validation import check_bool, check_choice, check_keys, check_number
 
 CONTEXTS = ("A", "B", "C")
 SCHEDULES = ("FR", "PR")

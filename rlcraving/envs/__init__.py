@@ -2,4 +2,4 @@
 
 from rlcraving.envs.cocaine_seeking import SESSION_OPTIONS, CocaineSeekingEnv, CocaineSeekingVectorEnv
 
-__all__ = ["CocaineSeekingEnv", "CocaineSeekingVectorEnv", "SESSION_OPTIONS"]
+__all__ = ["SESSION_OPTIONS", "CocaineSeekingEnv", "CocaineSeekingVectorEnv"]

@@ -51,13 +51,12 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 
 from rlcraving import random as rnd
-from rlcraving.core import (ACTION_MEANINGS, OBSERVATION_NAMES, REWARD_COMPONENTS, SubjectBatch,
-                            SubjectOptions)
+from rlcraving.checks import check_bool, check_keys, check_number
+from rlcraving.core import ACTION_MEANINGS, OBSERVATION_NAMES, REWARD_COMPONENTS, SubjectBatch, SubjectOptions
 from rlcraving.envs import render
 from rlcraving.params import ModelParams
 from rlcraving.pharmacology import MAX_MG_PER_DAY, REGIMEN_TYPES, OralTID, Placebo, Regimen
 from rlcraving.protocol import SESSION_KEYS, Calendar, SessionSettings, as_calendar, session
-from rlcraving.validation import check_bool, check_keys, check_number
 
 #: Keys accepted by ``reset(options=...)``.
 SESSION_OPTIONS = SESSION_KEYS

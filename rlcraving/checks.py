@@ -10,7 +10,7 @@ from typing import Any
 def check_number(name: str, value: Any, *, lo: float = -math.inf, hi: float = math.inf,
                  integer: bool = False) -> float:
     """Return `value` as a float (or int) after checking type, finiteness and range [lo, hi]."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) and not _is_numpy_number(value):
+    if isinstance(value, bool) or (not isinstance(value, (int, float)) and not _is_numpy_number(value)):
         raise TypeError(f"{name}={value!r} has type {type(value).__name__}; a number is required")
     if integer and float(value) != int(value):
         raise ValueError(f"{name}={value!r} must be a whole number")
