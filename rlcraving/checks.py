@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -12,11 +13,16 @@ def check_number(name: str, value: Any, *, lo: float = -math.inf, hi: float = ma
     """Return `value` as a float (or int) after checking type, finiteness and range [lo, hi]."""
     if isinstance(value, bool) or (not isinstance(value, (int, float)) and not _is_numpy_number(value)):
         raise TypeError(f"{name}={value!r} has type {type(value).__name__}; a number is required")
-    if integer and float(value) != int(value):
-        raise ValueError(f"{name}={value!r} must be a whole number")
+    if isinstance(value, numbers.Integral):  # exact comparison, even past 2**53
+        exact = int(value)
+        if not lo <= exact <= hi:
+            raise ValueError(f"{name}={value!r} is outside the allowed range [{lo}, {hi}]")
+        return exact if integer else float(exact)
     number = float(value)
     if not math.isfinite(number):
         raise ValueError(f"{name}={value!r} must be a finite number in [{lo}, {hi}]")
+    if integer and not number.is_integer():
+        raise ValueError(f"{name}={value!r} must be a whole number")
     if not lo <= number <= hi:
         raise ValueError(f"{name}={value!r} is outside the allowed range [{lo}, {hi}]")
     return int(number) if integer else number
