@@ -16,7 +16,8 @@ One step is `dt_s` seconds. Per subject and step, in order (all equations in doc
 5. stress: non-contingent shocks raise KOR activation k (threshold in mA; none if knocked out);
 6. allostasis: A <- A + dt (r_A o) - A dt/tau_A;
 7. Pavlovian trials at each completed ratio and each sucrose pellet;
-8. incentive (Zhang et al. 2009): kappa times the net cue/context/drug-state value;
+8. incentive (Zhang et al. 2009): kappa times the net cue/context/drug-state value, times the
+   share of the drug's effect still to come (1 - o): a sated subject's cues are worth less;
 9. reward = hedonic + drug dopamine + incentive + relief + sucrose - cost - punishment.
 """
 
@@ -402,7 +403,8 @@ class SubjectBatch:
         c = self.components
         c["hedonic"] = p.hedonic_max * rise
         c["drug_dopamine"] = gain * p.drug_dopamine_max * self.trait("dopamine_sensitivity") * rise
-        cue_value = self.kappa * (1.0 + p.incubation_gain * self.incubation) * np.maximum(self.value_cue, 0.0)
+        cue_value = (self.kappa * (1.0 - occ) * (1.0 + p.incubation_gain * self.incubation)
+                     * np.maximum(self.value_cue, 0.0))
         suc_value = nat_gain * self.trait("incentive_sensitivity") * np.maximum(self.value_sucrose_cue, 0.0)
         c["incentive"] = p.incentive_weight * (cue * cue_value + pellet * suc_value)
         c["relief"] = p.relief_per_min * (p.dt_s / 60.0) * self.dysphoria * occ
@@ -460,8 +462,9 @@ class SubjectBatch:
         self.kappa = (gain * self.trait("incentive_sensitivity") * (1.0 + p.kappa_drug * self.occupancy)
                       * (1.0 + p.kappa_stress * self.kor) * (1.0 + p.kappa_baclofen_withdrawal * bac_withdrawal))
         exteroceptive = np.maximum(self.value_context, 0.0) + (self.cue_left > 0) * np.maximum(self.value_cue, 0.0)
-        self.incentive = self.kappa * ((1.0 + p.incubation_gain * self.incubation) * exteroceptive
-                                       + self.occupancy * np.maximum(self.value_drug_state, 0.0))
+        self.incentive = self.kappa * (1.0 - self.occupancy) * (
+            (1.0 + p.incubation_gain * self.incubation) * exteroceptive
+            + self.occupancy * np.maximum(self.value_drug_state, 0.0))
 
     def observe(self) -> np.ndarray:
         """Observation matrix (n, len(OBSERVATION_NAMES)), float32 in [0, 1]."""

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy.signal import lfilter
 
 from rlcraving.checks import check_bool, check_number
 from rlcraving.params import ModelParams
@@ -204,6 +203,8 @@ class BaclofenModel:
 
     def effects(self, conc: np.ndarray, adapted0: float, step_h: float) -> tuple[np.ndarray, float]:
         """Effect columns (`EFFECT_COLUMNS`) on a uniform grid, and the final adapted occupancy."""
+        from scipy.signal import lfilter  # imported here: scipy.signal takes ~1 s to import
+
         p = self.params
         ch, eh = np.power(conc, p.baclofen_hill), self.ec50 ** p.baclofen_hill
         occ = ch / (ch + eh)
