@@ -82,9 +82,7 @@ class _Protocol:
                                  individual_differences=check_bool("individual_differences",
                                                                    individual_differences))
         for s in self.calendar.sessions:
-            if s.sucrose_available and not options.sucrose_lever:
-                raise ValueError(f"calendar phase {s.phase!r} needs the sucrose lever: "
-                                 "make the environment with sucrose_lever=True")
+            _check_sucrose("calendar", s, options.sucrose_lever)
         self.batch = SubjectBatch(int(n), params, options)
         self.n = int(n)
         self.seed = 0
@@ -92,21 +90,29 @@ class _Protocol:
         self.position = np.zeros(self.n, dtype=np.int64)   # index of the next calendar session
         self.current: list[SessionSettings] = [self.calendar[0]] * self.n
 
-    def _explicit(self, options: Mapping[str, Any] | None) -> SessionSettings | None:
-        """The session `options` name with a "phase", or None when they only override the calendar."""
+    def _plan(self, idx: np.ndarray, seed: int | None,
+              options: Mapping[str, Any] | None) -> tuple[SessionSettings | None, dict[int, SessionSettings]]:
+        """Validate `options` and build every session they may start, before anything changes.
+
+        Returns (the session named by a "phase" option, or None; calendar position -> session
+        with the other options applied, for each position the subjects `idx` start next).
+        """
         if options is None:
-            return None
+            options = {}
         check_keys("options", options, SESSION_OPTIONS)
-        if "phase" not in options:
-            for key in options:  # validate the overrides before anything changes
-                dataclasses.replace(self.calendar[0], **{key: options[key]})
-            return None
-        opts = dict(options)
-        s = session(opts.pop("phase"), **opts)
-        if s.sucrose_available and not self.batch.options.sucrose_lever:
-            raise ValueError(f"phase {s.phase!r} needs the sucrose lever: make the environment with "
-                             "sucrose_lever=True")
-        return s
+        if "phase" in options:
+            opts = dict(options)
+            explicit = session(opts.pop("phase"), **opts)
+            _check_sucrose("options", explicit, self.batch.options.sucrose_lever)
+            return explicit, {}
+        # a new subject, or one past the calendar's end, starts at the calendar's first session
+        n_sessions = len(self.calendar)
+        positions = {0} if seed is not None else {int(p) if p < n_sessions else 0 for p in self.position[idx]}
+        planned = {}
+        for pos in sorted(positions):
+            planned[pos] = dataclasses.replace(self.calendar[pos], **options)
+            _check_sucrose("options", planned[pos], self.batch.options.sucrose_lever)
+        return None, planned
 
     def reset(self, idx: np.ndarray, seed: int | None, options: Mapping[str, Any] | None) -> None:
         """Start the next session of subjects `idx`.
@@ -114,10 +120,10 @@ class _Protocol:
         With a seed: new subjects, their first session. Without: the same subjects after the
         abstinence gap. Options with a "phase" name the session (the calendar does not move);
         other options override the calendar's next session. A subject past the calendar's end
-        is replaced by a new subject (next generation) starting the calendar again.
+        is replaced by a new subject (next generation) starting the calendar again. Invalid
+        options raise before any state changes.
         """
-        explicit = self._explicit(options)  # may raise: nothing has changed yet
-        overrides = {} if explicit is not None or not options else dict(options)
+        explicit, planned = self._plan(idx, seed, options)
         if seed is not None:
             self.seed = int(seed)
             self.generation[idx] = 0
@@ -125,7 +131,7 @@ class _Protocol:
             if explicit is not None:
                 self._begin(idx, explicit, False, first=True)
             else:
-                self._begin(idx, dataclasses.replace(self.calendar[0], **overrides), True, first=True)
+                self._begin(idx, planned[0], True, first=True)
             return
         self.batch.end_sessions(idx)
         if explicit is not None:
@@ -138,10 +144,9 @@ class _Protocol:
         for pos in np.unique(self.position[idx]):
             group = idx[self.position[idx] == pos]
             fresh = np.isin(group, finished)
-            settings = dataclasses.replace(self.calendar[int(pos)], **overrides)
             for sub, first in ((group[fresh], True), (group[~fresh], False)):
                 if sub.size:
-                    self._begin(sub, settings, True, first)
+                    self._begin(sub, planned[int(pos)], True, first)
 
     def _new_subjects(self, idx: np.ndarray) -> None:
         """Fresh subjects: subject i of generation g has key (seed, g * n + i)."""
@@ -168,6 +173,13 @@ class _Protocol:
         info["incentive_signal"] = b.incentive[i]
         info["dysphoria"] = b.dysphoria[i]
         return info
+
+
+def _check_sucrose(source: str, settings: SessionSettings, sucrose_lever: bool) -> None:
+    """Raise if a session offers sucrose in an environment made without the sucrose lever."""
+    if settings.sucrose_available and not sucrose_lever:
+        raise ValueError(f"{source}: phase {settings.phase!r} with sucrose_available=True needs the sucrose "
+                         "lever; make the environment with sucrose_lever=True")
 
 
 def _initial_regimen(mg_per_day: Any, regimen: Any) -> Regimen:
