@@ -60,6 +60,8 @@ from rlcraving.protocol import SESSION_KEYS, Calendar, SessionSettings, as_calen
 
 #: Keys accepted by ``reset(options=...)``.
 SESSION_OPTIONS = SESSION_KEYS
+#: Subject numbers of successive generations are this far apart (above any num_envs).
+_GENERATION_STRIDE = 2**32
 
 
 class _Protocol:
@@ -149,8 +151,8 @@ class _Protocol:
                     self._begin(sub, planned[int(pos)], True, first)
 
     def _new_subjects(self, idx: np.ndarray) -> None:
-        """Fresh subjects: subject i of generation g has key (seed, g * n + i)."""
-        self.batch.new_subjects(idx, rnd.subject_keys(self.seed, self.generation[idx] * self.n + idx))
+        """Fresh subjects: subject i of generation g has key (seed, g * 2**32 + i), whatever n is."""
+        self.batch.new_subjects(idx, rnd.subject_keys(self.seed, self.generation[idx] * _GENERATION_STRIDE + idx))
         self.position[idx] = 0
 
     def _begin(self, idx: np.ndarray, settings: SessionSettings, from_calendar: bool, first: bool) -> None:
