@@ -42,6 +42,7 @@ abstinence gap; `reset(options=...)` sets the next session (see `SESSION_OPTIONS
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -184,6 +185,15 @@ def _check_sucrose(source: str, settings: SessionSettings, sucrose_lever: bool) 
                          "lever; make the environment with sucrose_lever=True")
 
 
+def _check_seed(seed: Any) -> int | None:
+    """The seed as a Python int (None stays None) after checking it is a whole number >= 0."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed={seed!r} has type {type(seed).__name__}; a whole number >= 0 or None is required")
+    return check_number("seed", seed, lo=0, integer=True)
+
+
 def _initial_regimen(mg_per_day: Any, regimen: Any) -> Regimen:
     check_number("baclofen_mg_per_day", mg_per_day, lo=0.0, hi=MAX_MG_PER_DAY)
     if regimen is not None:
@@ -242,6 +252,7 @@ class CocaineSeekingEnv(gym.Env[np.ndarray, np.int64]):
         return self._protocol.current[0]
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        seed = _check_seed(seed)
         super().reset(seed=seed)
         if seed is None and not self._started:
             seed = int(self.np_random.integers(2**63))
@@ -312,6 +323,7 @@ class CocaineSeekingVectorEnv(VectorEnv):
         return self._batch
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        seed = _check_seed(seed)
         super().reset(seed=seed)
         if seed is None and not self._started:
             seed = int(self.np_random.integers(2**63))
@@ -323,10 +335,14 @@ class CocaineSeekingVectorEnv(VectorEnv):
         if not self._started:
             raise gym.error.ResetNeeded("call reset() before step()")
         actions = np.asarray(actions)
+        if actions.dtype.kind not in "iu":
+            raise TypeError(f"actions={actions!r} has dtype {actions.dtype}; whole numbers in "
+                            f"[0, {self._batch.n_actions - 1}] ({self.action_meanings}) are required")
         if actions.shape != (self.num_envs,):
             raise ValueError(f"actions has shape {actions.shape}; ({self.num_envs},) is required")
         if actions.size and (actions.min() < 0 or actions.max() >= self._batch.n_actions):
-            raise ValueError(f"actions must be in [0, {self._batch.n_actions - 1}] ({self.action_meanings})")
+            raise ValueError(f"actions={actions!r} must be in [0, {self._batch.n_actions - 1}] "
+                             f"({self.action_meanings})")
         obs, reward, terminated, truncated = self._batch.step(actions)
         info = {k: np.array(v, copy=True) for k, v in self._protocol.info(slice(None)).items()}
         done = terminated | truncated
