@@ -65,7 +65,8 @@ class SessionSettings:
             raise TypeError(f"baclofen={self.baclofen!r} must be one of "
                             f"{[t.__name__ for t in REGIMEN_TYPES]} or None")
         if self.baclofen is not None and self.baclofen_mg_per_day is not None:
-            raise ValueError("give either baclofen (a regimen) or baclofen_mg_per_day, not both")
+            raise ValueError(f"baclofen={self.baclofen!r} and baclofen_mg_per_day={self.baclofen_mg_per_day!r} "
+                             "were both given; give a regimen or a daily dose, not both")
 
     @property
     def regimen(self) -> Regimen | None:

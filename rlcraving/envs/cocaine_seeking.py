@@ -200,7 +200,8 @@ def _initial_regimen(mg_per_day: Any, regimen: Any) -> Regimen:
         if not isinstance(regimen, REGIMEN_TYPES):
             raise TypeError(f"baclofen={regimen!r} must be one of {[t.__name__ for t in REGIMEN_TYPES]} or None")
         if mg_per_day:
-            raise ValueError("give either baclofen (a regimen) or baclofen_mg_per_day, not both")
+            raise ValueError(f"baclofen={regimen!r} and baclofen_mg_per_day={mg_per_day!r} were both given; "
+                             "give a regimen or a daily dose, not both")
         return regimen
     return OralTID(float(mg_per_day)) if mg_per_day > 0 else Placebo()
 
