@@ -17,7 +17,8 @@ One step is `dt_s` seconds. Per subject and step, in order (all equations in doc
 6. allostasis: A <- A + dt (r_A o) - A dt/tau_A;
 7. Pavlovian trials at each completed ratio and each sucrose pellet;
 8. incentive (Zhang et al. 2009): kappa times the net cue/context/drug-state value, times the
-   share of the drug's effect still to come (1 - o): a sated subject's cues are worth less;
+   availability a = (occupancy rise one unit dose would cause now) / (its rise from zero):
+   a drug cue is worth the surge it predicts, so a sated subject's cues are worth less;
 9. reward = hedonic + drug dopamine + incentive + relief + sucrose - cost - punishment.
 """
 
@@ -136,6 +137,7 @@ class SubjectBatch:
         self.incentive = z()
         self.dysphoria = z()
         self.kappa = z()
+        self.availability = np.ones(n)
         self._bac_table = _NULL_EFFECT[None, None, :].copy()
 
     def new_subjects(self, idx: np.ndarray, keys: np.ndarray) -> None:
@@ -403,7 +405,7 @@ class SubjectBatch:
         c = self.components
         c["hedonic"] = p.hedonic_max * rise
         c["drug_dopamine"] = gain * p.drug_dopamine_max * self.trait("dopamine_sensitivity") * rise
-        cue_value = (self.kappa * (1.0 - occ) * (1.0 + p.incubation_gain * self.incubation)
+        cue_value = (self.kappa * self.availability * (1.0 + p.incubation_gain * self.incubation)
                      * np.maximum(self.value_cue, 0.0))
         suc_value = nat_gain * self.trait("incentive_sensitivity") * np.maximum(self.value_sucrose_cue, 0.0)
         c["incentive"] = p.incentive_weight * (cue * cue_value + pellet * suc_value)
@@ -462,7 +464,10 @@ class SubjectBatch:
         self.kappa = (gain * self.trait("incentive_sensitivity") * (1.0 + p.kappa_drug * self.occupancy)
                       * (1.0 + p.kappa_stress * self.kor) * (1.0 + p.kappa_baclofen_withdrawal * bac_withdrawal))
         exteroceptive = np.maximum(self.value_context, 0.0) + (self.cue_left > 0) * np.maximum(self.value_cue, 0.0)
-        self.incentive = self.kappa * (1.0 - self.occupancy) * (
+        # the surge one unit dose would cause now, relative to its surge in a drug-free subject
+        k50, u = p.cocaine_k50_mg_per_kg, np.maximum(self.unit_dose, 1e-9)
+        self.availability = ((self.cocaine + u) / (self.cocaine + u + k50) - self.occupancy) / (u / (u + k50))
+        self.incentive = self.kappa * self.availability * (
             (1.0 + p.incubation_gain * self.incubation) * exteroceptive
             + self.occupancy * np.maximum(self.value_drug_state, 0.0))
 

@@ -34,7 +34,7 @@ class ModelParams:
                                    "clock time sessions start; sets the phase of oral baclofen dosing")
 
     # --- cocaine: brain level and dopamine transporter occupancy ----------------------
-    cocaine_half_life_min: float = _p(12.0, "min", 1.0, 240.0,
+    cocaine_half_life_min: float = _p(15.0, "min", 1.0, 240.0,
                                       "assumed: rat brain cocaine half-life is of the order of 10-20 min")
     cocaine_k50_mg_per_kg: float = _p(0.75, "mg/kg", 0.01, 50.0,
                                       "calibrated: brain level of half-maximal effect, equal to the default "
@@ -51,9 +51,11 @@ class ModelParams:
                                   "Redish 2004's non-compensable surge D; calibrated scale")
     relief_per_min: float = _p(0.1, "reward / min / unit dysphoria", 0.0, 100.0,
                                "calibrated: negative reinforcement, dysphoria masked by drug occupancy")
-    incentive_weight: float = _p(1.0, "reward / unit incentive", 0.0, 100.0,
-                                 "calibrated: conditioned reinforcement of a cue onset (Zhang et al. 2009)")
-    press_cost: float = _p(0.01, "reward / press", 0.0, 10.0, "calibrated: effort of one lever press")
+    incentive_weight: float = _p(0.5, "reward / unit incentive", 0.0, 100.0,
+                                 "calibrated: conditioned reinforcement of a cue onset (Zhang et al. 2009), half the "
+                                 "primary effect of a unit dose: a conditioned reinforcer is weaker than the drug")
+    press_cost: float = _p(0.05, "reward / press", 0.0, 10.0,
+                           "calibrated: effort of one press; sets where a sated subject stops pressing")
     shock_aversion_per_mA: float = _p(2.0, "reward / mA", 0.0, 100.0,
                                       "calibrated: aversiveness of a 0.5 s footshock per mA")
     sucrose_reward: float = _p(0.5, "reward / pellet", 0.0, 100.0,
