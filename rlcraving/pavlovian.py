@@ -8,10 +8,12 @@ stimuli x (intensities in [0, 1]) predicts V = sum_s x_s W[s, c, o] (Rescorla & 
 
     delta = lambda - V
     delta > 0:  E[s, o]    += rate_acq * gain * delta * x_s      (gain: baclofen on bursts)
-    delta < 0:  I[s, c, o] += rate_ext * (-delta) * x_s          (Bouton 2004)
+    delta < 0:  I[s, c, o] += rate_ext * (-delta) * x_s, capped at E[s, o]   (Bouton 2004)
 
 The summed prediction gives blocking (Kamin 1969); binding extinction to the context gives
-renewal (ABA, AAB, ABC) because I is silent outside the extinction context. Baclofen's gain
+renewal (ABA, AAB, ABC) because I is silent outside the extinction context. Capping I at E
+keeps every net strength non-negative: the model has no conditioned inhibitors, so an
+extinguished context cannot protect a cue from extinction. Baclofen's gain
 scales positive errors only: GABA-B activation damps dopamine bursts, not pauses.
 """
 
@@ -54,5 +56,6 @@ def update(E: np.ndarray, I: np.ndarray, x: np.ndarray, context: np.ndarray, out
     pos = np.maximum(delta, 0.0) * rate_acq * gain
     neg = np.maximum(-delta, 0.0) * rate_ext
     E[rows, :, outcome] += pos[:, None] * x
-    I[rows, :, context, outcome] += neg[:, None] * x
+    inhibition = I[rows, :, context, outcome] + neg[:, None] * x
+    I[rows, :, context, outcome] = np.minimum(inhibition, np.maximum(E[rows, :, outcome], 0.0))
     return delta
