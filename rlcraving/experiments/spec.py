@@ -349,7 +349,24 @@ class StudySpec(_Strict):
         if self.analysis.axis is not None and self.analysis.axis not in self.grid:
             problems.append(("analysis.axis", f"analysis.axis={self.analysis.axis!r} is not a grid key; "
                                               f"grid keys: {list(self.grid)}"))
+        axis = self.comparison_axis
+        if self.analysis.reference is not None and axis in self.grid and self.analysis.reference not in self.grid[axis]:
+            problems.append(("analysis.reference", f"analysis.reference={self.analysis.reference!r} is not a value "
+                                                   f"of grid axis {axis!r}: {self.grid[axis]}"))
         return problems
+
+    @property
+    def comparison_axis(self) -> str | None:
+        """The grid key conditions are compared along: `analysis.axis`, else the first grid key."""
+        return self.analysis.axis or next(iter(self.grid), None)
+
+    @property
+    def reference_value(self) -> Any:
+        """The value of the comparison axis others are compared with (default: its first)."""
+        axis = self.comparison_axis
+        if axis is None:
+            return None
+        return self.analysis.reference if self.analysis.reference is not None else self.grid[axis][0]
 
     # ---- derived views -------------------------------------------------------------------------
     @property

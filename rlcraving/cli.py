@@ -1,0 +1,212 @@
+"""The `rlcraving` command line (also `python -m rlcraving`).
+
+    rlcraving demo                          classroom demo: summary table and figures in ./results/demo
+    rlcraving run SPEC                      the spec's base study (its grid ignored)
+    rlcraving sweep SPEC --workers 2        every grid point x seed; --grid KEY=V1,V2 adds an axis
+    rlcraving check SPEC                    validate a spec and show its plan, run nothing
+    rlcraving validate / rlcraving bench    model validation and benchmarks (their own modules)
+
+`--set key.sub=value` overrides any spec key; `--backend ray [--address HOST:PORT]` runs on a Ray
+cluster. Finished runs are kept in the output folder, so an interrupted command resumes.
+"""
+
+from __future__ import annotations
+
+import enum
+import importlib
+import os
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+app = typer.Typer(name="rlcraving", help="Reinforcement-learning models of cocaine seeking and baclofen.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+
+
+DEMO_WORKERS = min(2, os.cpu_count() or 1)
+
+
+class BackendChoice(str, enum.Enum):
+    """Where runs execute."""
+
+    local = "local"
+    ray = "ray"
+
+
+SpecArg = Annotated[Path, typer.Argument(help="study spec file (YAML), e.g. "
+                                               "experiments/baclofen_cue_reinstatement.yaml")]
+OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="results folder [default: results/<study name>]")]
+SetOpt = Annotated[list[str] | None, typer.Option("--set", "-s", metavar="KEY=VALUE",
+                                                  help="override a spec key, e.g. subjects=8 or "
+                                                       "environment.kor_knockout=true (repeatable)")]
+GridOpt = Annotated[list[str] | None, typer.Option("--grid", "-g", metavar="KEY=V1,V2",
+                                                   help="add or replace a grid axis, e.g. "
+                                                        "baclofen.regimen.mg_per_kg=0,2.5,5 (repeatable)")]
+WorkersOpt = Annotated[int, typer.Option("--workers", "-w", min=1, help="parallel runs (processes or Ray CPUs)")]
+BackendOpt = Annotated[BackendChoice, typer.Option("--backend", "-b", help="local processes, or a Ray cluster")]
+AddressOpt = Annotated[str | None, typer.Option("--address", help="Ray cluster address (default: start a local one)")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or tables")]
+
+
+def _load(spec: Path | None, sets: list[str] | None, grid: list[str] | None, *, demo: bool = False) -> Any:
+    from rlcraving.experiments.spec import SpecError, load_spec
+
+    try:
+        if demo:
+            from rlcraving.experiments.demo import demo_study
+            return demo_study(sets or [])
+        return load_spec(spec, sets or [], grid or [])  # type: ignore[arg-type]
+    except SpecError as err:
+        typer.secho(str(err), err=True, fg=typer.colors.RED)
+        raise typer.Exit(2) from None
+
+
+def _execute(study: Any, out: Path | None, *, workers: int, backend: BackendChoice, address: str | None,
+             quiet: bool) -> None:
+    from rlcraving.experiments.runner import RunError
+    from rlcraving.experiments.study import run_study
+
+    out = out or Path("results") / study.spec.name
+    n_runs = len(study.points) * len(study.spec.seeds)
+    if not quiet:
+        typer.echo(f"{study.spec.name}: {len(study.points)} condition(s) x {len(study.spec.seeds)} seed(s) = "
+                   f"{n_runs} run(s) of {study.spec.subjects} subjects -> {out}")
+    start = time.perf_counter()
+    try:
+        result = run_study(study, out, workers=workers, backend=backend.value, address=address, progress=not quiet)
+    except RunError as err:
+        typer.secho(str(err), err=True, fg=typer.colors.RED)
+        raise typer.Exit(1) from None
+    if not quiet:
+        _print_result(result, time.perf_counter() - start)
+
+
+def _print_result(result: Any, seconds: float) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from rlcraving.experiments.results import format_summary
+
+    console = Console()
+    if len(result.summary):
+        has_change = "change_mean" in result.summary
+        table = Table(title="outcomes per condition (mean [95% bootstrap CI] over subjects)")
+        for name in ("outcome", "condition", "n", "mean [95% CI]", *(["change from baseline"] if has_change else [])):
+            table.add_column(name, justify="left" if name in ("outcome", "condition") else "right")
+        for row in format_summary(result.summary):
+            table.add_row(*row)
+        console.print(table)
+    for line in _test_lines(result.tests):
+        console.print(line)
+    skipped = result.runs_total - result.runs_executed
+    console.print(f"{result.runs_executed} run(s) in {seconds:.0f} s"
+                  + (f" ({skipped} already done)" if skipped else "") + f"; results in {result.out}/")
+    for path in result.figures:
+        console.print(f"  figure: {path}")
+
+
+def _test_lines(tests: Any) -> list[str]:
+    lines = []
+    for _, r in tests.iterrows() if len(tests) else ():
+        where = ", ".join(f"{k}={r[k]}" for k in tests.columns
+                          if k not in _TEST_COLUMNS and isinstance(r[k], (str, int, float, bool)) and r[k] == r[k])
+        where = f" ({where})" if where else ""
+        if r["test"] == "trend":
+            lines.append(f"{r['outcome']}{where}: trend with {r['axis']}: Spearman rho = {r['spearman_rho']:.2f} "
+                         f"(p = {r['p_spearman']:.3g}), Jonckheere z = {r['jonckheere_z']:.2f} "
+                         f"(p = {r['p_jonckheere']:.3g})")
+        else:
+            lines.append(f"{r['outcome']}{where}: {r['axis']}={r['level']} vs {r['reference']}: "
+                         f"difference {r['difference']:+.2f}, Hedges g = {r['hedges_g']:.2f}, "
+                         f"Welch p = {r['p_welch']:.3g}, permutation p = {r['p_permutation']:.3g}")
+    return lines
+
+
+_TEST_COLUMNS = {"outcome", "axis", "test", "level", "reference", "n_reference", "n", "mean_reference", "mean",
+                 "difference", "hedges_g", "welch_t", "welch_df", "p_welch", "p_permutation", "spearman_rho",
+                 "p_spearman", "jonckheere_j", "jonckheere_z", "p_jonckheere"}
+
+
+@app.command()
+def demo(out: Annotated[Path, typer.Option("--out", "-o", help="results folder")] = Path("results/demo"),
+         sets: SetOpt = None, workers: WorkersOpt = DEMO_WORKERS,
+         backend: BackendOpt = BackendChoice.local, quiet: QuietOpt = False) -> None:
+    """Classroom demo (about a minute on 2 cores): learn, extinguish, relapse under baclofen."""
+    study = _load(None, sets, None, demo=True)
+    if not quiet:
+        typer.echo(" ".join(study.spec.description.split()))
+    _execute(study, out, workers=workers, backend=backend, address=None, quiet=quiet)
+
+
+@app.command()
+def run(spec: SpecArg, out: OutOpt = None, sets: SetOpt = None, workers: WorkersOpt = 1,
+        backend: BackendOpt = BackendChoice.local, address: AddressOpt = None, quiet: QuietOpt = False) -> None:
+    """Run a study's base spec: one condition (the grid is ignored; see `sweep`)."""
+    study = _load(spec, sets, None)
+    if study.spec.grid and not quiet:
+        typer.echo(f"note: the grid ({len(study.points)} points) is ignored by `run`; `rlcraving sweep` runs it")
+    _execute(study.base_only(), out, workers=workers, backend=backend, address=address, quiet=quiet)
+
+
+@app.command()
+def sweep(spec: SpecArg, out: OutOpt = None, sets: SetOpt = None, grid: GridOpt = None, workers: WorkersOpt = 1,
+          backend: BackendOpt = BackendChoice.local, address: AddressOpt = None, quiet: QuietOpt = False) -> None:
+    """Run every grid point x seed of a study (resumable: finished runs are skipped)."""
+    study = _load(spec, sets, grid)
+    if not study.spec.grid:
+        typer.secho(f"{spec}: the spec has no grid to sweep; add one (or --grid KEY=V1,V2), or use `rlcraving run`",
+                    err=True, fg=typer.colors.RED)
+        raise typer.Exit(2)
+    _execute(study, out, workers=workers, backend=backend, address=address, quiet=quiet)
+
+
+@app.command()
+def check(spec: SpecArg, sets: SetOpt = None, grid: GridOpt = None) -> None:
+    """Validate a spec and print its resolved form and plan; runs and writes nothing."""
+    import yaml
+
+    study = _load(spec, sets, grid)
+    typer.echo(yaml.safe_dump(study.spec.dump(), sort_keys=False), nl=False)
+    typer.echo(f"# {len(study.points)} grid point(s) x {len(study.spec.seeds)} seed(s):")
+    for point in study.points:
+        typer.echo(f"#   {study.condition(point)}")
+
+
+_PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+def _delegate(module: str, command: str, args: list[str]) -> None:
+    """Run `module.main` with the command's remaining arguments parsed from its signature."""
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as err:
+        if err.name != module:
+            raise
+        typer.secho(f"`rlcraving {command}` is not available: module {module} is not part of this installation",
+                    err=True, fg=typer.colors.RED)
+        raise typer.Exit(2) from None
+    main = getattr(mod, "main", None)
+    if not callable(main):
+        typer.secho(f"`rlcraving {command}` is not available: {module} has no main()", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2)
+    sub = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    sub.command(name=command)(main)
+    typer.main.get_command(sub).main(args=args, prog_name=f"rlcraving {command}", standalone_mode=True)
+
+
+@app.command(context_settings=_PASS_THROUGH, add_help_option=False)
+def validate(ctx: typer.Context) -> None:
+    """Validation of the model against the published effects (rlcraving.validate; --help for its options)."""
+    _delegate("rlcraving.validate", "validate", ctx.args)
+
+
+@app.command(context_settings=_PASS_THROUGH, add_help_option=False)
+def bench(ctx: typer.Context) -> None:
+    """Performance benchmarks (rlcraving.bench; --help for its options)."""
+    _delegate("rlcraving.bench", "bench", ctx.args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
