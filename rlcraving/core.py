@@ -78,6 +78,8 @@ class SubjectBatch:
         self._decay_kor = math.exp(-p.dt_s / (60.0 * p.kor_decay_min))
         self._decay_A = math.exp(-p.dt_s / (86400.0 * p.allostasis_recovery_days))
         self._timeout_steps = int(round(p.timeout_s / p.dt_s))
+        self._shock_every = max(1, int(round(p.shock_interval_s / p.dt_s)))
+        self._pr_limit_steps = int(round(60.0 * p.pr_limit_min / p.dt_s))
         self._allocate()
         self.new_subjects(np.arange(self.n), rnd.subject_keys(0, np.arange(self.n)))
 
@@ -86,7 +88,6 @@ class SubjectBatch:
         n = self.n
         z = lambda dtype=np.float64: np.zeros(n, dtype=dtype)  # noqa: E731
         self.keys = z(np.uint64)
-        self.counter = z(np.uint64)
         self.traits = np.ones((n, len(INDIVIDUAL_TRAITS)))
         # carried across days
         self.cocaine = z()            # brain level, mg/kg
@@ -105,7 +106,6 @@ class SubjectBatch:
         self.sessions_done = z(np.int64)
         self.kor_on = np.full(n, 0.0 if self.options.kor_knockout else 1.0)
         # the session in progress
-        self.step_index = z(np.int64)
         self.n_steps = np.ones(n, dtype=np.int64)
         self.progressive = z(bool)
         self.ratio = np.ones(n, dtype=np.int64)
@@ -113,6 +113,7 @@ class SubjectBatch:
         self.contingent_cue = z(bool)
         self.context = z(np.int64)
         self.unit_dose = z()
+        self.unit_occupancy = np.ones(n)   # occupancy one unit dose gives from zero
         self.punish_p = z()
         self.punish_mA = z()
         self.footshock_mA = z()
@@ -120,25 +121,29 @@ class SubjectBatch:
         self.sucrose_available = z(bool)
         self.incubation = z()
         self.bac_group = z(np.int64)
-        self.phase_index = z(np.int64)
-        # session counters
+        # session counters; rows of small matrices so that one operation updates them all
+        self._clocks = np.zeros((3, n), dtype=np.int64)
+        self.step_index, self.steps_since_infusion, self.counter = self._clocks
+        self._timers = np.zeros((3, n), dtype=np.int64)
+        self.timeout_left, self.cue_left, self.sucrose_cue_left = self._timers
         self.ratio_count = z(np.int64)
         self.pr_index = z(np.int64)
-        self.timeout_left = z(np.int64)
-        self.cue_left = z(np.int64)
-        self.sucrose_cue_left = z(np.int64)
-        self.steps_since_infusion = z(np.int64)
-        self.summary = {name: z() for name in SUMMARY_FIELDS}
-        # cached net associative strengths in the current context (drug outcome)
+        self._tally = np.zeros((1 + len(SUMMARY_FIELDS), n))
+        self.summary = dict(zip(SUMMARY_FIELDS, self._tally[1:], strict=True))
+        # net associative strengths in the current context, and terms built on them
         self.value_cue, self.value_context, self.value_drug_state, self.value_sucrose_cue = z(), z(), z(), z()
-        self.components = {name: z() for name in REWARD_COMPONENTS}
-        self.dopamine_gain = np.ones(n)
+        self.cue_term, self.context_term, self.drug_state_term, self.sucrose_cue_term = z(), z(), z(), z()
+        self._zeros, self._ones, self._subjects = z(), np.ones(n), np.arange(n)
+        self.components = {name: self._zeros for name in REWARD_COMPONENTS}
+        self.dopamine_gain = self._ones
         self.baclofen_mg_per_l = z()
         self.incentive = z()
         self.dysphoria = z()
         self.kappa = z()
         self.availability = np.ones(n)
-        self._bac_table = _NULL_EFFECT[None, None, :].copy()
+        self._obs_rows = np.zeros((len(OBSERVATION_NAMES), n), dtype=np.float32)
+        self._any_ip = self._any_pr = self._any_punish = self._any_stress = self._any_sucrose = False
+        self._bac_active = False
 
     def new_subjects(self, idx: np.ndarray, keys: np.ndarray) -> None:
         """Give the subjects at `idx` fresh, naive state and the given random keys."""
@@ -159,6 +164,20 @@ class SubjectBatch:
             self.traits[idx] = np.exp(sigma * z)
         else:
             self.traits[idx] = 1.0
+        self._derive_constants()
+
+    def _derive_constants(self) -> None:
+        """Per-subject constants: model parameters times the subject's trait multipliers."""
+        p = self.params
+        self.allostasis_step = p.allostasis_rate_per_h * p.dt_s / 3600.0 * self.trait("vulnerability")
+        self.dopamine_scale = p.drug_dopamine_max * self.trait("dopamine_sensitivity")
+        self.incentive_sensitivity = self.trait("incentive_sensitivity").copy()
+        self.shock_scale = -p.shock_aversion_per_mA * self.trait("punishment_sensitivity")
+        self.sucrose_scale = p.sucrose_reward * self.trait("sucrose_preference")
+        self.pavlovian_rate = p.pavlovian_rate * self.trait("pavlovian_rate")
+        self.extinction_rate = p.extinction_rate * self.trait("pavlovian_rate")
+        self.relief_scale = p.relief_per_min * p.dt_s / 60.0
+        self.press_cost = -p.press_cost
 
     def trait(self, name: str) -> np.ndarray:
         """Per-subject multiplier `name` (see `params.INDIVIDUAL_TRAITS`)."""
@@ -193,7 +212,6 @@ class SubjectBatch:
         self.incubation[idx] = _incubation(days, self.total_infusions[idx], p)
         # the session's settings
         self.n_steps[idx] = n_steps
-        self.step_index[idx] = 0
         self.progressive[idx] = s.schedule == "PR"
         self.ratio[idx] = _PR[0] if s.schedule == "PR" else s.ratio
         self.drug_available[idx] = s.drug_available
@@ -206,13 +224,29 @@ class SubjectBatch:
         self.stress_steps[idx] = int(round(60.0 * p.stress_minutes / p.dt_s)) if s.footshock_mA > 0 else 0
         self.sucrose_available[idx] = s.sucrose_available and self.options.sucrose_lever
         self.ip_depot[idx] += p.ip_bioavailability * s.prime_mg_per_kg
-        for arr in (self.ratio_count, self.pr_index, self.timeout_left, self.cue_left,
-                    self.sucrose_cue_left, self.steps_since_infusion):
-            arr[idx] = 0
-        for arr in self.summary.values():
-            arr[idx] = 0.0
+        self.unit_occupancy[idx] = max(s.unit_dose_mg_per_kg, 1e-9) / (max(s.unit_dose_mg_per_kg, 1e-9)
+                                                                       + p.cocaine_k50_mg_per_kg)
+        self._clocks[:2, idx] = 0
+        self._timers[:, idx] = 0
+        self.ratio_count[idx] = 0
+        self.pr_index[idx] = 0
+        self._tally[:, idx] = 0.0
+        self._obs_rows[3:6, idx] = (self.context[idx] == np.arange(3)[:, None])
+        self._obs_rows[11, idx] = self.sucrose_available[idx]
+        self._any_ip = bool(self.ip_depot.max() > 1e-12)
+        self._any_pr = bool(self.progressive.any())
+        self._any_punish = bool((self.punish_p > 0).any())
+        self._any_stress = bool((self.stress_steps > self.step_index).any())
+        self._any_sucrose = bool(self.sucrose_available.any())
         self._refresh_values(idx)
-        self._refresh_signals(idx)
+        self._refresh_signals(*self._baclofen_signal_inputs())
+
+    def _baclofen_signal_inputs(self) -> tuple[np.ndarray | float, np.ndarray | None]:
+        """(gain, withdrawal) this step, for `_refresh_signals` outside `step`."""
+        if not self._bac_active:
+            return 1.0, None
+        eff = self.baclofen_effects()
+        return eff[:, 1], eff[:, 4]
 
     def _advance_gap(self, idx: np.ndarray, gap_h: np.ndarray) -> None:
         """Home-cage time between sessions: drugs wash out, allostasis and stress recover."""
@@ -318,133 +352,161 @@ class SubjectBatch:
 
     # ------------------------------------------------------------------ dynamics
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Advance every subject by one step. Returns (observation, reward, terminated, truncated)."""
+        """Advance every subject by one step. Returns (observation, reward, terminated, truncated).
+
+        Rare events (completed ratios, pellets, shocks, i.p. absorption) are computed only when
+        some subject has one, so a quiet step costs a few dozen array operations.
+        """
         p = self.params
         a = np.asarray(actions)
         if self._bac_active:
             eff = self.baclofen_effects()
             self.baclofen_mg_per_l, gain, nat_gain, sedation, bac_withdrawal = eff.T
+            self.dopamine_gain = gain
+            attempted = a != OTHER
+            if np.any(attempted & (sedation > 0)):
+                failed = attempted & (rnd.uniform(self.keys, self.counter, _STREAM_SEDATION) < sedation)
+                a = np.where(failed, OTHER, a)
         else:
-            gain, nat_gain, sedation, bac_withdrawal = 1.0, 1.0, None, 0.0
-        self.dopamine_gain = np.broadcast_to(gain, (self.n,))
-        press = a != OTHER
-        if sedation is not None and np.any(press & (sedation > 0)):
-            press &= rnd.uniform(self.keys, self.counter, _STREAM_SEDATION) >= sedation
-        active, inactive = press & (a == ACTIVE), press & (a == INACTIVE)
-        sucrose_press = press & (a == SUCROSE)
-        self.summary["active_presses"] += active
-        self.summary["inactive_presses"] += inactive
-        self.summary["sucrose_presses"] += sucrose_press
+            gain = nat_gain = 1.0
+            bac_withdrawal = None
+            self.dopamine_gain = self._ones
+            attempted = a != OTHER
+        self._tally[a, self._subjects] += 1.0  # row 0 (other) is discarded; rows 1-3 are press counts
 
         # schedule on the drug lever
-        counted = active & (self.timeout_left == 0)
+        counted = (a == ACTIVE) & (self.timeout_left == 0)
         self.ratio_count += counted
         completed = counted & (self.ratio_count >= self.ratio)
-        infused = completed & self.drug_available
-        cue = completed & self.contingent_cue
-        any_completed = bool(completed.any())
-        if any_completed:
-            self.ratio_count[completed] = 0
-            self.summary["breakpoint"][completed & self.progressive] = self.ratio[completed & self.progressive]
-            self.pr_index += completed & self.progressive
-            self.ratio[self.progressive] = _PR[self.pr_index[self.progressive]]
-            self.timeout_left[completed & (infused | cue)] = self._timeout_steps
-            self.cue_left[cue] = self._timeout_steps
-        dose = np.where(infused, self.unit_dose, 0.0)
-        self.summary["infusions"] += infused
-        self.summary["intake_mg_per_kg"] += dose
-
-        # sucrose lever: FR1 with its own timeout and cue
-        pellet = sucrose_press & self.sucrose_available & (self.sucrose_cue_left == 0)
-        self.sucrose_cue_left[pellet] = self._timeout_steps + 1
-        self.summary["pellets"] += pellet
+        events = bool(completed.any())
+        dose: np.ndarray | float = 0.0
+        if events:
+            infused, cue, dose = self._complete_ratios(completed)
+        pellet = self._deliver_pellets(a) if self._any_sucrose else None
 
         # cocaine kinetics and DAT occupancy
-        transfer = self.ip_depot * (1.0 - self._decay_ip)
-        self.ip_depot -= transfer
-        self.cocaine = self.cocaine * self._decay_c + transfer + dose
+        if self._any_ip:
+            transfer = self.ip_depot * (1.0 - self._decay_ip)
+            self.ip_depot -= transfer
+            dose = dose + transfer
+            self._any_ip = bool(self.ip_depot.max() > 1e-12)
+        self.cocaine = self.cocaine * self._decay_c + dose
         occ = self.cocaine / (self.cocaine + p.cocaine_k50_mg_per_kg)
         rise = np.maximum(occ - self.occupancy, 0.0)
-        occ_before = self.occupancy
-        self.occupancy = occ
-        if any_completed:
+        occ_before, self.occupancy = self.occupancy, occ
+
+        # stress (kappa-opioid) and allostasis
+        shock_mA = self._shocks(completed if events else None)
+        self.kor *= self._decay_kor
+        if shock_mA is not None:
+            drive = shock_mA**p.kor_hill / (shock_mA**p.kor_hill + p.kor_half_mA**p.kor_hill)
+            self.kor += p.kor_per_shock * drive * self.kor_on
+        self.allostasis *= self._decay_A
+        self.allostasis += self.allostasis_step * occ
+
+        # Pavlovian trials
+        if events:
             self.total_infusions += infused
             self.last_drug_h[infused] = (self.session_start_h + self.step_index * p.dt_s / 3600.0)[infused]
             self.steps_since_infusion[infused] = 0
-
-        # shocks: punishment of infusions, and non-contingent stress shocks
-        shock_mA = np.zeros(self.n)
-        if any_completed and np.any(self.punish_p[completed] > 0):
-            punished = completed & (rnd.uniform(self.keys, self.counter, _STREAM_PUNISH) < self.punish_p)
-            shock_mA[punished] = self.punish_mA[punished]
-        stressed = (self.step_index < self.stress_steps)
-        if stressed.any():
-            every = max(1, int(round(p.shock_interval_s / p.dt_s)))
-            now = stressed & (self.step_index % every == 0)
-            shock_mA[now] = self.footshock_mA[now]
-        shocked = shock_mA > 0
-        if shocked.any():
-            drive = shock_mA**p.kor_hill / (shock_mA**p.kor_hill + p.kor_half_mA**p.kor_hill)
-            self.kor = self.kor * self._decay_kor + p.kor_per_shock * drive * self.kor_on
-            self.summary["shocks"] += shocked
-        else:
-            self.kor = self.kor * self._decay_kor
-
-        # allostasis (opponent process / hedonic set-point shift)
-        rate = p.allostasis_rate_per_h * p.dt_s / 3600.0
-        self.allostasis = self.allostasis * self._decay_A + rate * self.trait("vulnerability") * occ
-
-        # Pavlovian trials
-        if any_completed:
             self._pavlovian_trial(np.flatnonzero(completed), infused, cue, occ_before, pav.DRUG, gain)
-        if pellet.any():
+        if pellet is not None:
             self._pavlovian_trial(np.flatnonzero(pellet), pellet, pellet, occ_before, pav.SUCROSE, nat_gain)
 
-        # incentive salience and reward
-        self._refresh_signals(None, gain, bac_withdrawal)
+        # incentive salience and reward (components summed in REWARD_COMPONENTS order)
+        self._refresh_signals(gain, bac_withdrawal)
         c = self.components
         c["hedonic"] = p.hedonic_max * rise
-        c["drug_dopamine"] = gain * p.drug_dopamine_max * self.trait("dopamine_sensitivity") * rise
-        cue_value = (self.kappa * self.availability * (1.0 + p.incubation_gain * self.incubation)
-                     * np.maximum(self.value_cue, 0.0))
-        suc_value = nat_gain * self.trait("incentive_sensitivity") * np.maximum(self.value_sucrose_cue, 0.0)
-        c["incentive"] = p.incentive_weight * (cue * cue_value + pellet * suc_value)
-        c["relief"] = p.relief_per_min * (p.dt_s / 60.0) * self.dysphoria * occ
-        c["sucrose"] = p.sucrose_reward * self.trait("sucrose_preference") * nat_gain * pellet
-        c["cost"] = -p.press_cost * (a != OTHER)
-        c["punishment"] = -p.shock_aversion_per_mA * self.trait("punishment_sensitivity") * shock_mA
-        reward = sum(c.values())
+        c["drug_dopamine"] = self.dopamine_scale * rise if bac_withdrawal is None else gain * self.dopamine_scale * rise
+        reward = c["hedonic"] + c["drug_dopamine"]
+        c["incentive"] = self._zeros
+        if events or pellet is not None:
+            incentive = np.zeros(self.n)
+            if events:
+                incentive += cue * (self.kappa * self.availability * self.cue_term)
+            if pellet is not None:
+                incentive += pellet * (nat_gain * self.incentive_sensitivity * self.sucrose_cue_term)
+            c["incentive"] = p.incentive_weight * incentive
+            reward = reward + c["incentive"]
+        c["relief"] = self.relief_scale * self.dysphoria * occ
+        reward += c["relief"]
+        c["sucrose"] = self._zeros if pellet is None else self.sucrose_scale * nat_gain * pellet
+        if pellet is not None:
+            reward += c["sucrose"]
+        c["cost"] = self.press_cost * attempted
+        reward += c["cost"]
+        c["punishment"] = self._zeros if shock_mA is None else self.shock_scale * shock_mA
+        if shock_mA is not None:
+            reward += c["punishment"]
 
-        # clocks
-        self.counter += np.uint64(1)
-        self.step_index += 1
-        self.steps_since_infusion += 1
-        np.maximum(self.timeout_left - 1, 0, out=self.timeout_left)
-        np.maximum(self.cue_left - 1, 0, out=self.cue_left)
-        np.maximum(self.sucrose_cue_left - 1, 0, out=self.sucrose_cue_left)
+        # clocks: step index, steps since infusion, random counter; then the timers
+        self._clocks += 1
+        np.subtract(self._timers, 1, out=self._timers)
+        np.maximum(self._timers, 0, out=self._timers)
         truncated = self.step_index >= self.n_steps
-        limit = int(round(60.0 * p.pr_limit_min / p.dt_s))
-        terminated = self.progressive & (self.steps_since_infusion >= limit) & ~truncated
+        if self._any_pr:
+            terminated = self.progressive & (self.steps_since_infusion >= self._pr_limit_steps) & ~truncated
+        else:
+            terminated = np.zeros(self.n, dtype=bool)
         return self.observe(), reward, terminated, truncated
+
+    def _complete_ratios(self, completed: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Ratio completions: infusion, cue and timeout; the next ratio. Returns (infused, cue, dose)."""
+        infused = completed & self.drug_available
+        cue = completed & self.contingent_cue
+        self.ratio_count[completed] = 0
+        if self._any_pr:
+            pr = completed & self.progressive
+            self.summary["breakpoint"][pr] = self.ratio[pr]
+            self.pr_index += pr
+            self.ratio[self.progressive] = _PR[self.pr_index[self.progressive]]
+        self.timeout_left[infused | cue] = self._timeout_steps
+        self.cue_left[cue] = self._timeout_steps
+        dose = np.where(infused, self.unit_dose, 0.0)
+        self.summary["infusions"] += infused
+        self.summary["intake_mg_per_kg"] += dose
+        return infused, cue, dose
+
+    def _deliver_pellets(self, a: np.ndarray) -> np.ndarray | None:
+        """Sucrose lever, FR1 with its own cue and timeout. Returns the pellet mask, or None."""
+        pellet = (a == SUCROSE) & self.sucrose_available & (self.sucrose_cue_left == 0)
+        if not pellet.any():
+            return None
+        self.sucrose_cue_left[pellet] = self._timeout_steps + 1
+        self.summary["pellets"] += pellet
+        return pellet
+
+    def _shocks(self, completed: np.ndarray | None) -> np.ndarray | None:
+        """Footshock intensity (mA) this step: punished infusions and non-contingent stress."""
+        shock_mA = None
+        if completed is not None and self._any_punish:
+            punished = completed & (rnd.uniform(self.keys, self.counter, _STREAM_PUNISH) < self.punish_p)
+            if punished.any():
+                shock_mA = np.where(punished, self.punish_mA, 0.0)
+        if self._any_stress:
+            stressed = (self.step_index < self.stress_steps) & (self.step_index % self._shock_every == 0)
+            if stressed.any():
+                shock_mA = np.where(stressed, self.footshock_mA, 0.0 if shock_mA is None else shock_mA)
+            self._any_stress = bool((self.step_index + 1 < self.stress_steps).any())
+        if shock_mA is not None:
+            self.summary["shocks"] += shock_mA > 0
+        return shock_mA
 
     def _pavlovian_trial(self, rows: np.ndarray, reinforced: np.ndarray, cue: np.ndarray,
                          drug_state: np.ndarray, outcome: int, gain: np.ndarray | float) -> None:
         """A Rescorla-Wagner trial for subjects `rows` (see `pavlovian`)."""
-        p = self.params
         x = np.zeros((rows.size, len(pav.STIMULI)))
         x[:, pav.DRUG_CUE if outcome == pav.DRUG else pav.SUCROSE_CUE] = cue[rows]
         x[np.arange(rows.size), pav.CONTEXT_0 + self.context[rows]] = 1.0
         x[:, pav.DRUG_STATE] = drug_state[rows]
-        rate = p.pavlovian_rate * self.trait("pavlovian_rate")[rows]
-        ext = p.extinction_rate * self.trait("pavlovian_rate")[rows]
         E, I = self.E[rows], self.I[rows]
         pav.update(E, I, x, self.context[rows], np.full(rows.size, outcome), reinforced[rows].astype(float),
-                   rate, ext, np.broadcast_to(gain, (self.n,))[rows])
+                   self.pavlovian_rate[rows], self.extinction_rate[rows], np.broadcast_to(gain, (self.n,))[rows])
         self.E[rows], self.I[rows] = E, I
         self._refresh_values(rows)
 
     def _refresh_values(self, idx: np.ndarray) -> None:
-        """Cache net strengths (drug outcome) of cue, context and drug state in the current context."""
+        """Cache the net strengths in each subject's current context, and the terms built on them."""
         ctx = self.context[idx]
         w = pav.net_strength(self.E[idx], self.I[idx], ctx)
         rows = np.arange(idx.size)
@@ -452,39 +514,40 @@ class SubjectBatch:
         self.value_context[idx] = w[rows, pav.CONTEXT_0 + ctx, pav.DRUG]
         self.value_drug_state[idx] = w[:, pav.DRUG_STATE, pav.DRUG]
         self.value_sucrose_cue[idx] = w[:, pav.SUCROSE_CUE, pav.SUCROSE]
+        incubated = 1.0 + self.params.incubation_gain * self.incubation[idx]
+        self.cue_term[idx] = incubated * np.maximum(self.value_cue[idx], 0.0)
+        self.context_term[idx] = incubated * np.maximum(self.value_context[idx], 0.0)
+        self.drug_state_term[idx] = np.maximum(self.value_drug_state[idx], 0.0)
+        self.sucrose_cue_term[idx] = np.maximum(self.value_sucrose_cue[idx], 0.0)
 
-    def _refresh_signals(self, idx: np.ndarray | None, gain: np.ndarray | float = 1.0,
-                         bac_withdrawal: np.ndarray | float = 0.0) -> None:
-        """Recompute kappa, the incentive signal and dysphoria (for all subjects: cheap)."""
+    def _refresh_signals(self, gain: np.ndarray | float = 1.0, bac_withdrawal: np.ndarray | None = None) -> None:
+        """Dysphoria, kappa, availability and the incentive signal for every subject."""
         p = self.params
-        if idx is not None and self._bac_active:
-            eff = self.baclofen_effects()
-            gain, bac_withdrawal = eff[:, 1], eff[:, 4]
-        self.dysphoria = self.allostasis + self.kor + p.baclofen_withdrawal_gain * bac_withdrawal
-        self.kappa = (gain * self.trait("incentive_sensitivity") * (1.0 + p.kappa_drug * self.occupancy)
-                      * (1.0 + p.kappa_stress * self.kor) * (1.0 + p.kappa_baclofen_withdrawal * bac_withdrawal))
-        exteroceptive = np.maximum(self.value_context, 0.0) + (self.cue_left > 0) * np.maximum(self.value_cue, 0.0)
+        occ = self.occupancy
+        self.dysphoria = self.allostasis + self.kor
+        kappa = self.incentive_sensitivity * (1.0 + p.kappa_drug * occ) * (1.0 + p.kappa_stress * self.kor)
+        if bac_withdrawal is not None:
+            self.dysphoria += p.baclofen_withdrawal_gain * bac_withdrawal
+            kappa *= gain * (1.0 + p.kappa_baclofen_withdrawal * bac_withdrawal)
+        self.kappa = kappa
         # the surge one unit dose would cause now, relative to its surge in a drug-free subject
-        k50, u = p.cocaine_k50_mg_per_kg, np.maximum(self.unit_dose, 1e-9)
-        self.availability = ((self.cocaine + u) / (self.cocaine + u + k50) - self.occupancy) / (u / (u + k50))
-        self.incentive = self.kappa * self.availability * (
-            (1.0 + p.incubation_gain * self.incubation) * exteroceptive
-            + self.occupancy * np.maximum(self.value_drug_state, 0.0))
+        after = self.cocaine + self.unit_dose
+        self.availability = (after / (after + p.cocaine_k50_mg_per_kg) - occ) / self.unit_occupancy
+        exteroceptive = self.context_term + (self.cue_left > 0) * self.cue_term
+        self.incentive = kappa * self.availability * (exteroceptive + occ * self.drug_state_term)
 
     def observe(self) -> np.ndarray:
-        """Observation matrix (n, len(OBSERVATION_NAMES)), float32 in [0, 1]."""
-        obs = np.empty((self.n, len(OBSERVATION_NAMES)), dtype=np.float32)
-        obs[:, 0] = self.cue_left > 0
-        obs[:, 1] = self.sucrose_cue_left > 0
-        obs[:, 2] = self.timeout_left / max(self._timeout_steps, 1)
-        obs[:, 3:6] = self.context[:, None] == np.arange(3)
-        obs[:, 6] = self.occupancy
-        obs[:, 7] = self.dysphoria / (1.0 + self.dysphoria)
-        obs[:, 8] = self.incentive / (1.0 + self.incentive)
-        obs[:, 9] = np.minimum(self.ratio_count / self.ratio, 1.0)
-        obs[:, 10] = np.minimum(self.step_index / self.n_steps, 1.0)
-        obs[:, 11] = self.sucrose_available
-        return obs
+        """Observation matrix (n, len(OBSERVATION_NAMES)), float32 in [0, 1] (a new array)."""
+        rows = self._obs_rows  # (features, n); context and lever rows are set at session start
+        rows[0] = self.cue_left > 0
+        rows[1] = self.sucrose_cue_left > 0
+        rows[2] = self.timeout_left * (1.0 / max(self._timeout_steps, 1))
+        rows[6] = self.occupancy
+        rows[7] = self.dysphoria / (1.0 + self.dysphoria)
+        rows[8] = self.incentive / (1.0 + self.incentive)
+        rows[9] = self.ratio_count / self.ratio
+        rows[10] = self.step_index / self.n_steps
+        return rows.T.copy()
 
     def end_sessions(self, idx: np.ndarray) -> None:
         """Book-keeping when sessions at `idx` end (called by the environments at episode end)."""
