@@ -267,8 +267,13 @@ class SubjectBatch:
         """Bring baclofen state up to the session start and tabulate its effects for the session."""
         p = self.params
         if regimen is not None:
-            # the old regimen ends where the gap begins; the new one is anchored to that day
-            switch_h = start_h if first else self.session_start_h[idx] + self.step_index[idx] * p.dt_s / 3600.0
+            # the old regimen ends where the gap begins (for a new subject: at midnight before its
+            # first session, so doses due before that session are given); the new one is anchored
+            # to that day
+            if first:
+                switch_h = 24.0 * np.floor(start_h / 24.0)
+            else:
+                switch_h = self.session_start_h[idx] + self.step_index[idx] * p.dt_s / 3600.0
             self._advance_baclofen(idx, switch_h, start_h)
             if regimen not in self._regimens:
                 self._regimens.append(regimen)

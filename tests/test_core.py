@@ -275,8 +275,6 @@ def test_abrupt_stop_brings_withdrawal_dysphoria() -> None:
     assert batch.dysphoria[0] > batch.dysphoria[1]
 
 
-@pytest.mark.xfail(strict=True, reason="core.start_sessions anchors a first-session regimen at the session "
-                   "start, so a RatIP dose due before the first session is never given")
 def test_rat_ip_baclofen_acts_in_the_first_session() -> None:
     from rlcraving.pharmacology import RatIP
 
