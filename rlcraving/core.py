@@ -45,7 +45,7 @@ OBSERVATION_NAMES = (
 )
 REWARD_COMPONENTS = ("hedonic", "drug_dopamine", "incentive", "relief", "sucrose", "cost", "punishment")
 SUMMARY_FIELDS = ("active_presses", "inactive_presses", "sucrose_presses", "infusions", "pellets",
-                  "shocks", "breakpoint", "intake_mg_per_kg")
+                  "shocks", "breakpoint", "intake_mg_per_kg", "first_hour_infusions")
 
 _PR = np.array(PR_SERIES + (PR_SERIES[-1],) * 200, dtype=np.int64)
 _NULL_EFFECT = np.array([0.0, 1.0, 1.0, 0.0, 0.0])  # no baclofen: concentration 0, gains 1
@@ -80,6 +80,7 @@ class SubjectBatch:
         self._timeout_steps = int(round(p.timeout_s / p.dt_s))
         self._shock_every = max(1, int(round(p.shock_interval_s / p.dt_s)))
         self._pr_limit_steps = int(round(60.0 * p.pr_limit_min / p.dt_s))
+        self._first_hour_steps = int(round(3600.0 / p.dt_s))
         self._allocate()
         self.new_subjects(np.arange(self.n), rnd.subject_keys(0, np.arange(self.n)))
 
@@ -470,6 +471,7 @@ class SubjectBatch:
         dose = np.where(infused, self.unit_dose, 0.0)
         self.summary["infusions"] += infused
         self.summary["intake_mg_per_kg"] += dose
+        self.summary["first_hour_infusions"] += infused & (self.step_index < self._first_hour_steps)
         return infused, cue, dose
 
     def _deliver_pellets(self, a: np.ndarray) -> np.ndarray | None:
