@@ -20,7 +20,7 @@ settings.load_profile("rlcraving")
 Policy = Callable[[int], int]
 
 
-def run_session(env: Any, policy: Policy | int) -> tuple[int, float, bool, dict[str, Any]]:
+def _run_session(env: Any, policy: Policy | int) -> tuple[int, float, bool, dict[str, Any]]:
     """Step a single environment to the end of its session.
 
     `policy` is an action, or a function of the step number giving one. Returns (steps taken,
@@ -36,7 +36,7 @@ def run_session(env: Any, policy: Policy | int) -> tuple[int, float, bool, dict[
             return step, total, terminated, info
 
 
-def state_of(env: Any) -> dict[str, Any]:
+def _state_of(env: Any) -> dict[str, Any]:
     """Everything that describes the subjects of an environment: core arrays and protocol position."""
     unwrapped = env.unwrapped
     batch, protocol = unwrapped.batch, unwrapped._protocol
@@ -54,8 +54,8 @@ def state_of(env: Any) -> dict[str, Any]:
     return state
 
 
-def assert_same_state(before: dict[str, Any], after: dict[str, Any]) -> None:
-    """Fail, naming the first field, if two `state_of` snapshots differ."""
+def _assert_same_state(before: dict[str, Any], after: dict[str, Any]) -> None:
+    """Fail, naming the first field, if two `_state_of` snapshots differ."""
     assert before.keys() == after.keys()
     for key, value in before.items():
         if isinstance(value, np.ndarray):
@@ -71,3 +71,21 @@ def env() -> CocaineSeekingEnv:
     environment = CocaineSeekingEnv()
     environment.reset(seed=0)
     return environment
+
+
+@pytest.fixture
+def run_session() -> Callable[[Any, Policy | int], tuple[int, float, bool, dict[str, Any]]]:
+    """Step a single environment to the end of its session (see `_run_session`)."""
+    return _run_session
+
+
+@pytest.fixture
+def state_of() -> Callable[[Any], dict[str, Any]]:
+    """Snapshot of everything that describes an environment's subjects (see `_state_of`)."""
+    return _state_of
+
+
+@pytest.fixture
+def assert_same_state() -> Callable[[dict[str, Any], dict[str, Any]], None]:
+    """Compare two snapshots of `state_of`, naming the first field that changed."""
+    return _assert_same_state
