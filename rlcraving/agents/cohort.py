@@ -1,0 +1,306 @@
+"""A cohort of TD agents living through a protocol calendar, and the tidy tables it yields.
+
+`run_cohort` makes N subjects (the same subjects as `CocaineSeekingVectorEnv` seeded alike:
+subject i of a cohort is subject i of any other cohort with that seed), lets one TD agent
+per subject learn online through every session of the calendar, and returns
+
+* `table`: one row per subject x session x measure (the core's session summary, plus
+  first_hour_infusions: infusions in the session's first 60 min, for access comparisons);
+* `traces`: cohort means within the sessions asked for, in 1-min bins (time_s = bin start)
+  and locked to drug-cue onsets (signals named cue_locked_*, time_s relative to the onset).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rlcraving.agents.td import AGENTS, make_agent
+from rlcraving.checks import check_bool, check_keys, check_number
+from rlcraving.core import ACTIVE, SUMMARY_FIELDS, SubjectBatch
+from rlcraving.envs.cocaine_seeking import _Protocol
+from rlcraving.protocol import Calendar, as_calendar
+
+#: Keyword arguments of the environment that a cohort accepts in `env_kwargs`.
+ENV_KWARGS = ("baclofen_mg_per_day", "baclofen", "kor_knockout", "sucrose_lever", "individual_differences", "params")
+#: Measures of the table, one row each per subject and session.
+MEASURES = (*SUMMARY_FIELDS, "first_hour_infusions")
+#: Signals of the binned traces (per-step means; *_per_min are rates).
+BINNED_SIGNALS = ("prediction_error", "drug_dopamine", "incentive", "cue_value", "active_value",
+                  "active_presses_per_min", "infusions_per_min")
+#: Signals averaged around drug-cue onsets.
+LOCKED_SIGNALS = ("prediction_error", "drug_dopamine", "incentive")
+TRACE_BIN_S = 60.0
+LOCK_BEFORE_S, LOCK_AFTER_S = 20.0, 40.0
+
+
+@dataclass
+class CohortResult:
+    """What a cohort did.
+
+    table: columns subject (int), condition (str), day (int: calendar session index),
+        phase (str), measure (str), value (float); one row per subject x session x measure
+        (`MEASURES`).
+    traces: columns condition, day, phase, time_s, signal, value: cohort means within the
+        sessions in `trace_sessions`. Binned signals (`BINNED_SIGNALS`, 1-min bins, time_s the
+        bin start): prediction_error (the agent's dopaminergic learning signal, reward units per
+        step), drug_dopamine and incentive (the core's reward components: the drug's surge and
+        the conditioned reinforcement of a cue onset), cue_value (Pavlovian net strength of the
+        drug cue), active_value (the agent's value of pressing the active lever), and press and
+        infusion rates per minute. Cue-locked signals (cue_locked_<name> for `LOCKED_SIGNALS`;
+        time_s from 20 s before to 40 s after the onset, 0 = the step that started the cue).
+    """
+
+    table: pd.DataFrame
+    traces: pd.DataFrame
+
+
+def run_cohort(n_subjects: int, calendar: Calendar | Sequence[Mapping[str, Any]] | None = None, *,
+               agent: str = "q_learning", agent_params: Mapping[str, float] | None = None,
+               env_kwargs: Mapping[str, Any] | None = None, seed: int = 0, condition: str = "",
+               trace_sessions: Sequence[int] = (), progress: bool = False) -> CohortResult:
+    """Run `n_subjects` TD agents of kind `agent` (see `AGENTS`) through `calendar`.
+
+    Args:
+        n_subjects: cohort size.
+        calendar: protocol calendar (default: `protocol.default_calendar()`).
+        agent: registry name of the agent.
+        agent_params: overrides of the agent's parameters (medians if individual_differences).
+        env_kwargs: environment options: baclofen_mg_per_day, baclofen, kor_knockout,
+            sucrose_lever, individual_differences (also draws the agents' parameters), params.
+        seed: cohort seed; subject i has the same key as in the vector environment.
+        condition: label written to every row.
+        trace_sessions: calendar session indices whose within-session traces to record.
+        progress: show a progress bar (tqdm) over sessions.
+    """
+    n = check_number("n_subjects", n_subjects, lo=1, hi=10_000_000, integer=True)
+    check_number("seed", seed, lo=0, hi=2**63 - 1, integer=True)
+    if not isinstance(condition, str):
+        raise TypeError(f"condition={condition!r} has type {type(condition).__name__}; a str is required")
+    check_bool("progress", progress)
+    if not isinstance(agent, str) or agent not in AGENTS:
+        raise ValueError(f"agent={agent!r} is not known; choose one of {sorted(AGENTS)}")
+    kwargs = dict(env_kwargs or {})
+    check_keys("env_kwargs", kwargs, ENV_KWARGS)
+    cal = as_calendar(calendar)
+    traced = _check_trace_sessions(trace_sessions, len(cal))
+    protocol = _Protocol(n, calendar=cal, sucrose_lever=kwargs.get("sucrose_lever", False),
+                         kor_knockout=kwargs.get("kor_knockout", False),
+                         individual_differences=kwargs.get("individual_differences", False),
+                         baclofen_mg_per_day=kwargs.get("baclofen_mg_per_day", 0.0),
+                         baclofen=kwargs.get("baclofen"), params=kwargs.get("params"))
+    learner = make_agent(agent, protocol.batch, agent_params,
+                         individual_differences=protocol.batch.options.individual_differences)
+    everyone = np.arange(n)
+    protocol.reset(everyone, int(seed), None)
+    learner.new_subjects(everyone)
+    learner.begin(everyone)
+    recorder = _Recorder(protocol.batch, cal, traced)
+    bar = _progress_bar(progress, len(cal))
+    running = np.ones(n, dtype=bool)   # still inside the calendar
+    try:
+        while running.any():
+            day = protocol.position - 1
+            recorder.before_step(day, running)
+            obs, reward, terminated, truncated = protocol.batch.step(learner.actions)
+            done = terminated | truncated
+            signal = learner.learn(obs, reward, done)
+            recorder.after_step(day, running, signal, learner)
+            ended = np.flatnonzero(done & running)
+            if ended.size:
+                recorder.session_ended(ended, day[ended])
+                last = protocol.position[ended] >= len(cal)
+                running[ended[last]] = False
+                going_on = ended[~last]
+                if going_on.size:
+                    protocol.reset(going_on, None, None)
+                    learner.begin(going_on)
+                if bar is not None:
+                    bar.update(int(protocol.position[running].min(initial=len(cal))) - bar.n)
+    finally:
+        if bar is not None:
+            bar.close()
+    return CohortResult(recorder.table(condition), recorder.traces(condition))
+
+
+def _check_trace_sessions(trace_sessions: Sequence[int], n_sessions: int) -> tuple[int, ...]:
+    if isinstance(trace_sessions, (str, bytes)) or not isinstance(trace_sessions, Sequence):
+        raise TypeError(f"trace_sessions={trace_sessions!r} must be a sequence of calendar session indices")
+    for d in trace_sessions:
+        check_number("trace_sessions[]", d, lo=0, hi=n_sessions - 1, integer=True)
+    return tuple(sorted({int(d) for d in trace_sessions}))
+
+
+def _progress_bar(progress: bool, total: int) -> Any:
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="session", desc="cohort")
+
+
+class _Recorder:
+    """Session summaries and within-session traces of a cohort, kept as preallocated arrays."""
+
+    def __init__(self, batch: SubjectBatch, calendar: Calendar, traced: tuple[int, ...]):
+        self.batch, self.calendar = batch, calendar
+        n, dt = batch.n, batch.params.dt_s
+        self.dt = dt
+        self.results = np.zeros((len(calendar), len(MEASURES), n))
+        self.first_hour_step = int(round(3600.0 / dt))
+        self.first_hour = np.zeros(n)
+        self.first_hour_seen = np.zeros(n, dtype=bool)
+        # traces
+        self.slot = np.full(len(calendar), -1, dtype=np.int64)
+        self.slot[list(traced)] = np.arange(len(traced))
+        self.traced = traced
+        self.any_traced = bool(traced)
+        self.bin_steps = max(1, int(round(TRACE_BIN_S / dt)))
+        longest = max((self._session_steps(d) for d in traced), default=1)
+        self.n_bins = -(-longest // self.bin_steps)
+        self.sums = np.zeros((len(traced), len(BINNED_SIGNALS), self.n_bins))
+        self.counts = np.zeros((len(traced), self.n_bins))
+        self.before = int(math.ceil(LOCK_BEFORE_S / dt))
+        self.after = int(math.ceil(LOCK_AFTER_S / dt))
+        self.history = np.zeros((self.before + 1, len(LOCKED_SIGNALS), n))   # ring buffer of the last steps
+        self.since_onset = np.full(n, np.iinfo(np.int64).max // 2)
+        self.locked_sums = np.zeros((len(traced), len(LOCKED_SIGNALS), self.before + self.after + 1))
+        self.locked_counts = np.zeros((len(traced), self.before + self.after + 1))
+        self.tick = 0
+        self._step_index = np.zeros(n, dtype=np.int64)
+        self._cue_before = np.zeros(n, dtype=bool)
+        self._presses_before = np.zeros(n)
+        self._infusions_before = np.zeros(n)
+
+    def _session_steps(self, day: int) -> int:
+        s, p = self.calendar[day], self.batch.params
+        steps = int(round(60.0 * s.session_minutes / p.dt_s))
+        if s.schedule == "PR":
+            steps = max(steps, int(round(60.0 * p.pr_max_session_min / p.dt_s)))
+        return max(steps, 1)
+
+    def before_step(self, day: np.ndarray, running: np.ndarray) -> None:
+        b = self.batch
+        np.copyto(self._step_index, b.step_index)
+        if self.any_traced:
+            np.greater(b.cue_left, 0, out=self._cue_before)
+            np.copyto(self._presses_before, b.summary["active_presses"])
+            np.copyto(self._infusions_before, b.summary["infusions"])
+
+    def after_step(self, day: np.ndarray, running: np.ndarray, signal: np.ndarray, learner: Any) -> None:
+        b = self.batch
+        hour = (self._step_index + 1 == self.first_hour_step) & running
+        if hour.any():
+            self.first_hour[hour] = b.summary["infusions"][hour]
+            self.first_hour_seen[hour] = True
+        if not self.any_traced:
+            return
+        slot = self.slot[np.clip(day, 0, len(self.calendar) - 1)]
+        inside = running & (slot >= 0)
+        if not inside.any():
+            return
+        self._bin(slot, inside, signal, learner)
+        self._lock(slot, inside, signal)
+
+    def _bin(self, slot: np.ndarray, inside: np.ndarray, signal: np.ndarray, learner: Any) -> None:
+        b, rate = self.batch, 60.0 / self.dt
+        rows = np.flatnonzero(inside)
+        cell = slot[rows] * self.n_bins + np.minimum(self._step_index[rows] // self.bin_steps, self.n_bins - 1)
+        size = len(self.traced) * self.n_bins
+        pressed = (b.summary["active_presses"] - self._presses_before) * rate
+        infused = (b.summary["infusions"] - self._infusions_before) * rate
+        values = (signal, b.components["drug_dopamine"], b.components["incentive"], b.value_cue,
+                  learner.values[:, ACTIVE], pressed, infused)
+        for k, v in enumerate(values):
+            self.sums[:, k, :] += np.bincount(cell, weights=np.broadcast_to(v, (b.n,))[rows],
+                                              minlength=size).reshape(len(self.traced), self.n_bins)
+        self.counts += np.bincount(cell, minlength=size).reshape(len(self.traced), self.n_bins)
+
+    def _lock(self, slot: np.ndarray, inside: np.ndarray, signal: np.ndarray) -> None:
+        b = self.batch
+        ring = self.tick % (self.before + 1)
+        h = self.history[ring]
+        h[0], h[1], h[2] = signal, b.components["drug_dopamine"], b.components["incentive"]
+        onset = inside & (b.cue_left > 0) & ~self._cue_before & (b.step_index > 0)
+        self.since_onset += 1
+        width = self.before + self.after + 1
+        size = len(self.traced) * width
+        if onset.any():
+            rows = np.flatnonzero(onset)
+            self.since_onset[rows] = 0
+            for lag in range(self.before + 1):   # offsets -before .. 0 from the history
+                past = self.history[(self.tick - lag) % (self.before + 1)]
+                cell = slot[rows] * width + (self.before - lag)
+                valid = self._step_index[rows] >= lag
+                self._add_locked(cell[valid], past[:, rows[valid]], size, width)
+        after = inside & (self.since_onset >= 1) & (self.since_onset <= self.after)
+        if after.any():
+            rows = np.flatnonzero(after)
+            cell = slot[rows] * width + self.before + self.since_onset[rows]
+            self._add_locked(cell, h[:, rows], size, width)
+        self.tick += 1
+
+    def _add_locked(self, cell: np.ndarray, values: np.ndarray, size: int, width: int) -> None:
+        shape = (len(self.traced), width)
+        for k in range(len(LOCKED_SIGNALS)):
+            self.locked_sums[:, k, :] += np.bincount(cell, weights=values[k], minlength=size).reshape(shape)
+        self.locked_counts += np.bincount(cell, minlength=size).reshape(shape)
+
+    def session_ended(self, rows: np.ndarray, day: np.ndarray) -> None:
+        s = self.batch.summary
+        for k, name in enumerate(SUMMARY_FIELDS):
+            self.results[day, k, rows] = s[name][rows]
+        fh = np.where(self.first_hour_seen[rows], self.first_hour[rows], s["infusions"][rows])
+        self.results[day, len(SUMMARY_FIELDS), rows] = fh
+        self.first_hour_seen[rows] = False
+        self.since_onset[rows] = np.iinfo(np.int64).max // 2
+
+    # ------------------------------------------------------------------ tables
+    def table(self, condition: str) -> pd.DataFrame:
+        n_days, n_measures, n = self.results.shape
+        phases = np.array(self.calendar.phases(), dtype=object)
+        days = np.repeat(np.arange(n_days), n_measures * n)
+        return pd.DataFrame({
+            "subject": np.tile(np.arange(n), n_days * n_measures),
+            "condition": condition,
+            "day": days,
+            "phase": phases[days],
+            "measure": np.tile(np.repeat(np.array(MEASURES, dtype=object), n), n_days),
+            "value": self.results.ravel(),
+        })
+
+    def traces(self, condition: str) -> pd.DataFrame:
+        frames = []
+        phases = self.calendar.phases()
+        for s, day in enumerate(self.traced):
+            n_bins = -(-self._session_steps(day) // self.bin_steps)
+            counts = self.counts[s, :n_bins]
+            for k, name in enumerate(BINNED_SIGNALS):
+                frames.append(_frame(condition, day, phases[day], np.arange(n_bins) * TRACE_BIN_S, name,
+                                     _mean(self.sums[s, k, :n_bins], counts)))
+            offsets = (np.arange(self.before + self.after + 1) - self.before) * self.dt
+            for k, name in enumerate(LOCKED_SIGNALS):
+                frames.append(_frame(condition, day, phases[day], offsets, f"cue_locked_{name}",
+                                     _mean(self.locked_sums[s, k], self.locked_counts[s])))
+        if not frames:
+            return pd.DataFrame({"condition": pd.Series(dtype=object), "day": pd.Series(dtype=np.int64),
+                                 "phase": pd.Series(dtype=object), "time_s": pd.Series(dtype=float),
+                                 "signal": pd.Series(dtype=object), "value": pd.Series(dtype=float)})
+        return pd.concat(frames, ignore_index=True)
+
+
+def _mean(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    return np.divide(sums, counts, out=np.full(sums.shape, np.nan), where=counts > 0)
+
+
+def _frame(condition: str, day: int, phase: str, time_s: np.ndarray, signal: str, value: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame({"condition": condition, "day": day, "phase": phase, "time_s": time_s.astype(float),
+                         "signal": signal, "value": value})
+
+
+__all__ = ["BINNED_SIGNALS", "ENV_KWARGS", "LOCKED_SIGNALS", "MEASURES", "CohortResult", "run_cohort"]

@@ -1,0 +1,463 @@
+"""Temporal-difference agents that learn online across a whole protocol, batched over a cohort.
+
+Every agent drives a `SubjectBatch` directly: N subjects, each with its own weights and
+parameters, updated together as arrays. One step of `dt_s` seconds is
+
+    1. act:    a_t ~ softmax(beta * Q(s_t, .) + b)    (b: operant-level and Pavlovian biases)
+    2. world:  r_t, s_{t+1} from the core
+    3. learn:  delta_t from the agent's rule (below); dopaminergic learning signal
+               s_t = g_t * delta_t if delta_t > 0 else delta_t     (g_t: baclofen's gain)
+               w_{a_t} += alpha * s_t * phi(s_t)
+
+Values are linear in the features of `rlcraving.agents.features` (Q(s, a) = w_a . phi(s)).
+
+Shared pieces (all agents):
+
+* Discounting in real time: gamma = exp(-dt / tau_discount). A session's end is terminal (no
+  bootstrap): the next session is a day away, discounted to nothing at tau of seconds.
+* Action selection: softmax over beta Q plus fixed preferences. "Other behaviour" gets
+  b_other = ln(3600 / (dt * operant_presses_per_h)), so that with equal values each lever is
+  pressed about `operant_presses_per_h` times an hour (the unlearned operant level). The
+  active lever gets the Pavlovian approach bias omega * u, with u the observed incentive
+  signal u / (1 + u) of the core (Zhang et al. 2009's cue "wanting", computed at once from
+  kappa, so a cue or a prime raises seeking before any relearning: the Pavlovian-instrumental
+  interaction of Dayan, Niv, Seymour & Daw 2006).
+* Baclofen: GABA-B activation damps dopamine bursts, not pauses (as in `pavlovian`), so the
+  gain multiplies positive errors only. With a stochastic reward this also lowers the learnt
+  values (an asymmetric, pessimistic average), besides slowing learning.
+* Homeostatic reward (Keramati & Gutkin 2014; Keramati et al. 2017), optional
+  (homeostatic_weight > 0): internal state H = drug occupancy, set point
+  H* = homeostatic_setpoint + A (the core's allostatic set-point shift), drive
+  d(H) = |H* - H|^(n/m), reward = r - relief + w (d(H_t) - d(H_{t+1})): drive reduction
+  replaces the core's relief term, both being negative reinforcement.
+
+Individual parameters are drawn per subject from log-normal distributions with median equal to
+the default (sigma per parameter, `AgentParameter.sigma`), from the subject's own random key,
+so a subject is the same whatever the cohort size; without individual differences every
+subject has the defaults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from rlcraving import random as rnd
+from rlcraving.agents.features import INCENTIVE, N_FEATURES, observation_features
+from rlcraving.checks import check_bool, check_number
+from rlcraving.core import ACTIVE, OTHER, SubjectBatch
+
+_STREAM_CHOICE = 1001  # random stream of action selection (the core uses streams below 100)
+
+
+@dataclass(frozen=True)
+class AgentParameter:
+    """One agent parameter: default (the cohort median), unit, allowed range, spread and source.
+
+    `sigma` is the log-normal spread across subjects (log scale; 0: the same for every subject);
+    `stream` is the random stream its per-subject draw uses (fixed, so adding a parameter does
+    not change the others' draws).
+    """
+
+    default: float
+    unit: str
+    lo: float
+    hi: float
+    sigma: float
+    stream: int
+    source: str
+
+
+_COMMON: dict[str, AgentParameter] = {
+    "learning_rate": AgentParameter(
+        0.05, "fraction of the error per update", 0.0, 1.0, 0.5, 201,
+        "chosen; sigma 0.5 spans the factor-of-3 spread of fitted learning rates across subjects "
+        "(e.g. Daw et al. 2011)"),
+    "inverse_temperature": AgentParameter(
+        20.0, "1 / reward unit", 0.0, 1000.0, 0.3, 202,
+        "chosen: a value difference of one unit dose's surge gives odds of e^5; sigma assumed"),
+    "discount_time_s": AgentParameter(
+        10.0, "s", 0.1, 1e6, 0.3, 203,
+        "rats discount delayed rewards steeply (value halves within ~5-10 s; Mazur 1987, Richards et al. "
+        "1997); sigma: impulsivity varies between rats and predicts cocaine taking (Perry et al. 2005)"),
+    "operant_presses_per_h": AgentParameter(
+        10.0, "presses / h per lever", 0.001, 3600.0, 0.0, 204,
+        "unlearned operant level: drug-naive rats press an inactive lever ~5-20 times a session"),
+    "pavlovian_weight": AgentParameter(
+        2.0, "log-odds / unit observed incentive", 0.0, 100.0, 0.5, 205,
+        "Pavlovian approach bias omega (Dayan, Niv, Seymour & Daw 2006); chosen; sigma: sign- vs "
+        "goal-trackers differ in cue attraction (Flagel et al. 2009)"),
+    "homeostatic_weight": AgentParameter(
+        0.0, "reward / unit drive", 0.0, 100.0, 0.0, 206,
+        "Keramati et al. 2017 drive-reduction reward; 0 turns it off"),
+    "homeostatic_setpoint": AgentParameter(
+        0.0, "occupancy", 0.0, 1.0, 0.0, 207,
+        "drug-naive set point of the internal state (none needed); drug use raises it by A"),
+    "drive_n": AgentParameter(4.0, "", 1.0, 10.0, 0.0, 208, "Keramati & Gutkin 2014: n = 4"),
+    "drive_m": AgentParameter(3.0, "", 1.0, 10.0, 0.0, 209, "Keramati & Gutkin 2014: m = 3"),
+}
+
+
+class TDAgent:
+    """Linear action values learnt by TD, one weight vector per action and subject.
+
+    Subclasses set `name` and define the error (`_error`); the actor-critic also redefines
+    what the weights mean. Call `new_subjects` for naive subjects, `begin` when sessions start
+    (after the core's `start_sessions`), read `actions`, step the core, then `learn`.
+    """
+
+    name: ClassVar[str] = ""
+    PARAMETERS: ClassVar[dict[str, AgentParameter]] = _COMMON
+
+    def __init__(self, batch: SubjectBatch, params: Mapping[str, float] | None = None, *,
+                 individual_differences: bool = False):
+        if not isinstance(batch, SubjectBatch):
+            raise TypeError(f"batch={batch!r} must be a SubjectBatch")
+        self.batch = batch
+        self.individual_differences = check_bool("individual_differences", individual_differences)
+        self.settings = self._check_params(params or {})
+        n, n_actions = batch.n, batch.n_actions
+        self.n, self.n_actions, self.dt_s = n, n_actions, batch.params.dt_s
+        self.weights = np.zeros((n, n_actions, N_FEATURES))   # w[i, a, f]
+        self.values = np.zeros((n, n_actions))                # Q(s_t, .) (actor: preferences)
+        self.actions = np.zeros(n, dtype=np.int64)            # a_t
+        self.signal = np.zeros(n)                             # dopaminergic learning signal of the last step
+        self._phi = np.zeros((n, N_FEATURES))
+        self._phi_next = np.zeros((n, N_FEATURES))
+        self._rows = np.arange(n)
+        self._flat = np.arange(n) * n_actions                 # row offsets into weights viewed (n * A, F)
+        self._drive = np.zeros(n)                             # homeostatic drive d(H_t)
+        self._param: dict[str, np.ndarray | float] = {k: float(v) for k, v in self.settings.items()}
+        if self.individual_differences:
+            for name, spec in self.PARAMETERS.items():
+                if spec.sigma > 0:
+                    self._param[name] = np.full(n, self.settings[name])
+        self._derive()
+
+    # ------------------------------------------------------------------ parameters
+    @classmethod
+    def _check_params(cls, params: Mapping[str, float]) -> dict[str, float]:
+        if not isinstance(params, Mapping):
+            raise TypeError(f"agent_params={params!r} has type {type(params).__name__}; a dict is required")
+        unknown = sorted(set(params) - set(cls.PARAMETERS))
+        if unknown:
+            raise ValueError(f"agent {cls.name!r} has no parameter(s) {unknown}; "
+                             f"allowed: {sorted(cls.PARAMETERS)}")
+        out = {}
+        for name, spec in cls.PARAMETERS.items():
+            value = params.get(name, spec.default)
+            out[name] = check_number(f"agent_params.{name}", value, lo=spec.lo, hi=spec.hi)
+        if out.get("homeostatic_weight", 0.0) > 0 and out["drive_n"] < out["drive_m"]:
+            raise ValueError(f"agent_params.drive_n={out['drive_n']} must be at least "
+                             f"agent_params.drive_m={out['drive_m']} (the drive must be convex)")
+        return out
+
+    def parameter(self, name: str) -> np.ndarray:
+        """Per-subject values of parameter `name`, shape (n,)."""
+        if name not in self._param:
+            raise ValueError(f"agent {self.name!r} has no parameter {name!r}; allowed: {sorted(self._param)}")
+        return np.broadcast_to(self._param[name], (self.n,)).copy()
+
+    def _draw(self, idx: np.ndarray) -> None:
+        """Per-subject parameters of subjects `idx`: default * exp(sigma z), z ~ N(0, 1) from their key."""
+        keys = self.batch.keys[idx]
+        for name, spec in self.PARAMETERS.items():
+            values = self._param[name]
+            if isinstance(values, np.ndarray):
+                drawn = self.settings[name] * np.exp(spec.sigma * rnd.normal(keys, spec.stream))
+                values[idx] = np.clip(drawn, spec.lo, spec.hi)
+        self._derive()
+
+    def _derive(self) -> None:
+        """Quantities computed from the parameters (discount factor, other-behaviour bias)."""
+        p = self._param
+        self.gamma = np.exp(-self.dt_s / np.asarray(p["discount_time_s"]))
+        self.other_bias = np.log(3600.0 / (self.dt_s * np.asarray(p["operant_presses_per_h"])))
+        self._homeostatic = self.settings["homeostatic_weight"] > 0
+        self._drive_power = self.settings["drive_n"] / self.settings["drive_m"]
+
+    # ------------------------------------------------------------------ subjects and sessions
+    def new_subjects(self, idx: np.ndarray) -> None:
+        """Naive subjects at `idx`: zero weights and their own parameters (from the core's keys)."""
+        idx = np.asarray(idx, dtype=np.int64)
+        self._reset_weights(idx)
+        if self.individual_differences:
+            self._draw(idx)
+
+    def _reset_weights(self, idx: np.ndarray) -> None:
+        self.weights[idx] = 0.0
+
+    def begin(self, idx: np.ndarray) -> None:
+        """Sessions of subjects `idx` have just started: observe them and choose their first actions."""
+        idx = np.asarray(idx, dtype=np.int64)
+        if idx.size == 0:
+            return
+        obs = self.batch.observe()[idx]
+        phi = observation_features(obs, np.empty((idx.size, N_FEATURES)))
+        self._phi[idx] = phi
+        self._start_values(idx, phi)
+        self.actions[idx] = self._choose(self.values[idx], obs[:, INCENTIVE], idx)
+        if self._homeostatic:
+            self._drive[idx] = self._drive_of(self.batch.occupancy[idx], self.batch.allostasis[idx])
+
+    def _start_values(self, idx: np.ndarray, phi: np.ndarray) -> None:
+        self.values[idx] = np.einsum("naf,nf->na", self.weights[idx], phi)
+
+    # ------------------------------------------------------------------ acting
+    def _choose(self, values: np.ndarray, incentive: np.ndarray, idx: np.ndarray | None = None) -> np.ndarray:
+        """Softmax choice over beta * values + biases, for subjects `idx` (all if None)."""
+        sel = slice(None) if idx is None else idx
+        beta = self._param["inverse_temperature"]
+        beta = beta[sel, None] if isinstance(beta, np.ndarray) else beta
+        pref = beta * values
+        bias = self.other_bias[sel] if self.other_bias.ndim else self.other_bias
+        pref[:, OTHER] += bias
+        omega = self._param["pavlovian_weight"]
+        pref[:, ACTIVE] += (omega[sel] if isinstance(omega, np.ndarray) else omega) * incentive
+        pref -= pref.max(axis=1, keepdims=True)
+        np.exp(pref, out=pref)
+        np.cumsum(pref, axis=1, out=pref)
+        u = rnd.uniform(self.batch.keys[sel], self.batch.counter[sel], _STREAM_CHOICE)
+        threshold = (u * pref[:, -1])[:, None]
+        return (pref[:, :-1] <= threshold).sum(axis=1)
+
+    # ------------------------------------------------------------------ learning
+    def learn(self, obs: np.ndarray, reward: np.ndarray, done: np.ndarray) -> np.ndarray:
+        """Learn from the step just taken; choose the next actions. Returns the learning signal (n,).
+
+        `obs`, `reward`, `done` are the core's output for the step (done: session over, no bootstrap).
+        """
+        b = self.batch
+        phi, phi_next = self._phi, observation_features(obs, self._phi_next)
+        next_values = self._next_values(phi_next)
+        next_actions = self._choose(next_values, obs[:, INCENTIVE])
+        delta = self._error(self._reward(reward), next_values, next_actions, ~done)
+        gain = b.dopamine_gain
+        signal = np.multiply(delta, gain, out=self.signal, where=delta > 0)
+        np.copyto(signal, delta, where=delta <= 0)
+        self._update(signal, phi, phi_next, next_values)
+        self.values = next_values
+        self.actions = next_actions
+        self._phi, self._phi_next = phi_next, phi
+        return signal
+
+    def _next_values(self, phi_next: np.ndarray) -> np.ndarray:
+        return np.einsum("naf,nf->na", self.weights, phi_next)
+
+    def _reward(self, reward: np.ndarray) -> np.ndarray:
+        """The reward the agent learns from: the core's, or with drive reduction in place of relief."""
+        if not self._homeostatic:
+            return reward
+        b = self.batch
+        drive = self._drive_of(b.occupancy, b.allostasis)
+        out = reward - b.components["relief"] + self.settings["homeostatic_weight"] * (self._drive - drive)
+        self._drive = drive
+        return out
+
+    def _drive_of(self, occupancy: np.ndarray, allostasis: np.ndarray) -> np.ndarray:
+        """Homeostatic drive d(H) = |H* - H|^(n/m), H* = set point + allostatic shift A."""
+        setpoint = self.settings["homeostatic_setpoint"] + allostasis
+        return np.abs(setpoint - occupancy) ** self._drive_power
+
+    def _chosen(self) -> np.ndarray:
+        """Value of the action taken, Q(s_t, a_t)."""
+        return self.values[self._rows, self.actions]
+
+    def _bootstrap(self, next_values: np.ndarray, next_actions: np.ndarray) -> np.ndarray:
+        """Value of the next state used in the target (Q-learning: the best action)."""
+        return next_values.max(axis=1)
+
+    def _error(self, reward: np.ndarray, next_values: np.ndarray, next_actions: np.ndarray,
+               live: np.ndarray) -> np.ndarray:
+        """delta = r + gamma V(s') - Q(s, a), with V(s') = 0 at a session's end."""
+        return reward + self.gamma * self._bootstrap(next_values, next_actions) * live - self._chosen()
+
+    def _update(self, signal: np.ndarray, phi: np.ndarray, phi_next: np.ndarray,
+                next_values: np.ndarray) -> None:
+        """w_a += alpha s phi(s_t) for the action taken; keep Q(s_{t+1}, a_t) in step with it."""
+        step = self._param["learning_rate"] * signal
+        flat = self.weights.reshape(self.n * self.n_actions, N_FEATURES)
+        rows = self._flat + self.actions
+        flat[rows] += step[:, None] * phi
+        next_values[self._rows, self.actions] += step * np.einsum("nf,nf->n", phi, phi_next)
+
+
+class QLearning(TDAgent):
+    """Q-learning (Watkins 1989; Sutton & Barto 2018, section 6.5), linear in the features.
+
+        delta = r + gamma max_a' Q(s', a') - Q(s, a)
+    """
+
+    name = "q_learning"
+
+
+class SARSA(TDAgent):
+    """SARSA (Rummery & Niranjan 1994; Sutton & Barto 2018, section 6.4): on-policy TD control.
+
+        delta = r + gamma Q(s', a') - Q(s, a),  a' the action actually chosen next
+    """
+
+    name = "sarsa"
+
+    def _bootstrap(self, next_values: np.ndarray, next_actions: np.ndarray) -> np.ndarray:
+        return next_values[self._rows, next_actions]
+
+
+class ActorCritic(TDAgent):
+    """Actor-critic (Barto, Sutton & Anderson 1983; Sutton & Barto 2018, section 13.5), linear.
+
+    The critic learns state values V(s) = v . phi(s); the actor's preferences H(s, a) = w_a . phi(s)
+    take the place of Q in the softmax. With s the gated learning signal of
+
+        delta = r + gamma V(s') - V(s)
+        v   += critic_learning_rate * s * phi(s)
+        w_a += learning_rate * s * phi(s)      (a: the action taken)
+    """
+
+    name = "actor_critic"
+    PARAMETERS: ClassVar[dict[str, AgentParameter]] = {
+        **_COMMON,
+        "critic_learning_rate": AgentParameter(
+            0.1, "fraction of the error per update", 0.0, 1.0, 0.5, 210,
+            "chosen equal to the actor's rate; spread as learning_rate"),
+    }
+
+    def __init__(self, batch: SubjectBatch, params: Mapping[str, float] | None = None, *,
+                 individual_differences: bool = False):
+        super().__init__(batch, params, individual_differences=individual_differences)
+        self.critic = np.zeros((self.n, N_FEATURES))
+        self.state_value = np.zeros(self.n)   # V(s_t)
+        self._next_state_value = np.zeros(self.n)
+
+    def _reset_weights(self, idx: np.ndarray) -> None:
+        super()._reset_weights(idx)
+        if hasattr(self, "critic"):
+            self.critic[idx] = 0.0
+
+    def _start_values(self, idx: np.ndarray, phi: np.ndarray) -> None:
+        super()._start_values(idx, phi)
+        self.state_value[idx] = np.einsum("nf,nf->n", self.critic[idx], phi)
+
+    def _next_values(self, phi_next: np.ndarray) -> np.ndarray:
+        np.einsum("nf,nf->n", self.critic, phi_next, out=self._next_state_value)
+        return super()._next_values(phi_next)
+
+    def _error(self, reward: np.ndarray, next_values: np.ndarray, next_actions: np.ndarray,
+               live: np.ndarray) -> np.ndarray:
+        return reward + self.gamma * self._next_state_value * live - self.state_value
+
+    def _update(self, signal: np.ndarray, phi: np.ndarray, phi_next: np.ndarray,
+                next_values: np.ndarray) -> None:
+        super()._update(signal, phi, phi_next, next_values)
+        step = self._param["critic_learning_rate"] * signal
+        self.critic += step[:, None] * phi
+        self._next_state_value += step * np.einsum("nf,nf->n", phi, phi_next)
+        self.state_value, self._next_state_value = self._next_state_value, self.state_value
+
+
+class Redish(QLearning):
+    """Q-learning with a non-compensable drug dopamine term (Redish 2004, Science 306:1944).
+
+    With D = the core's drug_dopamine component (zero unless the drug's occupancy rises) and
+    r_c = r - D the rest of the reward,
+
+        delta0 = r_c + gamma max_a' Q(s', a') - Q(s, a)
+        delta  = max(delta0 + D, D)  if D > 0,  else delta0
+
+    so no prediction can cancel the drug's surge: the value of drug taking grows for as long as
+    the drug is taken, unlike a natural reward's.
+    """
+
+    name = "redish"
+
+    def _error(self, reward: np.ndarray, next_values: np.ndarray, next_actions: np.ndarray,
+               live: np.ndarray) -> np.ndarray:
+        drug = self.batch.components["drug_dopamine"]
+        delta0 = super()._error(reward - drug, next_values, next_actions, live)
+        return np.where(drug > 0, np.maximum(delta0 + drug, drug), delta0)
+
+
+class Dezfouli(Redish):
+    """Average-reward Redish model with an adapting reward baseline (Dezfouli et al. 2009,
+    Neural Computation 21:2869).
+
+    Undiscounted within a session, errors are measured against the baseline rho_t = rbar_t + kappa_t:
+
+        delta0 = r_c + max_a' Q(s', a') - Q(s, a)
+        delta  = (max(delta0 + D, D) if D > 0 else delta0) - rho_t
+        rbar  <- rbar + baseline_rate (r - rbar)          (average reward per step)
+        kappa  = allostasis_weight * A                    (A: the core's allostatic shift)
+
+    kappa is Dezfouli's elevation of the basal reward level after long drug exposure, taken
+    from the core's allostasis rather than kept twice: it caps the growth of drug value and
+    devalues natural rewards after long access.
+    """
+
+    name = "dezfouli"
+    PARAMETERS: ClassVar[dict[str, AgentParameter]] = {
+        **_COMMON,
+        "discount_time_s": AgentParameter(
+            1e6, "s", 0.1, 1e6, 0.0, 203, "average-reward TD is undiscounted (1e6 s: gamma = 1 in practice)"),
+        "baseline_rate": AgentParameter(
+            0.001, "1 / step", 0.0, 1.0, 0.0, 211,
+            "chosen: the average reward adapts over ~1000 steps (about an hour)"),
+        "allostasis_weight": AgentParameter(
+            0.05, "reward / step / unit A", 0.0, 10.0, 0.0, 212,
+            "chosen: the baseline rises with the allostatic load, as Dezfouli's kappa with drug exposure"),
+    }
+
+    def __init__(self, batch: SubjectBatch, params: Mapping[str, float] | None = None, *,
+                 individual_differences: bool = False):
+        super().__init__(batch, params, individual_differences=individual_differences)
+        self.average_reward = np.zeros(self.n)   # rbar, reward / step; carried across sessions
+
+    def _reset_weights(self, idx: np.ndarray) -> None:
+        super()._reset_weights(idx)
+        if hasattr(self, "average_reward"):
+            self.average_reward[idx] = 0.0
+
+    def _error(self, reward: np.ndarray, next_values: np.ndarray, next_actions: np.ndarray,
+               live: np.ndarray) -> np.ndarray:
+        baseline = self.average_reward + self.settings["allostasis_weight"] * self.batch.allostasis
+        delta = super()._error(reward, next_values, next_actions, live) - baseline
+        self.average_reward += self.settings["baseline_rate"] * (reward - self.average_reward)
+        return delta
+
+
+#: Registry: agent name -> class.
+AGENTS: dict[str, type[TDAgent]] = {cls.name: cls for cls in (QLearning, SARSA, ActorCritic, Redish, Dezfouli)}
+
+
+def make_agent(name: str, batch: SubjectBatch, params: Mapping[str, float] | None = None, *,
+               individual_differences: bool = False) -> TDAgent:
+    """An agent of registry name `name` driving `batch` (see `AGENTS`)."""
+    if not isinstance(name, str):
+        raise TypeError(f"agent={name!r} has type {type(name).__name__}; one of {sorted(AGENTS)} is required")
+    if name not in AGENTS:
+        raise ValueError(f"agent={name!r} is not known; choose one of {sorted(AGENTS)}")
+    return AGENTS[name](batch, params, individual_differences=individual_differences)
+
+
+def describe_parameters(name: str) -> dict[str, dict[str, Any]]:
+    """Parameters of agent `name`: default, unit, range, log-normal sigma and source."""
+    if name not in AGENTS:
+        raise ValueError(f"agent={name!r} is not known; choose one of {sorted(AGENTS)}")
+    return {k: {"default": s.default, "unit": s.unit, "range": (s.lo, s.hi), "sigma": s.sigma, "source": s.source}
+            for k, s in AGENTS[name].PARAMETERS.items()}
+
+
+__all__ = [
+    "AGENTS",
+    "SARSA",
+    "ActorCritic",
+    "AgentParameter",
+    "Dezfouli",
+    "QLearning",
+    "Redish",
+    "TDAgent",
+    "describe_parameters",
+    "make_agent",
+]
