@@ -345,7 +345,8 @@ def kor_knockout_finding(cfg: Config) -> Finding:
         parts.append(f"{label}: WT {_mean_ci(results[(phase, False)], cfg.seed)}, "
                      f"KO {_mean_ci(results[(phase, True)], cfg.seed)}")
     parts.append(f"FR1 infusions (last session): WT {_mean_ci(sa_wt, cfg.seed)}, KO {_mean_ci(sa_ko, cfg.seed)}")
-    prime_intact = prime[1] <= 0 <= prime[2] or abs(prime[0]) < 0.2 * abs(results[("prime_reinstatement", False)].mean())
+    wt_prime = results[("prime_reinstatement", False)].mean()
+    prime_intact = prime[1] <= 0 <= prime[2] or abs(prime[0]) < 0.2 * abs(wt_prime)
     intake_intact = intake[1] <= 0 <= intake[2] or abs(intake[0]) < 0.1 * sa_wt.mean()
     return _finding(cfg, "kor_knockout", "Kappa-opioid knockout removes stress-induced reinstatement",
                     "seed 002; McLaughlin et al. 2003; Al-Hasani et al. 2013",
