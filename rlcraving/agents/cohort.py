@@ -4,8 +4,7 @@
 subject i of a cohort is subject i of any other cohort with that seed), lets one TD agent
 per subject learn online through every session of the calendar, and returns
 
-* `table`: one row per subject x session x measure (the core's session summary, plus
-  first_hour_infusions: infusions in the session's first 60 min, for access comparisons);
+* `table`: one row per subject x session x measure (the core's session summary);
 * `traces`: cohort means within the sessions asked for, in 1-min bins (time_s = bin start)
   and locked to drug-cue onsets (signals named cue_locked_*, time_s relative to the onset).
 """
@@ -29,7 +28,7 @@ from rlcraving.protocol import Calendar, as_calendar
 #: Keyword arguments of the environment that a cohort accepts in `env_kwargs`.
 ENV_KWARGS = ("baclofen_mg_per_day", "baclofen", "kor_knockout", "sucrose_lever", "individual_differences", "params")
 #: Measures of the table, one row each per subject and session.
-MEASURES = (*SUMMARY_FIELDS, "first_hour_infusions")
+MEASURES = SUMMARY_FIELDS
 #: Signals of the binned traces (per-step means; *_per_min are rates).
 BINNED_SIGNALS = ("prediction_error", "drug_dopamine", "incentive", "cue_value", "active_value",
                   "active_presses_per_min", "infusions_per_min")
@@ -152,9 +151,6 @@ class _Recorder:
         n, dt = batch.n, batch.params.dt_s
         self.dt = dt
         self.results = np.zeros((len(calendar), len(MEASURES), n))
-        self.first_hour_step = int(round(3600.0 / dt))
-        self.first_hour = np.zeros(n)
-        self.first_hour_seen = np.zeros(n, dtype=bool)
         # traces
         self.slot = np.full(len(calendar), -1, dtype=np.int64)
         self.slot[list(traced)] = np.arange(len(traced))
@@ -185,19 +181,14 @@ class _Recorder:
         return max(steps, 1)
 
     def before_step(self, day: np.ndarray, running: np.ndarray) -> None:
-        b = self.batch
-        np.copyto(self._step_index, b.step_index)
         if self.any_traced:
+            b = self.batch
+            np.copyto(self._step_index, b.step_index)
             np.greater(b.cue_left, 0, out=self._cue_before)
             np.copyto(self._presses_before, b.summary["active_presses"])
             np.copyto(self._infusions_before, b.summary["infusions"])
 
     def after_step(self, day: np.ndarray, running: np.ndarray, signal: np.ndarray, learner: Any) -> None:
-        b = self.batch
-        hour = (self._step_index + 1 == self.first_hour_step) & running
-        if hour.any():
-            self.first_hour[hour] = b.summary["infusions"][hour]
-            self.first_hour_seen[hour] = True
         if not self.any_traced:
             return
         slot = self.slot[np.clip(day, 0, len(self.calendar) - 1)]
@@ -215,7 +206,7 @@ class _Recorder:
         pressed = (b.summary["active_presses"] - self._presses_before) * rate
         infused = (b.summary["infusions"] - self._infusions_before) * rate
         values = (signal, b.components["drug_dopamine"], b.components["incentive"], b.value_cue,
-                  learner.values[:, ACTIVE], pressed, infused)
+                  learner.values[ACTIVE], pressed, infused)
         for k, v in enumerate(values):
             self.sums[:, k, :] += np.bincount(cell, weights=np.broadcast_to(v, (b.n,))[rows],
                                               minlength=size).reshape(len(self.traced), self.n_bins)
@@ -226,7 +217,7 @@ class _Recorder:
         ring = self.tick % (self.before + 1)
         h = self.history[ring]
         h[0], h[1], h[2] = signal, b.components["drug_dopamine"], b.components["incentive"]
-        onset = inside & (b.cue_left > 0) & ~self._cue_before & (b.step_index > 0)
+        onset = inside & (b.cue_left > 0) & ~self._cue_before
         self.since_onset += 1
         width = self.before + self.after + 1
         size = len(self.traced) * width
@@ -255,9 +246,6 @@ class _Recorder:
         s = self.batch.summary
         for k, name in enumerate(SUMMARY_FIELDS):
             self.results[day, k, rows] = s[name][rows]
-        fh = np.where(self.first_hour_seen[rows], self.first_hour[rows], s["infusions"][rows])
-        self.results[day, len(SUMMARY_FIELDS), rows] = fh
-        self.first_hour_seen[rows] = False
         self.since_onset[rows] = np.iinfo(np.int64).max // 2
 
     # ------------------------------------------------------------------ tables

@@ -4,46 +4,80 @@ The agents' values are linear in these features, one weight vector per action:
 
     Q(s, a) = w_a . phi(s)
 
-| index | feature | from observation |
-|---|---|---|
-| 0 | drug_cue | drug-paired cue on (0/1) |
-| 1 | sucrose_cue | sucrose-paired cue on (0/1) |
-| 2 | timeout | fraction of the post-infusion timeout left |
-| 3-5 | context_A/B/C | chamber context (one-hot) |
-| 6 | drug_occupancy | dopamine-transporter occupancy, 0..1 |
-| 7 | dysphoria | d / (1 + d) |
-| 8 | incentive | u / (1 + u) |
-| 9 | ratio_progress | presses made towards the ratio / ratio |
-| 10 | bias | 1 (replaces the observation's session_time) |
-| 11 | sucrose_lever_present | sucrose lever extended (0/1) |
+| feature | meaning (from the observation) |
+|---|---|
+| bias | 1 |
+| drug_cue | drug-paired cue on (0/1) |
+| timeout | fraction of the post-infusion timeout left |
+| context_A/B/C | chamber context (one-hot) |
+| drug_occupancy | dopamine-transporter occupancy, 0..1 |
+| dysphoria | d / (1 + d) |
+| incentive | u / (1 + u) |
+| ratio_progress | presses made towards the ratio / ratio |
+| sucrose_cue, sucrose_lever_present | only with the sucrose lever |
 
-Why linear and not a table: a table knows nothing of a state it has not visited, and
-relapse tests put the subject in exactly such states (stress drives dysphoria, a prime drives
-occupancy, beyond what training showed). A linear value extrapolates what was learned: the
-weight on dysphoria learned from relief during self-administration applies to a stronger
+Why linear and not a table: a table knows nothing of a state it has not visited, and relapse
+tests put the subject in exactly such states (stress drives dysphoria, a prime drives
+occupancy, beyond what training showed). A linear value extrapolates what was learnt: the
+weight on dysphoria learnt from relief during self-administration applies to a stronger
 dysphoria later. The bias and the context one-hot are deliberately both present: what is
-learned in one context is split between the shared bias and that context's weight, so
+learnt in one context is split between the shared bias and that context's weight, so
 extinction in context B transfers only in part to context A (partial renewal). The session
-clock is left out so that values learned in 1-h sessions carry over to 6-h sessions.
+clock is left out so that values learnt in 1-h sessions carry over to 6-h sessions.
+
+Features are stored transposed, (n_features, n_subjects), so every operation of the agents
+runs over contiguous subject vectors.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from rlcraving.checks import check_bool
 from rlcraving.core import OBSERVATION_NAMES
 
-_CLOCK = OBSERVATION_NAMES.index("session_time")
-
-#: Names of the feature columns (see the module docstring).
-FEATURE_NAMES: tuple[str, ...] = tuple("bias" if i == _CLOCK else name for i, name in enumerate(OBSERVATION_NAMES))
-N_FEATURES = len(FEATURE_NAMES)
-INCENTIVE = OBSERVATION_NAMES.index("incentive")
-OCCUPANCY = OBSERVATION_NAMES.index("drug_occupancy")
+_BASE = ("drug_cue", "timeout", "context_A", "context_B", "context_C", "drug_occupancy", "dysphoria", "incentive",
+         "ratio_progress")
+_SUCROSE = ("sucrose_cue", "sucrose_lever_present")
 
 
-def observation_features(obs: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """Write the features of observations `obs` (n, 12) into `out` (n, 12, float64) and return it."""
-    np.copyto(out, obs)
-    out[:, _CLOCK] = 1.0
-    return out
+class Features:
+    """The feature map for a chamber with or without the sucrose lever."""
+
+    def __init__(self, sucrose_lever: bool):
+        check_bool("sucrose_lever", sucrose_lever)
+        observed = _BASE + (_SUCROSE if sucrose_lever else ())
+        #: Feature names, in row order.
+        self.names: tuple[str, ...] = ("bias", *observed)
+        self.columns = tuple(OBSERVATION_NAMES.index(name) for name in observed)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __call__(self, obs: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Features of observations `obs` (m, 12) written into `out` (n_features, m); returns `out`."""
+        out[0] = 1.0
+        for row, column in enumerate(self.columns, start=1):
+            out[row] = obs[:, column]
+        return out
+
+
+def linear(weights: np.ndarray, phi: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """sum_f weights[..., f, :] * phi[f, :], summed in feature order (shape weights.shape minus f).
+
+    The order of the sum is fixed and per subject, so a subject's value is the same bit for bit
+    whatever the number of subjects beside it. numpy's einsum keeps that order when subjects are
+    the inner axis and there are at least two of them; a single subject takes the explicit loop.
+    """
+    if phi.shape[-1] >= 2:
+        spec = "afn,fn->an" if weights.ndim == 3 else "fn,fn->n"
+        return np.einsum(spec, weights, phi, out=out)
+    return sequential_linear(weights, phi, out)
+
+
+def sequential_linear(weights: np.ndarray, phi: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """`linear` as an explicit loop over features (the reference order)."""
+    total = np.multiply(weights[..., 0, :], phi[0], out=out)
+    for f in range(1, phi.shape[0]):
+        total += weights[..., f, :] * phi[f]
+    return total

@@ -46,11 +46,13 @@ from typing import Any, ClassVar
 import numpy as np
 
 from rlcraving import random as rnd
-from rlcraving.agents.features import INCENTIVE, N_FEATURES, observation_features
+from rlcraving.agents.features import Features, linear
 from rlcraving.checks import check_bool, check_number
-from rlcraving.core import ACTIVE, OTHER, SubjectBatch
+from rlcraving.core import ACTIVE, OBSERVATION_NAMES, OTHER, SubjectBatch
 
 _STREAM_CHOICE = 1001  # random stream of action selection (the core uses streams below 100)
+_ALL = slice(None)
+INCENTIVE = OBSERVATION_NAMES.index("incentive")
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,8 @@ class TDAgent:
 
     Subclasses set `name` and define the error (`_error`); the actor-critic also redefines
     what the weights mean. Call `new_subjects` for naive subjects, `begin` when sessions start
-    (after the core's `start_sessions`), read `actions`, step the core, then `learn`.
+    (after the core's `start_sessions`), take `actions`, step the core, then `learn`.
+    Arrays are stored subjects-last: weights (A, F, n), values (A, n), features (F, n).
     """
 
     name: ClassVar[str] = ""
@@ -118,17 +121,18 @@ class TDAgent:
             raise TypeError(f"batch={batch!r} must be a SubjectBatch")
         self.batch = batch
         self.individual_differences = check_bool("individual_differences", individual_differences)
-        self.settings = self._check_params(params or {})
-        n, n_actions = batch.n, batch.n_actions
+        self.settings = self._check_params({} if params is None else params)
+        self.features = Features(batch.options.sucrose_lever)
+        n, n_actions, n_features = batch.n, batch.n_actions, len(self.features)
         self.n, self.n_actions, self.dt_s = n, n_actions, batch.params.dt_s
-        self.weights = np.zeros((n, n_actions, N_FEATURES))   # w[i, a, f]
-        self.values = np.zeros((n, n_actions))                # Q(s_t, .) (actor: preferences)
+        self.weights = np.zeros((n_actions, n_features, n))   # w[a, f, i]
+        self.values = np.zeros((n_actions, n))                # Q(s_t, .) (actor-critic: preferences)
         self.actions = np.zeros(n, dtype=np.int64)            # a_t
-        self.signal = np.zeros(n)                             # dopaminergic learning signal of the last step
-        self._phi = np.zeros((n, N_FEATURES))
-        self._phi_next = np.zeros((n, N_FEATURES))
+        self.signal = np.zeros(n)                             # learning signal of the last step
+        self._next = np.zeros((n_actions, n))
+        self._phi = np.zeros((n_features, n))
+        self._phi_next = np.zeros((n_features, n))
         self._rows = np.arange(n)
-        self._flat = np.arange(n) * n_actions                 # row offsets into weights viewed (n * A, F)
         self._drive = np.zeros(n)                             # homeostatic drive d(H_t)
         self._param: dict[str, np.ndarray | float] = {k: float(v) for k, v in self.settings.items()}
         if self.individual_differences:
@@ -150,7 +154,7 @@ class TDAgent:
         for name, spec in cls.PARAMETERS.items():
             value = params.get(name, spec.default)
             out[name] = check_number(f"agent_params.{name}", value, lo=spec.lo, hi=spec.hi)
-        if out.get("homeostatic_weight", 0.0) > 0 and out["drive_n"] < out["drive_m"]:
+        if out["homeostatic_weight"] > 0 and out["drive_n"] < out["drive_m"]:
             raise ValueError(f"agent_params.drive_n={out['drive_n']} must be at least "
                              f"agent_params.drive_m={out['drive_m']} (the drive must be convex)")
         return out
@@ -162,7 +166,8 @@ class TDAgent:
         return np.broadcast_to(self._param[name], (self.n,)).copy()
 
     def _draw(self, idx: np.ndarray) -> None:
-        """Per-subject parameters of subjects `idx`: default * exp(sigma z), z ~ N(0, 1) from their key."""
+        """Per-subject parameters of subjects `idx`: default * exp(sigma z), z ~ N(0, 1) from their key,
+        clipped to the allowed range."""
         keys = self.batch.keys[idx]
         for name, spec in self.PARAMETERS.items():
             values = self._param[name]
@@ -179,6 +184,11 @@ class TDAgent:
         self._homeostatic = self.settings["homeostatic_weight"] > 0
         self._drive_power = self.settings["drive_n"] / self.settings["drive_m"]
 
+    def _of(self, name: str, sel: np.ndarray | slice) -> np.ndarray | float:
+        """Parameter `name` for subjects `sel` (a float when every subject shares it)."""
+        value = self._param[name]
+        return value[sel] if isinstance(value, np.ndarray) else value
+
     # ------------------------------------------------------------------ subjects and sessions
     def new_subjects(self, idx: np.ndarray) -> None:
         """Naive subjects at `idx`: zero weights and their own parameters (from the core's keys)."""
@@ -188,7 +198,7 @@ class TDAgent:
             self._draw(idx)
 
     def _reset_weights(self, idx: np.ndarray) -> None:
-        self.weights[idx] = 0.0
+        self.weights[..., idx] = 0.0
 
     def begin(self, idx: np.ndarray) -> None:
         """Sessions of subjects `idx` have just started: observe them and choose their first actions."""
@@ -196,33 +206,28 @@ class TDAgent:
         if idx.size == 0:
             return
         obs = self.batch.observe()[idx]
-        phi = observation_features(obs, np.empty((idx.size, N_FEATURES)))
-        self._phi[idx] = phi
-        self._start_values(idx, phi)
-        self.actions[idx] = self._choose(self.values[idx], obs[:, INCENTIVE], idx)
+        phi = self.features(obs, np.empty((len(self.features), idx.size)))
+        self._phi[:, idx] = phi
+        values = self._start_values(idx, phi)
+        self.values[:, idx] = values
+        self.actions[idx] = self._choose(values, obs[:, INCENTIVE], idx)
         if self._homeostatic:
             self._drive[idx] = self._drive_of(self.batch.occupancy[idx], self.batch.allostasis[idx])
 
-    def _start_values(self, idx: np.ndarray, phi: np.ndarray) -> None:
-        self.values[idx] = np.einsum("naf,nf->na", self.weights[idx], phi)
+    def _start_values(self, idx: np.ndarray, phi: np.ndarray) -> np.ndarray:
+        return linear(self.weights[..., idx], phi)
 
     # ------------------------------------------------------------------ acting
-    def _choose(self, values: np.ndarray, incentive: np.ndarray, idx: np.ndarray | None = None) -> np.ndarray:
-        """Softmax choice over beta * values + biases, for subjects `idx` (all if None)."""
-        sel = slice(None) if idx is None else idx
-        beta = self._param["inverse_temperature"]
-        beta = beta[sel, None] if isinstance(beta, np.ndarray) else beta
-        pref = beta * values
-        bias = self.other_bias[sel] if self.other_bias.ndim else self.other_bias
-        pref[:, OTHER] += bias
-        omega = self._param["pavlovian_weight"]
-        pref[:, ACTIVE] += (omega[sel] if isinstance(omega, np.ndarray) else omega) * incentive
-        pref -= pref.max(axis=1, keepdims=True)
+    def _choose(self, values: np.ndarray, incentive: np.ndarray, idx: np.ndarray | slice = _ALL) -> np.ndarray:
+        """Softmax choice over beta * values + biases (values (A, m) of subjects `idx`)."""
+        pref = values * self._of("inverse_temperature", idx)
+        pref[OTHER] += self.other_bias[idx] if self.other_bias.ndim else self.other_bias
+        pref[ACTIVE] += self._of("pavlovian_weight", idx) * incentive
+        pref -= pref.max(axis=0)
         np.exp(pref, out=pref)
-        np.cumsum(pref, axis=1, out=pref)
-        u = rnd.uniform(self.batch.keys[sel], self.batch.counter[sel], _STREAM_CHOICE)
-        threshold = (u * pref[:, -1])[:, None]
-        return (pref[:, :-1] <= threshold).sum(axis=1)
+        np.cumsum(pref, axis=0, out=pref)
+        u = rnd.uniform(self.batch.keys[idx], self.batch.counter[idx], _STREAM_CHOICE)
+        return (pref[:-1] <= u * pref[-1]).sum(axis=0)
 
     # ------------------------------------------------------------------ learning
     def learn(self, obs: np.ndarray, reward: np.ndarray, done: np.ndarray) -> np.ndarray:
@@ -230,22 +235,20 @@ class TDAgent:
 
         `obs`, `reward`, `done` are the core's output for the step (done: session over, no bootstrap).
         """
-        b = self.batch
-        phi, phi_next = self._phi, observation_features(obs, self._phi_next)
+        phi, phi_next = self._phi, self.features(obs, self._phi_next)
         next_values = self._next_values(phi_next)
         next_actions = self._choose(next_values, obs[:, INCENTIVE])
         delta = self._error(self._reward(reward), next_values, next_actions, ~done)
-        gain = b.dopamine_gain
-        signal = np.multiply(delta, gain, out=self.signal, where=delta > 0)
+        signal = np.multiply(delta, self.batch.dopamine_gain, out=self.signal, where=delta > 0)
         np.copyto(signal, delta, where=delta <= 0)
         self._update(signal, phi, phi_next, next_values)
-        self.values = next_values
+        self.values, self._next = next_values, self.values
         self.actions = next_actions
         self._phi, self._phi_next = phi_next, phi
         return signal
 
     def _next_values(self, phi_next: np.ndarray) -> np.ndarray:
-        return np.einsum("naf,nf->na", self.weights, phi_next)
+        return linear(self.weights, phi_next, out=self._next)
 
     def _reward(self, reward: np.ndarray) -> np.ndarray:
         """The reward the agent learns from: the core's, or with drive reduction in place of relief."""
@@ -264,11 +267,11 @@ class TDAgent:
 
     def _chosen(self) -> np.ndarray:
         """Value of the action taken, Q(s_t, a_t)."""
-        return self.values[self._rows, self.actions]
+        return self.values[self.actions, self._rows]
 
     def _bootstrap(self, next_values: np.ndarray, next_actions: np.ndarray) -> np.ndarray:
         """Value of the next state used in the target (Q-learning: the best action)."""
-        return next_values.max(axis=1)
+        return next_values.max(axis=0)
 
     def _error(self, reward: np.ndarray, next_values: np.ndarray, next_actions: np.ndarray,
                live: np.ndarray) -> np.ndarray:
@@ -278,11 +281,22 @@ class TDAgent:
     def _update(self, signal: np.ndarray, phi: np.ndarray, phi_next: np.ndarray,
                 next_values: np.ndarray) -> None:
         """w_a += alpha s phi(s_t) for the action taken; keep Q(s_{t+1}, a_t) in step with it."""
-        step = self._param["learning_rate"] * signal
-        flat = self.weights.reshape(self.n * self.n_actions, N_FEATURES)
-        rows = self._flat + self.actions
-        flat[rows] += step[:, None] * phi
-        next_values[self._rows, self.actions] += step * np.einsum("nf,nf->n", phi, phi_next)
+        step = self._of("learning_rate", _ALL) * signal
+        _add_to_chosen(self.weights, self.actions, step, phi)
+        next_values[self.actions, self._rows] += step * linear(phi, phi_next)
+
+
+def _add_to_chosen(weights: np.ndarray, actions: np.ndarray, step: np.ndarray, phi: np.ndarray) -> None:
+    """weights[a_i, :, i] += step_i * phi[:, i] for each subject i and its action a_i.
+
+    "Other behaviour" is the usual action: it is updated as a whole masked vector, the levers
+    through the few subjects that pressed them.
+    """
+    weights[OTHER] += phi * np.where(actions == OTHER, step, 0.0)
+    for a in range(1, weights.shape[0]):
+        rows = np.flatnonzero(actions == a)
+        if rows.size:
+            weights[a][:, rows] += phi[:, rows] * step[rows]
 
 
 class QLearning(TDAgent):
@@ -321,28 +335,28 @@ class ActorCritic(TDAgent):
     PARAMETERS: ClassVar[dict[str, AgentParameter]] = {
         **_COMMON,
         "critic_learning_rate": AgentParameter(
-            0.1, "fraction of the error per update", 0.0, 1.0, 0.5, 210,
-            "chosen equal to the actor's rate; spread as learning_rate"),
+            0.05, "fraction of the error per update", 0.0, 1.0, 0.5, 210,
+            "chosen equal to the actor's learning_rate; spread as learning_rate"),
     }
 
     def __init__(self, batch: SubjectBatch, params: Mapping[str, float] | None = None, *,
                  individual_differences: bool = False):
         super().__init__(batch, params, individual_differences=individual_differences)
-        self.critic = np.zeros((self.n, N_FEATURES))
-        self.state_value = np.zeros(self.n)   # V(s_t)
+        self.critic = np.zeros((len(self.features), self.n))   # v[f, i]
+        self.state_value = np.zeros(self.n)                     # V(s_t)
         self._next_state_value = np.zeros(self.n)
 
     def _reset_weights(self, idx: np.ndarray) -> None:
         super()._reset_weights(idx)
         if hasattr(self, "critic"):
-            self.critic[idx] = 0.0
+            self.critic[:, idx] = 0.0
 
-    def _start_values(self, idx: np.ndarray, phi: np.ndarray) -> None:
-        super()._start_values(idx, phi)
-        self.state_value[idx] = np.einsum("nf,nf->n", self.critic[idx], phi)
+    def _start_values(self, idx: np.ndarray, phi: np.ndarray) -> np.ndarray:
+        self.state_value[idx] = linear(self.critic[:, idx], phi)
+        return super()._start_values(idx, phi)
 
     def _next_values(self, phi_next: np.ndarray) -> np.ndarray:
-        np.einsum("nf,nf->n", self.critic, phi_next, out=self._next_state_value)
+        linear(self.critic, phi_next, out=self._next_state_value)
         return super()._next_values(phi_next)
 
     def _error(self, reward: np.ndarray, next_values: np.ndarray, next_actions: np.ndarray,
@@ -352,9 +366,9 @@ class ActorCritic(TDAgent):
     def _update(self, signal: np.ndarray, phi: np.ndarray, phi_next: np.ndarray,
                 next_values: np.ndarray) -> None:
         super()._update(signal, phi, phi_next, next_values)
-        step = self._param["critic_learning_rate"] * signal
-        self.critic += step[:, None] * phi
-        self._next_state_value += step * np.einsum("nf,nf->n", phi, phi_next)
+        step = self._of("critic_learning_rate", _ALL) * signal
+        self.critic += phi * step
+        self._next_state_value += step * linear(phi, phi_next)
         self.state_value, self._next_state_value = self._next_state_value, self.state_value
 
 
