@@ -51,7 +51,7 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar o
 
 
 def _load(spec: Path | None, sets: list[str] | None, grid: list[str] | None, *, demo: bool = False) -> Any:
-    from rlcraving.experiments.spec import SpecError, load_spec
+    from rlcraving.experiments.loader import SpecError, load_spec
 
     try:
         if demo:

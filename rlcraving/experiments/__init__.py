@@ -8,8 +8,9 @@
 See docs/experiments.md.
 """
 
+from rlcraving.experiments.loader import SpecError, Study, load_spec, loads_spec
 from rlcraving.experiments.runner import RunError, RunTask, plan, simulate
-from rlcraving.experiments.spec import SpecError, Study, StudySpec, load_spec, loads_spec
+from rlcraving.experiments.spec import StudySpec
 from rlcraving.experiments.study import StudyResult, run_study
 
 __all__ = ["RunError", "RunTask", "SpecError", "Study", "StudyResult", "StudySpec", "load_spec", "loads_spec",

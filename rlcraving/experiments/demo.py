@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rlcraving.experiments.spec import Study, loads_spec
+from rlcraving.experiments.loader import Study, loads_spec
 
 DEMO_SPEC = """\
 name: demo
@@ -25,14 +25,13 @@ calendar:
 baclofen:
   regimen: {type: RatIP, mg_per_kg: 0.0, minutes_before: 30}
   sessions: [cue_test]
-traces: ["self_admin:0", "self_admin:-1"]
+traces: ["self_admin:0", "self_admin:-1", cue_test]
 grid:
   baclofen.regimen.mg_per_kg: [0.0, 2.5, 5.0]
 analysis:
   axis: baclofen.regimen.mg_per_kg
   outcomes:
     - {name: cue_relapse, measure: active_presses, session: cue_test, baseline: "extinction:-1"}
-    - {name: last_self_admin_infusions, measure: infusions, session: "self_admin:-1"}
 """
 
 

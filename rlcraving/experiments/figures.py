@@ -5,9 +5,10 @@
 - ``outcome_<name>.png``: each outcome per condition with 95% CIs, as a dose-response curve
   when the comparison axis is numeric (one line per combination of the other grid values),
   with the baseline (dotted) where the outcome has one;
-- ``traces.png``: cohort-mean within-session signals (prediction error, drug dopamine,
-  incentive) in the traced sessions: early and late sessions show the signal moving from the
-  drug to the cue as the cue is learned.
+- ``traces_cue_locked.png``: cohort-mean prediction error, drug dopamine and incentive around
+  drug-cue onsets in the traced sessions: early and late sessions show the signal moving from
+  the drug to the cue as the cue is learned;
+- ``traces_session.png``: the same signals (and the cue's Pavlovian value) over the session.
 """
 
 from __future__ import annotations
@@ -23,10 +24,16 @@ import numpy as np
 import pandas as pd
 
 from rlcraving import stats
-from rlcraving.experiments.results import _is_number, stats_value
-from rlcraving.experiments.spec import Study
+from rlcraving.experiments.loader import Study
+from rlcraving.experiments.results import _is_number
 
 MAX_TRACE_CONDITIONS = 4
+#: (file stem, signals, x label) of the trace figures.
+TRACE_FIGURES = (
+    ("traces_cue_locked", ("cue_locked_prediction_error", "cue_locked_drug_dopamine", "cue_locked_incentive"),
+     "time from drug-cue onset (s)"),
+    ("traces_session", ("prediction_error", "drug_dopamine", "incentive", "cue_value"), "time in session (s)"),
+)
 
 
 def write_figures(study: Study, table: pd.DataFrame, traces: pd.DataFrame, summary: pd.DataFrame,
@@ -40,8 +47,10 @@ def write_figures(study: Study, table: pd.DataFrame, traces: pd.DataFrame, summa
     for title in summary["outcome"].unique() if len(summary) else ():
         fig = outcome_figure(study, summary[summary["outcome"] == title])
         paths.append(_save(fig, folder / f"outcome_{_slug(title)}.png"))
-    if len(traces):
-        paths.append(_save(traces_figure(traces), folder / "traces.png"))
+    for name, signals, xlabel in TRACE_FIGURES:
+        part = traces[traces["signal"].isin(signals)] if len(traces) else traces
+        if len(part):
+            paths.append(_save(traces_figure(part, xlabel), folder / f"{name}.png"))
     return paths
 
 
@@ -118,15 +127,14 @@ def outcome_figure(study: Study, summary: pd.DataFrame) -> plt.Figure:
         _categorical(ax, summary)
     else:
         col = study.axis_columns[axis]
-        levels = [stats_value(v) for v in spec.grid[axis]]
+        levels = [label for label, _ in spec.grid_levels(axis)]
         numeric = all(_is_number(v) for v in levels)
         others = [study.axis_columns[k] for k in spec.grid if k != axis]
         groups = summary.groupby(others, sort=False) if others else [((), summary)]
         groups = list(groups)
         for (key, block), color in zip(groups, _colors(len(groups)), strict=True):
             key = key if isinstance(key, tuple) else (key,)
-            block = block.assign(_x=block[col].map(stats_value))
-            block = block.set_index("_x").reindex(levels).dropna(subset=["mean"])
+            block = block.set_index(col).reindex(levels).dropna(subset=["mean"])
             x = block.index.to_numpy(dtype=float) if numeric else np.array([levels.index(v) for v in block.index])
             label = ", ".join(f"{k}={v}" for k, v in zip(others, key, strict=True)) or None
             yerr = np.vstack([block["mean"] - block["ci_low"], block["ci_high"] - block["mean"]])
@@ -155,20 +163,20 @@ def _categorical(ax: plt.Axes, summary: pd.DataFrame) -> None:
     ax.set_xticks(x, summary["condition"], rotation=20)
 
 
-def traces_figure(traces: pd.DataFrame) -> plt.Figure:
+def traces_figure(traces: pd.DataFrame, xlabel: str = "time (s)") -> plt.Figure:
     """Within-session signals: one column per signal, one row per condition, one line per session."""
     keys = [k for k in ("condition", "day", "phase", "signal", "time_s") if k in traces]
     mean = traces.groupby(keys, sort=False)["value"].mean().reset_index()
-    conditions = list(dict.fromkeys(mean["condition"]))[:MAX_TRACE_CONDITIONS]
+    rows = _distinct_conditions(mean)[:MAX_TRACE_CONDITIONS]
     signals = list(dict.fromkeys(mean["signal"]))
-    fig, axes = plt.subplots(len(conditions), len(signals), figsize=(3.6 * len(signals), 2.6 * len(conditions)),
+    fig, axes = plt.subplots(len(rows), len(signals), figsize=(3.6 * len(signals), 2.6 * len(rows)),
                              squeeze=False, sharex=True)
     days = sorted(mean["day"].unique())
     cmap = plt.get_cmap("viridis")
-    for r, condition in enumerate(conditions):
+    for r, (label, block) in enumerate(rows):
         for c, signal in enumerate(signals):
             ax = axes[r, c]
-            part = mean[(mean["condition"] == condition) & (mean["signal"] == signal)]
+            part = block[block["signal"] == signal]
             for day, rows in part.groupby("day", sort=True):
                 phase = rows["phase"].iloc[0] if "phase" in rows else ""
                 color = cmap(days.index(day) / max(len(days) - 1, 1))
@@ -177,10 +185,21 @@ def traces_figure(traces: pd.DataFrame) -> plt.Figure:
             if r == 0:
                 ax.set_title(signal.replace("_", " "), fontsize=9)
             if c == 0:
-                ax.set_ylabel(condition, fontsize=7)
-            if r == len(conditions) - 1:
-                ax.set_xlabel("time (s)")
+                ax.set_ylabel(label, fontsize=7)
+            if r == len(rows) - 1:
+                ax.set_xlabel(xlabel, fontsize=8)
     axes[0, -1].legend(fontsize=6, frameon=False)
     fig.suptitle("Within-session dopamine signals, cohort mean (early vs late sessions)", y=1.02)
     fig.tight_layout()
     return fig
+
+
+def _distinct_conditions(mean: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """Conditions with identical traces (e.g. a dose given after the traced sessions) merged,
+    labelled with every condition they stand for."""
+    groups: dict[str, list[tuple[str, pd.DataFrame]]] = {}
+    for condition, part in mean.groupby("condition", sort=False):
+        groups.setdefault(part.drop(columns="condition").to_csv(index=False), []).append((str(condition), part))
+    if len(groups) == 1 and len(next(iter(groups.values()))) > 1:
+        return [("all conditions", next(iter(groups.values()))[0][1])]
+    return [("\n".join(name for name, _ in members), members[0][1]) for members in groups.values()]

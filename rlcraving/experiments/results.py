@@ -24,7 +24,6 @@ import math
 import platform
 import subprocess
 import sys
-from collections.abc import Sequence
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
@@ -34,8 +33,8 @@ import pandas as pd
 import yaml
 
 from rlcraving import stats
+from rlcraving.experiments.loader import Study
 from rlcraving.experiments.runner import atomic_write
-from rlcraving.experiments.spec import OutcomeSpec, Study
 
 #: Distributions whose versions go into metadata.json.
 PACKAGES = ("rlcraving", "numpy", "scipy", "pandas", "pyarrow", "gymnasium", "torch", "stable-baselines3",
@@ -185,8 +184,8 @@ def compare(study: Study, outcomes: pd.DataFrame) -> pd.DataFrame:
     if axis is None or not len(outcomes):
         return pd.DataFrame()
     col = study.axis_columns[axis]
-    levels = [stats_value(v) for v in spec.grid[axis]]
-    reference = stats_value(spec.reference_value)
+    levels = [label for label, _ in spec.grid_levels(axis)]
+    reference = spec.reference_label
     others = [study.axis_columns[k] for k in spec.grid if k != axis]
     rows: list[dict[str, Any]] = []
     for (o, title), per_outcome in outcomes.groupby(["index", "outcome"], sort=True):
@@ -194,7 +193,7 @@ def compare(study: Study, outcomes: pd.DataFrame) -> pd.DataFrame:
         for g, (key, block) in enumerate(groups):
             key = key if isinstance(key, tuple) else (key,)
             where = dict(zip(others, key, strict=True))
-            samples = {lv: block.loc[block[col].map(stats_value) == lv, "value"].to_numpy() for lv in levels}
+            samples = {lv: block.loc[block[col] == lv, "value"].to_numpy() for lv in levels}
             ref = samples[reference]
             base = {"outcome": title, **where, "axis": col}
             for i, lv in enumerate(levels):
@@ -223,28 +222,14 @@ def compare(study: Study, outcomes: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def stats_value(value: Any) -> Any:
-    """Grid values as they appear in table columns (non-scalars as compact YAML)."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return yaml.safe_dump(value, default_flow_style=True, sort_keys=False).strip()
-
-
-def outcome_of(study: Study, title: str) -> OutcomeSpec:
-    """The outcome spec titled `title`."""
-    return next(o for o in study.spec.analysis.outcomes if o.title == title)
-
-
-def format_summary(summary: pd.DataFrame, columns: Sequence[str] = ()) -> list[list[str]]:
+def format_summary(summary: pd.DataFrame) -> list[list[str]]:
     """Rows of text for a printed summary: outcome, condition, n, mean [95% CI] (and change)."""
     out = []
     for _, r in summary.iterrows():
         cells = [str(r["outcome"]), str(r["condition"]), str(int(r["n"])),
-                 f"{r['mean']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}]"]
+                 f"{r['mean']:.3g} [{r['ci_low']:.3g}, {r['ci_high']:.3g}]"]
         if "change_mean" in summary and not pd.isna(r.get("change_mean")):
-            cells.append(f"{r['change_mean']:+.2f} [{r['change_ci_low']:+.2f}, {r['change_ci_high']:+.2f}]")
+            cells.append(f"{r['change_mean']:+.3g} [{r['change_ci_low']:+.3g}, {r['change_ci_high']:+.3g}]")
         elif "change_mean" in summary:
             cells.append("")
         out.append(cells)

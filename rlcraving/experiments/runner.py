@@ -30,7 +30,8 @@ from typing import Any, Literal, Protocol
 import pandas as pd
 from tqdm.auto import tqdm
 
-from rlcraving.experiments.spec import SB3AgentSpec, Study, TDAgentSpec, run_key
+from rlcraving.experiments.loader import Study
+from rlcraving.experiments.spec import SB3AgentSpec, TDAgentSpec, run_key
 
 Backend = Literal["local", "ray"]
 BACKENDS: tuple[str, ...] = ("local", "ray")

@@ -1,11 +1,9 @@
-"""Study spec files: YAML in, validated and typed objects out.
+"""Study specs as typed, validated objects (pydantic v2).
 
 A spec is one study: environment settings, agents, the protocol calendar, a baclofen regimen
 and the sessions it applies to, a grid of values to sweep (dotted keys into the spec), the
-number of subjects and seeds, and the outcomes to analyse. `load_spec` reads a file, applies
-``--set key.sub=value`` overrides, validates the base spec and every grid point, and raises a
-`SpecError` whose lines name the YAML line (where known), the key, the bad value and what is
-allowed. Nothing is run or written before a spec has validated.
+number of subjects and seeds, and the outcomes to analyse. Unknown keys are errors that list
+the allowed keys. Reading files and reporting errors by YAML line is `loader`'s job.
 
 Calendar entries and baclofen regimens are generated from `SessionSettings` and the regimen
 dataclasses, and checked by them, so a spec accepts exactly what the model accepts.
@@ -13,29 +11,35 @@ dataclasses, and checked by them, so a spec accepts exactly what the model accep
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import hashlib
-import itertools
 import json
 import re
 import typing
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from rlcraving.checks import check_number
+from rlcraving.core import SUMMARY_FIELDS
 from rlcraving.params import ModelParams
 from rlcraving.pharmacology import REGIMEN_TYPES, Placebo, Regimen
 from rlcraving.protocol import PHASES, SessionSettings, session
 
-#: Per-session measures a cohort run reports (columns `measure` of the tidy table).
-MEASURES = ("active_presses", "inactive_presses", "infusions", "intake_mg_per_kg", "sucrose_presses",
-            "pellets", "breakpoint")
+
+def _measures() -> tuple[str, ...]:
+    try:
+        from rlcraving.agents import cohort
+    except ImportError:  # the agents are optional for loading specs
+        return (*SUMMARY_FIELDS, "first_hour_infusions")
+    return tuple(cohort.MEASURES)
+
+
+#: Per-session measures a cohort run reports (column `measure` of the tidy table).
+MEASURES = _measures()
 #: Columns of the tidy table that a grid axis may not be named after.
 RESERVED_COLUMNS = ("subject", "condition", "day", "phase", "measure", "value", "seed", "point", "entry")
 _NAME = r"^[A-Za-z_][A-Za-z0-9_-]*$"
@@ -185,10 +189,29 @@ class TDAgentSpec(_Strict):
     @field_validator("name")
     @classmethod
     def _known_agent(cls, value: str) -> str:
-        names = td_agent_names()
-        if names is not None and value not in names:
-            raise ValueError(f"agent name {value!r} is not known; choose one of {sorted(names)}")
+        registry = td_agents()
+        if registry is not None and value not in registry:
+            raise ValueError(f"agent name {value!r} is not known; choose one of {sorted(registry)}")
         return value
+
+    @model_validator(mode="after")
+    def _known_params(self) -> TDAgentSpec:
+        registry = td_agents()
+        if registry is None or self.name not in registry:
+            return self
+        allowed = getattr(registry[self.name], "PARAMETERS", None)
+        if allowed is None:
+            return self
+        unknown = sorted(set(self.params) - set(allowed))
+        if unknown:
+            raise ValueError(f"params: unknown {self.name} parameter(s) {unknown}; allowed: {sorted(allowed)}")
+        for key, value in self.params.items():
+            p = allowed[key]
+            try:
+                check_number(f"params.{key}", value, lo=p.lo, hi=p.hi)
+            except (TypeError, ValueError) as err:
+                raise ValueError(str(err)) from None
+        return self
 
 
 class SB3AgentSpec(_Strict):
@@ -263,7 +286,8 @@ class StudySpec(_Strict):
     baclofen: BaclofenSpec | None = None
     traces: list[SessionRef] = Field(default_factory=list, description="sessions whose within-session traces "
                                                                        "are recorded (TD agents)")
-    grid: dict[str, list[Any]] = Field(default_factory=dict)
+    grid: dict[str, list[Any] | dict[str, Any]] = Field(
+        default_factory=dict, description="dotted key -> list of values, or mapping of named values")
     analysis: AnalysisSpec = Field(default_factory=AnalysisSpec)
 
     @field_validator("seeds", mode="before")
@@ -292,22 +316,34 @@ class StudySpec(_Strict):
 
     @field_validator("grid")
     @classmethod
-    def _grid_axes(cls, value: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    def _grid_axes(cls, value: dict[str, list[Any] | dict[str, Any]]) -> dict[str, list[Any] | dict[str, Any]]:
+        n = 1
         for key, values in value.items():
             if not values:
                 raise ValueError(f"grid axis {key!r} has no values; give at least one (or remove the axis)")
-            dumped = [json.dumps(v, sort_keys=True, default=str) for v in values]
-            if len(set(dumped)) != len(dumped):
-                raise ValueError(f"grid axis {key!r} has repeated values {values}")
+            if isinstance(values, dict):
+                bad = [name for name in values if not re.match(_NAME, str(name))]
+                if bad:
+                    raise ValueError(f"grid axis {key!r}: value names {bad} must match {_NAME}")
+            else:
+                labels = [json.dumps(display_value(v)) for v in values]
+                if len(set(labels)) != len(labels):
+                    raise ValueError(f"grid axis {key!r} has repeated values {values}")
             if key.split(".")[0] in ("grid", "analysis", "name", "description", "seeds"):
                 raise ValueError(f"grid axis {key!r} cannot be swept; sweep environment, agent(s), calendar, "
                                  "baclofen, subjects or traces")
-        n = 1
-        for values in value.values():
             n *= len(values)
         if n > MAX_GRID_POINTS:
             raise ValueError(f"grid has {n} points; at most {MAX_GRID_POINTS} are allowed")
         return value
+
+    def grid_levels(self, key: str) -> list[tuple[Any, Any]]:
+        """(label, value) of each value of grid axis `key`: a named value's name, else the value
+        itself (non-scalars as compact YAML)."""
+        values = self.grid[key]
+        if isinstance(values, dict):
+            return list(values.items())
+        return [(display_value(v), v) for v in values]
 
     @model_validator(mode="after")
     def _references(self) -> StudySpec:
@@ -350,9 +386,11 @@ class StudySpec(_Strict):
             problems.append(("analysis.axis", f"analysis.axis={self.analysis.axis!r} is not a grid key; "
                                               f"grid keys: {list(self.grid)}"))
         axis = self.comparison_axis
-        if self.analysis.reference is not None and axis in self.grid and self.analysis.reference not in self.grid[axis]:
-            problems.append(("analysis.reference", f"analysis.reference={self.analysis.reference!r} is not a value "
-                                                   f"of grid axis {axis!r}: {self.grid[axis]}"))
+        if self.analysis.reference is not None and axis in self.grid:
+            labels = [label for label, _ in self.grid_levels(axis)]
+            if display_value(self.analysis.reference) not in labels:
+                problems.append(("analysis.reference", f"analysis.reference={self.analysis.reference!r} is not a "
+                                                       f"value (or value name) of grid axis {axis!r}: {labels}"))
         return problems
 
     @property
@@ -361,12 +399,14 @@ class StudySpec(_Strict):
         return self.analysis.axis or next(iter(self.grid), None)
 
     @property
-    def reference_value(self) -> Any:
-        """The value of the comparison axis others are compared with (default: its first)."""
+    def reference_label(self) -> Any:
+        """The level (label) of the comparison axis others are compared with (default: its first)."""
         axis = self.comparison_axis
         if axis is None:
             return None
-        return self.analysis.reference if self.analysis.reference is not None else self.grid[axis][0]
+        if self.analysis.reference is not None:
+            return display_value(self.analysis.reference)
+        return self.grid_levels(axis)[0][0]
 
     # ---- derived views -------------------------------------------------------------------------
     @property
@@ -462,327 +502,20 @@ class StudySpec(_Strict):
                 "traces": list(self.trace_sessions())}
 
 
-def td_agent_names() -> tuple[str, ...] | None:
-    """Names in the TD agent registry, or None while `rlcraving.agents.cohort` is not available."""
+def td_agents() -> Mapping[str, Any] | None:
+    """The TD agent registry (name -> class), or None where `rlcraving.agents` is not available."""
     try:
-        from rlcraving.agents.cohort import AGENTS
+        from rlcraving.agents.td import AGENTS
     except ImportError:
         return None
-    return tuple(AGENTS)
+    return AGENTS
 
 
-# ---------------------------------------------------------------------------------------------
-# Errors with YAML line numbers
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Issue:
-    """One problem in a spec: where (line, or the source of the value), which key, what is wrong."""
-
-    key: str
-    message: str
-    line: int | None = None
-    origin: str = ""
-
-    def __str__(self) -> str:
-        where = f"line {self.line}" if self.line else (self.origin or "spec")
-        if self.line and self.origin:
-            where += f" ({self.origin})"
-        return f"{where}: {self.key or '<top level>'}: {self.message}"
-
-
-class SpecError(ValueError):
-    """A spec that does not validate; `issues` lists every problem found."""
-
-    def __init__(self, source: str, issues: Sequence[Issue]):
-        self.source, self.issues = source, list(issues)
-        lines = "\n".join(f"  {i}" for i in self.issues)
-        super().__init__(f"{source} is not a valid study spec ({len(self.issues)} problem(s)):\n{lines}")
-
-
-Path_ = tuple[str | int, ...]
-
-
-class _LineMap:
-    """YAML line (1-based) of every key and item, by path."""
-
-    def __init__(self, text: str | None):
-        self.lines: dict[Path_, int] = {}
-        self.duplicates: list[tuple[Path_, int]] = []
-        if text:
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
-            if node is not None:
-                self._walk(node, ())
-
-    def _walk(self, node: yaml.Node, path: Path_) -> None:
-        if isinstance(node, yaml.MappingNode):
-            seen: set[str] = set()
-            for key_node, value_node in node.value:
-                key = key_node.value
-                if key in seen:
-                    self.duplicates.append(((*path, key), key_node.start_mark.line + 1))
-                seen.add(key)
-                self.lines[(*path, key)] = key_node.start_mark.line + 1
-                self._walk(value_node, (*path, key))
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                self.lines[(*path, i)] = item.start_mark.line + 1
-                self._walk(item, (*path, i))
-
-    def find(self, loc: Iterable[str | int]) -> tuple[Path_, int | None]:
-        """Longest known path along `loc` (union tags skipped) and its line."""
-        path: Path_ = ()
-        for part in loc:
-            if (*path, part) in self.lines:
-                path = (*path, part)
-        return path, self.lines.get(path)
-
-
-def _issues(err: ValidationError, lines: _LineMap, origin_of: Mapping[Path_, str] | None = None,
-            prefix: Path_ = ()) -> list[Issue]:
-    out = []
-    for e in err.errors(include_url=False):
-        loc = (*prefix, *e["loc"])
-        msg = e["msg"].removeprefix("Value error, ")
-        ctx = e.get("ctx") or {}
-        if e["type"] == "reference":
-            out += [_issue_at((*prefix, *split_key(k)), m, lines, origin_of) for k, m in ctx["problems"]]
-            continue
-        if e["type"] == "unknown_key":
-            loc = (*loc, ctx["unknown"][0])
-        elif e["type"] not in ("missing",) and not isinstance(e.get("input"), (dict, list)):
-            msg += f" (got {e.get('input')!r})"
-        out.append(_issue_at(loc, msg, lines, origin_of))
-    return out
-
-
-def _issue_at(loc: Sequence[Any], msg: str, lines: _LineMap, origin_of: Mapping[Path_, str] | None) -> Issue:
-    _, line = lines.find(loc)
-    key = ".".join(str(p) for p in loc if not (isinstance(p, str) and p in REGIMEN_SPECS))
-    for p in sorted(origin_of or {}, key=len, reverse=True):
-        if _related(p, loc):
-            return Issue(key, msg, None, (origin_of or {})[p])
-    return Issue(key, msg, line)
-
-
-def _related(a: Sequence[Any], b: Sequence[Any]) -> bool:
-    """Whether one path is a prefix of the other (compared as strings)."""
-    n = min(len(a), len(b))
-    return n > 0 and [str(x) for x in a[:n]] == [str(x) for x in b[:n]]
-
-
-# ---------------------------------------------------------------------------------------------
-# Dotted keys and overrides
-# ---------------------------------------------------------------------------------------------
-
-
-def split_key(key: str) -> Path_:
-    """``"calendar.test.days"`` -> ("calendar", "test", "days"); ``grid.<key>`` keeps the key whole."""
-    if not key or any(not part for part in key.split(".")):
-        raise ValueError(f"key {key!r} is not a dotted key such as environment.kor_knockout")
-    parts = key.split(".")
-    if parts[0] == "grid" and len(parts) > 1:
-        return ("grid", ".".join(parts[1:]))
-    return tuple(parts)
-
-
-def _child(container: Any, part: str, key: str) -> str | int:
-    """Resolve one path part in a dict (the key) or a list (an index, or a calendar label/phase)."""
-    if isinstance(container, list):
-        if re.fullmatch(r"-?\d+", part):
-            i = int(part)
-            if not -len(container) <= i < len(container):
-                raise ValueError(f"key {key!r}: index {i} is outside the list of {len(container)}")
-            return i % len(container)
-        hits = [i for i, item in enumerate(container) if isinstance(item, Mapping) and item.get("label") == part]
-        hits = hits or [i for i, item in enumerate(container)
-                        if isinstance(item, Mapping) and item.get("phase") == part and not item.get("label")]
-        if len(hits) != 1:
-            names = [item.get("label") or item.get("phase") for item in container if isinstance(item, Mapping)]
-            raise ValueError(f"key {key!r}: {part!r} must name exactly one entry (an index, label or phase); "
-                             f"entries: {names}")
-        return hits[0]
-    return part
-
-
-def set_path(data: dict[str, Any], key: str, value: Any) -> Path_:
-    """Set dotted `key` in nested `data` (creating dicts on the way); returns the resolved path."""
-    parts, node, path = split_key(key), data, []
-    for i, part in enumerate(parts):
-        last = i == len(parts) - 1
-        if not isinstance(node, (dict, list)):
-            raise ValueError(f"key {key!r}: {'.'.join(map(str, path))} is {node!r}, which has no keys")
-        step = _child(node, str(part), key) if isinstance(node, list) else part
-        path.append(step)
-        if last:
-            node[step] = value  # type: ignore[index]
-        else:
-            if isinstance(node, dict) and not isinstance(node.get(step), (dict, list)):
-                node[step] = {}
-            node = node[step]  # type: ignore[index]
-    return tuple(path)
-
-
-def parse_assignment(text: str) -> tuple[str, Any]:
-    """``"key.sub=value"`` -> (key, value), the value read as YAML (``5``, ``true``, ``[0, 2.5]``)."""
-    key, sep, raw = text.partition("=")
-    if not sep or not key.strip():
-        raise ValueError(f"--set {text!r} must look like key.sub=value")
-    try:
-        value = yaml.safe_load(raw)
-    except yaml.YAMLError:
-        value = raw
-    return key.strip(), value
-
-
-# ---------------------------------------------------------------------------------------------
-# Loading
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GridPoint:
-    """One combination of grid values and the study spec it resolves to."""
-
-    index: int
-    values: dict[str, Any]
-    spec: StudySpec
-
-    def columns(self, names: Mapping[str, str]) -> dict[str, Any]:
-        """Grid values by table column name (non-scalar values as compact YAML)."""
-        return {names[k]: _scalar(v) for k, v in self.values.items()}
-
-
-@dataclass(frozen=True)
-class Study:
-    """A validated study: the base spec, its grid points, and where it came from."""
-
-    spec: StudySpec
-    points: tuple[GridPoint, ...]
-    source: str
-    overrides: tuple[str, ...] = ()
-
-    @property
-    def axis_columns(self) -> dict[str, str]:
-        """Table column of each grid key: its last part, or more of it where names would clash."""
-        return axis_columns(list(self.spec.grid))
-
-    def condition(self, point: GridPoint) -> str:
-        """Condition label of a grid point (the study name when there is no grid)."""
-        if not point.values:
-            return self.spec.name
-        cols = self.axis_columns
-        return ", ".join(f"{cols[k]}={_scalar(v)}" for k, v in point.values.items())
-
-    def base_only(self) -> Study:
-        """The study without its grid: one point, the base spec."""
-        spec = self.spec.model_copy(update={"grid": {}})
-        return dataclasses.replace(self, spec=spec, points=(GridPoint(0, {}, spec),))
-
-
-def axis_columns(keys: Sequence[str]) -> dict[str, str]:
-    """Shortest unique dotted suffix of each key that is not a reserved column name."""
-    out = {}
-    for key in keys:
-        parts = key.split(".")
-        for n in range(1, len(parts) + 1):
-            name = ".".join(parts[-n:])
-            clash = any(other != key and other.split(".")[-n:] == parts[-n:] for other in keys)
-            if name not in RESERVED_COLUMNS and not clash:
-                break
-        out[key] = name
-    return out
-
-
-def _scalar(value: Any) -> Any:
+def display_value(value: Any) -> Any:
+    """A grid value as a label and table cell: scalars as they are, others as compact YAML."""
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     return yaml.safe_dump(value, default_flow_style=True, sort_keys=False).strip()
-
-
-def load_spec(path: str | Path, overrides: Sequence[str] = (), grid: Sequence[str] = ()) -> Study:
-    """Read and validate a spec file; `overrides` are ``key=value`` strings (``--set``), `grid`
-    ``key=v1,v2`` strings that add or replace grid axes (``--grid``)."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as err:
-        raise SpecError(str(path), [Issue("", f"cannot read the spec file: {err.strerror}")]) from None
-    return loads_spec(text, source=str(path), overrides=overrides, grid=grid)
-
-
-def loads_spec(text: str, *, source: str = "<spec>", overrides: Sequence[str] = (),
-               grid: Sequence[str] = ()) -> Study:
-    """Validate spec text (see `load_spec`)."""
-    try:
-        data = yaml.safe_load(text)
-        lines = _LineMap(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        raise SpecError(source, [Issue("", f"not valid YAML: {getattr(err, 'problem', err)}",
-                                       mark.line + 1 if mark else None)]) from None
-    if not isinstance(data, dict):
-        raise SpecError(source, [Issue("", f"the spec must be a mapping of keys (got {type(data).__name__})")])
-    if lines.duplicates:
-        raise SpecError(source, [Issue(".".join(map(str, p)), "key given twice", line) for p, line in lines.duplicates])
-    assignments = [(a, a, "--set") for a in overrides]
-    assignments += [(f"grid.{a.partition('=')[0]}=[{a.partition('=')[2]}]", a, "--grid") for a in grid]
-    origin_of: dict[Path_, str] = {}
-    for assignment, given, flag in assignments:
-        try:
-            key, value = parse_assignment(assignment)
-            origin_of[set_path(data, key, value)] = f"{flag} {given}"
-        except ValueError as err:
-            raise SpecError(source, [Issue("", str(err), origin=f"{flag} {given}")]) from None
-    try:
-        spec = StudySpec.model_validate(data)
-    except ValidationError as err:
-        raise SpecError(source, _issues(err, lines, origin_of)) from None
-    points = _expand(spec, data, lines, origin_of, source)
-    return Study(spec, points, source, tuple(overrides) + tuple(f"--grid {g}" for g in grid))
-
-
-def _expand(spec: StudySpec, data: dict[str, Any], lines: _LineMap, origin_of: Mapping[Path_, str],
-            source: str) -> tuple[GridPoint, ...]:
-    keys = list(spec.grid)
-    points, issues = [], []
-    for index, combo in enumerate(itertools.product(*(spec.grid[k] for k in keys))):
-        values = dict(zip(keys, combo, strict=True))
-        point = copy.deepcopy(data)
-        try:
-            targets = {key: set_path(point, key, value) for key, value in values.items()}
-            point_spec = StudySpec.model_validate(point)
-        except ValueError as err:
-            grid_line = lines.lines.get(("grid", next(iter(keys))))
-            if isinstance(err, ValidationError):
-                for issue in _issues(err, lines, origin_of):
-                    loc = tuple(issue.key.split("."))
-                    blamed = [k for k, t in targets.items() if _related(tuple(map(str, t)), loc)]
-                    where = blamed[0] if blamed else ", ".join(f"{k}={v!r}" for k, v in values.items())
-                    line = lines.lines.get(("grid", blamed[0])) if blamed else grid_line
-                    issues.append(dataclasses.replace(
-                        issue, line=line, origin=origin_of.get(("grid", where), ""),
-                        message=f"{issue.message} [grid point {where}={values.get(where, '')!r}]"
-                        if blamed else f"{issue.message} [grid point {where}]"))
-            else:
-                issues.append(Issue("grid", str(err), grid_line))
-            if len(issues) >= 20:
-                break
-            continue
-        points.append(GridPoint(index, values, point_spec))
-    if issues:
-        raise SpecError(source, _dedupe(issues))
-    return tuple(points) if points else (GridPoint(0, {}, spec),)
-
-
-def _dedupe(issues: list[Issue]) -> list[Issue]:
-    seen, out = set(), []
-    for issue in issues:
-        if str(issue) not in seen:
-            seen.add(str(issue))
-            out.append(issue)
-    return out
 
 
 def run_key(spec: StudySpec, seed: int) -> str:

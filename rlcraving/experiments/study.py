@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 
 from rlcraving.experiments import results
+from rlcraving.experiments.loader import Study
 from rlcraving.experiments.runner import Backend, RunError, Runner, RunStore, collect, plan, run_tasks, simulate
-from rlcraving.experiments.spec import Study
 
 
 @dataclass

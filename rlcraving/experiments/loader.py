@@ -1,0 +1,363 @@
+"""Loading spec files: YAML line numbers, ``--set``/``--grid`` overrides, grid expansion, errors.
+
+`load_spec` reads a file, applies ``--set key.sub=value`` overrides (dotted keys into the spec;
+list items by index, or calendar entries by label or phase), validates the base spec and every
+grid point, and raises a `SpecError` whose lines name the YAML line (or the command-line option
+the value came from), the key, the bad value and what is allowed. Nothing is run or written
+before a spec has validated.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import itertools
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from rlcraving.experiments.spec import REGIMEN_SPECS, RESERVED_COLUMNS, StudySpec
+
+# ---------------------------------------------------------------------------------------------
+# Errors with YAML line numbers
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem in a spec: where (line, or the source of the value), which key, what is wrong."""
+
+    key: str
+    message: str
+    line: int | None = None
+    origin: str = ""
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" if self.line else (self.origin or "spec")
+        if self.line and self.origin:
+            where += f" ({self.origin})"
+        return f"{where}: {self.key or '<top level>'}: {self.message}"
+
+
+class SpecError(ValueError):
+    """A spec that does not validate; `issues` lists every problem found."""
+
+    def __init__(self, source: str, issues: Sequence[Issue]):
+        self.source, self.issues = source, list(issues)
+        lines = "\n".join(f"  {i}" for i in self.issues)
+        super().__init__(f"{source} is not a valid study spec ({len(self.issues)} problem(s)):\n{lines}")
+
+
+Path_ = tuple[str | int, ...]
+
+
+class _LineMap:
+    """YAML line (1-based) of every key and item, by path."""
+
+    def __init__(self, text: str | None):
+        self.lines: dict[Path_, int] = {}
+        self.duplicates: list[tuple[Path_, int]] = []
+        if text:
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
+            if node is not None:
+                self._walk(node, ())
+
+    def _walk(self, node: yaml.Node, path: Path_) -> None:
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key_node, value_node in node.value:
+                key = key_node.value
+                if key in seen:
+                    self.duplicates.append(((*path, key), key_node.start_mark.line + 1))
+                seen.add(key)
+                self.lines[(*path, key)] = key_node.start_mark.line + 1
+                self._walk(value_node, (*path, key))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                self.lines[(*path, i)] = item.start_mark.line + 1
+                self._walk(item, (*path, i))
+
+    def find(self, loc: Iterable[str | int]) -> tuple[Path_, int | None]:
+        """Longest known path along `loc` (union tags skipped) and its line."""
+        path: Path_ = ()
+        for part in loc:
+            if (*path, part) in self.lines:
+                path = (*path, part)
+        return path, self.lines.get(path)
+
+
+def _issues(err: ValidationError, lines: _LineMap, origin_of: Mapping[Path_, str] | None = None,
+            prefix: Path_ = ()) -> list[Issue]:
+    out = []
+    for e in err.errors(include_url=False):
+        loc = (*prefix, *e["loc"])
+        msg = e["msg"].removeprefix("Value error, ")
+        ctx = e.get("ctx") or {}
+        if e["type"] == "reference":
+            out += [_issue_at((*prefix, *split_key(k)), m, lines, origin_of) for k, m in ctx["problems"]]
+            continue
+        if e["type"] == "unknown_key":
+            loc = (*loc, ctx["unknown"][0])
+        elif e["type"] not in ("missing",) and not isinstance(e.get("input"), (dict, list)):
+            msg += f" (got {e.get('input')!r})"
+        out.append(_issue_at(loc, msg, lines, origin_of))
+    return out
+
+
+def _without_tags(loc: Sequence[Any]) -> tuple[Any, ...]:
+    """`loc` without the union tags pydantic inserts (regimen types, agent types)."""
+    out: list[Any] = []
+    for i, part in enumerate(loc):
+        regimen_tag = part in REGIMEN_SPECS and i > 0 and loc[i - 1] in ("regimen", "baclofen")
+        agent_tag = part in ("td", "sb3") and i == 2 and loc[0] == "agents"
+        if not (regimen_tag or agent_tag):
+            out.append(part)
+    return tuple(out)
+
+
+def _issue_at(loc: Sequence[Any], msg: str, lines: _LineMap, origin_of: Mapping[Path_, str] | None) -> Issue:
+    loc = _without_tags(loc)
+    _, line = lines.find(loc)
+    key = ".".join(str(p) for p in loc)
+    for p in sorted(origin_of or {}, key=len, reverse=True):
+        if _related(p, loc):
+            return Issue(key, msg, None, (origin_of or {})[p])
+    return Issue(key, msg, line)
+
+
+def _related(a: Sequence[Any], b: Sequence[Any]) -> bool:
+    """Whether one path is a prefix of the other (compared as strings)."""
+    n = min(len(a), len(b))
+    return n > 0 and [str(x) for x in a[:n]] == [str(x) for x in b[:n]]
+
+
+# ---------------------------------------------------------------------------------------------
+# Dotted keys and overrides
+# ---------------------------------------------------------------------------------------------
+
+
+def split_key(key: str) -> Path_:
+    """``"calendar.test.days"`` -> ("calendar", "test", "days"); ``grid.<key>`` keeps the key whole."""
+    if not key or any(not part for part in key.split(".")):
+        raise ValueError(f"key {key!r} is not a dotted key such as environment.kor_knockout")
+    parts = key.split(".")
+    if parts[0] == "grid" and len(parts) > 1:
+        return ("grid", ".".join(parts[1:]))
+    return tuple(parts)
+
+
+def _child(container: Any, part: str, key: str) -> str | int:
+    """Resolve one path part in a dict (the key) or a list (an index, or a calendar label/phase)."""
+    if isinstance(container, list):
+        if re.fullmatch(r"-?\d+", part):
+            i = int(part)
+            if not -len(container) <= i < len(container):
+                raise ValueError(f"key {key!r}: index {i} is outside the list of {len(container)}")
+            return i % len(container)
+        hits = [i for i, item in enumerate(container) if isinstance(item, Mapping) and item.get("label") == part]
+        hits = hits or [i for i, item in enumerate(container)
+                        if isinstance(item, Mapping) and item.get("phase") == part and not item.get("label")]
+        if len(hits) != 1:
+            names = [item.get("label") or item.get("phase") for item in container if isinstance(item, Mapping)]
+            raise ValueError(f"key {key!r}: {part!r} must name exactly one entry (an index, label or phase); "
+                             f"entries: {names}")
+        return hits[0]
+    return part
+
+
+def set_path(data: dict[str, Any], key: str, value: Any) -> Path_:
+    """Set dotted `key` in nested `data` (creating dicts on the way); returns the resolved path.
+
+    A mapping value is merged into the mapping it lands on (keys it does not give are kept),
+    unless it has a ``type`` (a regimen or an agent), which replaces the whole mapping.
+    """
+    parts, node, path = split_key(key), data, []
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if not isinstance(node, (dict, list)):
+            raise ValueError(f"key {key!r}: {'.'.join(map(str, path))} is {node!r}, which has no keys")
+        step = _child(node, str(part), key) if isinstance(node, list) else part
+        path.append(step)
+        if last:
+            old = node[step] if isinstance(node, list) else node.get(step)
+            if isinstance(value, dict) and isinstance(old, dict) and "type" not in value:
+                value = {**old, **copy.deepcopy(value)}
+            node[step] = copy.deepcopy(value)  # type: ignore[index]
+        else:
+            if isinstance(node, dict) and not isinstance(node.get(step), (dict, list)):
+                node[step] = {}
+            node = node[step]  # type: ignore[index]
+    return tuple(path)
+
+
+def _plain(data: Any) -> Any:
+    """A copy of loaded YAML with no shared objects (YAML aliases become independent copies)."""
+    if isinstance(data, dict):
+        return {k: _plain(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_plain(v) for v in data]
+    return data
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """``"key.sub=value"`` -> (key, value), the value read as YAML (``5``, ``true``, ``[0, 2.5]``)."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ValueError(f"--set {text!r} must look like key.sub=value")
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        value = raw
+    return key.strip(), value
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GridPoint:
+    """One combination of grid values (their labels by grid key) and the spec it resolves to."""
+
+    index: int
+    labels: dict[str, Any]
+    spec: StudySpec
+
+    def columns(self, names: Mapping[str, str]) -> dict[str, Any]:
+        """Grid labels by table column name."""
+        return {names[k]: v for k, v in self.labels.items()}
+
+
+@dataclass(frozen=True)
+class Study:
+    """A validated study: the base spec, its grid points, and where it came from."""
+
+    spec: StudySpec
+    points: tuple[GridPoint, ...]
+    source: str
+    overrides: tuple[str, ...] = ()
+
+    @property
+    def axis_columns(self) -> dict[str, str]:
+        """Table column of each grid key: its last part, or more of it where names would clash."""
+        return axis_columns(list(self.spec.grid))
+
+    def condition(self, point: GridPoint) -> str:
+        """Condition label of a grid point (the study name when there is no grid)."""
+        if not point.labels:
+            return self.spec.name
+        cols = self.axis_columns
+        return ", ".join(f"{cols[k]}={v}" for k, v in point.labels.items())
+
+    def base_only(self) -> Study:
+        """The study without its grid: one point, the base spec."""
+        spec = self.spec.model_copy(update={"grid": {}})
+        return dataclasses.replace(self, spec=spec, points=(GridPoint(0, {}, spec),))
+
+
+def axis_columns(keys: Sequence[str]) -> dict[str, str]:
+    """Shortest unique dotted suffix of each key that is not a reserved column name."""
+    out = {}
+    for key in keys:
+        parts = key.split(".")
+        for n in range(1, len(parts) + 1):
+            name = ".".join(parts[-n:])
+            clash = any(other != key and other.split(".")[-n:] == parts[-n:] for other in keys)
+            if name not in RESERVED_COLUMNS and not clash:
+                break
+        out[key] = name
+    return out
+
+
+def load_spec(path: str | Path, overrides: Sequence[str] = (), grid: Sequence[str] = ()) -> Study:
+    """Read and validate a spec file; `overrides` are ``key=value`` strings (``--set``), `grid`
+    ``key=v1,v2`` strings that add or replace grid axes (``--grid``)."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise SpecError(str(path), [Issue("", f"cannot read the spec file: {err.strerror}")]) from None
+    return loads_spec(text, source=str(path), overrides=overrides, grid=grid)
+
+
+def loads_spec(text: str, *, source: str = "<spec>", overrides: Sequence[str] = (),
+               grid: Sequence[str] = ()) -> Study:
+    """Validate spec text (see `load_spec`)."""
+    try:
+        data = yaml.safe_load(text)
+        lines = _LineMap(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        raise SpecError(source, [Issue("", f"not valid YAML: {getattr(err, 'problem', err)}",
+                                       mark.line + 1 if mark else None)]) from None
+    if not isinstance(data, dict):
+        raise SpecError(source, [Issue("", f"the spec must be a mapping of keys (got {type(data).__name__})")])
+    data = _plain(data)
+    if lines.duplicates:
+        raise SpecError(source, [Issue(".".join(map(str, p)), "key given twice", line) for p, line in lines.duplicates])
+    assignments = [(a, a, "--set") for a in overrides]
+    assignments += [(f"grid.{a.partition('=')[0]}=[{a.partition('=')[2]}]", a, "--grid") for a in grid]
+    origin_of: dict[Path_, str] = {}
+    for assignment, given, flag in assignments:
+        try:
+            key, value = parse_assignment(assignment)
+            origin_of[set_path(data, key, value)] = f"{flag} {given}"
+        except ValueError as err:
+            raise SpecError(source, [Issue("", str(err), origin=f"{flag} {given}")]) from None
+    try:
+        spec = StudySpec.model_validate(data)
+    except ValidationError as err:
+        raise SpecError(source, _issues(err, lines, origin_of)) from None
+    points = _expand(spec, data, lines, origin_of, source)
+    return Study(spec, points, source, tuple(overrides) + tuple(f"--grid {g}" for g in grid))
+
+
+def _expand(spec: StudySpec, data: dict[str, Any], lines: _LineMap, origin_of: Mapping[Path_, str],
+            source: str) -> tuple[GridPoint, ...]:
+    keys = list(spec.grid)
+    points, issues = [], []
+    for index, combo in enumerate(itertools.product(*(spec.grid_levels(k) for k in keys))):
+        values = {k: value for k, (_, value) in zip(keys, combo, strict=True)}
+        labels = {k: label for k, (label, _) in zip(keys, combo, strict=True)}
+        point = copy.deepcopy(data)
+        try:
+            targets = {key: set_path(point, key, value) for key, value in values.items()}
+            point_spec = StudySpec.model_validate(point)
+        except ValueError as err:
+            grid_line = lines.lines.get(("grid", next(iter(keys))))
+            if isinstance(err, ValidationError):
+                for issue in _issues(err, lines, origin_of):
+                    loc = tuple(issue.key.split("."))
+                    blamed = [k for k, t in targets.items() if _related(tuple(map(str, t)), loc)]
+                    where = blamed[0] if blamed else ", ".join(f"{k}={v!r}" for k, v in labels.items())
+                    line = lines.lines.get(("grid", blamed[0])) if blamed else grid_line
+                    issues.append(dataclasses.replace(
+                        issue, line=line, origin=origin_of.get(("grid", where), ""),
+                        message=f"{issue.message} [grid point {where}={labels.get(where, '')!r}]"
+                        if blamed else f"{issue.message} [grid point {where}]"))
+            else:
+                issues.append(Issue("grid", str(err), grid_line))
+            if len(issues) >= 20:
+                break
+            continue
+        points.append(GridPoint(index, labels, point_spec))
+    if issues:
+        raise SpecError(source, _dedupe(issues))
+    return tuple(points) if points else (GridPoint(0, {}, spec),)
+
+
+def _dedupe(issues: list[Issue]) -> list[Issue]:
+    seen, out = set(), []
+    for issue in issues:
+        if str(issue) not in seen:
+            seen.add(str(issue))
+            out.append(issue)
+    return out
+
+
