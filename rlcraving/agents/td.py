@@ -133,6 +133,8 @@ class TDAgent:
         self._phi = np.zeros((n_features, n))
         self._phi_next = np.zeros((n_features, n))
         self._rows = np.arange(n)
+        self._pref = np.zeros((n_actions, n))                 # scratch: action preferences
+        self._scratch = np.zeros((n_features, n))             # scratch: per-feature products
         self._drive = np.zeros(n)                             # homeostatic drive d(H_t)
         self._param: dict[str, np.ndarray | float] = {k: float(v) for k, v in self.settings.items()}
         if self.individual_differences:
@@ -220,14 +222,21 @@ class TDAgent:
     # ------------------------------------------------------------------ acting
     def _choose(self, values: np.ndarray, incentive: np.ndarray, idx: np.ndarray | slice = _ALL) -> np.ndarray:
         """Softmax choice over beta * values + biases (values (A, m) of subjects `idx`)."""
-        pref = values * self._of("inverse_temperature", idx)
+        pref = np.multiply(values, self._of("inverse_temperature", idx), out=self._pref if idx is _ALL else None)
         pref[OTHER] += self.other_bias[idx] if self.other_bias.ndim else self.other_bias
         pref[ACTIVE] += self._of("pavlovian_weight", idx) * incentive
-        pref -= pref.max(axis=0)
+        top = pref[0].copy()
+        for a in range(1, len(pref)):
+            np.maximum(top, pref[a], out=top)
+        pref -= top
         np.exp(pref, out=pref)
-        np.cumsum(pref, axis=0, out=pref)
-        u = rnd.uniform(self.batch.keys[idx], self.batch.counter[idx], _STREAM_CHOICE)
-        return (pref[:-1] <= u * pref[-1]).sum(axis=0)
+        for a in range(1, len(pref)):   # cumulative sums, in action order
+            pref[a] += pref[a - 1]
+        threshold = rnd.uniform(self.batch.keys[idx], self.batch.counter[idx], _STREAM_CHOICE) * pref[-1]
+        chosen = np.zeros(len(threshold), dtype=np.int64)
+        for a in range(len(pref) - 1):
+            chosen += pref[a] <= threshold
+        return chosen
 
     # ------------------------------------------------------------------ learning
     def learn(self, obs: np.ndarray, reward: np.ndarray, done: np.ndarray) -> np.ndarray:
@@ -239,8 +248,9 @@ class TDAgent:
         next_values = self._next_values(phi_next)
         next_actions = self._choose(next_values, obs[:, INCENTIVE])
         delta = self._error(self._reward(reward), next_values, next_actions, ~done)
-        signal = np.multiply(delta, self.batch.dopamine_gain, out=self.signal, where=delta > 0)
-        np.copyto(signal, delta, where=delta <= 0)
+        signal = np.maximum(delta, 0.0, out=self.signal)
+        signal *= self.batch.dopamine_gain
+        signal += np.minimum(delta, 0.0)
         self._update(signal, phi, phi_next, next_values)
         self.values, self._next = next_values, self.values
         self.actions = next_actions
@@ -282,17 +292,18 @@ class TDAgent:
                 next_values: np.ndarray) -> None:
         """w_a += alpha s phi(s_t) for the action taken; keep Q(s_{t+1}, a_t) in step with it."""
         step = self._of("learning_rate", _ALL) * signal
-        _add_to_chosen(self.weights, self.actions, step, phi)
+        _add_to_chosen(self.weights, self.actions, step, phi, self._scratch)
         next_values[self.actions, self._rows] += step * linear(phi, phi_next)
 
 
-def _add_to_chosen(weights: np.ndarray, actions: np.ndarray, step: np.ndarray, phi: np.ndarray) -> None:
+def _add_to_chosen(weights: np.ndarray, actions: np.ndarray, step: np.ndarray, phi: np.ndarray,
+                   scratch: np.ndarray) -> None:
     """weights[a_i, :, i] += step_i * phi[:, i] for each subject i and its action a_i.
 
     "Other behaviour" is the usual action: it is updated as a whole masked vector, the levers
     through the few subjects that pressed them.
     """
-    weights[OTHER] += phi * np.where(actions == OTHER, step, 0.0)
+    weights[OTHER] += np.multiply(phi, np.where(actions == OTHER, step, 0.0), out=scratch)
     for a in range(1, weights.shape[0]):
         rows = np.flatnonzero(actions == a)
         if rows.size:
@@ -367,7 +378,7 @@ class ActorCritic(TDAgent):
                 next_values: np.ndarray) -> None:
         super()._update(signal, phi, phi_next, next_values)
         step = self._of("critic_learning_rate", _ALL) * signal
-        self.critic += phi * step
+        self.critic += np.multiply(phi, step, out=self._scratch)
         self._next_state_value += step * linear(phi, phi_next)
         self.state_value, self._next_state_value = self._next_state_value, self.state_value
 
