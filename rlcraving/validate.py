@@ -246,7 +246,7 @@ def reinstatement_finding(cfg: Config) -> Finding:
         ext, test = _reinstatement(cfg, phase)
         d, lo, hi = paired_ci(ext, test, cfg.seed)
         ok.append(lo > 0)
-        parts.append(f"{phase.split('_')[0]}: {_fmt(d):>+} [{_fmt(lo)}, {_fmt(hi)}] over the extinction control "
+        parts.append(f"{phase.split('_')[0]}: {d:+.3g} [{_fmt(lo)}, {_fmt(hi)}] over the extinction control "
                      f"{_fmt(ext.mean())}")
         rows[phase] = test - ext
     weak_ext, weak = _reinstatement(cfg, "stress_reinstatement", footshock_mA=0.2)
