@@ -306,3 +306,37 @@ def test_a_subjects_traits_do_not_depend_on_its_batch() -> None:
     small = SubjectBatch(1, P, SubjectOptions(individual_differences=True))
     small.new_subjects(np.arange(1), keys[17:18])
     assert np.array_equal(small.traits[0], big.traits[17])
+
+
+# ------------------------------------------------------------------ time in real units
+
+
+def test_the_step_length_changes_resolution_not_time() -> None:
+    """Halving dt_s doubles the steps of a session and leaves levels at a given time unchanged."""
+    minutes = 10.0
+    levels = {}
+    for dt_s in (2.0, 4.0):
+        params = P.replace(dt_s=dt_s)
+        batch = new_batch(session(session_minutes=minutes), params=params)
+        steps, truncated = 0, False
+        while not truncated:
+            truncated = bool(batch.step(np.array([ACTIVE if steps == 0 else OTHER]))[3][0])
+            steps += 1
+        assert steps == round(60 * minutes / dt_s)
+        since_infusion_s = 60 * minutes - dt_s  # the infusion arrives at the end of its step
+        unit_dose = session().unit_dose_mg_per_kg
+        expected = unit_dose * 0.5 ** (since_infusion_s / (60 * P.cocaine_half_life_min))
+        assert batch.cocaine[0] == pytest.approx(expected, rel=1e-9)
+        levels[dt_s] = batch.allostasis[0]
+    assert levels[2.0] == pytest.approx(levels[4.0], rel=0.05)
+
+
+def test_kor_knockout_leaves_drug_reward_intact() -> None:
+    """Seed 002: without the dynorphin/KOR system drug reward is unchanged (only stress is lost)."""
+    wild, knockout = new_batch(session()), new_batch(session(), kor_knockout=True)
+    for step in range(600):
+        action = np.array([ACTIVE if step % 7 == 0 else OTHER])
+        _, wild_reward, *_ = wild.step(action)
+        _, knockout_reward, *_ = knockout.step(action)
+        assert wild_reward[0] == knockout_reward[0]
+    assert wild.summary["infusions"][0] > 0
