@@ -206,15 +206,18 @@ def session_time_withdrawal(taper_days: float, stop_day: float = 20.0) -> float:
     """Largest withdrawal at 10:00 (session time) after stopping 60 mg/day."""
     regimen = Titration(target_mg_per_day=60.0, stop_day=stop_day, taper_days=taper_days)
     step_h = 0.25
-    effects, _ = oral().run(np.zeros(4), regimen, 0.0, step_h, int(24 * 50 / step_h))
+    days = stop_day + 10 * PARAMS.baclofen_adaptation_days + 10
+    effects, _ = oral().run(np.zeros(4), regimen, 0.0, step_h, int(24 * days / step_h))
     hours = step_h * np.arange(len(effects))
     at_ten = (hours % 24 == 10.0) & (hours >= 24 * stop_day)
     return float(effects[at_ten, COL["withdrawal"]].max())
 
 
 def test_tapering_avoids_the_withdrawal_of_an_abrupt_stop() -> None:
-    """Seed 003: abrupt discontinuation gives withdrawal; a gradual dose reduction avoids it."""
-    peaks = [session_time_withdrawal(days) for days in (0.0, 3.0, 9.0, 15.0)]
+    """Seed 003: abrupt discontinuation gives withdrawal; a gradual dose reduction avoids it.
+    Tapers are measured in adaptation time constants, the time scale of the syndrome."""
+    tau = PARAMS.baclofen_adaptation_days
+    peaks = [session_time_withdrawal(multiple * tau) for multiple in (0.0, 1.0, 3.0, 5.0)]
     assert peaks[0] > 0.0
     assert np.all(np.diff(peaks) < 0), f"longer tapers must give less withdrawal: {peaks}"
     assert peaks[2] < 0.5 * peaks[0]
