@@ -48,6 +48,11 @@ def basis(source: str) -> str:
     return next((word for word in BASES if word in lowered), "cited")
 
 
+def field_basis(f: dataclasses.Field) -> str:
+    """A field's basis: its ``basis`` metadata if it has one, else read from its source text."""
+    return str(f.metadata.get("basis") or basis(f.metadata["source"]))
+
+
 def parameter_groups() -> list[tuple[str, list[dataclasses.Field]]]:
     """`ModelParams` fields grouped under the ``# --- heading ---`` comments of their class."""
     fields = {f.name: f for f in dataclasses.fields(ModelParams)}
@@ -73,7 +78,7 @@ def parameters_table() -> str:
         for f in members:
             lo, hi = f.metadata["range"]
             lines.append(f"| `{f.name}` | {_number(getattr(defaults, f.name))} | {_cell(f.metadata['unit']) or '-'} "
-                         f"| [{_number(lo)}, {_number(hi)}] | {basis(f.metadata['source'])} "
+                         f"| [{_number(lo)}, {_number(hi)}] | {field_basis(f)} "
                          f"| {_cell(f.metadata['source'])} |")
         lines.append("")
     return "\n".join(lines).rstrip()

@@ -39,7 +39,7 @@ def test_parameter_rows_carry_default_unit_range_and_source() -> None:
         assert float(cells[1]) == pytest.approx(getattr(defaults, f.name), rel=1e-5)
         lo, hi = f.metadata["range"]
         assert cells[3] == f"[{lo:g}, {hi:g}]"
-        assert cells[4] == docs.basis(f.metadata["source"])
+        assert cells[4] == docs.field_basis(f)
         assert f.metadata["source"].replace("|", "\\|") in rows[f.name]
 
 
