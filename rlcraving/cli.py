@@ -12,10 +12,14 @@ cluster. Finished runs are kept in the output folder, so an interrupted command 
 
 from __future__ import annotations
 
+import collections.abc
 import enum
 import importlib
+import inspect
 import os
 import time
+import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -192,8 +196,32 @@ def _delegate(module: str, command: str, args: list[str]) -> None:
         typer.secho(f"`rlcraving {command}` is not available: {module} has no main()", err=True, fg=typer.colors.RED)
         raise typer.Exit(2)
     sub = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-    sub.command(name=command)(main)
-    typer.main.get_command(sub).main(args=args, prog_name=f"rlcraving {command}", standalone_mode=True)
+    sub.command(name=command)(_as_command(main))
+    try:
+        typer.main.get_command(sub).main(args=args, prog_name=f"rlcraving {command}", standalone_mode=True)
+    except ValueError as err:  # the module's own check of its arguments
+        typer.secho(f"rlcraving {command}: {err}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2) from None
+
+
+def _as_command(main: Callable[..., Any]) -> Callable[..., Any]:
+    """`main` with ``Sequence[X]`` parameters presented to typer as ``list[X]`` options."""
+    hints = typing.get_type_hints(main)
+    params = []
+    for p in inspect.signature(main).parameters.values():
+        hint = hints.get(p.name, p.annotation)
+        if typing.get_origin(hint) in (collections.abc.Sequence, tuple) and typing.get_args(hint):
+            hint = list[typing.get_args(hint)[0]]  # type: ignore[index]
+            p = p.replace(default=list(p.default) if isinstance(p.default, (list, tuple)) else p.default)
+        params.append(p.replace(annotation=hint))
+
+    def command(**kwargs: Any) -> Any:
+        return main(**kwargs)
+
+    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in params}
+    command.__doc__, command.__name__ = main.__doc__, getattr(main, "__name__", "main")
+    return command
 
 
 @app.command(context_settings=_PASS_THROUGH, add_help_option=False)

@@ -98,7 +98,7 @@ def _issues(err: ValidationError, lines: _LineMap, origin_of: Mapping[Path_, str
         loc = (*prefix, *e["loc"])
         msg = e["msg"].removeprefix("Value error, ")
         ctx = e.get("ctx") or {}
-        if e["type"] == "reference":
+        if e["type"] == "located":
             out += [_issue_at((*prefix, *split_key(k)), m, lines, origin_of) for k, m in ctx["problems"]]
             continue
         if e["type"] == "unknown_key":
@@ -174,7 +174,7 @@ def set_path(data: dict[str, Any], key: str, value: Any) -> Path_:
     """Set dotted `key` in nested `data` (creating dicts on the way); returns the resolved path.
 
     A mapping value is merged into the mapping it lands on (keys it does not give are kept),
-    unless it has a ``type`` (a regimen or an agent), which replaces the whole mapping.
+    unless it has a ``type`` (a regimen or an agent) or is empty: then it replaces it.
     """
     parts, node, path = split_key(key), data, []
     for i, part in enumerate(parts):
@@ -185,7 +185,7 @@ def set_path(data: dict[str, Any], key: str, value: Any) -> Path_:
         path.append(step)
         if last:
             old = node[step] if isinstance(node, list) else node.get(step)
-            if isinstance(value, dict) and isinstance(old, dict) and "type" not in value:
+            if isinstance(value, dict) and value and isinstance(old, dict) and "type" not in value:
                 value = {**old, **copy.deepcopy(value)}
             node[step] = copy.deepcopy(value)  # type: ignore[index]
         else:

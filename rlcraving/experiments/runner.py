@@ -95,7 +95,7 @@ def simulate(task: RunTask) -> CohortLike:
     from rlcraving.agents.sb3 import run_sb3_cohort
     return run_sb3_cohort(task.n_subjects, list(task.calendar), algo=agent.algo,
                           algo_kwargs=dict(agent.algo_kwargs) or None, env_kwargs=dict(task.env_kwargs),
-                          seed=task.seed, condition=task.condition)
+                          seed=task.seed, condition=task.condition, trace_sessions=task.trace_sessions)
 
 
 def execute(task: RunTask, runner: Runner = simulate) -> tuple[pd.DataFrame, pd.DataFrame]:

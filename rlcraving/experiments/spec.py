@@ -317,24 +317,29 @@ class StudySpec(_Strict):
     @field_validator("grid")
     @classmethod
     def _grid_axes(cls, value: dict[str, list[Any] | dict[str, Any]]) -> dict[str, list[Any] | dict[str, Any]]:
+        problems: list[tuple[str, str]] = []
         n = 1
         for key, values in value.items():
+            where = f"grid.{key}"
             if not values:
-                raise ValueError(f"grid axis {key!r} has no values; give at least one (or remove the axis)")
-            if isinstance(values, dict):
-                bad = [name for name in values if not re.match(_NAME, str(name))]
+                problems.append((where, f"grid axis {key!r} has no values; give at least one (or remove the axis)"))
+            elif isinstance(values, dict):
+                bad = [name for name in values if not isinstance(name, str) or not name.strip() or "," in name]
                 if bad:
-                    raise ValueError(f"grid axis {key!r}: value names {bad} must match {_NAME}")
+                    problems.append((where, f"grid axis {key!r}: value names {bad} must be non-empty strings "
+                                            "without commas"))
             else:
                 labels = [json.dumps(display_value(v)) for v in values]
                 if len(set(labels)) != len(labels):
-                    raise ValueError(f"grid axis {key!r} has repeated values {values}")
+                    problems.append((where, f"grid axis {key!r} has repeated values {values}"))
             if key.split(".")[0] in ("grid", "analysis", "name", "description", "seeds"):
-                raise ValueError(f"grid axis {key!r} cannot be swept; sweep environment, agent(s), calendar, "
-                                 "baclofen, subjects or traces")
-            n *= len(values)
+                problems.append((where, f"grid axis {key!r} cannot be swept; sweep environment, agent(s), calendar, "
+                                        "baclofen, subjects or traces"))
+            n *= max(len(values), 1)
         if n > MAX_GRID_POINTS:
-            raise ValueError(f"grid has {n} points; at most {MAX_GRID_POINTS} are allowed")
+            problems.append(("grid", f"grid has {n} points; at most {MAX_GRID_POINTS} are allowed"))
+        if problems:
+            raise located_error(problems)
         return value
 
     def grid_levels(self, key: str) -> list[tuple[Any, Any]]:
@@ -351,8 +356,7 @@ class StudySpec(_Strict):
             object.__setattr__(self, "agent", next(iter(self.agents)))
         problems = self._reference_problems()
         if problems:
-            raise PydanticCustomError("reference", "{summary}", {"problems": problems,
-                                                                 "summary": "; ".join(m for _, m in problems)})
+            raise located_error(problems)
         return self
 
     def _reference_problems(self) -> list[tuple[str, str]]:
@@ -500,6 +504,13 @@ class StudySpec(_Strict):
                 "calendar": [e.model_dump(mode="json", exclude_none=True) for e in self.calendar],
                 "baclofen": None if self.baclofen is None else self.baclofen.model_dump(mode="json"),
                 "traces": list(self.trace_sessions())}
+
+
+def located_error(problems: list[tuple[str, str]]) -> PydanticCustomError:
+    """One validation error carrying several (dotted key, message) problems, which the loader
+    reports each at its own key and line."""
+    return PydanticCustomError("located", "{summary}", {"problems": problems,
+                                                        "summary": "; ".join(m for _, m in problems)})
 
 
 def td_agents() -> Mapping[str, Any] | None:
