@@ -1,0 +1,434 @@
+"""stable-baselines3 agents living through a protocol calendar.
+
+A cohort of N subjects is N parallel environments of one shared policy (PPO, A2C, DQN or
+sb3-contrib's RecurrentPPO) that learns throughout the calendar, extinction and tests
+included, as the animal does. Sessions are episodes; the batched `CocaineSeekingSB3VecEnv`
+steps all subjects as arrays. `SessionRecorder` collects every session's summary per subject
+from ``info["session_summary"]`` and stops training when each subject has lived through the
+calendar once; `run_sb3_cohort` returns the same tidy tables as the TD cohort
+(`rlcraving.agents.cohort.CohortResult`).
+
+Baclofen reaches these agents through the environment: the drug's dopamine surge and the
+incentive (conditioned-reinforcement) reward of a cue scale with baclofen's dopamine gain,
+the hedonic and relief components and the press cost do not, so the reward's composition
+changes, not only its scale (a uniform rescaling of every reward would be cancelled by PPO's
+advantage normalisation; see docs/sb3.md).
+
+Defaults are classroom-sized: `DEFAULT_ALGO_KWARGS` per algorithm, torch on one thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import inspect
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from sb3_contrib import RecurrentPPO
+from stable_baselines3 import A2C, DQN, PPO
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+
+from rlcraving.agents.cohort import ENV_KWARGS, MEASURES, TRACE_BIN_S, CohortResult
+from rlcraving.agents.sb3_vec_env import CocaineSeekingSB3VecEnv
+from rlcraving.checks import check_bool, check_choice, check_keys, check_number
+from rlcraving.params import ModelParams
+from rlcraving.pharmacology import REGIMEN_TYPES
+from rlcraving.protocol import Calendar, CalendarEntry, SessionSettings, as_calendar
+
+#: Algorithms by name, and the policy each uses.
+ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"PPO": PPO, "A2C": A2C, "DQN": DQN, "RecurrentPPO": RecurrentPPO}
+POLICIES: dict[str, str] = {"PPO": "MlpPolicy", "A2C": "MlpPolicy", "DQN": "MlpPolicy",
+                            "RecurrentPPO": "MlpLstmPolicy"}
+
+#: Classroom defaults (16-64 subjects, the default calendar, about a minute on two cores).
+#: normalize_advantage=False for PPO and RecurrentPPO keeps reward units meaningful: rewards,
+#: press cost and shock are calibrated on one scale (docs/model.md), and per-minibatch
+#: normalisation turns the 0.01 press cost of an extinction session into a unit-size signal
+#: that drives responding to exactly zero, after which a contingent cue is never produced in
+#: a reinstatement test (docs/sb3.md has the measurements). ent_coef=0.01 is the usual value
+#: for discrete actions; with raw advantages it keeps late-extinction responding at a few
+#: presses an hour, as in rats.
+DEFAULT_ALGO_KWARGS: dict[str, dict[str, Any]] = {
+    "PPO": dict(n_steps=64, n_epochs=4, ent_coef=0.01, normalize_advantage=False),
+    "RecurrentPPO": dict(n_steps=64, n_epochs=4, ent_coef=0.01, normalize_advantage=False),
+    "A2C": dict(n_steps=8, ent_coef=0.01),
+    "DQN": dict(buffer_size=200_000, learning_starts=1_000, batch_size=64, train_freq=1,
+                target_update_interval=5_000, exploration_fraction=0.1, exploration_final_eps=0.05),
+}
+#: Minibatches per PPO epoch when ``batch_size`` is not given (batch = n_steps * n_envs / 4).
+MINIBATCHES = 4
+#: Signals of the binned traces (1-min bins of per-step cohort means; *_per_min are rates).
+SB3_TRACE_SIGNALS = ("reward", "drug_dopamine", "incentive", "cue_value", "active_presses_per_min",
+                     "infusions_per_min")
+ENV_SETTINGS_SUFFIX = ".env.json"
+
+
+# ---------------------------------------------------------------------------------------
+# Environment and model
+# ---------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Run the block with torch on `n` threads (None: leave torch alone), then restore."""
+    if n is None:
+        yield
+        return
+    check_number("torch_threads", n, lo=1, hi=1024, integer=True)
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def make_env(n_subjects: int, env_kwargs: Mapping[str, Any] | None = None) -> CocaineSeekingSB3VecEnv:
+    """The SB3 vector environment of `n_subjects` (env_kwargs: `CocaineSeekingVectorEnv` kwargs)."""
+    check_number("n_subjects", n_subjects, lo=1, hi=10_000_000, integer=True)
+    return CocaineSeekingSB3VecEnv(int(n_subjects), **dict(env_kwargs or {}))
+
+
+def algo_kwargs_for(algo: str, n_envs: int, algo_kwargs: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """`DEFAULT_ALGO_KWARGS[algo]` updated with `algo_kwargs`, device cpu, PPO batch size filled in."""
+    check_choice("algo", algo, ALGORITHMS)
+    if algo_kwargs is not None and not isinstance(algo_kwargs, Mapping):
+        raise TypeError(f"algo_kwargs={algo_kwargs!r} must be a dict of {algo} keyword arguments or None")
+    kwargs: dict[str, Any] = {"device": "cpu", **DEFAULT_ALGO_KWARGS[algo], **dict(algo_kwargs or {})}
+    for reserved in ("env", "policy", "seed"):
+        if reserved in kwargs:
+            raise ValueError(f"algo_kwargs may not set {reserved!r}; it is set by the caller")
+    if algo in ("PPO", "RecurrentPPO") and "batch_size" not in kwargs:
+        n_steps = kwargs.get("n_steps", inspect.signature(ALGORITHMS[algo]).parameters["n_steps"].default)
+        kwargs["batch_size"] = max(1, int(n_steps) * n_envs // MINIBATCHES)
+    return kwargs
+
+
+def make_model(algo: str, env: CocaineSeekingSB3VecEnv, algo_kwargs: Mapping[str, Any] | None = None, *,
+               seed: int = 0) -> BaseAlgorithm:
+    """An untrained `algo` agent (see `ALGORITHMS`) on `env`, seeded: same seed, same numbers."""
+    check_number("seed", seed, lo=0, hi=2**32 - 1, integer=True)
+    kwargs = algo_kwargs_for(algo, env.num_envs, algo_kwargs)
+    return ALGORITHMS[algo](POLICIES[algo], env, seed=int(seed), **kwargs)
+
+
+def session_steps(settings: SessionSettings, params: ModelParams) -> int:
+    """Steps in a session of `settings` (the most, for progressive ratio, which may end sooner)."""
+    minutes = settings.session_minutes
+    if settings.schedule == "PR":
+        minutes = max(minutes, params.pr_max_session_min)
+    return max(1, int(round(60.0 * minutes / params.dt_s)))
+
+
+def calendar_steps(calendar: Calendar, params: ModelParams) -> int:
+    """Most steps one subject can take through `calendar`."""
+    return sum(session_steps(s, params) for s in calendar.sessions)
+
+
+# ---------------------------------------------------------------------------------------
+# Recording sessions
+# ---------------------------------------------------------------------------------------
+
+
+class SessionRecorder(BaseCallback):
+    """Collects each subject's session summaries (first generation only) during training.
+
+    Stops training once every subject has finished `calendar` (``stop_at_end``). With
+    `trace_sessions`, also records 1-min binned cohort means of `SB3_TRACE_SIGNALS` within those
+    calendar sessions.
+    """
+
+    def __init__(self, calendar: Calendar, n_subjects: int, *, trace_sessions: Sequence[int] = (),
+                 stop_at_end: bool = True):
+        super().__init__()
+        self.calendar = calendar
+        self.n = int(n_subjects)
+        self.stop_at_end = check_bool("stop_at_end", stop_at_end)
+        n_days = len(calendar)
+        self.results = np.full((n_days, len(MEASURES), self.n), np.nan)
+        self.returns = np.full((n_days, self.n), np.nan)
+        self.finished = np.zeros(self.n, dtype=np.int64)
+        self.traced = tuple(sorted({int(check_number("trace_sessions[]", d, lo=0, hi=n_days - 1, integer=True))
+                                    for d in trace_sessions}))
+        self.slot = np.full(n_days + 1, -1, dtype=np.int64)
+        self.slot[list(self.traced)] = np.arange(len(self.traced))
+        self._trace_sums: np.ndarray | None = None
+        self._trace_counts: np.ndarray | None = None
+        self._bin_steps = 1
+        self._dt = 1.0
+
+    @property
+    def done(self) -> bool:
+        """Every subject has finished the calendar."""
+        return bool((self.finished >= len(self.calendar)).all())
+
+    def _on_training_start(self) -> None:
+        env = self.training_env.unwrapped
+        if not isinstance(env, CocaineSeekingSB3VecEnv) or env.num_envs != self.n:
+            raise TypeError(f"SessionRecorder needs a CocaineSeekingSB3VecEnv of {self.n} subjects, "
+                            f"got {type(env).__name__}")
+        self._dt = env.batch.params.dt_s
+        if self.traced:
+            self._bin_steps = max(1, int(round(TRACE_BIN_S / self._dt)))
+            n_bins = max(-(-session_steps(self.calendar[d], env.batch.params) // self._bin_steps)
+                         for d in self.traced)
+            self._trace_sums = np.zeros((len(self.traced), len(SB3_TRACE_SIGNALS), n_bins))
+            self._trace_counts = np.zeros((len(self.traced), n_bins))
+
+    def _on_step(self) -> bool:
+        dones = self.locals["dones"]
+        if self.traced:
+            self._trace(self.locals["rewards"])
+        if dones.any():
+            infos = self.locals["infos"]
+            for i in np.flatnonzero(dones).tolist():
+                info = infos[i]
+                day = info["day"]
+                if info["generation"] != 0 or day >= len(self.calendar):
+                    continue
+                summary = info["session_summary"]
+                self.results[day, :, i] = [summary[m] for m in MEASURES]
+                self.returns[day, i] = info["episode"]["r"]
+                self.finished[i] = day + 1
+        return not (self.stop_at_end and self.done)
+
+    def _trace(self, reward: np.ndarray) -> None:
+        env: CocaineSeekingSB3VecEnv = self.training_env.unwrapped
+        day, gen = env.last_day, env.last_generation
+        slot = self.slot[np.minimum(day, len(self.calendar))]
+        rows = np.flatnonzero((gen == 0) & (slot >= 0))
+        if rows.size == 0 or self._trace_sums is None or self._trace_counts is None:
+            return
+        info, b = env.last_step_info, env.batch
+        n_bins = self._trace_counts.shape[1]
+        cell = slot[rows] * n_bins + np.minimum(env.last_step_index[rows] // self._bin_steps, n_bins - 1)
+        rate = 60.0 / b.params.dt_s
+        values = (reward, info["drug_dopamine"], info["incentive"], b.value_cue,
+                  env.last_presses * rate, env.last_infusions * rate)
+        size = self._trace_counts.size
+        for k, v in enumerate(values):
+            self._trace_sums[:, k, :] += np.bincount(cell, weights=np.broadcast_to(v, (b.n,))[rows],
+                                                     minlength=size).reshape(self._trace_counts.shape)
+        self._trace_counts += np.bincount(cell, minlength=size).reshape(self._trace_counts.shape)
+
+    # ------------------------------------------------------------------ tables
+    def table(self, condition: str = "") -> pd.DataFrame:
+        """Tidy table: subject, condition, day, phase, measure, value (sessions not reached are absent)."""
+        n_days, n_measures, n = self.results.shape
+        phases = np.array(self.calendar.phases(), dtype=object)
+        days = np.repeat(np.arange(n_days), n_measures * n)
+        frame = pd.DataFrame({
+            "subject": np.tile(np.arange(n), n_days * n_measures),
+            "condition": condition,
+            "day": days,
+            "phase": phases[days],
+            "measure": np.tile(np.repeat(np.array(MEASURES, dtype=object), n), n_days),
+            "value": self.results.ravel(),
+        })
+        return frame[~np.isnan(frame["value"].to_numpy())].reset_index(drop=True)
+
+    def traces(self, condition: str = "") -> pd.DataFrame:
+        """Binned cohort means: condition, day, phase, time_s (bin start), signal, value."""
+        frames = []
+        if self._trace_sums is not None and self._trace_counts is not None:
+            phases = self.calendar.phases()
+            for s, day in enumerate(self.traced):
+                counts = self._trace_counts[s]
+                keep = counts > 0
+                for k, name in enumerate(SB3_TRACE_SIGNALS):
+                    frames.append(pd.DataFrame({
+                        "condition": condition, "day": day, "phase": phases[day],
+                        "time_s": (np.flatnonzero(keep) * self._bin_steps * self._dt).astype(float),
+                        "signal": name, "value": self._trace_sums[s, k, keep] / counts[keep]}))
+        if not frames:
+            return pd.DataFrame({"condition": pd.Series(dtype=object), "day": pd.Series(dtype=np.int64),
+                                 "phase": pd.Series(dtype=object), "time_s": pd.Series(dtype=float),
+                                 "signal": pd.Series(dtype=object), "value": pd.Series(dtype=float)})
+        return pd.concat(frames, ignore_index=True)
+
+
+# ---------------------------------------------------------------------------------------
+# Training through a calendar
+# ---------------------------------------------------------------------------------------
+
+
+def train_through_calendar(model: BaseAlgorithm, *, trace_sessions: Sequence[int] = (),
+                           progress_bar: bool = True, callback: BaseCallback | None = None,
+                           torch_num_threads: int | None = 1) -> SessionRecorder:
+    """Let `model` learn while its subjects live once through their calendar; return the recorder.
+
+    The model's environment must be a fresh (or freshly seeded) `CocaineSeekingSB3VecEnv`.
+    Learning stays on in every session (extinction and tests included).
+    """
+    check_bool("progress_bar", progress_bar)
+    env = model.get_env()
+    base = env.unwrapped if env is not None else None
+    if not isinstance(base, CocaineSeekingSB3VecEnv):
+        raise TypeError(f"model's environment is {type(base).__name__}; a CocaineSeekingSB3VecEnv is required")
+    recorder = SessionRecorder(base.calendar, base.num_envs, trace_sessions=trace_sessions)
+    callbacks: BaseCallback = recorder if callback is None else CallbackList([recorder, callback])
+    total = base.num_envs * calendar_steps(base.calendar, base.batch.params)
+    with torch_threads(torch_num_threads):
+        model.learn(total_timesteps=total, callback=callbacks, progress_bar=progress_bar)
+    return recorder
+
+
+def run_sb3_cohort(n_subjects: int, calendar: Calendar | Sequence[Mapping[str, Any]] | None = None, *,
+                   algo: str = "PPO", algo_kwargs: Mapping[str, Any] | None = None,
+                   env_kwargs: Mapping[str, Any] | None = None, seed: int = 0, condition: str = "",
+                   progress_bar: bool = False, trace_sessions: Sequence[int] = ()) -> CohortResult:
+    """`n_subjects` parallel subjects of one `algo` policy learning through `calendar`.
+
+    Args:
+        n_subjects: cohort size (parallel environments of one shared policy).
+        calendar: protocol calendar (default: `protocol.default_calendar()`).
+        algo: "PPO", "A2C", "DQN" or "RecurrentPPO".
+        algo_kwargs: overrides of `DEFAULT_ALGO_KWARGS[algo]` (SB3 keyword arguments).
+        env_kwargs: environment options (`cohort.ENV_KWARGS`): baclofen_mg_per_day, baclofen,
+            kor_knockout, sucrose_lever, individual_differences, params.
+        seed: seeds the subjects (subject i is subject i of any batch with this seed) and the agent.
+        condition: label written to every row.
+        progress_bar: SB3's progress bar over environment steps.
+        trace_sessions: calendar session indices whose binned traces to record.
+
+    Returns:
+        `CohortResult`: `table` (subject, condition, day, phase, measure, value; measures
+        `cohort.MEASURES`) and `traces` (binned `SB3_TRACE_SIGNALS`).
+    """
+    if not isinstance(condition, str):
+        raise TypeError(f"condition={condition!r} has type {type(condition).__name__}; a str is required")
+    check_number("seed", seed, lo=0, hi=2**32 - 1, integer=True)
+    kwargs = dict(env_kwargs or {})
+    check_keys("env_kwargs", kwargs, ENV_KWARGS)
+    env = make_env(n_subjects, {**kwargs, "calendar": as_calendar(calendar)})
+    model = make_model(algo, env, algo_kwargs, seed=seed)
+    recorder = train_through_calendar(model, trace_sessions=trace_sessions, progress_bar=progress_bar)
+    if not recorder.done:
+        raise RuntimeError(f"training ended before every subject finished the calendar "
+                           f"({int(recorder.finished.min())} of {len(env.calendar)} sessions)")
+    return CohortResult(recorder.table(condition), recorder.traces(condition))
+
+
+def phase_means(table: pd.DataFrame) -> pd.DataFrame:
+    """Cohort mean and standard error of each measure per condition, day and phase (wide by measure)."""
+    grouped = table.groupby(["condition", "day", "phase", "measure"])["value"]
+    out = grouped.agg(mean="mean", sem="sem").reset_index()
+    return out.pivot_table(index=["condition", "day", "phase"], columns="measure", values="mean").reset_index()
+
+
+# ---------------------------------------------------------------------------------------
+# Saving and loading: model zip + JSON of the environment settings
+# ---------------------------------------------------------------------------------------
+
+
+def _encode(value: Any) -> Any:
+    """JSON form of an environment setting: regimens by type name and fields, calendars as entries."""
+    if isinstance(value, REGIMEN_TYPES):
+        return {"type": type(value).__name__, **dataclasses.asdict(value)}
+    if isinstance(value, Calendar):
+        return [_encode(e) for e in value.entries]
+    if isinstance(value, CalendarEntry):
+        return {"phase": value.phase, "days": value.days, **{k: _encode(v) for k, v in value.overrides.items()}}
+    if isinstance(value, ModelParams):
+        default = ModelParams()
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)
+                if getattr(value, f.name) != getattr(default, f.name)}
+    if isinstance(value, Mapping):
+        return {str(k): _encode(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_encode(v) for v in value]
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"environment setting {value!r} of type {type(value).__name__} cannot be saved")
+
+
+_REGIMENS_BY_NAME = {t.__name__: t for t in REGIMEN_TYPES}
+
+
+def _decode_regimen(value: Any) -> Any:
+    if isinstance(value, Mapping) and "type" in value:
+        fields = {k: v for k, v in value.items() if k != "type"}
+        check_choice("regimen type", value["type"], _REGIMENS_BY_NAME)
+        return _REGIMENS_BY_NAME[value["type"]](**fields)
+    return value
+
+
+def env_settings_to_json(num_envs: int, env_kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """JSON-ready settings of a `CocaineSeekingSB3VecEnv` (calendar always written out)."""
+    kwargs = dict(env_kwargs)
+    kwargs["calendar"] = as_calendar(kwargs.get("calendar"))
+    return {"num_envs": int(num_envs), "env_kwargs": _encode(kwargs)}
+
+
+def env_settings_from_json(settings: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
+    """(num_envs, env_kwargs) from `env_settings_to_json`'s output."""
+    check_keys("environment settings", settings, ("num_envs", "env_kwargs", "algo", "rlcraving_version"))
+    kwargs = dict(settings["env_kwargs"])
+    if "calendar" in kwargs:
+        kwargs["calendar"] = Calendar([{k: _decode_regimen(v) for k, v in e.items()} for e in kwargs["calendar"]])
+    if "baclofen" in kwargs:
+        kwargs["baclofen"] = _decode_regimen(kwargs["baclofen"])
+    return int(settings["num_envs"]), kwargs
+
+
+def settings_path(path: str | Path) -> Path:
+    """Where the environment settings of a model saved at `path` live (beside the zip)."""
+    p = Path(path)
+    stem = p.with_suffix("") if p.suffix == ".zip" else p
+    return stem.with_name(stem.name + ENV_SETTINGS_SUFFIX)
+
+
+def save_agent(model: BaseAlgorithm, path: str | Path) -> tuple[Path, Path]:
+    """Save `model` (SB3 zip) and its environment settings (JSON beside it). Returns both paths."""
+    from rlcraving import __version__
+
+    env = model.get_env()
+    base = env.unwrapped if env is not None else None
+    if not isinstance(base, CocaineSeekingSB3VecEnv):
+        raise TypeError(f"model's environment is {type(base).__name__}; a CocaineSeekingSB3VecEnv is required")
+    algo = next((name for name, cls in ALGORITHMS.items() if type(model) is cls), None)
+    if algo is None:
+        raise TypeError(f"model of type {type(model).__name__} is not one of {list(ALGORITHMS)}")
+    p = Path(path)
+    zip_path = p if p.suffix == ".zip" else p.with_name(p.name + ".zip")
+    zip_path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(zip_path)
+    settings = {"algo": algo, "rlcraving_version": __version__, **env_settings_to_json(base.num_envs, base.env_kwargs)}
+    json_path = settings_path(zip_path)
+    json_path.write_text(json.dumps(settings, indent=2) + "\n")
+    return zip_path, json_path
+
+
+def load_agent(path: str | Path, *, num_envs: int | None = None, seed: int | None = None) -> BaseAlgorithm:
+    """Load a model saved by `save_agent`, attached to a new environment with the saved settings.
+
+    The environment's subjects are new (seeded with `seed` at the next reset if given); pass
+    `num_envs` to change the number of subjects.
+    """
+    p = Path(path)
+    zip_path = p if p.suffix == ".zip" else p.with_name(p.name + ".zip")
+    json_path = settings_path(zip_path)
+    if not zip_path.exists() or not json_path.exists():
+        raise FileNotFoundError(f"load_agent({str(path)!r}) needs {zip_path} and {json_path}")
+    settings = json.loads(json_path.read_text())
+    algo = check_choice("algo", settings.get("algo"), ALGORITHMS)
+    n, kwargs = env_settings_from_json({k: v for k, v in settings.items()})
+    env = make_env(num_envs if num_envs is not None else n, kwargs)
+    if seed is not None:
+        env.seed(check_number("seed", seed, lo=0, hi=2**32 - 1, integer=True))
+    return ALGORITHMS[algo].load(zip_path, env=env, device="cpu")
+
+
+__all__ = ["ALGORITHMS", "DEFAULT_ALGO_KWARGS", "POLICIES", "SB3_TRACE_SIGNALS", "CocaineSeekingSB3VecEnv",
+           "SessionRecorder", "algo_kwargs_for", "calendar_steps", "env_settings_from_json", "env_settings_to_json",
+           "load_agent", "make_env", "make_model", "phase_means", "run_sb3_cohort", "save_agent", "session_steps",
+           "settings_path", "torch_threads", "train_through_calendar"]

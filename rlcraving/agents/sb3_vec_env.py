@@ -1,0 +1,197 @@
+"""A stable-baselines3 `VecEnv` over the batched core: N subjects, one numpy step.
+
+`CocaineSeekingSB3VecEnv` wraps `CocaineSeekingVectorEnv` (which steps `SubjectBatch` as
+arrays), so training pays for one vectorised step per time step, not for N Python
+environments. It follows SB3's conventions:
+
+- ``step`` returns ``(obs, reward, done, infos)`` with ``done = terminated | truncated``;
+- a finished subject starts its next calendar session in the same step (autoreset); its info
+  then holds ``terminal_observation``, ``TimeLimit.truncated`` (True when the session clock ran
+  out, so the value is bootstrapped: the subject's life goes on after the session) and an
+  ``episode`` record (return, length, time) as `Monitor` would write it;
+- session end infos also carry ``session_summary`` (the core's per-session counts), and the
+  session's ``subject``, ``generation``, ``day`` (index in the subject's calendar) and ``phase``.
+
+Infos of subjects whose session did not end are empty dicts. What a callback may want on
+every step is kept as arrays instead, so nothing is built per subject on ordinary steps:
+`last_step_info` (the vector environment's info: reward components, dopamine gain, ...),
+and, for the step just taken, `last_day` (calendar index of each subject's session),
+`last_generation`, `last_step_index` (step within the session), `last_presses` (active-lever
+presses that went through) and `last_infusions`.
+
+One seed drives the batch: subject i of a batch seeded with s is subject i of every batch
+seeded with s (`CocaineSeekingVectorEnv`). ``seed(s)`` returns ``[s] * num_envs``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from stable_baselines3.common.vec_env import VecEnv
+from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvObs, VecEnvStepReturn
+
+from rlcraving.envs.cocaine_seeking import CocaineSeekingVectorEnv
+from rlcraving.protocol import Calendar, as_calendar
+
+
+class CocaineSeekingSB3VecEnv(VecEnv):
+    """`num_envs` subjects living through a protocol calendar, as an SB3 `VecEnv`.
+
+    Args:
+        num_envs: number of subjects (parallel environments of one policy).
+        **env_kwargs: keyword arguments of `CocaineSeekingVectorEnv` (``calendar``,
+            ``baclofen_mg_per_day``, ``baclofen``, ``params``, ``sucrose_lever``, ...).
+    """
+
+    def __init__(self, num_envs: int = 16, **env_kwargs: Any):
+        self.vector_env = CocaineSeekingVectorEnv(num_envs, **env_kwargs)
+        self.env_kwargs: dict[str, Any] = dict(env_kwargs)
+        self.calendar: Calendar = as_calendar(env_kwargs.get("calendar"))
+        self.render_mode = self.vector_env.render_mode
+        super().__init__(self.vector_env.num_envs, self.vector_env.single_observation_space,
+                         self.vector_env.single_action_space)
+        n = self.num_envs
+        self.generation = np.zeros(n, dtype=np.int64)
+        self.phase = np.array([s.phase for s in [self.calendar[0]] * n], dtype=object)
+        self.last_step_info: dict[str, np.ndarray] = {}
+        self.last_day = np.zeros(n, dtype=np.int64)
+        self.last_generation = np.zeros(n, dtype=np.int64)
+        self.last_step_index = np.zeros(n, dtype=np.int64)
+        self.last_presses = np.zeros(n)
+        self.last_infusions = np.zeros(n)
+        self._returns = np.zeros(n)
+        self._lengths = np.zeros(n, dtype=np.int64)
+        self._t_start = time.perf_counter()
+        self._batch_seed: int | None = None
+        self._actions: np.ndarray | None = None
+
+    @property
+    def batch(self):
+        """The `SubjectBatch` simulated."""
+        return self.vector_env.batch
+
+    # ------------------------------------------------------------------ VecEnv API
+    def seed(self, seed: int | None = None) -> Sequence[int | None]:
+        """Seed the next `reset` (one seed for the whole batch)."""
+        if seed is None:
+            seed = int(np.random.randint(0, np.iinfo(np.uint32).max, dtype=np.uint32))
+        self._batch_seed = int(seed)
+        self._seeds = [self._batch_seed] * self.num_envs
+        return list(self._seeds)
+
+    def reset(self) -> VecEnvObs:
+        """Start the batch: new subjects if a seed is pending, else every subject's next session.
+
+        Options set with ``set_options`` must be the same for every subject (one call of the
+        vector environment's ``reset``).
+        """
+        options = self._options[0] if self._options else {}
+        if any(o != options for o in self._options):
+            raise ValueError("set_options gave different options to different subjects; this VecEnv resets "
+                             "all subjects together and needs one options dict for all")
+        seed, self._batch_seed = self._batch_seed, None
+        obs, _ = self.vector_env.reset(seed=seed, options=options or None)
+        if seed is not None:
+            self.generation[:] = 0
+        self._note_new_sessions(np.arange(self.num_envs))
+        self._returns[:] = 0.0
+        self._lengths[:] = 0
+        self._reset_seeds()
+        self._reset_options()
+        self.reset_infos = [{} for _ in range(self.num_envs)]
+        return obs
+
+    def step_async(self, actions: np.ndarray) -> None:
+        self._actions = np.asarray(actions).reshape(self.num_envs)
+
+    def step_wait(self) -> VecEnvStepReturn:
+        if self._actions is None:
+            raise RuntimeError("step_wait() called without step_async(actions)")
+        b = self.batch
+        day = self.last_day
+        np.copyto(day, b.sessions_done)
+        np.copyto(self.last_generation, self.generation)
+        np.copyto(self.last_step_index, b.step_index)
+        presses_before, infusions_before = b.summary["active_presses"].copy(), b.summary["infusions"].copy()
+        obs, reward, terminated, truncated, info = self.vector_env.step(self._actions)
+        self._actions = None
+        self.last_step_info = info
+        presses, infusions = b.summary["active_presses"], b.summary["infusions"]
+        self._returns += reward
+        self._lengths += 1
+        done = terminated | truncated
+        infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
+        if done.any():
+            ended = np.flatnonzero(done)
+            summary = info["session_summary"]
+            presses = np.where(done, summary["active_presses"], presses)
+            infusions = np.where(done, summary["infusions"], infusions)
+            elapsed = round(time.perf_counter() - self._t_start, 6)
+            for i in ended.tolist():
+                infos[i] = {
+                    "terminal_observation": info["final_obs"][i],
+                    "TimeLimit.truncated": bool(truncated[i] and not terminated[i]),
+                    "session_summary": {k: float(v[i]) for k, v in summary.items()},
+                    "subject": i,
+                    "generation": int(self.generation[i]),
+                    "day": int(day[i]),
+                    "phase": self.phase[i],
+                    "episode": {"r": float(self._returns[i]), "l": int(self._lengths[i]), "t": elapsed},
+                }
+            self._returns[ended] = 0.0
+            self._lengths[ended] = 0
+            # a subject whose session count restarted is a new subject (the calendar was finished)
+            self.generation[ended] += self.batch.sessions_done[ended] == 0
+            self._note_new_sessions(ended)
+        np.subtract(presses, presses_before, out=self.last_presses)
+        np.subtract(infusions, infusions_before, out=self.last_infusions)
+        return obs, reward.astype(np.float32), done, infos
+
+    def close(self) -> None:
+        self.vector_env.close()
+
+    def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
+        """Attributes are shared by the batch: the vector environment's value, once per index."""
+        return [getattr(self.vector_env, attr_name)] * len(self._indices(indices))
+
+    def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
+        """Set an attribute of the (shared) vector environment; only all indices at once."""
+        if len(self._indices(indices)) != self.num_envs:
+            raise ValueError(f"set_attr({attr_name!r}) on indices={indices!r}: the subjects share one vector "
+                             "environment, so only all indices (None) are allowed")
+        setattr(self.vector_env, attr_name, value)
+
+    def env_method(self, method_name: str, *method_args: Any, indices: VecEnvIndices = None,
+                   **method_kwargs: Any) -> list[Any]:
+        """Call a method of the shared vector environment once; its result is given for each index."""
+        result = getattr(self.vector_env, method_name)(*method_args, **method_kwargs)
+        return [result] * len(self._indices(indices))
+
+    def env_is_wrapped(self, wrapper_class: type[gym.Wrapper], indices: VecEnvIndices = None) -> list[bool]:
+        return [False] * len(self._indices(indices))
+
+    def get_images(self) -> Sequence[np.ndarray | None]:
+        if self.render_mode != "rgb_array":
+            return [None] * self.num_envs
+        return list(self.vector_env.render())
+
+    # ------------------------------------------------------------------ helpers
+    def _indices(self, indices: VecEnvIndices) -> list[int]:
+        if indices is None:
+            return list(range(self.num_envs))
+        if isinstance(indices, int):
+            return [indices]
+        return list(indices)
+
+    def _note_new_sessions(self, idx: np.ndarray) -> None:
+        """Remember the phase of the sessions just started at `idx`."""
+        current = self.vector_env._protocol.current  # per-subject settings; see docs/sb3.md (public API wanted)
+        for i in idx.tolist():
+            self.phase[i] = current[i].phase
+
+
+__all__ = ["CocaineSeekingSB3VecEnv"]
