@@ -36,9 +36,12 @@ import numpy as np
 from rlcraving.checks import check_bool
 from rlcraving.core import OBSERVATION_NAMES
 
-_BASE = ("drug_cue", "timeout", "context_A", "context_B", "context_C", "drug_occupancy", "dysphoria", "incentive",
-         "ratio_progress")
+_BASE = ("drug_cue", "timeout", "context_A", "context_B", "context_C", "dysphoria", "incentive", "ratio_progress")
 _SUCROSE = ("sucrose_cue", "sucrose_lever_present")
+#: Centres of the radial basis functions coding drug occupancy, and their width (occupancy units).
+OCCUPANCY_CENTRES = (0.0, 0.25, 0.5, 0.75, 1.0)
+OCCUPANCY_WIDTH = 0.125
+_OCCUPANCY = OBSERVATION_NAMES.index("drug_occupancy")
 
 
 class Features:
@@ -48,7 +51,7 @@ class Features:
         check_bool("sucrose_lever", sucrose_lever)
         observed = _BASE + (_SUCROSE if sucrose_lever else ())
         #: Feature names, in row order.
-        self.names: tuple[str, ...] = ("bias", *observed)
+        self.names: tuple[str, ...] = ("bias", *observed, *(f"occupancy_{c:g}" for c in OCCUPANCY_CENTRES))
         self.columns = tuple(OBSERVATION_NAMES.index(name) for name in observed)
 
     def __len__(self) -> int:
@@ -59,6 +62,14 @@ class Features:
         out[0] = 1.0
         for row, column in enumerate(self.columns, start=1):
             out[row] = obs[:, column]
+        first = 1 + len(self.columns)
+        occupancy = obs[:, _OCCUPANCY]
+        scale = -0.5 / OCCUPANCY_WIDTH**2
+        for row, centre in enumerate(OCCUPANCY_CENTRES, start=first):
+            np.subtract(occupancy, centre, out=out[row])
+            out[row] *= out[row]
+            out[row] *= scale
+            np.exp(out[row], out=out[row])
         return out
 
 

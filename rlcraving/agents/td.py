@@ -220,8 +220,12 @@ class TDAgent:
         return linear(self.weights[..., idx], phi)
 
     # ------------------------------------------------------------------ acting
-    def _choose(self, values: np.ndarray, incentive: np.ndarray, idx: np.ndarray | slice = _ALL) -> np.ndarray:
-        """Softmax choice over beta * values + biases (values (A, m) of subjects `idx`)."""
+    def _choose(self, values: np.ndarray, incentive: np.ndarray, idx: np.ndarray | slice = _ALL,
+                policy: np.ndarray | None = None) -> np.ndarray:
+        """Softmax choice over beta * values + biases (values (A, m) of subjects `idx`).
+
+        The choice probabilities are written into `policy` (A, m) when it is given.
+        """
         pref = np.multiply(values, self._of("inverse_temperature", idx), out=self._pref if idx is _ALL else None)
         pref[OTHER] += self.other_bias[idx] if self.other_bias.ndim else self.other_bias
         pref[ACTIVE] += self._of("pavlovian_weight", idx) * incentive
@@ -230,6 +234,11 @@ class TDAgent:
             np.maximum(top, pref[a], out=top)
         pref -= top
         np.exp(pref, out=pref)
+        if policy is not None:
+            total = pref[0].copy()
+            for a in range(1, len(pref)):
+                total += pref[a]
+            np.divide(pref, total, out=policy)
         for a in range(1, len(pref)):   # cumulative sums, in action order
             pref[a] += pref[a - 1]
         threshold = rnd.uniform(self.batch.keys[idx], self.batch.counter[idx], _STREAM_CHOICE) * pref[-1]
@@ -332,14 +341,19 @@ class SARSA(TDAgent):
 
 
 class ActorCritic(TDAgent):
-    """Actor-critic (Barto, Sutton & Anderson 1983; Sutton & Barto 2018, section 13.5), linear.
+    """Actor-critic with a softmax policy-gradient actor (Barto, Sutton & Anderson 1983; Sutton &
+    Barto 2018, section 13.5), linear in the features.
 
     The critic learns state values V(s) = v . phi(s); the actor's preferences H(s, a) = w_a . phi(s)
-    take the place of Q in the softmax. With s the gated learning signal of
+    take the place of Q in the softmax policy pi. With s the gated learning signal of
 
         delta = r + gamma V(s') - V(s)
         v   += critic_learning_rate * s * phi(s)
-        w_a += learning_rate * s * phi(s)      (a: the action taken)
+        w_b += learning_rate * s * (1[b = a] - pi(b | s)) * phi(s)     for every action b
+
+    The (1[b = a] - pi) term is the gradient of log pi: an outcome that no action controls
+    (a non-contingent footshock) leaves the preferences unchanged on average, whereas the
+    value learners credit it to whatever the subject was doing.
     """
 
     name = "actor_critic"
@@ -355,7 +369,9 @@ class ActorCritic(TDAgent):
         super().__init__(batch, params, individual_differences=individual_differences)
         self.critic = np.zeros((len(self.features), self.n))   # v[f, i]
         self.state_value = np.zeros(self.n)                     # V(s_t)
+        self.policy = np.zeros((self.n_actions, self.n))         # pi(. | s_t)
         self._next_state_value = np.zeros(self.n)
+        self._next_policy = np.zeros((self.n_actions, self.n))
 
     def _reset_weights(self, idx: np.ndarray) -> None:
         super()._reset_weights(idx)
@@ -365,6 +381,15 @@ class ActorCritic(TDAgent):
     def _start_values(self, idx: np.ndarray, phi: np.ndarray) -> np.ndarray:
         self.state_value[idx] = linear(self.critic[:, idx], phi)
         return super()._start_values(idx, phi)
+
+    def _choose(self, values: np.ndarray, incentive: np.ndarray, idx: np.ndarray | slice = _ALL,
+                policy: np.ndarray | None = None) -> np.ndarray:
+        if idx is _ALL:
+            return super()._choose(values, incentive, idx, self._next_policy)
+        policy = np.empty_like(values)
+        chosen = super()._choose(values, incentive, idx, policy)
+        self.policy[:, idx] = policy
+        return chosen
 
     def _next_values(self, phi_next: np.ndarray) -> np.ndarray:
         linear(self.critic, phi_next, out=self._next_state_value)
@@ -376,11 +401,17 @@ class ActorCritic(TDAgent):
 
     def _update(self, signal: np.ndarray, phi: np.ndarray, phi_next: np.ndarray,
                 next_values: np.ndarray) -> None:
-        super()._update(signal, phi, phi_next, next_values)
+        overlap = linear(phi, phi_next)
+        step = self._of("learning_rate", _ALL) * signal
+        for b in range(self.n_actions):
+            coefficient = np.subtract(self.actions == b, self.policy[b]) * step
+            self.weights[b] += np.multiply(phi, coefficient, out=self._scratch)
+            next_values[b] += coefficient * overlap
         step = self._of("critic_learning_rate", _ALL) * signal
         self.critic += np.multiply(phi, step, out=self._scratch)
-        self._next_state_value += step * linear(phi, phi_next)
+        self._next_state_value += step * overlap
         self.state_value, self._next_state_value = self._next_state_value, self.state_value
+        self.policy, self._next_policy = self._next_policy, self.policy
 
 
 class Redish(QLearning):
