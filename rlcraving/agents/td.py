@@ -337,7 +337,7 @@ class SARSA(TDAgent):
     name = "sarsa"
 
     def _bootstrap(self, next_values: np.ndarray, next_actions: np.ndarray) -> np.ndarray:
-        return next_values[self._rows, next_actions]
+        return next_values[next_actions, self._rows]
 
 
 class ActorCritic(TDAgent):
