@@ -13,13 +13,15 @@ One step is `dt_s` seconds. Per subject and step, in order (all equations in doc
    Richardson-Roberts series); completing it gives the infusion (if the drug is available),
    the cue (if contingent), a timeout, and possibly a footshock (punished sessions);
 4. cocaine: c <- c e^(-dt/tau_c) + infusion + i.p. transfer; occupancy o = c/(c+K50);
-5. stress: non-contingent shocks raise KOR activation k (threshold in mA; none if knocked out);
+5. stress: shocks raise KOR activation k (threshold in mA; none if knocked out): punished
+   completions in session, and the 15-min intermittent footshock before a stress test;
 6. allostasis: A <- A + dt (r_A o) - A dt/tau_A;
 7. Pavlovian trials at each completed ratio and each sucrose pellet;
 8. incentive (Zhang et al. 2009): kappa times the net cue/context/drug-state value, times the
    availability a = (occupancy rise one unit dose would cause now) / (its rise from zero):
    a drug cue is worth the surge it predicts, so a sated subject's cues are worth less;
-9. reward = hedonic + drug dopamine + incentive + relief + sucrose - cost - punishment.
+9. reward = hedonic + drug dopamine + incentive + relief + sucrose - cost - punishment, where
+   relief = w_relief x dysphoria x occupancy rise: the drug removes dysphoria as it acts.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from rlcraving import pavlovian as pav
 from rlcraving import random as rnd
 from rlcraving.params import INDIVIDUAL_TRAITS, ModelParams
 from rlcraving.pharmacology import EFFECT_COLUMNS, Placebo, Regimen, baclofen_model
+from rlcraving.pharmacology import STATE_SIZE as BACLOFEN_STATE_SIZE
 from rlcraving.protocol import CONTEXTS, PR_SERIES, SessionSettings
 
 OTHER, ACTIVE, INACTIVE, SUCROSE = 0, 1, 2, 3
@@ -49,7 +52,7 @@ SUMMARY_FIELDS = ("active_presses", "inactive_presses", "sucrose_presses", "infu
 
 _PR = np.array(PR_SERIES + (PR_SERIES[-1],) * 200, dtype=np.int64)
 _NULL_EFFECT = np.array([0.0, 1.0, 1.0, 0.0, 0.0])  # no baclofen: concentration 0, gains 1
-_STREAM_SEDATION, _STREAM_PUNISH = 11, 12
+_STREAM_SEDATION, _STREAM_PUNISH = 101, 102  # above the trait streams of random.normal
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,7 @@ class SubjectBatch:
         self.E, self.I = pav.zeros(n)
         self.total_infusions = z()
         self.last_drug_h = np.full(n, -np.inf)
-        self.bac_state = np.zeros((n, 4))
+        self.bac_state = np.zeros((n, BACLOFEN_STATE_SIZE))
         self.bac_clock_h = z()
         self.regimen_index = z(np.int64)
         self.regimen_anchor_h = z()
@@ -118,7 +121,6 @@ class SubjectBatch:
         self.punish_p = z()
         self.punish_mA = z()
         self.footshock_mA = z()
-        self.stress_steps = z(np.int64)
         self.sucrose_available = z(bool)
         self.incubation = z()
         self.bac_group = z(np.int64)
@@ -143,7 +145,7 @@ class SubjectBatch:
         self.kappa = z()
         self.availability = np.ones(n)
         self._obs_rows = np.zeros((len(OBSERVATION_NAMES), n), dtype=np.float32)
-        self._any_ip = self._any_pr = self._any_punish = self._any_stress = self._any_sucrose = False
+        self._any_ip = self._any_pr = self._any_punish = self._any_sucrose = False
         self._bac_active = False
 
     def new_subjects(self, idx: np.ndarray, keys: np.ndarray) -> None:
@@ -177,7 +179,7 @@ class SubjectBatch:
         self.sucrose_scale = p.sucrose_reward * self.trait("sucrose_preference")
         self.pavlovian_rate = p.pavlovian_rate * self.trait("pavlovian_rate")
         self.extinction_rate = p.extinction_rate * self.trait("pavlovian_rate")
-        self.relief_scale = p.relief_per_min * p.dt_s / 60.0
+        self.relief_scale = p.relief_weight
         self.press_cost = -p.press_cost
 
     def trait(self, name: str) -> np.ndarray:
@@ -222,7 +224,6 @@ class SubjectBatch:
         self.punish_p[idx] = s.punishment_probability
         self.punish_mA[idx] = s.punishment_mA
         self.footshock_mA[idx] = s.footshock_mA
-        self.stress_steps[idx] = int(round(60.0 * p.stress_minutes / p.dt_s)) if s.footshock_mA > 0 else 0
         self.sucrose_available[idx] = s.sucrose_available and self.options.sucrose_lever
         self.ip_depot[idx] += p.ip_bioavailability * s.prime_mg_per_kg
         self.unit_occupancy[idx] = max(s.unit_dose_mg_per_kg, 1e-9) / (max(s.unit_dose_mg_per_kg, 1e-9)
@@ -232,12 +233,12 @@ class SubjectBatch:
         self.ratio_count[idx] = 0
         self.pr_index[idx] = 0
         self._tally[:, idx] = 0.0
+        self._stress_before_session(idx, s.footshock_mA)
         self._obs_rows[3:6, idx] = (self.context[idx] == np.arange(3)[:, None])
         self._obs_rows[11, idx] = self.sucrose_available[idx]
         self._any_ip = bool(self.ip_depot.max() > 1e-12)
         self._any_pr = bool(self.progressive.any())
         self._any_punish = bool((self.punish_p > 0).any())
-        self._any_stress = bool((self.stress_steps > self.step_index).any())
         self._any_sucrose = bool(self.sucrose_available.any())
         self._refresh_values(idx)
         self._refresh_signals(*self._baclofen_signal_inputs())
@@ -405,8 +406,7 @@ class SubjectBatch:
         shock_mA = self._shocks(completed if events else None)
         self.kor *= self._decay_kor
         if shock_mA is not None:
-            drive = shock_mA**p.kor_hill / (shock_mA**p.kor_hill + p.kor_half_mA**p.kor_hill)
-            self.kor += p.kor_per_shock * drive * self.kor_on
+            self.kor += self._kor_drive(shock_mA) * self.kor_on
         self.allostasis *= self._decay_A
         self.allostasis += self.allostasis_step * occ
 
@@ -434,7 +434,7 @@ class SubjectBatch:
                 incentive += pellet * (nat_gain * self.incentive_sensitivity * self.sucrose_cue_term)
             c["incentive"] = p.incentive_weight * incentive
             reward = reward + c["incentive"]
-        c["relief"] = self.relief_scale * self.dysphoria * occ
+        c["relief"] = self.relief_scale * self.dysphoria * rise
         reward += c["relief"]
         c["sucrose"] = self._zeros if pellet is None else self.sucrose_scale * nat_gain * pellet
         if pellet is not None:
@@ -484,20 +484,32 @@ class SubjectBatch:
         return pellet
 
     def _shocks(self, completed: np.ndarray | None) -> np.ndarray | None:
-        """Footshock intensity (mA) this step: punished infusions and non-contingent stress."""
-        shock_mA = None
-        if completed is not None and self._any_punish:
-            punished = completed & (rnd.uniform(self.keys, self.counter, _STREAM_PUNISH) < self.punish_p)
-            if punished.any():
-                shock_mA = np.where(punished, self.punish_mA, 0.0)
-        if self._any_stress:
-            stressed = (self.step_index < self.stress_steps) & (self.step_index % self._shock_every == 0)
-            if stressed.any():
-                shock_mA = np.where(stressed, self.footshock_mA, 0.0 if shock_mA is None else shock_mA)
-            self._any_stress = bool((self.step_index + 1 < self.stress_steps).any())
-        if shock_mA is not None:
-            self.summary["shocks"] += shock_mA > 0
-        return shock_mA
+        """Footshock intensity (mA) of punished ratio completions this step, or None."""
+        if completed is None or not self._any_punish:
+            return None
+        punished = completed & (rnd.uniform(self.keys, self.counter, _STREAM_PUNISH) < self.punish_p)
+        if not punished.any():
+            return None
+        self.summary["shocks"] += punished
+        return np.where(punished, self.punish_mA, 0.0)
+
+    def _kor_drive(self, mA: np.ndarray | float) -> np.ndarray | float:
+        """KOR activation added by one shock of `mA` (Hill threshold; 0 in knockouts is applied by the caller)."""
+        p = self.params
+        return p.kor_per_shock * mA**p.kor_hill / (mA**p.kor_hill + p.kor_half_mA**p.kor_hill)
+
+    def _stress_before_session(self, idx: np.ndarray, mA: float) -> None:
+        """Intermittent footshock before the session (Shaham et al. 2003: 15 min, mean 40 s apart,
+        levers retracted): KOR activation builds up and decays between shocks."""
+        p = self.params
+        n_shocks = int(p.stress_minutes * 60.0 // p.shock_interval_s)
+        if mA <= 0 or n_shocks == 0:
+            return
+        between = math.exp(-p.shock_interval_s / (60.0 * p.kor_decay_min))
+        # the last shock falls as the session starts: sum of a geometric series of decayed shocks
+        total = self._kor_drive(mA) * (1.0 - between**n_shocks) / (1.0 - between)
+        self.kor[idx] = self.kor[idx] * between**n_shocks + total * self.kor_on[idx]
+        self.summary["shocks"][idx] = n_shocks
 
     def _pavlovian_trial(self, rows: np.ndarray, reinforced: np.ndarray, cue: np.ndarray,
                          drug_state: np.ndarray, outcome: int, gain: np.ndarray | float) -> None:

@@ -49,15 +49,17 @@ class ModelParams:
                             "calibrated: 'liking' of the rise in occupancy; not dopaminergic, so baclofen leaves it")
     drug_dopamine_max: float = _p(1.0, "reward / unit occupancy rise", 0.0, 100.0,
                                   "Redish 2004's non-compensable surge D; calibrated scale")
-    relief_per_min: float = _p(0.1, "reward / min / unit dysphoria", 0.0, 100.0,
-                               "calibrated: negative reinforcement, dysphoria masked by drug occupancy")
+    relief_weight: float = _p(2.0, "reward / (unit dysphoria x unit occupancy rise)", 0.0, 100.0,
+                              "calibrated: negative reinforcement; at a load of 0.5 relief adds half the "
+                              "hedonic + dopamine value of a rise (Koob & Le Moal 2001; Keramati 2017)")
     incentive_weight: float = _p(0.5, "reward / unit incentive", 0.0, 100.0,
                                  "calibrated: conditioned reinforcement of a cue onset (Zhang et al. 2009), half the "
                                  "primary effect of a unit dose: a conditioned reinforcer is weaker than the drug")
     press_cost: float = _p(0.05, "reward / press", 0.0, 10.0,
                            "calibrated: effort of one press; sets where a sated subject stops pressing")
-    shock_aversion_per_mA: float = _p(2.0, "reward / mA", 0.0, 100.0,
-                                      "calibrated: aversiveness of a 0.5 s footshock per mA")
+    shock_aversion_per_mA: float = _p(6.0, "reward / mA", 0.0, 100.0,
+                                      "calibrated so that a punished infusion (0.3 mA, p = 0.5) costs the median "
+                                      "subject more than it is worth (Deroche-Gamonet 2004)")
     sucrose_reward: float = _p(0.5, "reward / pellet", 0.0, 100.0,
                                "calibrated: hedonic value of a sucrose pellet")
 
@@ -87,7 +89,8 @@ class ModelParams:
                             "assumed threshold: 0.5 mA intermittent shock reinstates (Shaham 2003), weak ones do not")
     kor_hill: float = _p(6.0, "", 1.0, 20.0, "steepness of the stress threshold; assumed")
     kor_decay_min: float = _p(30.0, "min", 1.0, 10000.0, "assumed decay of dynorphin/KOR activation")
-    stress_minutes: float = _p(15.0, "min", 0.0, 600.0, "Shaham 2003: 15 min of intermittent footshock")
+    stress_minutes: float = _p(15.0, "min", 0.0, 600.0,
+                               "Shaham 2003: 15 min of intermittent footshock just before the test session")
     shock_interval_s: float = _p(40.0, "s", 1.0, 3600.0, "Shaham 2003: mean 40 s between shocks (fixed here)")
 
     # --- incubation of craving (Grimm et al. 2001; Lu et al. 2004) ---------------------
@@ -108,8 +111,9 @@ class ModelParams:
     baclofen_beta_per_h: float = _p(0.191, "1 / h", 0.001, 100.0,
                                     "two-compartment fit beta = 0.191 / h (terminal half-life 3.6 h)")
     renal_function: float = _p(1.0, "fraction of normal", 0.05, 2.0,
-                               "70-85% of baclofen is excreted unchanged by the kidney; clearance scales "
-                               "with renal function for that share (0.8)")
+                               "clearance of the renal share scales with renal function (seeds 000/001)")
+    baclofen_renal_fraction: float = _p(0.8, "fraction of clearance", 0.7, 0.85,
+                                        "seeds 000/001: 70-85% of baclofen is excreted unchanged by the kidney")
     # --- baclofen: rat intraperitoneal -------------------------------------------------
     baclofen_rat_ka_per_h: float = _p(4.0, "1 / h", 0.01, 100.0, "assumed: i.p. peak within ~30-45 min")
     baclofen_rat_half_life_h: float = _p(1.5, "h", 0.1, 24.0, "assumed rat elimination half-life")
@@ -126,10 +130,13 @@ class ModelParams:
     baclofen_natural_reward_fraction: float = _p(0.25, "fraction", 0.0, 1.0,
                                                  "baclofen reduces cocaine more than food-maintained responding "
                                                  "(Roberts 1996; Brebner 2000): share of the effect on sucrose")
-    sedation_ec50_multiple: float = _p(3.0, "x EC50", 0.1, 100.0,
-                                       "sedation needs ~3x the dopamine-effect level (seed 000: little "
-                                       "sedation at therapeutic doses)")
+    sedation_ec50_multiple: float = _p(5.0, "x EC50", 0.1, 100.0,
+                                       "chosen: sedation needs ~5x the dopamine-effect level (seed 000: little "
+                                       "sedation at therapeutic doses; Brebner 2000: FR intake spared)")
     sedation_max: float = _p(0.8, "probability", 0.0, 1.0, "maximal chance that a press attempt fails")
+    baclofen_recent_h: float = _p(12.0, "h", 0.1, 1000.0,
+                                  "assumed: withdrawal compares the adapted level with occupancy averaged over "
+                                  "this time, so the trough between doses is not a withdrawal")
     baclofen_adaptation_days: float = _p(3.0, "days", 0.01, 1000.0,
                                          "assumed: receptor adaptation behind the withdrawal syndrome (seed 003: "
                                          "symptoms evolve over 1-3 days)")

@@ -10,8 +10,9 @@ behaviour):
     occ = C^h / (C^h + EC50^h)                             GABA-B receptor occupancy, 0..1
     gain = 1 - Emax * occ                                  multiplies dopamine signals
     sedation = sedation_max * C^2 / (C^2 + (m EC50)^2)     chance a press attempt fails
-    dB/dt = (occ - B) / tau_adapt                          adapted occupancy
-    withdrawal = max(0, B - occ)                           rebound after a fall in occupancy
+    dB/dt = (occ - B) / tau_adapt                          adapted occupancy (days)
+    dR/dt = (occ - R) / tau_recent                         recent occupancy (hours)
+    withdrawal = max(0, B - R)                             rebound after a sustained fall
 
 Regimens are small frozen objects that list their dose times; they are anchored to the day
 they are assigned to a subject (day 0 = the day of assignment, clock time in hours).
@@ -164,6 +165,8 @@ def _daily_doses(t0_h: float, t1_h: float, mg_per_day_on) -> tuple[np.ndarray, n
 # Pharmacokinetics and pharmacodynamics
 # ---------------------------------------------------------------------------------------
 
+#: Length of a subject's baclofen state: depot, central, peripheral, adapted B, recent R.
+STATE_SIZE = 5
 #: Columns of a baclofen effect trajectory.
 EFFECT_COLUMNS = ("concentration_mg_per_l", "dopamine_gain", "natural_reward_gain", "sedation", "withdrawal")
 
@@ -171,7 +174,7 @@ EFFECT_COLUMNS = ("concentration_mg_per_l", "dopamine_gain", "natural_reward_gai
 class BaclofenModel:
     """Linear compartment kinetics and Emax/Hill effects for one route.
 
-    State vector per subject: (depot, central, peripheral, adapted occupancy B).
+    State vector per subject: (depot, central, peripheral, adapted occupancy B, recent occupancy R).
     """
 
     def __init__(self, params: ModelParams, route: Route):
@@ -181,8 +184,8 @@ class BaclofenModel:
             k10_nominal = p.baclofen_cl_l_per_h / p.baclofen_v_l
             k21 = p.baclofen_alpha_per_h * p.baclofen_beta_per_h / k10_nominal
             k12 = p.baclofen_alpha_per_h + p.baclofen_beta_per_h - k10_nominal - k21
-            renal_share = 0.8  # seeds 000/001: 70-85% excreted unchanged by the kidney
-            k10 = k10_nominal * (1.0 - renal_share + renal_share * p.renal_function)
+            renal = p.baclofen_renal_fraction
+            k10 = k10_nominal * (1.0 - renal + renal * p.renal_function)
             ka, self.volume, self.ec50 = p.baclofen_ka_per_h, p.baclofen_v_l, p.baclofen_ec50_mg_per_l
         else:
             k12 = k21 = 0.0
@@ -201,22 +204,26 @@ class BaclofenModel:
         coef = self._vec_inv @ x0
         return (np.exp(np.outer(t_h, self._lam)) * coef) @ self._vec.T
 
-    def effects(self, conc: np.ndarray, adapted0: float, step_h: float) -> tuple[np.ndarray, float]:
-        """Effect columns (`EFFECT_COLUMNS`) on a uniform grid, and the final adapted occupancy."""
+    def effects(self, conc: np.ndarray, filters0: np.ndarray, step_h: float) -> tuple[np.ndarray, np.ndarray]:
+        """Effect columns (`EFFECT_COLUMNS`) on a uniform grid, and the final (B, R)."""
         from scipy.signal import lfilter  # imported here: scipy.signal takes ~1 s to import
 
         p = self.params
         ch, eh = np.power(conc, p.baclofen_hill), self.ec50 ** p.baclofen_hill
         occ = ch / (ch + eh)
-        a = math.exp(-step_h / (24.0 * p.baclofen_adaptation_days))
-        adapted, _ = lfilter([1.0 - a], [1.0, -a], occ, zi=[a * adapted0])
-        withdrawal = np.maximum(adapted - occ, 0.0)
+        filtered = []
+        for tau_h, start in ((24.0 * p.baclofen_adaptation_days, filters0[0]), (p.baclofen_recent_h, filters0[1])):
+            a = math.exp(-step_h / tau_h)
+            filtered.append(lfilter([1.0 - a], [1.0, -a], occ, zi=[a * start])[0])
+        adapted, recent = filtered
+        withdrawal = np.maximum(adapted - recent, 0.0)
         sed_ec50 = p.sedation_ec50_multiple * self.ec50
         sedation = p.sedation_max * conc**2 / (conc**2 + sed_ec50**2)
         gain = 1.0 - p.baclofen_emax * occ
         natural = 1.0 - p.baclofen_natural_reward_fraction * p.baclofen_emax * occ
         out = np.stack([conc, gain, natural, sedation, withdrawal], axis=1)
-        return out, float(adapted[-1]) if len(adapted) else adapted0
+        end = np.array([adapted[-1], recent[-1]]) if len(occ) else np.asarray(filters0, dtype=float)
+        return out, end
 
     def run(self, state0: np.ndarray, regimen: Regimen, t0_h: float, step_h: float, n: int,
             session_start_h: float | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -237,8 +244,8 @@ class BaclofenModel:
             x[0] += mg
             seg_start = td
         conc = np.maximum(amounts[:, 1], 0.0) / self.volume
-        effects, adapted = self.effects(conc, float(state0[3]), step_h)
-        return effects, np.array([*np.maximum(x, 0.0), adapted])
+        effects, filters = self.effects(conc, state0[3:5], step_h)
+        return effects, np.array([*np.maximum(x, 0.0), *filters])
 
     def steady_state(self, regimen: Regimen, at_h: float) -> np.ndarray:
         """State at clock `at_h` after 21 days on `regimen` (anchored 21 days earlier)."""
@@ -249,7 +256,7 @@ class BaclofenModel:
 def _steady_state_cached(model: BaclofenModel, regimen: Regimen, hour: float) -> tuple[float, ...]:
     total_h = 21 * 24.0 + hour
     n = int(math.ceil(total_h / 0.25))
-    _, state = model.run(np.zeros(4), regimen, 0.0, total_h / n, n)
+    _, state = model.run(np.zeros(STATE_SIZE), regimen, 0.0, total_h / n, n)
     return tuple(state)
 
 
