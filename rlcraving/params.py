@@ -16,8 +16,13 @@ from typing import Any
 from rlcraving.checks import check_number
 
 
-def _p(default: float, unit: str, lo: float, hi: float, source: str) -> Any:
-    return field(default=default, metadata={"unit": unit, "range": (lo, hi), "source": source})
+def _p(default: float, unit: str, lo: float, hi: float, source: str, basis: str = "") -> Any:
+    """A parameter field. `basis` (cited, calibrated, assumed, chosen, protocol) is read from the
+    source text when not given."""
+    meta = {"unit": unit, "range": (lo, hi), "source": source}
+    if basis:
+        meta["basis"] = basis
+    return field(default=default, metadata=meta)
 
 
 @dataclass(frozen=True)
@@ -26,12 +31,15 @@ class ModelParams:
 
     # --- time and chamber -------------------------------------------------------------
     dt_s: float = _p(4.0, "s", 0.25, 60.0, "Keramati et al. 2017 use 4 s steps; one action per step")
-    timeout_s: float = _p(20.0, "s", 0.0, 600.0, "Shaham et al. 2003: 20 s timeout after each infusion")
+    timeout_s: float = _p(20.0, "s", 0.0, 600.0, "Shaham et al. 2003: 20 s timeout after each infusion",
+                          basis="protocol")
     pr_limit_min: float = _p(60.0, "min", 1.0, 600.0,
                              "Richardson & Roberts 1996: breakpoint = last ratio before 1 h without infusion")
-    pr_max_session_min: float = _p(360.0, "min", 10.0, 1440.0, "cap on a progressive-ratio session (6 h)")
+    pr_max_session_min: float = _p(360.0, "min", 10.0, 1440.0, "cap on a progressive-ratio session (6 h)",
+                                   basis="protocol")
     session_start_hour: float = _p(10.0, "h of day", 0.0, 24.0,
-                                   "clock time sessions start; sets the phase of oral baclofen dosing")
+                                   "clock time sessions start; sets the phase of oral baclofen dosing",
+                                   basis="protocol")
 
     # --- cocaine: brain level and dopamine transporter occupancy ----------------------
     cocaine_half_life_min: float = _p(15.0, "min", 1.0, 240.0,
@@ -70,11 +78,12 @@ class ModelParams:
 
     # --- incentive salience (Zhang, Berridge, Tindell, Smith & Aldridge 2009) ---------
     kappa_drug: float = _p(1.0, "per unit occupancy", 0.0, 100.0,
-                           "drug-induced dopamine raises kappa (Zhang et al. 2009 'kappa > 1' states)")
+                           "drug-induced dopamine raises kappa (Zhang et al. 2009 'kappa > 1' states)", basis="chosen")
     kappa_stress: float = _p(1.0, "per unit KOR activation", 0.0, 100.0,
-                             "stress potentiation of drug incentive via kappa-opioid receptors (McLaughlin 2003)")
+                             "stress potentiation of drug incentive via kappa-opioid receptors (McLaughlin 2003)",
+                             basis="chosen")
     kappa_baclofen_withdrawal: float = _p(1.0, "per unit withdrawal", 0.0, 100.0,
-                                          "rebound excitability after abrupt baclofen stop (seed 003)")
+                                          "rebound excitability after abrupt baclofen stop (seed 003)", basis="chosen")
 
     # --- allostasis / withdrawal (Koob & Le Moal 2001; Keramati et al. 2017) ----------
     allostasis_rate_per_h: float = _p(0.067, "1 / h at full occupancy", 0.0, 10.0,
@@ -90,17 +99,21 @@ class ModelParams:
     kor_hill: float = _p(6.0, "", 1.0, 20.0, "steepness of the stress threshold; assumed")
     kor_decay_min: float = _p(30.0, "min", 1.0, 10000.0, "assumed decay of dynorphin/KOR activation")
     stress_minutes: float = _p(15.0, "min", 0.0, 600.0,
-                               "Shaham 2003: 15 min of intermittent footshock just before the test session")
-    shock_interval_s: float = _p(40.0, "s", 1.0, 3600.0, "Shaham 2003: mean 40 s between shocks (fixed here)")
+                               "Shaham 2003: 15 min of intermittent footshock just before the test session",
+                               basis="protocol")
+    shock_interval_s: float = _p(40.0, "s", 1.0, 3600.0, "Shaham 2003: mean 40 s between shocks (fixed here)",
+                                 basis="protocol")
 
     # --- incubation of craving (Grimm et al. 2001; Lu et al. 2004) ---------------------
     incubation_rise_days: float = _p(30.0, "days", 0.1, 10000.0,
-                                     "with decay 150 d puts the peak at 60 d and 56% of peak at 180 d")
-    incubation_decay_days: float = _p(150.0, "days", 0.2, 10000.0, "see incubation_rise_days")
+                                     "with decay 150 d puts the peak at 60 d and 56% of peak at 180 d",
+                                     basis="calibrated")
+    incubation_decay_days: float = _p(150.0, "days", 0.2, 10000.0, "see incubation_rise_days", basis="calibrated")
     incubation_gain: float = _p(3.0, "", 0.0, 100.0,
                                 "calibrated: cue incentive at peak incubation is 1 + gain times its day-1 value")
     incubation_load_infusions: float = _p(100.0, "infusions", 1.0, 1e6,
-                                          "drug history at which the incubation load is 63% of maximum")
+                                          "drug history at which the incubation load is 63% of maximum",
+                                          basis="calibrated")
 
     # --- baclofen pharmacokinetics: human oral (seeds 000, 001; SCIENCE.md) -------------
     baclofen_ka_per_h: float = _p(0.9, "1 / h", 0.01, 100.0,
@@ -129,11 +142,12 @@ class ModelParams:
     baclofen_hill: float = _p(1.5, "", 0.5, 10.0, "chosen")
     baclofen_natural_reward_fraction: float = _p(0.25, "fraction", 0.0, 1.0,
                                                  "baclofen reduces cocaine more than food-maintained responding "
-                                                 "(Roberts 1996; Brebner 2000): share of the effect on sucrose")
+                                                 "(Roberts 1996; Brebner 2000): share of the effect on sucrose",
+                                                 basis="chosen")
     sedation_ec50_multiple: float = _p(5.0, "x EC50", 0.1, 100.0,
                                        "chosen: sedation needs ~5x the dopamine-effect level (seed 000: little "
-                                       "sedation at therapeutic doses; Brebner 2000: FR intake spared)")
-    sedation_max: float = _p(0.8, "probability", 0.0, 1.0, "maximal chance that a press attempt fails")
+                                       "sedation at therapeutic doses; Brebner 2000: FR intake spared)", basis="chosen")
+    sedation_max: float = _p(0.8, "probability", 0.0, 1.0, "maximal chance that a press attempt fails", basis="chosen")
     baclofen_recent_h: float = _p(12.0, "h", 0.1, 1000.0,
                                   "assumed: withdrawal compares the adapted level with occupancy averaged over "
                                   "this time, so the trough between doses is not a withdrawal")
