@@ -257,7 +257,8 @@ class Study:
 
     def base_only(self) -> Study:
         """The study without its grid: one point, the base spec."""
-        spec = self.spec.model_copy(update={"grid": {}})
+        analysis = self.spec.analysis.model_copy(update={"axis": None, "reference": None})
+        spec = self.spec.model_copy(update={"grid": {}, "analysis": analysis})
         return dataclasses.replace(self, spec=spec, points=(GridPoint(0, {}, spec),))
 
 

@@ -1,0 +1,131 @@
+"""The `rlcraving` command line end to end on the smoke-test study (real TD cohorts)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from rlcraving.cli import _delegate, app
+
+pytest.importorskip("rlcraving.agents.cohort", reason="the TD cohort runner is not available")
+
+ROOT = Path(__file__).resolve().parents[1]
+SMOKE = ROOT / "experiments" / "smoke_test.yaml"
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory) -> Path:
+    """The smoke test swept once, uninterrupted."""
+    out = tmp_path_factory.mktemp("cli") / "swept"
+    result = invoke("sweep", SMOKE, "--out", out)
+    assert result.exit_code == 0, result.output
+    (out / "stdout.txt").write_text(result.stdout)
+    return out
+
+
+def test_sweep_end_to_end(swept):
+    out = swept
+    stdout = (out / "stdout.txt").read_text()
+    assert "2 condition(s) x 2 seed(s) = 4 run(s)" in stdout
+    assert "outcomes per condition" in stdout and "mg_per_kg=5.0" in stdout and "Jonckheere" in stdout
+    for name in ("spec.yaml", "metadata.json", "results.parquet", "results.csv", "traces.parquet", "summary.csv",
+                 "tests.csv", "outcomes.csv", "figures/sessions.png", "figures/outcome_cue.png",
+                 "figures/traces_cue_locked.png"):
+        assert (out / name).is_file(), name
+    table = pd.read_parquet(out / "results.parquet")
+    assert set(table["condition"]) == {"mg_per_kg=0.0", "mg_per_kg=5.0"} and set(table["seed"]) == {0, 1}
+    assert {"active_presses", "infusions"} <= set(table["measure"]) and len(table) == 2 * 2 * 3 * 4 * table[
+        "measure"].nunique()
+    again = invoke("sweep", SMOKE, "--out", out)
+    assert again.exit_code == 0 and "0 run(s)" in again.stdout and "(4 already done)" in again.stdout
+
+
+def test_killed_sweep_resumes_to_the_same_table(swept, tmp_path):
+    out = tmp_path / "killed"
+    args = [sys.executable, "-m", "rlcraving", "sweep", str(SMOKE), "--out", str(out), "-q"]
+    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not list((out / "runs").glob("*-s?.parquet")):
+            time.sleep(0.05)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    saved = list((out / "runs").glob("*-s?.parquet"))
+    assert 1 <= len(saved) < 4 and not (out / "results.parquet").exists()
+    result = invoke("sweep", SMOKE, "--out", out)
+    assert result.exit_code == 0 and f"({len(saved)} already done)" in result.stdout
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "results.parquet"), pd.read_parquet(swept / "results.parquet"))
+    assert (out / "summary.csv").read_bytes() == (swept / "summary.csv").read_bytes()
+
+
+def test_run_ignores_the_grid(tmp_path):
+    result = invoke("run", SMOKE, "--out", tmp_path, "--set", "seeds=[0]", "--set", "subjects=2")
+    assert result.exit_code == 0, result.output
+    assert "ignored by `run`" in result.stdout
+    table = pd.read_parquet(tmp_path / "results.parquet")
+    assert set(table["condition"]) == {"smoke_test"} and set(table["subject"]) == {0, 1}
+
+
+BAD = {
+    "unknown key": (("subjects: 3", "subjects: 3\nsubjekts: 4"), ["line 9", "subjekts", "allowed keys"]),
+    "wrong type": (("subjects: 3", "subjects: three"), ["line 8", "subjects", "'three'", "valid integer"]),
+    "negative dose": (("[0.0, 5.0]", "[0.0, -5.0]"), ["line 30", "-5.0", "[0.0, 20.0]"]),
+    "empty grid": (("[0.0, 5.0]", "[]"), ["line 30", "no values"]),
+}
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_bad_specs_fail_clearly_and_write_nothing(case, tmp_path):
+    (old, new), expected = BAD[case]
+    text = SMOKE.read_text()
+    assert old in text
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(text.replace(old, new, 1))
+    for command in ("sweep", "run", "check"):
+        args = [command, spec] + (["--out", tmp_path / "out"] if command != "check" else [])
+        result = invoke(*args)
+        assert result.exit_code == 2, (command, result.output)
+        for fragment in expected:
+            assert fragment in result.stderr, (command, fragment, result.stderr)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml"]
+
+
+def test_bad_set_and_missing_grid(tmp_path):
+    result = invoke("sweep", SMOKE, "--out", tmp_path / "out", "--set", "baclofen.regimen.mg_per_kg=-1")
+    assert result.exit_code == 2 and "--set baclofen.regimen.mg_per_kg=-1" in result.stderr
+    result = invoke("sweep", SMOKE, "--out", tmp_path / "out", "--set", "grid={}", "--set", "analysis.axis=null")
+    assert result.exit_code == 2 and "no grid to sweep" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_check_prints_the_plan():
+    result = invoke("check", SMOKE, "--grid", "environment.kor_knockout=false,true")
+    assert result.exit_code == 0
+    assert "# 4 grid point(s) x 2 seed(s):" in result.stdout and "mg_per_kg=5.0, kor_knockout=True" in result.stdout
+
+
+def test_python_dash_m_and_delegated_commands(capsys):
+    done = subprocess.run([sys.executable, "-m", "rlcraving", "--help"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0
+    for command in ("demo", "run", "sweep", "check", "validate", "bench"):
+        assert command in done.stdout
+    import typer
+
+    with pytest.raises(typer.Exit) as info:
+        _delegate("rlcraving.no_such_module", "validate", [])
+    assert info.value.exit_code == 2 and "not part of this installation" in capsys.readouterr().err
