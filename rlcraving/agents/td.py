@@ -39,6 +39,7 @@ subject has the defaults.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -76,11 +77,12 @@ class AgentParameter:
 _COMMON: dict[str, AgentParameter] = {
     "learning_rate": AgentParameter(
         0.05, "fraction of the error per update", 0.0, 1.0, 0.5, 201,
-        "chosen; sigma 0.5 spans the factor-of-3 spread of fitted learning rates across subjects "
-        "(e.g. Daw et al. 2011)"),
+        "calibrated with inverse_temperature: FR1 responding is acquired within 1-2 sessions and "
+        "extinguished over ~5 (Shaham et al. 2003); sigma assumed (a factor ~3 between subjects)"),
     "inverse_temperature": AgentParameter(
         20.0, "1 / reward unit", 0.0, 1000.0, 0.3, 202,
-        "chosen: a value difference of one unit dose's surge gives odds of e^5; sigma assumed"),
+        "calibrated: the press cost (0.05) then halves the odds of a worthless press, so inactive "
+        "presses fall from the operant level to ~3 an hour while active presses stay ~20; sigma assumed"),
     "discount_time_s": AgentParameter(
         10.0, "s", 0.1, 1e6, 0.3, 203,
         "rats discount delayed rewards steeply (value halves within ~5-10 s; Mazur 1987, Richards et al. "
@@ -444,8 +446,8 @@ class Dezfouli(Redish):
 
         delta0 = r_c + max_a' Q(s', a') - Q(s, a)
         delta  = (max(delta0 + D, D) if D > 0 else delta0) - rho_t
-        rbar  <- rbar + baseline_rate (r - rbar)          (average reward per step)
-        kappa  = allostasis_weight * A                    (A: the core's allostatic shift)
+        rbar  <- rbar + (1 - exp(-dt / baseline_time)) (r - rbar)     (average reward per step)
+        kappa  = allostasis_weight * A * dt                           (A: the core's allostatic shift)
 
     kappa is Dezfouli's elevation of the basal reward level after long drug exposure, taken
     from the core's allostasis rather than kept twice: it caps the growth of drug value and
@@ -457,18 +459,20 @@ class Dezfouli(Redish):
         **_COMMON,
         "discount_time_s": AgentParameter(
             1e6, "s", 0.1, 1e6, 0.0, 203, "average-reward TD is undiscounted (1e6 s: gamma = 1 in practice)"),
-        "baseline_rate": AgentParameter(
-            0.001, "1 / step", 0.0, 1.0, 0.0, 211,
-            "chosen: the average reward adapts over ~1000 steps (about an hour)"),
+        "baseline_time_min": AgentParameter(
+            60.0, "min", 0.1, 1e6, 0.0, 211,
+            "chosen: the average reward rbar adapts over about a session"),
         "allostasis_weight": AgentParameter(
-            0.05, "reward / step / unit A", 0.0, 10.0, 0.0, 212,
-            "chosen: the baseline rises with the allostatic load, as Dezfouli's kappa with drug exposure"),
+            0.75, "reward / min / unit A", 0.0, 100.0, 0.0, 212,
+            "chosen: at the allostatic load of short access (A ~ 0.1) the baseline is of the order of "
+            "the average reward; Dezfouli's kappa, which rises with drug exposure"),
     }
 
     def __init__(self, batch: SubjectBatch, params: Mapping[str, float] | None = None, *,
                  individual_differences: bool = False):
         super().__init__(batch, params, individual_differences=individual_differences)
         self.average_reward = np.zeros(self.n)   # rbar, reward / step; carried across sessions
+        self._baseline_rate = -math.expm1(-self.dt_s / (60.0 * self.settings["baseline_time_min"]))
 
     def _reset_weights(self, idx: np.ndarray) -> None:
         super()._reset_weights(idx)
@@ -477,9 +481,10 @@ class Dezfouli(Redish):
 
     def _error(self, reward: np.ndarray, next_values: np.ndarray, next_actions: np.ndarray,
                live: np.ndarray) -> np.ndarray:
-        baseline = self.average_reward + self.settings["allostasis_weight"] * self.batch.allostasis
+        per_step = self.dt_s / 60.0
+        baseline = self.average_reward + self.settings["allostasis_weight"] * per_step * self.batch.allostasis
         delta = super()._error(reward, next_values, next_actions, live) - baseline
-        self.average_reward += self.settings["baseline_rate"] * (reward - self.average_reward)
+        self.average_reward += self._baseline_rate * (reward - self.average_reward)
         return delta
 
 
