@@ -296,3 +296,17 @@ def test_same_subject_same_numbers_alone_or_in_a_cohort(name):
         traces.append(np.array([(_step(batch, agent)[0], agent.actions[0]) for _ in range(400)]))
         traces[-1] = np.concatenate([traces[-1].ravel(), agent.weights[..., 0].ravel()])
     assert np.array_equal(traces[0], traces[1])
+
+
+def test_docs_list_every_parameter_with_its_default():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "agents.md").read_text()
+    rows = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 7 and cells[0] in {k for cls in AGENTS.values() for k in cls.PARAMETERS}:
+            rows.setdefault(cells[0], set()).add(float(cells[2]))
+    for cls in AGENTS.values():
+        for name, spec in cls.PARAMETERS.items():
+            assert spec.default in rows.get(name, set()), f"docs/agents.md lacks {name} = {spec.default}"
