@@ -17,7 +17,8 @@ One step is `dt_s` seconds. Per subject and step, in order (all equations in doc
    completions in session, and the 15-min intermittent footshock before a stress test;
 6. allostasis: A <- A + dt (r_A o) - A dt/tau_A;
 7. Pavlovian trials at each completed ratio and each sucrose pellet;
-8. incentive (Zhang et al. 2009): kappa times the net cue/context/drug-state value, times the
+8. incentive (Zhang et al. 2009): kappa times the net cue/context/drug-state value (extinction
+   retrieved less in a drug or stress state than in the drug-free state it was learned in), times the
    availability a = (occupancy rise one unit dose would cause now) / (its rise from zero):
    a drug cue is worth the surge it predicts, so a sated subject's cues are worth less;
 9. reward = hedonic + drug dopamine + incentive + relief + sucrose - cost - punishment, where
@@ -135,7 +136,9 @@ class SubjectBatch:
         self.summary = dict(zip(SUMMARY_FIELDS, self._tally[1:], strict=True))
         # net associative strengths in the current context, and terms built on them
         self.value_cue, self.value_context, self.value_drug_state, self.value_sucrose_cue = z(), z(), z(), z()
-        self.cue_term, self.context_term, self.drug_state_term, self.sucrose_cue_term = z(), z(), z(), z()
+        self._excitation = {name: z() for name in ("cue", "context", "drug_state")}
+        self._inhibition = {name: z() for name in ("cue", "context", "drug_state")}
+        self.incubated, self.cue_term, self.retrieval = np.ones(n), z(), np.ones(n)
         self._zeros, self._ones, self._subjects = z(), np.ones(n), np.arange(n)
         self.components = {name: self._zeros for name in REWARD_COMPONENTS}
         self.dopamine_gain = self._ones
@@ -431,7 +434,7 @@ class SubjectBatch:
             if events:
                 incentive += cue * (self.kappa * self.availability * self.cue_term)
             if pellet is not None:
-                incentive += pellet * (nat_gain * self.incentive_sensitivity * self.sucrose_cue_term)
+                incentive += pellet * (nat_gain * self.incentive_sensitivity * np.maximum(self.value_sucrose_cue, 0.0))
             c["incentive"] = p.incentive_weight * incentive
             reward = reward + c["incentive"]
         c["relief"] = self.relief_scale * self.dysphoria * rise
@@ -520,27 +523,25 @@ class SubjectBatch:
         x[:, pav.DRUG_STATE] = drug_state[rows]
         E, I = self.E[rows], self.I[rows]
         pav.update(E, I, x, self.context[rows], np.full(rows.size, outcome), reinforced[rows].astype(float),
-                   self.pavlovian_rate[rows], self.extinction_rate[rows], np.broadcast_to(gain, (self.n,))[rows])
+                   self.pavlovian_rate[rows], self.extinction_rate[rows], np.broadcast_to(gain, (self.n,))[rows],
+                   self.retrieval[rows])
         self.E[rows], self.I[rows] = E, I
         self._refresh_values(rows)
 
     def _refresh_values(self, idx: np.ndarray) -> None:
-        """Cache the net strengths in each subject's current context, and the terms built on them."""
+        """Cache, per subject, the excitatory and context-bound inhibitory strengths (drug outcome,
+        current context) of cue, context and drug state; the net sucrose-cue strength."""
         ctx = self.context[idx]
-        w = pav.net_strength(self.E[idx], self.I[idx], ctx)
         rows = np.arange(idx.size)
-        self.value_cue[idx] = w[:, pav.DRUG_CUE, pav.DRUG]
-        self.value_context[idx] = w[rows, pav.CONTEXT_0 + ctx, pav.DRUG]
-        self.value_drug_state[idx] = w[:, pav.DRUG_STATE, pav.DRUG]
-        self.value_sucrose_cue[idx] = w[:, pav.SUCROSE_CUE, pav.SUCROSE]
-        incubated = 1.0 + self.params.incubation_gain * self.incubation[idx]
-        self.cue_term[idx] = incubated * np.maximum(self.value_cue[idx], 0.0)
-        self.context_term[idx] = incubated * np.maximum(self.value_context[idx], 0.0)
-        self.drug_state_term[idx] = np.maximum(self.value_drug_state[idx], 0.0)
-        self.sucrose_cue_term[idx] = np.maximum(self.value_sucrose_cue[idx], 0.0)
+        E, I = self.E[idx], self.I[idx, :, ctx]
+        for name, stimulus in (("cue", pav.DRUG_CUE), ("context", pav.CONTEXT_0 + ctx), ("drug_state", pav.DRUG_STATE)):
+            self._excitation[name][idx] = E[rows, stimulus, pav.DRUG]
+            self._inhibition[name][idx] = I[rows, stimulus, pav.DRUG]
+        self.value_sucrose_cue[idx] = E[:, pav.SUCROSE_CUE, pav.SUCROSE] - I[:, pav.SUCROSE_CUE, pav.SUCROSE]
+        self.incubated[idx] = 1.0 + self.params.incubation_gain * self.incubation[idx]
 
     def _refresh_signals(self, gain: np.ndarray | float = 1.0, bac_withdrawal: np.ndarray | None = None) -> None:
-        """Dysphoria, kappa, availability and the incentive signal for every subject."""
+        """Dysphoria, kappa, extinction retrieval, expressed values, availability and incentive."""
         p = self.params
         occ = self.occupancy
         self.dysphoria = self.allostasis + self.kor
@@ -549,11 +550,18 @@ class SubjectBatch:
             self.dysphoria += p.baclofen_withdrawal_gain * bac_withdrawal
             kappa *= gain * (1.0 + p.kappa_baclofen_withdrawal * bac_withdrawal)
         self.kappa = kappa
+        # extinction is retrieved in the drug-free, unstressed state it was learned in (Bouton 2002)
+        self.retrieval = np.exp(-occ / p.extinction_retrieval_occupancy - self.kor / p.extinction_retrieval_kor)
+        ex, inh, r = self._excitation, self._inhibition, self.retrieval
+        self.value_cue = ex["cue"] - r * inh["cue"]
+        self.value_context = ex["context"] - r * inh["context"]
+        self.value_drug_state = ex["drug_state"] - r * inh["drug_state"]
+        self.cue_term = self.incubated * np.maximum(self.value_cue, 0.0)
         # the surge one unit dose would cause now, relative to its surge in a drug-free subject
         after = self.cocaine + self.unit_dose
         self.availability = (after / (after + p.cocaine_k50_mg_per_kg) - occ) / self.unit_occupancy
-        exteroceptive = self.context_term + (self.cue_left > 0) * self.cue_term
-        self.incentive = kappa * self.availability * (exteroceptive + occ * self.drug_state_term)
+        exteroceptive = self.incubated * np.maximum(self.value_context, 0.0) + (self.cue_left > 0) * self.cue_term
+        self.incentive = kappa * self.availability * (exteroceptive + occ * np.maximum(self.value_drug_state, 0.0))
 
     def observe(self) -> np.ndarray:
         """Observation matrix (n, len(OBSERVATION_NAMES)), float32 in [0, 1] (a new array)."""

@@ -76,6 +76,15 @@ class ModelParams:
     extinction_rate: float = _p(0.1, "1 / trial", 0.0, 1.0,
                                 "rate of context-bound inhibitory learning (Bouton 2004); calibrated")
 
+    extinction_retrieval_occupancy: float = _p(
+        0.25, "occupancy", 0.01, 100.0,
+        "Bouton 2002: extinction is retrieved in the interoceptive state it was learned in; retrieval "
+        "falls by e per this much drug occupancy (renewal account of drug priming)", basis="chosen")
+    extinction_retrieval_kor: float = _p(
+        0.3, "KOR activation", 0.01, 100.0,
+        "as extinction_retrieval_occupancy, for the stress state (renewal account of stress-induced "
+        "reinstatement; Bouton 2002, Shaham 2003)", basis="chosen")
+
     # --- incentive salience (Zhang, Berridge, Tindell, Smith & Aldridge 2009) ---------
     kappa_drug: float = _p(1.0, "per unit occupancy", 0.0, 100.0,
                            "drug-induced dopamine raises kappa (Zhang et al. 2009 'kappa > 1' states)", basis="chosen")

@@ -7,11 +7,19 @@ The net associative strength of s in context c is W = E[s, o] - I[s, c, o], and 
 stimuli x (intensities in [0, 1]) predicts V = sum_s x_s W[s, c, o] (Rescorla & Wagner 1972).
 
     delta = lambda - V
-    delta > 0:  E[s, o]    += rate_acq * gain * delta * x_s      (gain: baclofen on bursts)
-    delta < 0:  I[s, c, o] += rate_ext * (-delta) * x_s, capped at E[s, o]   (Bouton 2004)
+    reinforced trial (lambda > 0):
+        E[s, o] += rate_acq * delta * x_s * (gain if delta > 0 else 1), floored at 0
+    non-reinforced trial (lambda = 0), delta < 0:
+        I[s, c, o] += rate_ext * (-delta) * x_s, capped at E[s, o]          (Bouton 2004)
+
+Extinction is new, context-bound learning on non-reinforced trials; an over-prediction on a
+reinforced trial (overexpectation) corrects the excitatory strength itself.
 
 The summed prediction gives blocking (Kamin 1969); binding extinction to the context gives
-renewal (ABA, AAB, ABC) because I is silent outside the extinction context. Capping I at E
+renewal (ABA, AAB, ABC) because I is silent outside the extinction context. Extinction is
+also bound to the interoceptive state it was learned in (Bouton 2002): the core passes a
+retrieval strength r in [0, 1] that falls when a drug or stress state differs from the
+drug-free, unstressed state of extinction, and I is expressed as r I. Capping I at E
 keeps every net strength non-negative: the model has no conditioned inhibitors, so an
 extinguished context cannot protect a cue from extinction. Baclofen's gain
 scales positive errors only: GABA-B activation damps dopamine bursts, not pauses.
@@ -40,22 +48,24 @@ def net_strength(E: np.ndarray, I: np.ndarray, context: np.ndarray) -> np.ndarra
 
 
 def prediction(E: np.ndarray, I: np.ndarray, x: np.ndarray, context: np.ndarray,
-               outcome: np.ndarray) -> np.ndarray:
-    """Summed prediction V of `outcome` (per subject) from stimuli `x` (n, S) in `context`."""
+               outcome: np.ndarray, retrieval: np.ndarray | float = 1.0) -> np.ndarray:
+    """Summed prediction V of `outcome` (per subject) from stimuli `x` (n, S) in `context`, with
+    extinction memories expressed at strength `retrieval` (0..1, per subject)."""
     rows = np.arange(len(context))
-    w = E[rows, :, outcome] - I[rows, :, context, outcome]
+    w = E[rows, :, outcome] - np.asarray(retrieval)[..., None] * I[rows, :, context, outcome]
     return np.einsum("ns,ns->n", x, w)
 
 
 def update(E: np.ndarray, I: np.ndarray, x: np.ndarray, context: np.ndarray, outcome: np.ndarray,
            lam: np.ndarray, rate_acq: np.ndarray | float, rate_ext: np.ndarray | float,
-           gain: np.ndarray | float = 1.0) -> np.ndarray:
+           gain: np.ndarray | float = 1.0, retrieval: np.ndarray | float = 1.0) -> np.ndarray:
     """One trial per subject, in place. Returns the prediction errors delta (n,)."""
     rows = np.arange(len(context))
-    delta = lam - prediction(E, I, x, context, outcome)
-    pos = np.maximum(delta, 0.0) * rate_acq * gain
-    neg = np.maximum(-delta, 0.0) * rate_ext
-    E[rows, :, outcome] += pos[:, None] * x
-    inhibition = I[rows, :, context, outcome] + neg[:, None] * x
-    I[rows, :, context, outcome] = np.minimum(inhibition, np.maximum(E[rows, :, outcome], 0.0))
+    delta = lam - prediction(E, I, x, context, outcome, retrieval)
+    reinforced = lam > 0
+    excite = np.where(reinforced, delta * rate_acq * np.where(delta > 0, gain, 1.0), 0.0)
+    extinguish = np.where(reinforced, 0.0, np.maximum(-delta, 0.0) * rate_ext)
+    E[rows, :, outcome] = np.maximum(E[rows, :, outcome] + excite[:, None] * x, 0.0)
+    inhibition = I[rows, :, context, outcome] + extinguish[:, None] * x
+    I[rows, :, context, outcome] = np.minimum(inhibition, E[rows, :, outcome])
     return delta
