@@ -39,6 +39,7 @@ subject has the defaults.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -361,6 +362,10 @@ class ActorCritic(TDAgent):
     name = "actor_critic"
     PARAMETERS: ClassVar[dict[str, AgentParameter]] = {
         **_COMMON,
+        "inverse_temperature": dataclasses.replace(
+            _COMMON["inverse_temperature"], sigma=0.0,
+            source=_COMMON["inverse_temperature"].source + "; the same for every subject here: the actor's "
+            "log-odds move by learning_rate x inverse_temperature, so individual learning rates already vary it"),
         "critic_learning_rate": AgentParameter(
             0.05, "fraction of the error per update", 0.0, 1.0, 0.5, 210,
             "chosen equal to the actor's learning_rate; spread as learning_rate"),
