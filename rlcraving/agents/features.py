@@ -53,23 +53,22 @@ class Features:
         #: Feature names, in row order.
         self.names: tuple[str, ...] = ("bias", *observed, *(f"occupancy_{c:g}" for c in OCCUPANCY_CENTRES))
         self.columns = tuple(OBSERVATION_NAMES.index(name) for name in observed)
+        self._columns = np.array(self.columns)
+        self._centres = np.array(OCCUPANCY_CENTRES)[:, None]
 
     def __len__(self) -> int:
         return len(self.names)
 
     def __call__(self, obs: np.ndarray, out: np.ndarray) -> np.ndarray:
         """Features of observations `obs` (m, 12) written into `out` (n_features, m); returns `out`."""
-        out[0] = 1.0
-        for row, column in enumerate(self.columns, start=1):
-            out[row] = obs[:, column]
         first = 1 + len(self.columns)
-        occupancy = obs[:, _OCCUPANCY]
-        scale = -0.5 / OCCUPANCY_WIDTH**2
-        for row, centre in enumerate(OCCUPANCY_CENTRES, start=first):
-            np.subtract(occupancy, centre, out=out[row])
-            out[row] *= out[row]
-            out[row] *= scale
-            np.exp(out[row], out=out[row])
+        out[0] = 1.0
+        out[1:first] = obs[:, self._columns].T
+        bumps = out[first:]
+        np.subtract(obs[:, _OCCUPANCY], self._centres, out=bumps)
+        np.square(bumps, out=bumps)
+        bumps *= -0.5 / OCCUPANCY_WIDTH**2
+        np.exp(bumps, out=bumps)
         return out
 
 
