@@ -116,6 +116,9 @@ def test_named_grid_values_and_reference():
     assert study.points[1].spec.calendar[-1].footshock_mA == 0.5
     assert study.points[1].spec.calendar[-1].label == "test"
     assert study.spec.reference_label == 2.5
+    replaced = study_of("grid.calendar.test={shock: {phase: stress_reinstatement}}",
+                        "grid.calendar.test={cue: {phase: cue_reinstatement}}")
+    assert list(replaced.spec.grid["calendar.test"]) == ["cue"]   # a grid axis is replaced, not merged
 
 
 def test_run_key_depends_on_what_runs_only():

@@ -10,9 +10,9 @@ description: >
   Rats learn to press a lever for intravenous cocaine (10 daily 1-h sessions; each infusion
   comes with a light/tone cue), stop pressing when it no longer pays (6 extinction sessions),
   then meet the cue again in a relapse test, 30 min after an i.p. injection of baclofen
-  (0, 2.5 or 5 mg/kg). Watch active presses rise and fall, the prediction error move from the
+  (0, 1.25, 2.5 or 5 mg/kg). Watch active presses rise and fall, the prediction error move from the
   drug to the cue, and relapse shrink with the baclofen dose.
-subjects: 24
+subjects: 48
 seeds: 1
 environment:
   individual_differences: true
@@ -27,7 +27,7 @@ baclofen:
   sessions: [cue_test]
 traces: ["self_admin:0", "self_admin:-1", cue_test]
 grid:
-  baclofen.regimen.mg_per_kg: [0.0, 2.5, 5.0]
+  baclofen.regimen.mg_per_kg: [0.0, 1.25, 2.5, 5.0]
 analysis:
   axis: baclofen.regimen.mg_per_kg
   outcomes:

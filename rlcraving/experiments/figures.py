@@ -144,7 +144,7 @@ def outcome_figure(study: Study, summary: pd.DataFrame) -> plt.Figure:
                         label=f"baseline{' ' + label if label else ''}")
         if not numeric:
             ax.set_xticks(range(len(levels)), [str(v) for v in levels], rotation=20)
-        ax.set_xlabel(col)
+        ax.set_xlabel(axis)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7, frameon=False)
     ax.set_ylabel(measure.replace("_", " "))
@@ -177,10 +177,10 @@ def traces_figure(traces: pd.DataFrame, xlabel: str = "time (s)") -> plt.Figure:
         for c, signal in enumerate(signals):
             ax = axes[r, c]
             part = block[block["signal"] == signal]
-            for day, rows in part.groupby("day", sort=True):
-                phase = rows["phase"].iloc[0] if "phase" in rows else ""
+            for day, session in part.groupby("day", sort=True):
+                phase = session["phase"].iloc[0] if "phase" in session else ""
                 color = cmap(days.index(day) / max(len(days) - 1, 1))
-                ax.plot(rows["time_s"], rows["value"], color=color, lw=1.2, label=f"session {day} {phase}")
+                ax.plot(session["time_s"], session["value"], color=color, lw=1.2, label=f"session {day} {phase}")
             ax.axhline(0, color="0.7", lw=0.6)
             if r == 0:
                 ax.set_title(signal.replace("_", " "), fontsize=9)

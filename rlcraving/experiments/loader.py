@@ -174,7 +174,8 @@ def set_path(data: dict[str, Any], key: str, value: Any) -> Path_:
     """Set dotted `key` in nested `data` (creating dicts on the way); returns the resolved path.
 
     A mapping value is merged into the mapping it lands on (keys it does not give are kept),
-    unless it has a ``type`` (a regimen or an agent) or is empty: then it replaces it.
+    unless it has a ``type`` (a regimen or an agent), is empty, or is a grid axis: then it
+    replaces it.
     """
     parts, node, path = split_key(key), data, []
     for i, part in enumerate(parts):
@@ -185,7 +186,8 @@ def set_path(data: dict[str, Any], key: str, value: Any) -> Path_:
         path.append(step)
         if last:
             old = node[step] if isinstance(node, list) else node.get(step)
-            if isinstance(value, dict) and value and isinstance(old, dict) and "type" not in value:
+            merge = isinstance(value, dict) and value and "type" not in value and path[0] != "grid"
+            if merge and isinstance(old, dict):
                 value = {**old, **copy.deepcopy(value)}
             node[step] = copy.deepcopy(value)  # type: ignore[index]
         else:
