@@ -57,11 +57,16 @@ POLICIES: dict[str, str] = {"PPO": "MlpPolicy", "A2C": "MlpPolicy", "DQN": "MlpP
 #: presses an hour, as in rats.
 DEFAULT_ALGO_KWARGS: dict[str, dict[str, Any]] = {
     "PPO": dict(n_steps=64, n_epochs=4, ent_coef=0.01, normalize_advantage=False),
-    "RecurrentPPO": dict(n_steps=64, n_epochs=4, ent_coef=0.01, normalize_advantage=False),
+    "RecurrentPPO": dict(n_steps=64, n_epochs=4, ent_coef=0.01, normalize_advantage=False,
+                         policy_kwargs=dict(lstm_hidden_size=32, shared_lstm=True, enable_critic_lstm=False)),
     "A2C": dict(n_steps=8, ent_coef=0.01),
-    "DQN": dict(buffer_size=200_000, learning_starts=1_000, batch_size=64, train_freq=1,
-                target_update_interval=5_000, exploration_fraction=0.1, exploration_final_eps=0.05),
+    "DQN": dict(learning_starts=1_000, batch_size=64, train_freq=1, target_update_interval=5_000,
+                exploration_fraction=0.1, exploration_final_eps=0.05),
 }
+#: DQN's replay memory when ``buffer_size`` is not given: this many steps per subject (one hour
+#: at dt = 4 s). Extinction and SA look alike to the agent, so a memory of many sessions keeps
+#: replaying rewarded presses and extinction stalls (docs/sb3.md); a recent memory does not.
+DQN_BUFFER_STEPS_PER_SUBJECT = 900
 #: Minibatches per PPO epoch when ``batch_size`` is not given (batch = n_steps * n_envs / 4).
 MINIBATCHES = 4
 #: Signals of the binned traces (1-min bins of per-step cohort means; *_per_min are rates).
@@ -108,6 +113,8 @@ def algo_kwargs_for(algo: str, n_envs: int, algo_kwargs: Mapping[str, Any] | Non
     if algo in ("PPO", "RecurrentPPO") and "batch_size" not in kwargs:
         n_steps = kwargs.get("n_steps", inspect.signature(ALGORITHMS[algo]).parameters["n_steps"].default)
         kwargs["batch_size"] = max(1, int(n_steps) * n_envs // MINIBATCHES)
+    if algo == "DQN" and "buffer_size" not in kwargs:
+        kwargs["buffer_size"] = DQN_BUFFER_STEPS_PER_SUBJECT * n_envs
     return kwargs
 
 
@@ -428,7 +435,7 @@ def load_agent(path: str | Path, *, num_envs: int | None = None, seed: int | Non
     return ALGORITHMS[algo].load(zip_path, env=env, device="cpu")
 
 
-__all__ = ["ALGORITHMS", "DEFAULT_ALGO_KWARGS", "POLICIES", "SB3_TRACE_SIGNALS", "CocaineSeekingSB3VecEnv",
-           "SessionRecorder", "algo_kwargs_for", "calendar_steps", "env_settings_from_json", "env_settings_to_json",
-           "load_agent", "make_env", "make_model", "phase_means", "run_sb3_cohort", "save_agent", "session_steps",
-           "settings_path", "torch_threads", "train_through_calendar"]
+__all__ = ["ALGORITHMS", "DEFAULT_ALGO_KWARGS", "DQN_BUFFER_STEPS_PER_SUBJECT", "POLICIES", "SB3_TRACE_SIGNALS",
+           "CocaineSeekingSB3VecEnv", "SessionRecorder", "algo_kwargs_for", "calendar_steps", "env_settings_from_json",
+           "env_settings_to_json", "load_agent", "make_env", "make_model", "phase_means", "run_sb3_cohort",
+           "save_agent", "session_steps", "settings_path", "torch_threads", "train_through_calendar"]
