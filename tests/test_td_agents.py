@@ -52,10 +52,11 @@ def _step(batch: SubjectBatch, agent: TDAgent, actions: np.ndarray | None = None
 # ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("m", [1, 2, 3, 7, 64])
-def test_linear_sums_features_in_one_order_whatever_the_number_of_subjects(m):
+def test_linear_sums_features_in_one_order_whatever_the_number_of_subjects(m, dtype):
     rng = np.random.default_rng(m)
-    weights, phi = rng.standard_normal((3, 11, m)), rng.random((11, m))
+    weights, phi = rng.standard_normal((3, 11, m)).astype(dtype), rng.random((11, m)).astype(dtype)
     assert np.array_equal(linear(weights, phi), sequential_linear(weights, phi))
     assert np.array_equal(linear(weights[0], phi), sequential_linear(weights[0], phi))
 
@@ -146,8 +147,9 @@ def test_actor_critic_preferences_change_by_the_policy_gradient():
     agent = _agent(ActorCritic, batch)
     for _ in range(400):
         _step(batch, agent)
-    assert np.abs(agent.weights).max() > 1e-3
-    assert np.abs(agent.weights.sum(axis=0)).max() < 1e-12
+    size = np.abs(agent.weights).max()
+    assert size > 1e-3
+    assert np.abs(agent.weights.sum(axis=0)).max() < 1e-5 * size   # zero up to float32 rounding
     assert np.abs(agent.critic).max() > 1e-3
 
 

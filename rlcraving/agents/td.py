@@ -54,6 +54,8 @@ from rlcraving.core import ACTIVE, OBSERVATION_NAMES, OTHER, SubjectBatch
 
 _STREAM_CHOICE = 1001  # random stream of action selection (the core uses streams below 100)
 _ALL = slice(None)
+#: Floating type of weights, features and values (halves memory traffic; learning steps are far above its precision).
+WEIGHT_DTYPE = np.float32
 INCENTIVE = OBSERVATION_NAMES.index("incentive")
 
 
@@ -128,16 +130,16 @@ class TDAgent:
         self.features = Features(batch.options.sucrose_lever)
         n, n_actions, n_features = batch.n, batch.n_actions, len(self.features)
         self.n, self.n_actions, self.dt_s = n, n_actions, batch.params.dt_s
-        self.weights = np.zeros((n_actions, n_features, n))   # w[a, f, i]
-        self.values = np.zeros((n_actions, n))                # Q(s_t, .) (actor-critic: preferences)
+        self.weights = np.zeros((n_actions, n_features, n), dtype=WEIGHT_DTYPE)   # w[a, f, i]
+        self.values = np.zeros((n_actions, n), dtype=WEIGHT_DTYPE)   # Q(s_t, .) (actor-critic: preferences)
         self.actions = np.zeros(n, dtype=np.int64)            # a_t
         self.signal = np.zeros(n)                             # learning signal of the last step
-        self._next = np.zeros((n_actions, n))
-        self._phi = np.zeros((n_features, n))
-        self._phi_next = np.zeros((n_features, n))
+        self._next = np.zeros((n_actions, n), dtype=WEIGHT_DTYPE)
+        self._phi = np.zeros((n_features, n), dtype=WEIGHT_DTYPE)
+        self._phi_next = np.zeros((n_features, n), dtype=WEIGHT_DTYPE)
         self._rows = np.arange(n)
-        self._pref = np.zeros((n_actions, n))                 # scratch: action preferences
-        self._scratch = np.zeros((n_features, n))             # scratch: per-feature products
+        self._pref = np.zeros((n_actions, n), dtype=WEIGHT_DTYPE)                 # scratch: action preferences
+        self._scratch = np.zeros((n_features, n), dtype=WEIGHT_DTYPE)             # scratch: per-feature products
         self._drive = np.zeros(n)                             # homeostatic drive d(H_t)
         self._param: dict[str, np.ndarray | float] = {k: float(v) for k, v in self.settings.items()}
         if self.individual_differences:
@@ -211,7 +213,7 @@ class TDAgent:
         if idx.size == 0:
             return
         obs = self.batch.observe()[idx]
-        phi = self.features(obs, np.empty((len(self.features), idx.size)))
+        phi = self.features(obs, np.empty((len(self.features), idx.size), dtype=WEIGHT_DTYPE))
         self._phi[:, idx] = phi
         values = self._start_values(idx, phi)
         self.values[:, idx] = values
@@ -374,11 +376,11 @@ class ActorCritic(TDAgent):
     def __init__(self, batch: SubjectBatch, params: Mapping[str, float] | None = None, *,
                  individual_differences: bool = False):
         super().__init__(batch, params, individual_differences=individual_differences)
-        self.critic = np.zeros((len(self.features), self.n))   # v[f, i]
-        self.state_value = np.zeros(self.n)                     # V(s_t)
-        self.policy = np.zeros((self.n_actions, self.n))         # pi(. | s_t)
-        self._next_state_value = np.zeros(self.n)
-        self._next_policy = np.zeros((self.n_actions, self.n))
+        self.critic = np.zeros((len(self.features), self.n), dtype=WEIGHT_DTYPE)   # v[f, i]
+        self.state_value = np.zeros(self.n, dtype=WEIGHT_DTYPE)                     # V(s_t)
+        self.policy = np.zeros((self.n_actions, self.n), dtype=WEIGHT_DTYPE)         # pi(. | s_t)
+        self._next_state_value = np.zeros(self.n, dtype=WEIGHT_DTYPE)
+        self._next_policy = np.zeros((self.n_actions, self.n), dtype=WEIGHT_DTYPE)
 
     def _reset_weights(self, idx: np.ndarray) -> None:
         super()._reset_weights(idx)
