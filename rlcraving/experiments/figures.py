@@ -22,10 +22,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from rlcraving import stats
 from rlcraving.experiments.loader import Study
-from rlcraving.experiments.results import _is_number
+from rlcraving.experiments.results import is_number
 
 MAX_TRACE_CONDITIONS = 4
 #: (file stem, signals, x label) of the trace figures.
@@ -111,6 +112,7 @@ def sessions_figure(study: Study, table: pd.DataFrame) -> plt.Figure:
     top.set_ylabel("lever presses / session\n(solid active, dashed inactive)")
     bottom.set_ylabel("infusions / session")
     bottom.set_xlabel("session (day of the protocol)")
+    bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
     top.legend(fontsize=7, loc="upper right", ncol=1 + len(conditions) // 8, frameon=False)
     fig.suptitle(f"{study.spec.name}: mean per session (95% bootstrap CI)", y=1.06)
     return fig
@@ -128,7 +130,7 @@ def outcome_figure(study: Study, summary: pd.DataFrame) -> plt.Figure:
     else:
         col = study.axis_columns[axis]
         levels = [label for label, _ in spec.grid_levels(axis)]
-        numeric = all(_is_number(v) for v in levels)
+        numeric = all(is_number(v) for v in levels)
         others = [study.axis_columns[k] for k in spec.grid if k != axis]
         groups = summary.groupby(others, sort=False) if others else [((), summary)]
         groups = list(groups)

@@ -83,7 +83,7 @@ class _LineMap:
                 self._walk(item, (*path, i))
 
     def find(self, loc: Iterable[str | int]) -> tuple[Path_, int | None]:
-        """Longest known path along `loc` (union tags skipped) and its line."""
+        """Longest known path along `loc` and its line."""
         path: Path_ = ()
         for part in loc:
             if (*path, part) in self.lines:
@@ -91,15 +91,15 @@ class _LineMap:
         return path, self.lines.get(path)
 
 
-def _issues(err: ValidationError, lines: _LineMap, origin_of: Mapping[Path_, str] | None = None,
-            prefix: Path_ = ()) -> list[Issue]:
+def _issues(err: ValidationError, lines: _LineMap, origin_of: Mapping[Path_, str] | None = None) -> list[Issue]:
+    """Issues of a validation error, each at its key's line (or the option that set it)."""
     out = []
     for e in err.errors(include_url=False):
-        loc = (*prefix, *e["loc"])
+        loc = tuple(e["loc"])
         msg = e["msg"].removeprefix("Value error, ")
         ctx = e.get("ctx") or {}
         if e["type"] == "located":
-            out += [_issue_at((*prefix, *split_key(k)), m, lines, origin_of) for k, m in ctx["problems"]]
+            out += [_issue_at(split_key(k), m, lines, origin_of) for k, m in ctx["problems"]]
             continue
         if e["type"] == "unknown_key":
             loc = (*loc, ctx["unknown"][0])

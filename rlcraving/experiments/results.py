@@ -149,7 +149,8 @@ def outcome_table(study: Study, table: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def _is_number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
+    """Whether a grid label is a number (bools are not): such an axis gets a trend test."""
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
 
 
@@ -210,7 +211,7 @@ def compare(study: Study, outcomes: pd.DataFrame) -> pd.DataFrame:
                              "p_welch": welch.p,
                              "p_permutation": stats.permutation_test(ref, x, n_perm=a.permutations,
                                                                      seed=[a.seed, int(o), g, i])})
-            if all(_is_number(lv) for lv in levels) and len(levels) >= 2:
+            if all(is_number(lv) for lv in levels) and len(levels) >= 2:
                 dose = np.concatenate([np.full(len(samples[lv]), float(lv)) for lv in levels])
                 y = np.concatenate([samples[lv] for lv in levels])
                 order = sorted(levels)
