@@ -169,7 +169,9 @@ def traces_figure(traces: pd.DataFrame, xlabel: str = "time (s)") -> plt.Figure:
     """Within-session signals: one column per signal, one row per condition, one line per session."""
     keys = [k for k in ("condition", "day", "phase", "signal", "time_s") if k in traces]
     mean = traces.groupby(keys, sort=False)["value"].mean().reset_index()
-    rows = _distinct_conditions(mean)[:MAX_TRACE_CONDITIONS]
+    distinct = _distinct_conditions(mean)
+    picks = sorted({round(i) for i in np.linspace(0, len(distinct) - 1, min(len(distinct), MAX_TRACE_CONDITIONS))})
+    rows = [distinct[i] for i in picks]   # the first and last conditions, and evenly spaced ones between
     signals = list(dict.fromkeys(mean["signal"]))
     fig, axes = plt.subplots(len(rows), len(signals), figsize=(3.6 * len(signals), 2.6 * len(rows)),
                              squeeze=False, sharex=True)
@@ -191,7 +193,8 @@ def traces_figure(traces: pd.DataFrame, xlabel: str = "time (s)") -> plt.Figure:
             if r == len(rows) - 1:
                 ax.set_xlabel(xlabel, fontsize=8)
     axes[0, -1].legend(fontsize=6, frameon=False)
-    fig.suptitle("Within-session dopamine signals, cohort mean (early vs late sessions)", y=1.02)
+    shown = "" if len(rows) == len(distinct) else f"; {len(rows)} of {len(distinct)} conditions"
+    fig.suptitle(f"Within-session dopamine signals, cohort mean (early vs late sessions{shown})", y=1.02)
     fig.tight_layout()
     return fig
 
