@@ -179,6 +179,11 @@ def test_bad_input_is_named() -> None:
         run_sb3_cohort(2, TINY, condition=1)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="n_subjects=0"):
         run_sb3_cohort(0, TINY)
+    env = make_env(2, {"calendar": TINY})
+    model = make_model("PPO", env, seed=0)
+    env.reset()   # the calendar has begun: a recorder would miscount its days
+    with pytest.raises(ValueError, match="already run"):
+        train_through_calendar(model, progress_bar=False)
 
 
 # ---------------------------------------------------------------------------------------

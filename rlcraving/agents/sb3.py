@@ -271,20 +271,29 @@ def train_through_calendar(model: BaseAlgorithm, *, trace_sessions: Sequence[int
                            torch_num_threads: int | None = 1) -> SessionRecorder:
     """Let `model` learn while its subjects live once through their calendar; return the recorder.
 
-    The model's environment must be a fresh (or freshly seeded) `CocaineSeekingSB3VecEnv`.
-    Learning stays on in every session (extinction and tests included).
+    The model's environment must be a fresh (or freshly seeded) `CocaineSeekingSB3VecEnv`: the
+    calendar is counted from each subject's first session. Learning stays on in every session
+    (extinction and tests included).
     """
     check_bool("progress_bar", progress_bar)
-    env = model.get_env()
-    base = env.unwrapped if env is not None else None
-    if not isinstance(base, CocaineSeekingSB3VecEnv):
-        raise TypeError(f"model's environment is {type(base).__name__}; a CocaineSeekingSB3VecEnv is required")
+    base = _sb3_env_of(model)
+    if base.started and not base.seed_pending:
+        raise ValueError("the model's environment has already run; seed it again (env.seed(s)) so that new "
+                         "subjects start the calendar, or make a new one")
     recorder = SessionRecorder(base.calendar, base.num_envs, trace_sessions=trace_sessions)
     callbacks: BaseCallback = recorder if callback is None else CallbackList([recorder, callback])
     total = base.num_envs * calendar_steps(base.calendar, base.batch.params)
     with torch_threads(torch_num_threads):
         model.learn(total_timesteps=total, callback=callbacks, progress_bar=progress_bar)
     return recorder
+
+
+def _sb3_env_of(model: BaseAlgorithm) -> CocaineSeekingSB3VecEnv:
+    env = model.get_env()
+    base = env.unwrapped if env is not None else None
+    if not isinstance(base, CocaineSeekingSB3VecEnv):
+        raise TypeError(f"model's environment is {type(base).__name__}; a CocaineSeekingSB3VecEnv is required")
+    return base
 
 
 def run_sb3_cohort(n_subjects: int, calendar: Calendar | Sequence[Mapping[str, Any]] | None = None, *,
@@ -398,10 +407,7 @@ def save_agent(model: BaseAlgorithm, path: str | Path) -> tuple[Path, Path]:
     """Save `model` (SB3 zip) and its environment settings (JSON beside it). Returns both paths."""
     from rlcraving import __version__
 
-    env = model.get_env()
-    base = env.unwrapped if env is not None else None
-    if not isinstance(base, CocaineSeekingSB3VecEnv):
-        raise TypeError(f"model's environment is {type(base).__name__}; a CocaineSeekingSB3VecEnv is required")
+    base = _sb3_env_of(model)
     algo = next((name for name, cls in ALGORITHMS.items() if type(model) is cls), None)
     if algo is None:
         raise TypeError(f"model of type {type(model).__name__} is not one of {list(ALGORITHMS)}")

@@ -34,6 +34,7 @@ import numpy as np
 from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvObs, VecEnvStepReturn
 
+from rlcraving.core import SubjectBatch
 from rlcraving.envs.cocaine_seeking import CocaineSeekingVectorEnv
 from rlcraving.protocol import Calendar, as_calendar
 
@@ -68,11 +69,17 @@ class CocaineSeekingSB3VecEnv(VecEnv):
         self._t_start = time.perf_counter()
         self._batch_seed: int | None = None
         self._actions: np.ndarray | None = None
+        self.started = False
 
     @property
-    def batch(self):
+    def batch(self) -> SubjectBatch:
         """The `SubjectBatch` simulated."""
         return self.vector_env.batch
+
+    @property
+    def seed_pending(self) -> bool:
+        """A seed is set for the next `reset`, which will then start new subjects."""
+        return self._batch_seed is not None
 
     # ------------------------------------------------------------------ VecEnv API
     def seed(self, seed: int | None = None) -> Sequence[int | None]:
@@ -100,6 +107,7 @@ class CocaineSeekingSB3VecEnv(VecEnv):
         self._note_new_sessions(np.arange(self.num_envs))
         self._returns[:] = 0.0
         self._lengths[:] = 0
+        self.started = True
         self._reset_seeds()
         self._reset_options()
         self.reset_infos = [{} for _ in range(self.num_envs)]
