@@ -12,7 +12,8 @@ One step is `dt_s` seconds. Per subject and step, in order (all equations in doc
 3. schedule: an active press outside the timeout counts towards the ratio (FR n or the
    Richardson-Roberts series); completing it gives the infusion (if the drug is available),
    the cue (if contingent), a timeout, and possibly a footshock (punished sessions);
-4. cocaine: c <- c e^(-dt/tau_c) + infusion + i.p. transfer; occupancy o = c/(c+K50);
+4. cocaine: c <- c e^(-dt/tau_c) + infusion (given `infusion_delay_s` earlier) + i.p. transfer;
+   occupancy o = c/(c+K50);
 5. stress: shocks raise KOR activation k (threshold in mA; none if knocked out): punished
    completions in session, and the 15-min intermittent footshock before a stress test;
 6. allostasis: A <- A + dt (r_A o) - A dt/tau_A;
@@ -85,6 +86,9 @@ class SubjectBatch:
         self._shock_every = max(1, int(round(p.shock_interval_s / p.dt_s)))
         self._pr_limit_steps = int(round(60.0 * p.pr_limit_min / p.dt_s))
         self._first_hour_steps = int(round(3600.0 / p.dt_s))
+        delay_steps = int(round(p.infusion_delay_s / p.dt_s))
+        self._transit = np.zeros((delay_steps, self.n)) if delay_steps > 0 else None
+        self._transit_slot = self._transit_left = 0
         self._allocate()
         self.new_subjects(np.arange(self.n), rnd.subject_keys(0, np.arange(self.n)))
 
@@ -261,6 +265,9 @@ class SubjectBatch:
         gap_s = 3600.0 * gap_h
         tau_c = 60.0 * p.cocaine_half_life_min / math.log(2.0)
         absorbed = self.ip_depot[idx]
+        if self._transit is not None:  # doses still in the catheter arrive in the gap
+            absorbed = absorbed + self._transit[:, idx].sum(axis=0)
+            self._transit[:, idx] = 0.0
         self.cocaine[idx] = (self.cocaine[idx] + absorbed) * np.exp(-gap_s / tau_c)
         self.ip_depot[idx] = 0.0
         self.occupancy[idx] = self.cocaine[idx] / (self.cocaine[idx] + p.cocaine_k50_mg_per_kg)
@@ -392,6 +399,8 @@ class SubjectBatch:
         dose: np.ndarray | float = 0.0
         if events:
             infused, cue, dose = self._complete_ratios(completed)
+        if self._transit is not None and (events or self._transit_left > 0):
+            dose = self._through_catheter(dose, events)
         pellet = self._deliver_pellets(a) if self._any_sucrose else None
 
         # cocaine kinetics and DAT occupancy
@@ -476,6 +485,15 @@ class SubjectBatch:
         self.summary["intake_mg_per_kg"] += dose
         self.summary["first_hour_infusions"] += infused & (self.step_index < self._first_hour_steps)
         return infused, cue, dose
+
+    def _through_catheter(self, dose: np.ndarray | float, events: bool) -> np.ndarray:
+        """Doses given now reach the brain `infusion_delay_s` later: returns what arrives now."""
+        slot = self._transit_slot
+        arriving = self._transit[slot].copy()
+        self._transit[slot] = dose
+        self._transit_slot = (slot + 1) % self._transit.shape[0]
+        self._transit_left = self._transit.shape[0] if events else self._transit_left - 1
+        return arriving
 
     def _deliver_pellets(self, a: np.ndarray) -> np.ndarray | None:
         """Sucrose lever, FR1 with its own cue and timeout. Returns the pellet mask, or None."""

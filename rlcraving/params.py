@@ -47,6 +47,10 @@ class ModelParams:
     cocaine_k50_mg_per_kg: float = _p(0.75, "mg/kg", 0.01, 50.0,
                                       "calibrated: brain level of half-maximal effect, equal to the default "
                                       "unit dose so one infusion gives half occupancy from zero")
+    infusion_delay_s: float = _p(4.0, "s", 0.0, 60.0,
+                                 "i.v. cocaine acts in the brain within seconds; one 4 s step separates the cue "
+                                 "(at the press) from the drug's action, so a learnt cue can come to predict it",
+                                 basis="chosen")
     ip_absorption_half_life_min: float = _p(5.0, "min", 0.1, 120.0,
                                             "assumed: i.p. cocaine primes peak in brain within ~10-15 min")
     ip_bioavailability: float = _p(0.5, "fraction", 0.0, 1.0,

@@ -134,7 +134,10 @@ def test_sessions_are_truncated_by_their_clock() -> None:
 
 def test_cocaine_decays_with_its_half_life_and_sets_occupancy() -> None:
     batch = new_batch(session(unit_dose_mg_per_kg=1.5))
-    obs, *_ = batch.step(np.array([ACTIVE]))
+    batch.step(np.array([ACTIVE]))
+    assert batch.cocaine[0] == 0.0, "the infusion is still in the catheter"
+    run(batch, OTHER, round(P.infusion_delay_s / P.dt_s) - 1)
+    obs, *_ = batch.step(np.array([OTHER]))
     peak = batch.cocaine[0]
     assert peak == pytest.approx(1.5)
     assert obs[0, OBS["drug_occupancy"]] == pytest.approx(peak / (peak + P.cocaine_k50_mg_per_kg), rel=1e-6)
@@ -245,8 +248,9 @@ def test_reward_is_the_sum_of_its_components() -> None:
 def test_baclofen_lowers_the_dopamine_surge_not_the_hedonic_effect() -> None:
     placebo = new_batch(session())
     treated = new_batch(session(baclofen_mg_per_day=60.0))
-    placebo.step(np.array([ACTIVE]))
-    treated.step(np.array([ACTIVE]))
+    for batch in (placebo, treated):  # press, then wait for the infusion to reach the brain
+        batch.step(np.array([ACTIVE]))
+        run(batch, OTHER, round(P.infusion_delay_s / P.dt_s))
     gain = float(treated.dopamine_gain[0])
     assert 1.0 - P.baclofen_emax <= gain < 1.0 and placebo.dopamine_gain[0] == 1.0
     assert treated.components["hedonic"][0] == placebo.components["hedonic"][0] > 0
@@ -329,7 +333,8 @@ def test_the_step_length_changes_resolution_not_time() -> None:
             truncated = bool(batch.step(np.array([ACTIVE if steps == 0 else OTHER]))[3][0])
             steps += 1
         assert steps == round(60 * minutes / dt_s)
-        since_infusion_s = 60 * minutes - dt_s  # the infusion arrives at the end of its step
+        # the infusion arrives at the end of the step infusion_delay_s after the press
+        since_infusion_s = 60 * minutes - dt_s - round(P.infusion_delay_s / dt_s) * dt_s
         unit_dose = session().unit_dose_mg_per_kg
         expected = unit_dose * 0.5 ** (since_infusion_s / (60 * P.cocaine_half_life_min))
         assert batch.cocaine[0] == pytest.approx(expected, rel=1e-9)

@@ -19,7 +19,7 @@ from rlcraving.core import OBSERVATION_NAMES, REWARD_COMPONENTS, SUMMARY_FIELDS
 from rlcraving.envs import CocaineSeekingEnv
 from rlcraving.protocol import PHASES, PR_SERIES, Calendar
 
-ACTIVE, INACTIVE = 1, 2
+OTHER, ACTIVE, INACTIVE = 0, 1, 2
 RunSession = Callable[..., tuple[int, float, bool, dict[str, Any]]]
 
 
@@ -220,7 +220,8 @@ def test_progressive_ratio_terminates_at_the_breakpoint(run_session: RunSession)
 def test_info_carries_reward_components_signals_and_levels() -> None:
     env = CocaineSeekingEnv(baclofen_mg_per_day=60.0)
     env.reset(seed=0)
-    _, reward, _, _, info = env.step(ACTIVE)
+    env.step(ACTIVE)
+    _, reward, _, _, info = env.step(OTHER)  # the infusion reaches the brain one step after the press
     for name in (*REWARD_COMPONENTS, "dopamine", "baclofen_gain", "cocaine_mg_per_kg", "baclofen_mg_per_l",
                  "incentive_signal", "dysphoria"):
         assert isinstance(info[name], float), name

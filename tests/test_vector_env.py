@@ -13,7 +13,7 @@ import rlcraving
 from rlcraving.core import OBSERVATION_NAMES, SUMMARY_FIELDS
 from rlcraving.envs import CocaineSeekingEnv, CocaineSeekingVectorEnv
 
-ACTIVE = 1
+OTHER, ACTIVE = 0, 1
 HETEROGENEOUS: dict[str, Any] = {
     "individual_differences": True, "baclofen_mg_per_day": 200.0, "sucrose_lever": True,
     "calendar": [{"phase": "punished_self_administration", "days": 2, "session_minutes": 20.0},
@@ -34,7 +34,8 @@ def test_make_vec_with_the_vector_entry_point() -> None:
     assert envs.single_observation_space.shape == (len(OBSERVATION_NAMES),)
     obs, _ = envs.reset(seed=0)
     assert obs.shape == (6, len(OBSERVATION_NAMES)) and envs.observation_space.contains(obs)
-    obs, reward, terminated, truncated, info = envs.step(np.full(6, ACTIVE))
+    envs.step(np.full(6, ACTIVE))
+    obs, reward, terminated, truncated, info = envs.step(np.full(6, OTHER))  # the infusion arrives
     assert envs.observation_space.contains(obs)
     assert reward.shape == terminated.shape == truncated.shape == (6,)
     assert info["cocaine_mg_per_kg"].shape == (6,) and np.all(info["cocaine_mg_per_kg"] > 0)
