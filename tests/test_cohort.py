@@ -73,21 +73,24 @@ def test_traces_cover_the_requested_sessions(cohort):
     assert binned.time_s.tolist() == [60.0 * k for k in range(60)]
     locked = tr[(tr.signal == "cue_locked_drug_dopamine") & (tr.day == 4)].set_index("time_s").value
     assert locked.index.min() == -20.0 and locked.index.max() == 40.0
-    # the drug's surge comes with the cue; none in the 20-s timeouts before and after an infusion
-    assert locked[0.0] > 0.02
-    assert (locked[[-16.0, -12.0, -8.0, -4.0, 4.0, 8.0, 12.0, 16.0]] == 0).all()
+    # the drug's surge reaches the brain one step after the cue; none in the rest of the timeouts
+    assert locked[4.0] > 0.02
+    assert (locked[[-12.0, -8.0, -4.0, 0.0, 8.0, 12.0, 16.0]] == 0).all()
     # no cue, no infusion in extinction
     assert tr[(tr.day == 10) & (tr.signal == "infusions_per_min")].value.max() == 0
 
 
-def test_traces_show_the_cue_acquiring_value(cohort):
-    """The Pavlovian value of the cue grows over training, so does its conditioned reinforcement."""
+def test_traces_show_the_dopamine_signal_moving_from_the_drug_to_the_cue(cohort):
+    """As the cue and the press come to predict the drug, the error at the drug's arrival shrinks;
+    in the cue test the cue alone evokes a burst, and a dip follows where the drug should arrive."""
     tr = cohort.traces
     cue = tr[tr.signal == "cue_value"].set_index(["day", "time_s"]).value
     assert cue[0, 0.0] < 0.5 * cue[0, 600.0] and cue[0, 600.0] < cue[4].mean()
-    locked = tr[tr.signal == "cue_locked_incentive"]
-    onset = locked[locked.time_s == 0].set_index("day").value
-    assert onset[4] > onset[0] > 0
+    error = tr[tr.signal == "cue_locked_prediction_error"].set_index(["day", "time_s"]).value
+    assert error[4, 4.0] < 0.6 * error[0, 4.0]
+    assert error[10, 0.0] > 0.05 and error[10, 4.0] < 0
+    paid = tr[(tr.signal == "cue_locked_incentive") & (tr.time_s == 0)].set_index("day").value
+    assert paid[10] > 2 * paid[0] > 0     # the cue's conditioned reinforcement, drug-free
     rates = tr[tr.signal == "active_presses_per_min"].groupby("day").value.sum()
     table_presses = mean_by_day(cohort, "active_presses")
     assert rates[4] == pytest.approx(table_presses[4], rel=1e-9)   # 60 one-minute bins of a rate

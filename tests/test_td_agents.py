@@ -61,19 +61,23 @@ def test_linear_sums_features_in_one_order_whatever_the_number_of_subjects(m, dt
     assert np.array_equal(linear(weights[0], phi), sequential_linear(weights[0], phi))
 
 
-def test_features_are_the_observation_with_a_bias_and_coded_occupancy():
+def test_features_are_the_observation_with_coded_occupancy():
     features = Features(sucrose_lever=False)
     obs = np.random.default_rng(0).random((5, len(OBSERVATION_NAMES))).astype(np.float32)
     centre = OCCUPANCY_CENTRES[2]
     obs[0, OBSERVATION_NAMES.index("drug_occupancy")] = centre
     phi = features(obs, np.empty((len(features), 5)))
-    assert np.all(phi[features.names.index("bias")] == 1.0)
     for name in ("drug_cue", "dysphoria", "incentive", "context_B"):
         assert np.array_equal(phi[features.names.index(name)], obs[:, OBSERVATION_NAMES.index(name)])
     assert "session_time" not in features.names and "sucrose_cue" not in features.names
     bumps = phi[[features.names.index(f"occupancy_{c:g}") for c in OCCUPANCY_CENTRES]]
     assert bumps[2, 0] == pytest.approx(1.0) and np.all(bumps[[0, 4], 0] < 0.01)
     assert np.all((bumps > 0) & (bumps <= 1))
+    # the bumps act as a bias that depends on the drug state: their sum is nearly constant
+    grid = np.zeros((101, len(OBSERVATION_NAMES)), dtype=np.float32)
+    grid[:, OBSERVATION_NAMES.index("drug_occupancy")] = np.linspace(0, 1, 101)
+    total = features(grid, np.empty((len(features), 101)))[-len(OCCUPANCY_CENTRES):].sum(axis=0)
+    assert np.all((total > 1.1) & (total < 1.3))
     assert "sucrose_lever_present" in Features(sucrose_lever=True).names
 
 
@@ -83,16 +87,18 @@ def test_features_are_the_observation_with_a_bias_and_coded_occupancy():
 
 
 def _drug_expected(kind: type[TDAgent]) -> tuple[np.ndarray, np.ndarray]:
-    """Press the active lever of drug-free subjects whose values already expect far more than the drug.
+    """Drug-free subjects whose values expect far more than a dose get one (pressed the step before;
+    the drug reaches the brain a step after the press).
 
-    Returns (learning signal, the drug's dopamine surge D) for the step.
+    Returns (learning signal, the drug's dopamine surge D) of the step the drug arrives.
     """
     batch = _batch(4)
     agent = _agent(kind, batch)
+    _step(batch, agent, np.full(4, ACTIVE))
     drug_free = agent.features.names.index("occupancy_0")
-    agent.weights[ACTIVE, drug_free] = 5.0    # Q(drug-free, active) far above what one infusion is worth
+    agent.weights[OTHER, drug_free] = 5.0    # Q(drug-free, other) far above what one infusion is worth
     agent.begin(np.arange(4))
-    signal = _step(batch, agent, np.full(4, ACTIVE))
+    signal = _step(batch, agent, np.full(4, OTHER))
     return signal, batch.components["drug_dopamine"].copy()
 
 
@@ -181,8 +187,8 @@ def test_baclofen_gain_slows_learning_from_the_drug():
             batch.dopamine_gain = np.full(batch.n, gain)
             agent.actions = np.full(batch.n, ACTIVE)
             agent.learn(obs, reward, terminated | truncated)
-    bias = Features(False).names.index("bias")
-    assert agents[1].weights[ACTIVE, bias].mean() < 0.8 * agents[0].weights[ACTIVE, bias].mean()
+    context = Features(False).names.index("context_A")
+    assert agents[1].weights[ACTIVE, context].mean() < 0.8 * agents[0].weights[ACTIVE, context].mean()
 
 
 def test_pavlovian_bias_adds_active_lever_approach_in_proportion_to_incentive():
@@ -212,8 +218,10 @@ def test_homeostatic_reward_is_drive_reduction_towards_the_set_point():
     for setpoint in (0.0, 0.5):
         batch = _batch(3)
         agent = _agent(QLearning, batch, homeostatic_weight=1.0, homeostatic_setpoint=setpoint)
-        _, reward, *_ = batch.step(np.full(3, ACTIVE))
-        gains[setpoint] = agent._reward(reward) - (reward - batch.components["relief"])
+        gains[setpoint] = np.zeros(3)
+        for action in (ACTIVE, OTHER):   # the drug reaches the brain the step after the press
+            _, reward, *_ = batch.step(np.full(3, action))
+            gains[setpoint] += agent._reward(reward) - (reward - batch.components["relief"])
     assert np.all(gains[0.5] > 0) and np.all(gains[0.0] < 0)
 
 

@@ -1,4 +1,4 @@
-"""State features of the TD agents: the observation, linearly, with a bias in place of the clock.
+"""State features of the TD agents: the observation, with drug occupancy coded by radial basis functions.
 
 The agents' values are linear in these features, one weight vector per action:
 
@@ -6,24 +6,29 @@ The agents' values are linear in these features, one weight vector per action:
 
 | feature | meaning (from the observation) |
 |---|---|
-| bias | 1 |
 | drug_cue | drug-paired cue on (0/1) |
 | timeout | fraction of the post-infusion timeout left |
 | context_A/B/C | chamber context (one-hot) |
-| drug_occupancy | dopamine-transporter occupancy, 0..1 |
 | dysphoria | d / (1 + d) |
 | incentive | u / (1 + u) |
 | ratio_progress | presses made towards the ratio / ratio |
 | sucrose_cue, sucrose_lever_present | only with the sucrose lever |
+| occupancy_0 ... occupancy_1 | exp(-(o - c)^2 / (2 w^2)), centres c = 0, 0.25, ..., 1, width w = 0.125 |
 
 Why linear and not a table: a table knows nothing of a state it has not visited, and relapse
-tests put the subject in exactly such states (stress drives dysphoria, a prime drives
-occupancy, beyond what training showed). A linear value extrapolates what was learnt: the
-weight on dysphoria learnt from relief during self-administration applies to a stronger
-dysphoria later. The bias and the context one-hot are deliberately both present: what is
-learnt in one context is split between the shared bias and that context's weight, so
-extinction in context B transfers only in part to context A (partial renewal). The session
-clock is left out so that values learnt in 1-h sessions carry over to 6-h sessions.
+tests put the subject in exactly such states (stress drives dysphoria beyond what training
+showed). A linear value extrapolates what was learnt: the weight on dysphoria learnt during
+self-administration applies to a stronger dysphoria later.
+
+Why occupancy is coded by bumps: the worth of a press is not a line in occupancy (greatest
+drug-free, nothing when sated), and the bumps (which sum to 1.1-1.25 everywhere) also serve as
+the bias, one per drug state. There is no global bias: extinction learnt drug-free stays with the
+drug-free bump and the contexts, and is not carried into drug states (extinction is retrieved in
+the interoceptive state it was learnt in, Bouton 2002, as in the core's Pavlovian learning), so a
+prime that puts the subject back in a drug state finds the values of self-administration. The
+context one-hot is shared by all drug states, so extinction in context B leaves context A's
+weight (renewal). The session clock is left out so that values learnt in 1-h sessions carry over
+to 6-h and progressive-ratio sessions.
 
 Features are stored transposed, (n_features, n_subjects), so every operation of the agents
 runs over contiguous subject vectors.
@@ -51,7 +56,7 @@ class Features:
         check_bool("sucrose_lever", sucrose_lever)
         observed = _BASE + (_SUCROSE if sucrose_lever else ())
         #: Feature names, in row order.
-        self.names: tuple[str, ...] = ("bias", *observed, *(f"occupancy_{c:g}" for c in OCCUPANCY_CENTRES))
+        self.names: tuple[str, ...] = (*observed, *(f"occupancy_{c:g}" for c in OCCUPANCY_CENTRES))
         self.columns = tuple(OBSERVATION_NAMES.index(name) for name in observed)
         self._columns = np.array(self.columns)
         self._centres = np.array(OCCUPANCY_CENTRES)[:, None]
@@ -61,9 +66,8 @@ class Features:
 
     def __call__(self, obs: np.ndarray, out: np.ndarray) -> np.ndarray:
         """Features of observations `obs` (m, 12) written into `out` (n_features, m); returns `out`."""
-        first = 1 + len(self.columns)
-        out[0] = 1.0
-        out[1:first] = obs[:, self._columns].T
+        first = len(self.columns)
+        out[:first] = obs[:, self._columns].T
         bumps = out[first:]
         np.subtract(obs[:, _OCCUPANCY], self._centres, out=bumps)
         np.square(bumps, out=bumps)
