@@ -250,3 +250,23 @@ def test_classroom_cohort_takes_seconds():
     start = time.perf_counter()
     run_cohort(200, default_calendar())
     assert time.perf_counter() - start < 60.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("agent", sorted(AGENTS))
+def test_prime_and_stress_reinstate_and_the_kor_knockout_removes_only_stress(agent):
+    """Drug-primed and stress-induced reinstatement (Shaham et al. 2003); a kappa-opioid knockout
+    removes the stress effect and leaves the prime's (McLaughlin et al. 2003)."""
+    def test_day(phase: str, **env: object) -> tuple[np.ndarray, np.ndarray]:
+        calendar = [{"phase": "self_administration", "days": 10}, {"phase": "extinction", "days": 10},
+                    {"phase": phase, "days": 1}]
+        r = run_cohort(100, calendar, agent=agent, seed=3, env_kwargs=env or None)
+        return per_subject(r, "active_presses", 19), per_subject(r, "active_presses", 20)
+
+    for phase in ("prime_reinstatement", "stress_reinstatement"):
+        baseline, test = test_day(phase)
+        assert bootstrap_ci(test - baseline, seed=0)[0] > 0, phase
+    baseline, test = test_day("stress_reinstatement", kor_knockout=True)
+    assert bootstrap_ci(test - baseline, seed=0)[1] < 0.5
+    baseline, test = test_day("prime_reinstatement", kor_knockout=True)
+    assert bootstrap_ci(test - baseline, seed=0)[0] > 0
