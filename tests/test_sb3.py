@@ -25,6 +25,7 @@ from rlcraving.agents.sb3 import (
     load_agent,
     make_env,
     make_model,
+    phase_means,
     run_sb3_cohort,
     save_agent,
     settings_path,
@@ -140,6 +141,9 @@ def test_cohort_table_has_the_td_cohort_shape() -> None:
     key = ["subject", "day", "phase", "measure"]
     pd.testing.assert_frame_equal(ours[key], td[key])
     assert set(ours["measure"]) == set(MEASURES) and set(ours["condition"]) == {"ppo"}
+    means = phase_means(ours)
+    assert list(means["day"]) == [0, 1, 2] and list(means["phase"]) == Calendar(TINY).phases()
+    assert means.loc[2, "active_presses"] == pytest.approx(_mean(ours, "active_presses", [2]))
 
 
 def test_same_seed_same_numbers_and_torch_threads_restored() -> None:
