@@ -66,6 +66,14 @@ class SubjectOptions:
     individual_differences: bool = False
 
 
+def session_steps(settings: SessionSettings, params: ModelParams) -> int:
+    """Steps in a session of `settings` (the most, for progressive ratio, which may end sooner)."""
+    minutes = settings.session_minutes
+    if settings.schedule == "PR":
+        minutes = max(minutes, params.pr_max_session_min)
+    return max(1, int(round(60.0 * minutes / params.dt_s)))
+
+
 class SubjectBatch:
     """N subjects, their state across days, and the session each one is in."""
 
@@ -210,10 +218,7 @@ class SubjectBatch:
             end_h = self.session_start_h[idx] + self.step_index[idx] * p.dt_s / 3600.0
             start_h = np.maximum(self.session_start_h[idx] + 24.0 * s.abstinence_days, end_h)
             gap_h = start_h - end_h
-        n_steps = int(round(60.0 * s.session_minutes / p.dt_s))
-        if s.schedule == "PR":
-            n_steps = max(n_steps, int(round(60.0 * p.pr_max_session_min / p.dt_s)))
-        n_steps = max(n_steps, 1)
+        n_steps = session_steps(s, p)
         self._advance_gap(idx, gap_h)
         self._start_baclofen(idx, start_h, s.regimen, n_steps, first)
         self.session_start_h[idx] = start_h

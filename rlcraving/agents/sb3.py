@@ -38,9 +38,10 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from rlcraving.agents.cohort import ENV_KWARGS, MEASURES, TRACE_BIN_S, CohortResult
 from rlcraving.agents.sb3_vec_env import CocaineSeekingSB3VecEnv
 from rlcraving.checks import check_bool, check_choice, check_keys, check_number
+from rlcraving.core import session_steps
 from rlcraving.params import ModelParams
 from rlcraving.pharmacology import REGIMEN_TYPES
-from rlcraving.protocol import Calendar, CalendarEntry, SessionSettings, as_calendar
+from rlcraving.protocol import Calendar, CalendarEntry, as_calendar
 
 #: Algorithms by name, and the policy each uses.
 ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"PPO": PPO, "A2C": A2C, "DQN": DQN, "RecurrentPPO": RecurrentPPO}
@@ -124,14 +125,6 @@ def make_model(algo: str, env: CocaineSeekingSB3VecEnv, algo_kwargs: Mapping[str
     check_number("seed", seed, lo=0, hi=2**32 - 1, integer=True)
     kwargs = algo_kwargs_for(algo, env.num_envs, algo_kwargs)
     return ALGORITHMS[algo](POLICIES[algo], env, seed=int(seed), **kwargs)
-
-
-def session_steps(settings: SessionSettings, params: ModelParams) -> int:
-    """Steps in a session of `settings` (the most, for progressive ratio, which may end sooner)."""
-    minutes = settings.session_minutes
-    if settings.schedule == "PR":
-        minutes = max(minutes, params.pr_max_session_min)
-    return max(1, int(round(60.0 * minutes / params.dt_s)))
 
 
 def calendar_steps(calendar: Calendar, params: ModelParams) -> int:
@@ -444,4 +437,4 @@ def load_agent(path: str | Path, *, num_envs: int | None = None, seed: int | Non
 __all__ = ["ALGORITHMS", "DEFAULT_ALGO_KWARGS", "DQN_BUFFER_STEPS_PER_SUBJECT", "POLICIES", "SB3_TRACE_SIGNALS",
            "CocaineSeekingSB3VecEnv", "SessionRecorder", "algo_kwargs_for", "calendar_steps", "env_settings_from_json",
            "env_settings_to_json", "load_agent", "make_env", "make_model", "phase_means", "run_sb3_cohort",
-           "save_agent", "session_steps", "settings_path", "torch_threads", "train_through_calendar"]
+           "save_agent", "settings_path", "torch_threads", "train_through_calendar"]

@@ -197,7 +197,7 @@ class CocaineSeekingSB3VecEnv(VecEnv):
 
     def _note_new_sessions(self, idx: np.ndarray) -> None:
         """Remember the phase of the sessions just started at `idx`."""
-        current = self.vector_env._protocol.current  # the vector env has no public per-subject session yet
+        current = self.vector_env.sessions
         for i in idx.tolist():
             self.phase[i] = current[i].phase
 

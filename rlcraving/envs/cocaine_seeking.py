@@ -323,6 +323,11 @@ class CocaineSeekingVectorEnv(VectorEnv):
         """The simulation core behind this view."""
         return self._batch
 
+    @property
+    def sessions(self) -> list[SessionSettings]:
+        """Settings of each subject's session in progress."""
+        return list(self._protocol.current)
+
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         seed = _check_seed(seed)
         super().reset(seed=seed)

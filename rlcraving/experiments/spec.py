@@ -215,7 +215,8 @@ class TDAgentSpec(_Strict):
 
 
 class SB3AgentSpec(_Strict):
-    """A stable-baselines3 arm (`rlcraving.agents.sb3.run_sb3_cohort`): one trained policy per subject."""
+    """A stable-baselines3 arm (`rlcraving.agents.sb3.run_sb3_cohort`): one shared policy per seed,
+    its subjects being parallel environments of that policy."""
 
     type: Literal["sb3"]
     algo: str = "PPO"
