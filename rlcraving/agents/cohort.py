@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rlcraving.agents.td import AGENTS, make_agent
+from rlcraving.agents.td import AGENTS, TDAgent, make_agent
 from rlcraving.checks import check_bool, check_keys, check_number
 from rlcraving.core import ACTIVE, SUMMARY_FIELDS, SubjectBatch
 from rlcraving.envs.cocaine_seeking import _Protocol
@@ -188,7 +188,7 @@ class _Recorder:
             np.copyto(self._presses_before, b.summary["active_presses"])
             np.copyto(self._infusions_before, b.summary["infusions"])
 
-    def after_step(self, day: np.ndarray, running: np.ndarray, signal: np.ndarray, learner: Any) -> None:
+    def after_step(self, day: np.ndarray, running: np.ndarray, signal: np.ndarray, learner: TDAgent) -> None:
         if not self.any_traced:
             return
         slot = self.slot[np.clip(day, 0, len(self.calendar) - 1)]
@@ -198,7 +198,7 @@ class _Recorder:
         self._bin(slot, inside, signal, learner)
         self._lock(slot, inside, signal)
 
-    def _bin(self, slot: np.ndarray, inside: np.ndarray, signal: np.ndarray, learner: Any) -> None:
+    def _bin(self, slot: np.ndarray, inside: np.ndarray, signal: np.ndarray, learner: TDAgent) -> None:
         b, rate = self.batch, 60.0 / self.dt
         rows = np.flatnonzero(inside)
         cell = slot[rows] * self.n_bins + np.minimum(self._step_index[rows] // self.bin_steps, self.n_bins - 1)
