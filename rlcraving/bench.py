@@ -177,7 +177,7 @@ def run(out: Path | str = "results/bench", seconds: float = 2.0, quick: bool = F
     ]
     for name, module in OPTIONAL.items():
         try:
-            bench_fn = getattr(__import__(module, fromlist=["benchmark"]), "benchmark")
+            bench_fn = __import__(module, fromlist=["benchmark"]).benchmark
         except (ImportError, AttributeError):
             figures.append(Figure(name, float("nan"), "", "", False, note=f"{module}.benchmark not available"))
             continue

@@ -22,7 +22,7 @@ import pandas as pd
 from rlcraving.agents.td import AGENTS, TDAgent, make_agent
 from rlcraving.checks import check_bool, check_keys, check_number
 from rlcraving.core import ACTIVE, SUMMARY_FIELDS, SubjectBatch
-from rlcraving.envs.cocaine_seeking import _Protocol
+from rlcraving.envs.cocaine_seeking import Protocol
 from rlcraving.protocol import Calendar, as_calendar
 
 #: Keyword arguments of the environment that a cohort accepts in `env_kwargs`.
@@ -88,7 +88,7 @@ def run_cohort(n_subjects: int, calendar: Calendar | Sequence[Mapping[str, Any]]
     check_keys("env_kwargs", kwargs, ENV_KWARGS)
     cal = as_calendar(calendar)
     traced = _check_trace_sessions(trace_sessions, len(cal))
-    protocol = _Protocol(n, calendar=cal, sucrose_lever=kwargs.get("sucrose_lever", False),
+    protocol = Protocol(n, calendar=cal, sucrose_lever=kwargs.get("sucrose_lever", False),
                          kor_knockout=kwargs.get("kor_knockout", False),
                          individual_differences=kwargs.get("individual_differences", False),
                          baclofen_mg_per_day=kwargs.get("baclofen_mg_per_day", 0.0),

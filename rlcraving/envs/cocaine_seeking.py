@@ -65,10 +65,11 @@ SESSION_OPTIONS = SESSION_KEYS
 _GENERATION_STRIDE = 2**32
 
 
-class _Protocol:
+class Protocol:
     """Who is in which session: calendar position, subject generation, option parsing.
 
-    Shared by the single and the vector environment so they follow one set of rules.
+    Shared by the single and the vector environment, and by the TD cohorts, so all follow one
+    set of rules. `batch` is the simulation core; `reset(idx, seed, options)` starts sessions.
     """
 
     def __init__(self, n: int, *, calendar: Any, sucrose_lever: Any, kor_knockout: Any,
@@ -231,7 +232,7 @@ class CocaineSeekingEnv(gym.Env[np.ndarray, np.int64]):
             raise ValueError(f"render_mode={render_mode!r} is not allowed; choose one of "
                              f"{self.metadata['render_modes']} or None")
         self.render_mode = render_mode
-        self._protocol = _Protocol(1, calendar=calendar, sucrose_lever=sucrose_lever, kor_knockout=kor_knockout,
+        self._protocol = Protocol(1, calendar=calendar, sucrose_lever=sucrose_lever, kor_knockout=kor_knockout,
                                    individual_differences=individual_differences,
                                    baclofen_mg_per_day=baclofen_mg_per_day, baclofen=baclofen, params=params)
         self._batch = self._protocol.batch
@@ -305,7 +306,7 @@ class CocaineSeekingVectorEnv(VectorEnv):
             raise ValueError(f"render_mode={render_mode!r} is not allowed; choose one of "
                              f"{self.metadata['render_modes']} or None")
         self.render_mode = render_mode
-        self._protocol = _Protocol(num_envs, calendar=calendar, sucrose_lever=sucrose_lever,
+        self._protocol = Protocol(num_envs, calendar=calendar, sucrose_lever=sucrose_lever,
                                    kor_knockout=kor_knockout, individual_differences=individual_differences,
                                    baclofen_mg_per_day=baclofen_mg_per_day, baclofen=baclofen, params=params)
         self._batch = self._protocol.batch
