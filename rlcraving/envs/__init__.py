@@ -2,4 +2,4 @@
 
 from rlcraving.envs.cocaine_seeking import SESSION_OPTIONS, CocaineSeekingEnv, CocaineSeekingVectorEnv, Protocol
 
-__all__ = ["SESSION_OPTIONS", "CocaineSeekingEnv", "CocaineSeekingVectorEnv"]
+__all__ = ["SESSION_OPTIONS", "CocaineSeekingEnv", "CocaineSeekingVectorEnv", "Protocol"]
