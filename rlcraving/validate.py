@@ -184,30 +184,34 @@ def acquisition_finding(cfg: Config) -> Finding:
 
 @phenomenon("escalation")
 def escalation_finding(cfg: Config) -> Finding:
-    days = 14
-    sha = cohort(cfg, acquisition(days, session_minutes=60.0), "ShA")
-    lga = cohort(cfg, acquisition(days, session_minutes=360.0), "LgA")
-    late = range(days - 4, days)
+    """Ahmed & Koob 1998: after acquisition in 1-h sessions, one group gets 6-h sessions."""
+    pre, days = 5, 14
+    groups = {name: cohort(cfg, acquisition(pre) + acquisition(days, session_minutes=minutes), name)
+              for name, minutes in (("ShA", 60.0), ("LgA", 360.0))}
+    late = range(pre + days - 4, pre + days)
+
+    def first_hour(r: CohortResult, day: int) -> np.ndarray:
+        return per_subject(r, "first_hour_infusions", day)
 
     def change(r: CohortResult) -> np.ndarray:
-        base = per_subject(r, "first_hour_infusions", 0)
-        return np.mean([per_subject(r, "first_hour_infusions", d) for d in late], axis=0) - base
+        return np.mean([first_hour(r, d) for d in late], axis=0) - first_hour(r, pre)
 
-    c_sha, c_lga = change(sha), change(lga)
+    c_sha, c_lga = change(groups["ShA"]), change(groups["LgA"])
     est = diff_ci(c_sha, c_lga, cfg.seed)
-    from_5 = [per_subject(lga, "first_hour_infusions", d) - per_subject(sha, "first_hour_infusions", d)
-              for d in range(4, days)]
+    from_5 = [first_hour(groups["LgA"], d) - first_hour(groups["ShA"], d) for d in range(pre + 4, pre + days)]
     lga_over_sha = stats.describe(np.mean(from_5, axis=0), seed=cfg.seed)
-    base = per_subject(lga, "first_hour_infusions", 0).mean()
-    detail = (f"first-hour infusions, change from session 1 to sessions {days - 3}-{days}: "
-              f"LgA {_mean_ci(c_lga, cfg.seed)}, ShA {_mean_ci(c_sha, cfg.seed)} (LgA session-1 level "
-              f"{base:.1f}); LgA minus ShA first-hour intake over sessions 5-{days}: "
+    base = first_hour(groups["LgA"], pre).mean()
+    detail = (f"first-hour infusions, change from the first to the last 4 of {days} access sessions (after "
+              f"{pre} 1-h acquisition sessions): LgA {_mean_ci(c_lga, cfg.seed)} from {base:.1f}, ShA "
+              f"{_mean_ci(c_sha, cfg.seed)}; LgA minus ShA first-hour intake over access sessions 5-{days}: "
               f"{_fmt(lga_over_sha.mean)} [{_fmt(lga_over_sha.ci_low)}, {_fmt(lga_over_sha.ci_high)}]")
+    sha_stable = abs(c_sha.mean()) <= 0.15 * max(first_hour(groups["ShA"], pre).mean(), 1e-9)
     return _finding(cfg, "escalation", "Escalation with long access", "Ahmed & Koob 1998",
                     "LgA (6 h) first-hour intake escalates over sessions, ShA (1 h) stays stable; LgA exceeds "
                     "ShA from about session 5",
                     "LgA minus ShA escalation of first-hour infusions", est,
-                    est[1] > 0, lga_over_sha.ci_low > 0 and c_lga.mean() >= 0.25 * max(base, 1e-9), detail,
+                    est[1] > 0 and lga_over_sha.ci_low > 0,
+                    c_lga.mean() >= 0.25 * max(base, 1e-9) and sha_stable, detail,
                     _rows(ShA_change=c_sha, LgA_change=c_lga))
 
 
