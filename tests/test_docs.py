@@ -25,7 +25,7 @@ def test_every_parameter_trait_and_phase_is_documented() -> None:
         assert f"| `{f.name}` |" in text, f.name
     for name in (*INDIVIDUAL_TRAITS, *PHASES):
         assert f"| `{name}` |" in text, name
-    assert "## Agents" in text
+    assert "## 16. Agents" in text and "docs/agents.md" in text
 
 
 def test_parameter_rows_carry_default_unit_range_and_source() -> None:
