@@ -112,7 +112,8 @@ class SubjectBatch:
         self.occupancy = z()          # DAT occupancy after the last step
         self.allostasis = z()         # hedonic set-point shift A
         self.kor = z()                # kappa-opioid activation k
-        self.E, self.I = pav.zeros(n)
+        self._E, self._I = pav.zeros(n)   # read through .E / .I, which bring them up to date
+        self._stale = False                 # drug-outcome slots changed since the last sync
         self.total_infusions = z()
         self.last_drug_h = np.full(n, -np.inf)
         self.bac_state = np.zeros((n, BACLOFEN_STATE_SIZE))
@@ -148,8 +149,8 @@ class SubjectBatch:
         self.summary = dict(zip(SUMMARY_FIELDS, self._tally[1:], strict=True))
         # net associative strengths in the current context, and terms built on them
         self.value_cue, self.value_context, self.value_drug_state, self.value_sucrose_cue = z(), z(), z(), z()
-        self._excitation = {name: z() for name in ("cue", "context", "drug_state")}
-        self._inhibition = {name: z() for name in ("cue", "context", "drug_state")}
+        # strengths for the drug outcome in the current context: rows cue, context, drug state
+        self._excitation, self._inhibition = np.zeros((3, n)), np.zeros((3, n))
         self.incubated, self.cue_term, self.retrieval = np.ones(n), z(), np.ones(n)
         self._zeros, self._ones, self._subjects = z(), np.ones(n), np.arange(n)
         self.components = {name: self._zeros for name in REWARD_COMPONENTS}
@@ -169,7 +170,9 @@ class SubjectBatch:
         for arr in (self.cocaine, self.ip_depot, self.occupancy, self.allostasis, self.kor,
                     self.total_infusions, self.bac_clock_h, self.regimen_anchor_h, self.session_start_h):
             arr[idx] = 0.0
-        self.E[idx], self.I[idx] = 0.0, 0.0
+        self._sync_associations()
+        self._E[idx], self._I[idx] = 0.0, 0.0
+        self._excitation[:, idx], self._inhibition[:, idx] = 0.0, 0.0
         self.last_drug_h[idx] = -np.inf
         self.bac_state[idx] = 0.0
         self.regimen_index[idx] = 0
@@ -210,6 +213,7 @@ class SubjectBatch:
         idx = np.asarray(idx, dtype=np.int64)
         if idx.size == 0:
             return
+        self._sync_associations()  # the cached slots belong to the context about to change
         p, s = self.params, settings
         if first:
             start_h = np.full(idx.size, p.session_start_hour)
@@ -539,27 +543,63 @@ class SubjectBatch:
 
     def _pavlovian_trial(self, rows: np.ndarray, reinforced: np.ndarray, cue: np.ndarray,
                          drug_state: np.ndarray, outcome: int, gain: np.ndarray | float) -> None:
-        """A Rescorla-Wagner trial for subjects `rows` (see `pavlovian`)."""
-        x = np.zeros((rows.size, len(pav.STIMULI)))
-        x[:, pav.DRUG_CUE if outcome == pav.DRUG else pav.SUCROSE_CUE] = cue[rows]
-        x[np.arange(rows.size), pav.CONTEXT_0 + self.context[rows]] = 1.0
-        x[:, pav.DRUG_STATE] = drug_state[rows]
-        E, I = self.E[rows], self.I[rows]
-        pav.update(E, I, x, self.context[rows], np.full(rows.size, outcome), reinforced[rows].astype(float),
-                   self.pavlovian_rate[rows], self.extinction_rate[rows], np.broadcast_to(gain, (self.n,))[rows],
-                   self.retrieval[rows])
-        self.E[rows], self.I[rows] = E, I
-        self._refresh_values(rows)
+        """A Rescorla-Wagner trial (see `pavlovian`) for subjects `rows`.
+
+        The stimuli of a trial are its lever's cue, the context and the drug state. For the drug
+        outcome their strengths are cached per subject, so the trial works on three
+        slots and writes them back to E and I.
+        """
+        gain = np.broadcast_to(gain, (self.n,))[rows]
+        args = (reinforced[rows].astype(float), self.pavlovian_rate[rows], self.extinction_rate[rows], gain,
+                self.retrieval[rows])
+        if outcome != pav.DRUG:
+            x = np.zeros((rows.size, len(pav.STIMULI)))
+            x[:, pav.SUCROSE_CUE] = cue[rows]
+            x[np.arange(rows.size), pav.CONTEXT_0 + self.context[rows]] = 1.0
+            x[:, pav.DRUG_STATE] = drug_state[rows]
+            E, I = self._E[rows], self._I[rows]
+            pav.update(E, I, x, self.context[rows], np.full(rows.size, outcome), *args)
+            self._E[rows], self._I[rows] = E, I
+            self._refresh_values(rows)
+            return
+        x = np.column_stack([cue[rows], np.ones(rows.size), drug_state[rows]])
+        e, i, _ = pav.learn(self._excitation[:, rows].T, self._inhibition[:, rows].T, x, *args)
+        self._excitation[:, rows], self._inhibition[:, rows] = e.T, i.T
+        self._stale = True
+
+    def _sync_associations(self) -> None:
+        """Write the cached drug-outcome slots back into E and I (done lazily: on reading them,
+        and before a session start re-reads them)."""
+        if not self._stale:
+            return
+        everyone = self._subjects
+        for k, stimulus in enumerate((pav.DRUG_CUE, pav.CONTEXT_0 + self.context, pav.DRUG_STATE)):
+            self._E[everyone, stimulus, pav.DRUG] = self._excitation[k]
+            self._I[everyone, stimulus, self.context, pav.DRUG] = self._inhibition[k]
+        self._stale = False
+
+    @property
+    def E(self) -> np.ndarray:  # noqa: N802
+        """Excitatory strengths, shape (n, stimuli, outcomes) (see `pavlovian`)."""
+        self._sync_associations()
+        return self._E
+
+    @property
+    def I(self) -> np.ndarray:  # noqa: E743, N802
+        """Context-bound inhibitory strengths, shape (n, stimuli, contexts, outcomes)."""
+        self._sync_associations()
+        return self._I
 
     def _refresh_values(self, idx: np.ndarray) -> None:
         """Cache, per subject, the excitatory and context-bound inhibitory strengths (drug outcome,
         current context) of cue, context and drug state; the net sucrose-cue strength."""
+        self._sync_associations()
         ctx = self.context[idx]
         rows = np.arange(idx.size)
-        E, I = self.E[idx], self.I[idx, :, ctx]
-        for name, stimulus in (("cue", pav.DRUG_CUE), ("context", pav.CONTEXT_0 + ctx), ("drug_state", pav.DRUG_STATE)):
-            self._excitation[name][idx] = E[rows, stimulus, pav.DRUG]
-            self._inhibition[name][idx] = I[rows, stimulus, pav.DRUG]
+        E, I = self._E[idx], self._I[idx, :, ctx]
+        for k, stimulus in enumerate((pav.DRUG_CUE, pav.CONTEXT_0 + ctx, pav.DRUG_STATE)):
+            self._excitation[k, idx] = E[rows, stimulus, pav.DRUG]
+            self._inhibition[k, idx] = I[rows, stimulus, pav.DRUG]
         self.value_sucrose_cue[idx] = E[:, pav.SUCROSE_CUE, pav.SUCROSE] - I[:, pav.SUCROSE_CUE, pav.SUCROSE]
         self.incubated[idx] = 1.0 + self.params.incubation_gain * self.incubation[idx]
 
@@ -575,10 +615,7 @@ class SubjectBatch:
         self.kappa = kappa
         # extinction is retrieved in the drug-free, unstressed state it was learned in (Bouton 2002)
         self.retrieval = np.exp(-occ / p.extinction_retrieval_occupancy - self.kor / p.extinction_retrieval_kor)
-        ex, inh, r = self._excitation, self._inhibition, self.retrieval
-        self.value_cue = ex["cue"] - r * inh["cue"]
-        self.value_context = ex["context"] - r * inh["context"]
-        self.value_drug_state = ex["drug_state"] - r * inh["drug_state"]
+        self.value_cue, self.value_context, self.value_drug_state = self._excitation - self.retrieval * self._inhibition
         self.cue_term = self.incubated * np.maximum(self.value_cue, 0.0)
         # the surge one unit dose would cause now, relative to its surge in a drug-free subject
         after = self.cocaine + self.unit_dose

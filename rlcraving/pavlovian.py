@@ -52,20 +52,36 @@ def prediction(E: np.ndarray, I: np.ndarray, x: np.ndarray, context: np.ndarray,
     """Summed prediction V of `outcome` (per subject) from stimuli `x` (n, S) in `context`, with
     extinction memories expressed at strength `retrieval` (0..1, per subject)."""
     rows = np.arange(len(context))
-    w = E[rows, :, outcome] - np.asarray(retrieval)[..., None] * I[rows, :, context, outcome]
+    w = E[rows, :, outcome] - np.asarray(retrieval, dtype=float)[..., None] * I[rows, :, context, outcome]
     return np.einsum("ns,ns->n", x, w)
+
+
+def learn(e: np.ndarray, i: np.ndarray, x: np.ndarray, lam: np.ndarray, rate_acq: np.ndarray | float,
+          rate_ext: np.ndarray | float, gain: np.ndarray | float = 1.0,
+          retrieval: np.ndarray | float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One trial per subject on the stimuli present: the learning rule itself.
+
+    e, i, x: (m, k) excitatory strength, context-bound inhibitory strength (in the trial's
+    context, for the trial's outcome) and intensity of the k stimuli of each trial.
+    Returns the new (e, i) and the prediction errors delta (m,).
+    """
+    expressed = e - np.asarray(retrieval, dtype=float)[..., None] * i
+    delta = lam - np.einsum("mk,mk->m", x, expressed)
+    reinforced = lam > 0
+    excite = np.where(reinforced, delta * rate_acq * np.where(delta > 0, gain, 1.0), 0.0)
+    extinguish = np.where(reinforced, 0.0, np.maximum(-delta, 0.0) * rate_ext)
+    e = np.maximum(e + excite[:, None] * x, 0.0)
+    i = np.minimum(i + extinguish[:, None] * x, e)
+    return e, i, delta
 
 
 def update(E: np.ndarray, I: np.ndarray, x: np.ndarray, context: np.ndarray, outcome: np.ndarray,
            lam: np.ndarray, rate_acq: np.ndarray | float, rate_ext: np.ndarray | float,
            gain: np.ndarray | float = 1.0, retrieval: np.ndarray | float = 1.0) -> np.ndarray:
-    """One trial per subject, in place. Returns the prediction errors delta (n,)."""
+    """One trial per subject on full association arrays (x over all stimuli), in place.
+    Returns the prediction errors delta (n,)."""
     rows = np.arange(len(context))
-    delta = lam - prediction(E, I, x, context, outcome, retrieval)
-    reinforced = lam > 0
-    excite = np.where(reinforced, delta * rate_acq * np.where(delta > 0, gain, 1.0), 0.0)
-    extinguish = np.where(reinforced, 0.0, np.maximum(-delta, 0.0) * rate_ext)
-    E[rows, :, outcome] = np.maximum(E[rows, :, outcome] + excite[:, None] * x, 0.0)
-    inhibition = I[rows, :, context, outcome] + extinguish[:, None] * x
-    I[rows, :, context, outcome] = np.minimum(inhibition, E[rows, :, outcome])
+    e, i, delta = learn(E[rows, :, outcome], I[rows, :, context, outcome], x, lam, rate_acq, rate_ext, gain,
+                        retrieval)
+    E[rows, :, outcome], I[rows, :, context, outcome] = e, i
     return delta

@@ -11,6 +11,7 @@ import math
 import numpy as np
 import pytest
 
+from rlcraving import pavlovian as pav
 from rlcraving.core import (
     ACTIVE,
     INACTIVE,
@@ -351,3 +352,24 @@ def test_kor_knockout_leaves_drug_reward_intact() -> None:
         _, knockout_reward, *_ = knockout.step(action)
         assert wild_reward[0] == knockout_reward[0]
     assert wild.summary["infusions"][0] > 0
+
+
+@pytest.mark.parametrize("extinction_context", ["A", "B"])
+def test_extinction_is_bound_to_its_context_in_the_core(extinction_context: str) -> None:
+    """ABA renewal through the core's cached associations: extinction in B leaves the drug cue and
+    context A their value; extinction in A removes it (Bouton 2004)."""
+    batch = new_batch(session())
+    for t in range(int(batch.n_steps[0])):
+        batch.step(np.array([ACTIVE if t % 8 == 0 else OTHER]))
+    learnt = batch.value_context[0]
+    for _ in range(3):
+        batch.start_sessions(np.arange(1), session("extinction", context=extinction_context,
+                                                   contingent_cue=True))
+        for t in range(int(batch.n_steps[0])):
+            batch.step(np.array([ACTIVE if t % 8 == 0 else OTHER]))
+    batch.start_sessions(np.arange(1), session("extinction", context="A"))
+    batch.step(np.array([OTHER]))
+    renewed = extinction_context == "B"
+    assert (batch.value_context[0] > 0.5 * learnt) == renewed
+    assert (batch.value_cue[0] > 0.2) == renewed
+    assert batch.E[0, pav.CONTEXT_0, pav.DRUG] == pytest.approx(learnt, rel=0.2)
