@@ -620,7 +620,7 @@ class SubjectBatch:
         # the surge one unit dose would cause now, relative to its surge in a drug-free subject
         after = self.cocaine + self.unit_dose
         self.availability = (after / (after + p.cocaine_k50_mg_per_kg) - occ) / self.unit_occupancy
-        exteroceptive = self.incubated * np.maximum(self.value_context, 0.0) + (self.cue_left > 0) * self.cue_term
+        exteroceptive = np.maximum(self.value_context, 0.0) + (self.cue_left > 0) * self.cue_term
         self.incentive = kappa * self.availability * (exteroceptive + occ * np.maximum(self.value_drug_state, 0.0))
 
     def observe(self) -> np.ndarray:

@@ -123,8 +123,10 @@ class ModelParams:
                                      "with decay 150 d puts the peak at 60 d and 56% of peak at 180 d",
                                      basis="calibrated")
     incubation_decay_days: float = _p(150.0, "days", 0.2, 10000.0, "see incubation_rise_days", basis="calibrated")
-    incubation_gain: float = _p(3.0, "", 0.0, 100.0,
-                                "calibrated: cue incentive at peak incubation is 1 + gain times its day-1 value")
+    incubation_gain: float = _p(8.0, "", 0.0, 100.0,
+                                "calibrated: the drug cue's incentive at peak incubation is 1 + gain times its "
+                                "day-1 value, so that 60-day cue-induced seeking in a 1-h test is ~1.8x the "
+                                "1-day level (Grimm 2001: several-fold; 3 gave 1.4x)")
     incubation_load_infusions: float = _p(100.0, "infusions", 1.0, 1e6,
                                           "drug history at which the incubation load is 63% of maximum",
                                           basis="calibrated")
