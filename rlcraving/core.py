@@ -172,6 +172,8 @@ class SubjectBatch:
             arr[idx] = 0.0
         self._sync_associations()
         self._E[idx], self._I[idx] = 0.0, 0.0
+        if self._transit is not None:
+            self._transit[:, idx] = 0.0
         self._excitation[:, idx], self._inhibition[:, idx] = 0.0, 0.0
         self.last_drug_h[idx] = -np.inf
         self.bac_state[idx] = 0.0
