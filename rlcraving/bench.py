@@ -147,15 +147,71 @@ def scaling(sizes: tuple[int, ...], seconds: float) -> dict[str, list[float]]:
     return {"n_subjects": list(sizes), "us_per_step": per_step}
 
 
-OPTIONAL: dict[str, str] = {
-    "td_cohort": "rlcraving.agents.td",
-    "sb3_ppo": "rlcraving.agents.sb3",
-    "headline_study": "rlcraving.experiments",
-}
+
+def td_cohort_subject_steps_per_s(n: int, seconds: float, agent: str = "q_learning") -> float:
+    """A TD cohort on the core: environment plus learning, `n` subjects in one long session."""
+    from rlcraving.agents.td import make_agent
+
+    batch = SubjectBatch(n)
+    _long_session(batch)
+    learner = make_agent(agent, batch)
+    everyone = np.arange(n)
+    learner.new_subjects(everyone)
+    learner.begin(everyone)
+
+    def work() -> int:
+        for _ in range(50):
+            obs, reward, terminated, truncated = batch.step(learner.actions)
+            learner.learn(obs, reward, terminated | truncated)
+        return 50 * n
+
+    return _rate(work, seconds)
 
 
-def run(out: Path | str = "results/bench", seconds: float = 2.0, quick: bool = False) -> list[Figure]:
-    """Run the benchmarks; write `bench.json` (and return the figures)."""
+def ppo_env_steps_per_s(n_subjects: int = 64, timesteps: int = 40_000) -> float:
+    """stable-baselines3 PPO (classroom defaults, one torch thread) through the batched VecEnv."""
+    from rlcraving.agents.sb3 import make_env, make_model, torch_threads
+
+    with torch_threads():
+        model = make_model("PPO", make_env(n_subjects), seed=0)
+        model.learn(total_timesteps=2 * model.n_steps * n_subjects)  # warm up
+        start = time.perf_counter()
+        model.learn(total_timesteps=timesteps, reset_num_timesteps=False)
+        return timesteps / (time.perf_counter() - start)
+
+
+HEADLINE_DOSES_MG_PER_KG = (0.0, 1.25, 2.5, 3.75, 5.0)
+
+
+def headline_study_seconds(n_subjects: int = 200) -> float:
+    """Wall time of the headline study: cue-induced reinstatement after the default protocol,
+    rat i.p. baclofen before the test at 5 doses, `n_subjects` TD subjects each (one process)."""
+    from rlcraving.agents.cohort import run_cohort
+    from rlcraving.pharmacology import RatIP
+    from rlcraving.protocol import default_calendar
+
+    entries = [dict(e.overrides, phase=e.phase, days=e.days) for e in default_calendar().entries]
+    start = time.perf_counter()
+    for dose in HEADLINE_DOSES_MG_PER_KG:
+        test = dict(entries[-1], baclofen=RatIP(dose))
+        run_cohort(n_subjects, [*entries[:-1], test], seed=0)
+    return time.perf_counter() - start
+
+
+def protocol_scaling(n: int, days: tuple[int, ...]) -> dict[str, list[float]]:
+    """Wall time (s) of a TD cohort of `n` subjects against the number of 1-h sessions."""
+    from rlcraving.agents.cohort import run_cohort
+
+    seconds = []
+    for d in days:
+        start = time.perf_counter()
+        run_cohort(n, [{"phase": "self_administration", "days": d}], seed=0)
+        seconds.append(time.perf_counter() - start)
+    return {"sessions": list(days), "seconds": seconds}
+
+
+def run(out: Path | str = "results/bench", seconds: float = 2.0, quick: bool = False) -> dict[str, Any]:
+    """Run the benchmarks; write `bench.json` and `scaling.png` into `out` and return the report."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     seconds = 0.3 if quick else seconds
@@ -171,45 +227,89 @@ def run(out: Path | str = "results/bench", seconds: float = 2.0, quick: bool = F
         return Figure(name, value, unit, f"{sign} {target:g}", met, {**refs, **ratios}, note)
 
     figures = [
-        figure("vector_env_4096", vector_env_subject_steps_per_s(4096, seconds), "subject-steps/s", 10e6),
-        figure("single_env", single_env_steps_per_s(seconds), "steps/s", 30e3),
-        figure("memory_100k_subjects", memory_mb(100_000), "MB", 2048, higher_is_better=False),
+        figure("vector_env_4096", vector_env_subject_steps_per_s(4096, seconds), "subject-steps/s", 10e6,
+               note="gym.make_vec, N = 4096, random actions"),
+        figure("td_cohort_4096", td_cohort_subject_steps_per_s(4096, seconds), "subject-steps/s", 3e6,
+               note="core + Q-learning, N = 4096"),
+        figure("single_env", single_env_steps_per_s(seconds), "steps/s", 30e3, note="gym.make, random actions"),
+        figure("sb3_ppo", ppo_env_steps_per_s(64, 8_000 if quick else 40_000), "env-steps/s", 20e3,
+               note="PPO, 64 subjects, classroom defaults"),
+        figure("headline_study", headline_study_seconds(20 if quick else 200), "s", 10.0, higher_is_better=False,
+               note=f"5 doses x {20 if quick else 200} TD subjects, default protocol, one process"),
+        figure("memory_100k_subjects", memory_mb(100_000), "MB", 2048, higher_is_better=False,
+               note="peak RSS added by 100,000 subjects in a session"),
     ]
-    for name, module in OPTIONAL.items():
-        try:
-            bench_fn = __import__(module, fromlist=["benchmark"]).benchmark
-        except (ImportError, AttributeError):
-            figures.append(Figure(name, float("nan"), "", "", False, note=f"{module}.benchmark not available"))
-            continue
-        figures.append(bench_fn(seconds=seconds, references=refs))
     report = {
+        "command": "rlcraving bench" + (" --quick" if quick else ""),
+        "date": time.strftime("%Y-%m-%d"),
         "machine": {"platform": platform.platform(), "python": platform.python_version(),
                     "cpus": os.cpu_count(), "numpy": np.__version__},
         "figures": [asdict(f) for f in figures],
-        "scaling": scaling((1, 16, 256, 4096, 32768) if not quick else (1, 256), seconds / 2),
+        "scaling_with_n": scaling((1, 16, 256, 4096) if quick else (1, 16, 256, 4096, 32768), seconds / 2),
+        "scaling_with_protocol": protocol_scaling(64, (1, 2) if quick else (1, 2, 4, 8, 16)),
     }
+    _plot_scaling(report, out / "scaling.png")
     tmp = out / "bench.json.tmp"
     tmp.write_text(json.dumps(report, indent=2))
     os.replace(tmp, out / "bench.json")
-    return figures
+    return report
 
 
-def format_table(figures: list[Figure]) -> str:
-    """Plain-text table of the figures."""
-    rows = [f"{'benchmark':<24} {'value':>14} {'unit':<16} {'target':<12} met  x CartPole  x Python loop"]
+def _plot_scaling(report: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    by_n, by_days = report["scaling_with_n"], report["scaling_with_protocol"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4))
+    n = np.array(by_n["n_subjects"], dtype=float)
+    us = np.array(by_n["us_per_step"])
+    left.loglog(n, us, "o-", label="core step")
+    left.loglog(n, us[0] * n / n[0], ":", color="grey", label="proportional to N")
+    left.set_xlabel("subjects N")
+    left.set_ylabel("time per step (us)")
+    left.legend(fontsize=8)
+    left.set_title("cost against cohort size", fontsize=10)
+    right.plot(by_days["sessions"], by_days["seconds"], "o-")
+    right.set_xlabel("1-h sessions in the protocol")
+    right.set_ylabel("wall time (s), 64 TD subjects")
+    right.set_title("cost against protocol length", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _ratio(reference: dict[str, float], key: str) -> str:
+    return f"{reference[key]:.2f}" if key in reference else "-"
+
+
+def format_table(figures: list[dict[str, Any]]) -> str:
+    """Markdown table of the figures."""
+    rows = ["| benchmark | value | unit | target | met | x CartPole step | x Python loop | what |",
+            "|---|---|---|---|---|---|---|---|"]
     for f in figures:
-        rows.append(f"{f.name:<24} {f.value:>14,.1f} {f.unit:<16} {f.target:<12} {'yes' if f.met else 'NO ':<4}"
-                    f" {f.reference.get('x_cartpole', float('nan')):>10.2f} "
-                    f"{f.reference.get('x_python_loop', float('nan')):>14.1f}  {f.note}")
+        cartpole, loop = (_ratio(f["reference"], key) for key in ("x_cartpole", "x_python_loop"))
+        rows.append(f"| {f['name']} | {f['value']:,.1f} | {f['unit']} | {f['target']} | "
+                    f"{'yes' if f['met'] else 'no'} | {cartpole} | {loop} | {f['note']} |")
     return "\n".join(rows)
 
 
 def main(out: str = "results/bench", seconds: float = 2.0, quick: bool = False) -> dict[str, Any]:
-    """Entry point of `rlcraving bench`."""
-    figures = run(out, seconds, quick)
-    print(format_table(figures))
-    print(f"wrote {Path(out) / 'bench.json'}")
-    return {"figures": [asdict(f) for f in figures]}
+    """Entry point of `rlcraving bench`: measure, print the table, write bench.json and scaling.png.
+
+    Args:
+        out: directory for bench.json and scaling.png.
+        seconds: minimum time per rate measurement.
+        quick: small sizes, for a smoke test (figures not comparable with the targets).
+    """
+    report = run(out, seconds, quick)
+    refs = report["figures"][0]["reference"]
+    print(f"references: CartPole {refs['cartpole_steps_per_s']:,.0f} steps/s; the model subject by subject in a "
+          f"Python loop {refs['python_loop_subject_steps_per_s']:,.0f} subject-steps/s")
+    print(format_table(report["figures"]))
+    print(f"wrote {Path(out) / 'bench.json'} and {Path(out) / 'scaling.png'}")
+    return report
 
 
 if __name__ == "__main__":
