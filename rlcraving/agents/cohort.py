@@ -250,17 +250,7 @@ class _Recorder:
 
     # ------------------------------------------------------------------ tables
     def table(self, condition: str) -> pd.DataFrame:
-        n_days, n_measures, n = self.results.shape
-        phases = np.array(self.calendar.phases(), dtype=object)
-        days = np.repeat(np.arange(n_days), n_measures * n)
-        return pd.DataFrame({
-            "subject": np.tile(np.arange(n), n_days * n_measures),
-            "condition": condition,
-            "day": days,
-            "phase": phases[days],
-            "measure": np.tile(np.repeat(np.array(MEASURES, dtype=object), n), n_days),
-            "value": self.results.ravel(),
-        })
+        return tidy_table(self.results, self.calendar, condition)
 
     def traces(self, condition: str) -> pd.DataFrame:
         frames = []
@@ -282,6 +272,22 @@ class _Recorder:
         return pd.concat(frames, ignore_index=True)
 
 
+def tidy_table(results: np.ndarray, calendar: Calendar, condition: str) -> pd.DataFrame:
+    """The tidy table of `results[day, measure, subject]` (measures in `MEASURES` order):
+    columns subject, condition, day, phase, measure, value."""
+    n_days, n_measures, n = results.shape
+    phases = np.array(calendar.phases(), dtype=object)
+    days = np.repeat(np.arange(n_days), n_measures * n)
+    return pd.DataFrame({
+        "subject": np.tile(np.arange(n), n_days * n_measures),
+        "condition": condition,
+        "day": days,
+        "phase": phases[days],
+        "measure": np.tile(np.repeat(np.array(MEASURES, dtype=object), n), n_days),
+        "value": results.ravel(),
+    })
+
+
 def _mean(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return np.divide(sums, counts, out=np.full(sums.shape, np.nan), where=counts > 0)
 
@@ -291,4 +297,4 @@ def _frame(condition: str, day: int, phase: str, time_s: np.ndarray, signal: str
                          "signal": signal, "value": value})
 
 
-__all__ = ["BINNED_SIGNALS", "ENV_KWARGS", "LOCKED_SIGNALS", "MEASURES", "CohortResult", "run_cohort"]
+__all__ = ["BINNED_SIGNALS", "ENV_KWARGS", "LOCKED_SIGNALS", "MEASURES", "CohortResult", "run_cohort", "tidy_table"]

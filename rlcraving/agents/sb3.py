@@ -35,7 +35,7 @@ from stable_baselines3 import A2C, DQN, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
-from rlcraving.agents.cohort import ENV_KWARGS, MEASURES, TRACE_BIN_S, CohortResult
+from rlcraving.agents.cohort import ENV_KWARGS, MEASURES, TRACE_BIN_S, CohortResult, tidy_table
 from rlcraving.agents.sb3_vec_env import CocaineSeekingSB3VecEnv
 from rlcraving.checks import check_bool, check_choice, check_keys, check_number
 from rlcraving.core import session_steps
@@ -221,17 +221,7 @@ class SessionRecorder(BaseCallback):
     # ------------------------------------------------------------------ tables
     def table(self, condition: str = "") -> pd.DataFrame:
         """Tidy table: subject, condition, day, phase, measure, value (sessions not reached are absent)."""
-        n_days, n_measures, n = self.results.shape
-        phases = np.array(self.calendar.phases(), dtype=object)
-        days = np.repeat(np.arange(n_days), n_measures * n)
-        frame = pd.DataFrame({
-            "subject": np.tile(np.arange(n), n_days * n_measures),
-            "condition": condition,
-            "day": days,
-            "phase": phases[days],
-            "measure": np.tile(np.repeat(np.array(MEASURES, dtype=object), n), n_days),
-            "value": self.results.ravel(),
-        })
+        frame = tidy_table(self.results, self.calendar, condition)
         return frame[~np.isnan(frame["value"].to_numpy())].reset_index(drop=True)
 
     def traces(self, condition: str = "") -> pd.DataFrame:

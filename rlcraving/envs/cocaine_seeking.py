@@ -195,6 +195,12 @@ def _check_seed(seed: Any) -> int | None:
     return check_number("seed", seed, lo=0, integer=True)
 
 
+def _check_render_mode(render_mode: Any, allowed: list[str]) -> str | None:
+    if render_mode is not None and render_mode not in allowed:
+        raise ValueError(f"render_mode={render_mode!r} is not allowed; choose one of {allowed} or None")
+    return render_mode
+
+
 def _initial_regimen(mg_per_day: Any, regimen: Any) -> Regimen:
     check_number("baclofen_mg_per_day", mg_per_day, lo=0.0, hi=MAX_MG_PER_DAY)
     if regimen is not None:
@@ -228,10 +234,7 @@ class CocaineSeekingEnv(gym.Env[np.ndarray, np.int64]):
                  sucrose_lever: bool = False, kor_knockout: bool = False, baclofen_mg_per_day: float = 0.0,
                  baclofen: Regimen | None = None, individual_differences: bool = False,
                  params: ModelParams | Mapping[str, float] | None = None, render_mode: str | None = None):
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode={render_mode!r} is not allowed; choose one of "
-                             f"{self.metadata['render_modes']} or None")
-        self.render_mode = render_mode
+        self.render_mode = _check_render_mode(render_mode, self.metadata["render_modes"])
         self._protocol = Protocol(1, calendar=calendar, sucrose_lever=sucrose_lever, kor_knockout=kor_knockout,
                                    individual_differences=individual_differences,
                                    baclofen_mg_per_day=baclofen_mg_per_day, baclofen=baclofen, params=params)
@@ -302,10 +305,7 @@ class CocaineSeekingVectorEnv(VectorEnv):
                  sucrose_lever: bool = False, kor_knockout: bool = False, baclofen_mg_per_day: float = 0.0,
                  baclofen: Regimen | None = None, individual_differences: bool = False,
                  params: ModelParams | Mapping[str, float] | None = None, render_mode: str | None = None):
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode={render_mode!r} is not allowed; choose one of "
-                             f"{self.metadata['render_modes']} or None")
-        self.render_mode = render_mode
+        self.render_mode = _check_render_mode(render_mode, self.metadata["render_modes"])
         self._protocol = Protocol(num_envs, calendar=calendar, sucrose_lever=sucrose_lever,
                                    kor_knockout=kor_knockout, individual_differences=individual_differences,
                                    baclofen_mg_per_day=baclofen_mg_per_day, baclofen=baclofen, params=params)
