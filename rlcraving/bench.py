@@ -48,11 +48,11 @@ def _rate(work: Callable[[], int], min_seconds: float) -> float:
     return done / elapsed
 
 
-def cartpole_steps_per_s(seconds: float) -> float:
-    """Reference: gymnasium's CartPole-v1, one env, random actions."""
-    env = gym.make("CartPole-v1")
+def _single_env_steps_per_s(env_id: str, n_actions: int, seconds: float) -> float:
+    """One gym.make environment (with its default wrappers), random actions, reset on episode end."""
+    env = gym.make(env_id)
     env.reset(seed=0)
-    actions = np.random.default_rng(0).integers(0, 2, 1000)
+    actions = np.random.default_rng(0).integers(0, n_actions, 1000)
 
     def work() -> int:
         for a in actions:
@@ -62,6 +62,11 @@ def cartpole_steps_per_s(seconds: float) -> float:
         return len(actions)
 
     return _rate(work, seconds)
+
+
+def cartpole_steps_per_s(seconds: float) -> float:
+    """Reference: gymnasium's CartPole-v1, one env, random actions."""
+    return _single_env_steps_per_s("CartPole-v1", 2, seconds)
 
 
 def _long_session(batch: SubjectBatch) -> None:
@@ -99,19 +104,8 @@ def vector_env_subject_steps_per_s(n: int, seconds: float) -> float:
 
 
 def single_env_steps_per_s(seconds: float) -> float:
-    """One gym.make environment (with its default wrappers), random actions."""
-    env = gym.make(rlcraving.ENV_ID)
-    env.reset(seed=0)
-    actions = np.random.default_rng(0).integers(0, 3, 1000)
-
-    def work() -> int:
-        for a in actions:
-            _, _, term, trunc, _ = env.step(int(a))
-            if term or trunc:
-                env.reset()
-        return len(actions)
-
-    return _rate(work, seconds)
+    """One gym.make CocaineSeeking environment, random actions."""
+    return _single_env_steps_per_s(rlcraving.ENV_ID, 3, seconds)
 
 
 def core_subject_steps_per_s(n: int, seconds: float, steps: int = 50) -> float:
