@@ -26,10 +26,10 @@ validate: setup
 	$(BIN)/rlcraving validate --out docs
 
 bench: setup
-	$(BIN)/rlcraving bench
+	$(BIN)/rlcraving bench --out docs
 
 lint: setup
-	$(BIN)/ruff check rlcraving tests benchmarks
+	$(BIN)/ruff check rlcraving tests
 
 clean:
 	rm -rf $(VENV) results .pytest_cache
