@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 TORCH := torch==2.13.0
 
-.PHONY: setup demo test validate bench lint clean
+.PHONY: setup demo test test-slow validate bench lint clean
 
 $(BIN)/rlcraving: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -21,6 +21,9 @@ demo: setup
 
 test: setup
 	$(BIN)/pytest -n 2
+
+test-slow: setup
+	$(BIN)/pytest -n 2 -m slow
 
 validate: setup
 	$(BIN)/rlcraving validate --out docs

@@ -32,3 +32,27 @@ def test_report_is_written(tmp_path) -> None:
 def test_unknown_phenomenon_is_named() -> None:
     with pytest.raises(ValueError, match="unknown phenomenon name"):
         validate.run(SMALL, only=["acquisitoin"])
+
+
+#: Phenomena whose size criterion the model does not meet (see docs/validation.md for the numbers):
+#: under baclofen, FR1 intake at a high unit dose falls more than the papers report, and the
+#: in-silico trial's benefit stays large in the severe-only subgroup where Kahn 2009 found none.
+SIZE_NOT_MET = {"baclofen_progressive_ratio", "clinical_trial"}
+FULL = validate.Config(n_subjects=100, seed=0, sb3=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("key", [k for k in validate.PHENOMENA if k not in validate.SB3_PHENOMENA])
+def test_every_phenomenon_at_report_size(key: str) -> None:
+    finding = validate.PHENOMENA[key](FULL)
+    assert finding.direction_agrees, finding.detail
+    if key in SIZE_NOT_MET:
+        assert finding.size_agrees is False, f"now meets its size criterion: update SIZE_NOT_MET ({finding.detail})"
+    else:
+        assert finding.size_agrees in (True, None), finding.detail
+
+
+@pytest.mark.slow
+def test_ppo_headline() -> None:
+    finding = validate.PHENOMENA["headline_ppo"](FULL)
+    assert finding.direction_agrees, finding.detail
