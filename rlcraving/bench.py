@@ -166,7 +166,7 @@ def ppo_env_steps_per_s(n_subjects: int = 64, timesteps: int = 40_000) -> float:
     """stable-baselines3 PPO (classroom defaults, one torch thread) through the batched VecEnv."""
     from rlcraving.agents.sb3 import make_env, make_model, torch_threads
 
-    with torch_threads():
+    with torch_threads(1):
         model = make_model("PPO", make_env(n_subjects), seed=0)
         model.learn(total_timesteps=2 * model.n_steps * n_subjects)  # warm up
         start = time.perf_counter()

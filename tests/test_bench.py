@@ -20,3 +20,8 @@ def test_table_names_every_figure_and_its_verdict() -> None:
     table = bench.format_table([asdict(f) for f in figures])
     assert "| vector_env_4096 | 5,000,000.0 | subject-steps/s | >= 1e+07 | no | 30.00 | 400.00 | note |" in table
     assert "| memory_100k_subjects | 200.0 | MB | <= 2048 | yes | - | - |  |" in table
+
+
+def test_ppo_and_headline_measurements_run() -> None:
+    assert bench.ppo_env_steps_per_s(n_subjects=4, timesteps=512) > 0
+    assert bench.protocol_scaling(4, (1,))["seconds"][0] > 0
