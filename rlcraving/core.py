@@ -140,13 +140,11 @@ class SubjectBatch:
         self.bac_group = z(np.int64)
         # session counters; rows of small matrices so that one operation updates them all
         self._clocks = np.zeros((3, n), dtype=np.int64)
-        self.step_index, self.steps_since_infusion, self.counter = self._clocks
         self._timers = np.zeros((3, n), dtype=np.int64)
-        self.timeout_left, self.cue_left, self.sucrose_cue_left = self._timers
+        self._tally = np.zeros((1 + len(SUMMARY_FIELDS), n))
+        self._bind_views()
         self.ratio_count = z(np.int64)
         self.pr_index = z(np.int64)
-        self._tally = np.zeros((1 + len(SUMMARY_FIELDS), n))
-        self.summary = dict(zip(SUMMARY_FIELDS, self._tally[1:], strict=True))
         # net associative strengths in the current context, and terms built on them
         self.value_cue, self.value_context, self.value_drug_state, self.value_sucrose_cue = z(), z(), z(), z()
         # strengths for the drug outcome in the current context: rows cue, context, drug state
@@ -163,6 +161,18 @@ class SubjectBatch:
         self._obs_rows = np.zeros((len(OBSERVATION_NAMES), n), dtype=np.float32)
         self._any_ip = self._any_pr = self._any_punish = self._any_sucrose = False
         self._bac_active = False
+
+    def _bind_views(self) -> None:
+        """Name the rows of the counter, timer and tally matrices (views, so one operation on a
+        matrix updates them all)."""
+        self.step_index, self.steps_since_infusion, self.counter = self._clocks
+        self.timeout_left, self.cue_left, self.sucrose_cue_left = self._timers
+        self.summary = dict(zip(SUMMARY_FIELDS, self._tally[1:], strict=True))
+
+    def __setstate__(self, state: dict) -> None:
+        """Copies and unpickled batches get their row views back (a copied view is detached)."""
+        self.__dict__.update(state)
+        self._bind_views()
 
     def new_subjects(self, idx: np.ndarray, keys: np.ndarray) -> None:
         """Give the subjects at `idx` fresh, naive state and the given random keys."""

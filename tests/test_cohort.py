@@ -270,3 +270,19 @@ def test_prime_and_stress_reinstate_and_the_kor_knockout_removes_only_stress(age
     assert bootstrap_ci(test - baseline, seed=0)[1] < 0.5
     baseline, test = test_day("prime_reinstatement", kor_knockout=True)
     assert bootstrap_ci(test - baseline, seed=0)[0] > 0
+
+
+def test_arms_sharing_a_history_equal_separate_cohorts_bit_for_bit() -> None:
+    from rlcraving.agents.cohort import run_cohort_arms
+    from rlcraving.pharmacology import RatIP
+
+    history = [{"phase": "self_administration", "days": 2, "session_minutes": 20.0},
+               {"phase": "extinction", "days": 1, "session_minutes": 20.0}]
+    arms = {"placebo": [{"phase": "cue_reinstatement", "session_minutes": 20.0}],
+            "baclofen": [{"phase": "cue_reinstatement", "session_minutes": 20.0, "baclofen": RatIP(2.5)},
+                         {"phase": "progressive_ratio", "session_minutes": 20.0}]}
+    shared = run_cohort_arms(6, history, arms, seed=3, trace_sessions=(0, 3))
+    for name, entries in arms.items():
+        alone = run_cohort(6, [*history, *entries], seed=3, condition=name, trace_sessions=(0, 3))
+        pd.testing.assert_frame_equal(shared[name].table, alone.table)
+        pd.testing.assert_frame_equal(shared[name].traces, alone.traces)

@@ -373,3 +373,18 @@ def test_extinction_is_bound_to_its_context_in_the_core(extinction_context: str)
     assert (batch.value_context[0] > 0.5 * learnt) == renewed
     assert (batch.value_cue[0] > 0.2) == renewed
     assert batch.E[0, pav.CONTEXT_0, pav.DRUG] == pytest.approx(learnt, rel=0.2)
+
+
+def test_a_copied_batch_steps_exactly_like_the_original() -> None:
+    import copy
+    import pickle
+
+    batch = new_batch(session(), session("cue_reinstatement"))
+    run(batch, ACTIVE, 30)
+    for duplicate in (copy.deepcopy, lambda b: pickle.loads(pickle.dumps(b))):
+        twin = duplicate(batch)
+        assert np.shares_memory(twin.step_index, twin._clocks), "row views must survive the copy"
+        for a in (ACTIVE, OTHER, ACTIVE, INACTIVE):
+            mine, theirs = batch.step(np.array([a, a])), twin.step(np.array([a, a]))
+            assert all(np.array_equal(x, y) for x, y in zip(mine, theirs, strict=True))
+        assert twin.summary["active_presses"].tolist() == batch.summary["active_presses"].tolist()

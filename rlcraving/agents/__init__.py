@@ -5,7 +5,7 @@ tables; `AGENTS` names the kinds (q_learning, sarsa, actor_critic, redish, dezfo
 docs/agents.md for the update rules, features and parameters.
 """
 
-from rlcraving.agents.cohort import CohortResult, run_cohort
+from rlcraving.agents.cohort import CohortResult, run_cohort, run_cohort_arms
 from rlcraving.agents.td import (
     AGENTS,
     SARSA,
@@ -20,4 +20,4 @@ from rlcraving.agents.td import (
 )
 
 __all__ = ["AGENTS", "SARSA", "ActorCritic", "AgentParameter", "CohortResult", "Dezfouli", "QLearning", "Redish",
-           "TDAgent", "describe_parameters", "make_agent", "run_cohort"]
+           "TDAgent", "describe_parameters", "make_agent", "run_cohort", "run_cohort_arms"]

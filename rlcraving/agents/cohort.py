@@ -11,6 +11,7 @@ per subject learn online through every session of the calendar, and returns
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -77,54 +78,114 @@ def run_cohort(n_subjects: int, calendar: Calendar | Sequence[Mapping[str, Any]]
         trace_sessions: calendar session indices whose within-session traces to record.
         progress: show a progress bar (tqdm) over sessions.
     """
-    n = check_number("n_subjects", n_subjects, lo=1, hi=10_000_000, integer=True)
-    check_number("seed", seed, lo=0, hi=2**63 - 1, integer=True)
-    if not isinstance(condition, str):
-        raise TypeError(f"condition={condition!r} has type {type(condition).__name__}; a str is required")
     check_bool("progress", progress)
-    if not isinstance(agent, str) or agent not in AGENTS:
-        raise ValueError(f"agent={agent!r} is not known; choose one of {sorted(AGENTS)}")
-    kwargs = dict(env_kwargs or {})
-    check_keys("env_kwargs", kwargs, ENV_KWARGS)
     cal = as_calendar(calendar)
-    traced = _check_trace_sessions(trace_sessions, len(cal))
-    protocol = Protocol(n, calendar=cal, sucrose_lever=kwargs.get("sucrose_lever", False),
-                         kor_knockout=kwargs.get("kor_knockout", False),
-                         individual_differences=kwargs.get("individual_differences", False),
-                         baclofen_mg_per_day=kwargs.get("baclofen_mg_per_day", 0.0),
-                         baclofen=kwargs.get("baclofen"), params=kwargs.get("params"))
-    learner = make_agent(agent, protocol.batch, agent_params,
-                         individual_differences=protocol.batch.options.individual_differences)
-    everyone = np.arange(n)
-    protocol.reset(everyone, int(seed), None)
-    learner.new_subjects(everyone)
-    learner.begin(everyone)
-    recorder = _Recorder(protocol.batch, cal, traced)
-    bar = _progress_bar(progress, len(cal))
-    running = np.ones(n, dtype=bool)   # still inside the calendar
-    try:
-        while running.any():
-            day = protocol.position - 1
-            recorder.before_step(day, running)
-            obs, reward, terminated, truncated = protocol.batch.step(learner.actions)
-            done = terminated | truncated
-            signal = learner.learn(obs, reward, done)
-            recorder.after_step(day, running, signal, learner)
-            ended = np.flatnonzero(done & running)
-            if ended.size:
-                recorder.session_ended(ended, day[ended])
-                last = protocol.position[ended] >= len(cal)
-                running[ended[last]] = False
-                going_on = ended[~last]
-                if going_on.size:
-                    protocol.reset(going_on, None, None)
-                    learner.begin(going_on)
-                if bar is not None:
-                    bar.update(int(protocol.position[running].min(initial=len(cal))) - bar.n)
-    finally:
-        if bar is not None:
-            bar.close()
-    return CohortResult(recorder.table(condition), recorder.traces(condition))
+    cohort = _Cohort(n_subjects, cal, agent, agent_params, env_kwargs, seed, trace_sessions)
+    cohort.live(len(cal), progress)
+    return cohort.result(condition)
+
+
+def run_cohort_arms(n_subjects: int, history: Sequence[Mapping[str, Any]],
+                    arms: Mapping[str, Sequence[Mapping[str, Any]]], *, agent: str = "q_learning",
+                    agent_params: Mapping[str, float] | None = None, env_kwargs: Mapping[str, Any] | None = None,
+                    seed: int = 0, trace_sessions: Sequence[int] = ()) -> dict[str, CohortResult]:
+    """Cohorts that share a history and then part: one `CohortResult` per arm (its condition the
+    arm's name), each exactly `run_cohort(n_subjects, [*history, *arms[name]], ...)`.
+
+    The history is lived once and the cohort copied at its end, so a study whose conditions
+    differ only in their last sessions (e.g. the dose before a relapse test) does not repeat it.
+    """
+    if not isinstance(arms, Mapping) or not arms:
+        raise ValueError(f"arms={arms!r} must be a non-empty dict of name -> calendar entries")
+    if not history:
+        raise ValueError("history=[] is empty: with nothing shared, call run_cohort for each arm")
+    calendars = {name: as_calendar([*history, *entries]) for name, entries in arms.items()}
+    longest = max(calendars.values(), key=len)
+    shared = len(as_calendar(list(history)))
+    cohort = _Cohort(n_subjects, longest, agent, agent_params, env_kwargs, seed, trace_sessions,
+                     shortest=min(len(c) for c in calendars.values()))
+    cohort.live(shared)
+    results = {}
+    for name, cal in calendars.items():
+        arm = copy.deepcopy(cohort)
+        arm.follow(cal)
+        arm.live(len(cal))
+        results[name] = arm.result(name)
+    return results
+
+
+class _Cohort:
+    """Subjects, their agents and the recorder, living through a calendar."""
+
+    def __init__(self, n_subjects: int, calendar: Calendar, agent: str, agent_params: Mapping[str, float] | None,
+                 env_kwargs: Mapping[str, Any] | None, seed: int, trace_sessions: Sequence[int],
+                 shortest: int | None = None):
+        n = check_number("n_subjects", n_subjects, lo=1, hi=10_000_000, integer=True)
+        check_number("seed", seed, lo=0, hi=2**63 - 1, integer=True)
+        if not isinstance(agent, str) or agent not in AGENTS:
+            raise ValueError(f"agent={agent!r} is not known; choose one of {sorted(AGENTS)}")
+        kwargs = dict(env_kwargs or {})
+        check_keys("env_kwargs", kwargs, ENV_KWARGS)
+        traced = _check_trace_sessions(trace_sessions, shortest or len(calendar))
+        self.protocol = Protocol(n, calendar=calendar, sucrose_lever=kwargs.get("sucrose_lever", False),
+                                 kor_knockout=kwargs.get("kor_knockout", False),
+                                 individual_differences=kwargs.get("individual_differences", False),
+                                 baclofen_mg_per_day=kwargs.get("baclofen_mg_per_day", 0.0),
+                                 baclofen=kwargs.get("baclofen"), params=kwargs.get("params"))
+        batch = self.protocol.batch
+        self.learner = make_agent(agent, batch, agent_params,
+                                  individual_differences=batch.options.individual_differences)
+        self.everyone = np.arange(n)
+        self.protocol.reset(self.everyone, int(seed), None)
+        self.learner.new_subjects(self.everyone)
+        self.learner.begin(self.everyone)
+        self.recorder = _Recorder(batch, calendar, traced)
+        self.waiting = np.zeros(n, dtype=bool)   # finished the sessions asked for, not yet started the next
+
+    def follow(self, calendar: Calendar) -> None:
+        """Continue on `calendar` (which starts with the sessions already lived)."""
+        self.protocol.calendar = calendar
+        self.recorder.calendar = calendar
+        self.recorder.results = self.recorder.results[: len(calendar)].copy()
+
+    def live(self, until: int, progress: bool = False) -> None:
+        """Step everyone until each has ended calendar session `until - 1`."""
+        protocol, learner, recorder = self.protocol, self.learner, self.recorder
+        start = self.everyone[self.waiting & (protocol.position < until)]
+        if start.size:
+            protocol.reset(start, None, None)
+            learner.begin(start)
+        self.waiting[:] = False
+        running = protocol.position <= until
+        bar = _progress_bar(progress, until)
+        try:
+            while running.any():
+                day = protocol.position - 1
+                recorder.before_step(day, running)
+                obs, reward, terminated, truncated = protocol.batch.step(learner.actions)
+                done = terminated | truncated
+                signal = learner.learn(obs, reward, done)
+                recorder.after_step(day, running, signal, learner)
+                ended = np.flatnonzero(done & running)
+                if ended.size:
+                    recorder.session_ended(ended, day[ended])
+                    last = protocol.position[ended] >= until
+                    running[ended[last]] = False
+                    self.waiting[ended[last]] = True
+                    going_on = ended[~last]
+                    if going_on.size:
+                        protocol.reset(going_on, None, None)
+                        learner.begin(going_on)
+                    if bar is not None:
+                        bar.update(int(protocol.position[running].min(initial=until)) - bar.n)
+        finally:
+            if bar is not None:
+                bar.close()
+
+    def result(self, condition: str) -> CohortResult:
+        if not isinstance(condition, str):
+            raise TypeError(f"condition={condition!r} has type {type(condition).__name__}; a str is required")
+        return CohortResult(self.recorder.table(condition), self.recorder.traces(condition))
 
 
 def _check_trace_sessions(trace_sessions: Sequence[int], n_sessions: int) -> tuple[int, ...]:
@@ -297,4 +358,5 @@ def _frame(condition: str, day: int, phase: str, time_s: np.ndarray, signal: str
                          "signal": signal, "value": value})
 
 
-__all__ = ["BINNED_SIGNALS", "ENV_KWARGS", "LOCKED_SIGNALS", "MEASURES", "CohortResult", "run_cohort", "tidy_table"]
+__all__ = ["BINNED_SIGNALS", "ENV_KWARGS", "LOCKED_SIGNALS", "MEASURES", "CohortResult", "run_cohort",
+           "run_cohort_arms", "tidy_table"]
