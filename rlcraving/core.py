@@ -664,11 +664,6 @@ def _incubation(days: np.ndarray, infusions: np.ndarray, p: ModelParams) -> np.n
     return np.where(np.isfinite(days), load * shape, 0.0)
 
 
-def summary_of(batch: SubjectBatch, i: int) -> dict[str, float]:
-    """Session summary of subject `i` as plain floats."""
-    return {k: float(v[i]) for k, v in batch.summary.items()}
-
-
 __all__: Sequence[str] = (
     "ACTION_MEANINGS",
     "EFFECT_COLUMNS",

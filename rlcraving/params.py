@@ -210,14 +210,3 @@ INDIVIDUAL_TRAITS: dict[str, tuple[float, str, str]] = {
     "sucrose_preference": (0.5, "sucrose_reward", "Cantin et al. 2010: a minority prefers cocaine to sucrose"),
     "pavlovian_rate": (0.3, "pavlovian_rate and extinction_rate", "assumed spread of learning rates"),
 }
-
-
-def trait_names() -> tuple[str, ...]:
-    """Names of the per-subject multipliers, in column order."""
-    return tuple(INDIVIDUAL_TRAITS)
-
-
-def lognormal_sigma(name: str) -> float:
-    """Log-scale standard deviation of trait `name`."""
-    return INDIVIDUAL_TRAITS[name][0]
-
