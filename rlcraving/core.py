@@ -32,6 +32,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from rlcraving import pavlovian as pav
@@ -51,6 +52,29 @@ OBSERVATION_NAMES = (
 REWARD_COMPONENTS = ("hedonic", "drug_dopamine", "incentive", "relief", "sucrose", "cost", "punishment")
 SUMMARY_FIELDS = ("active_presses", "inactive_presses", "sucrose_presses", "infusions", "pellets",
                   "shocks", "breakpoint", "intake_mg_per_kg", "first_hour_infusions")
+
+#: Columns of `SubjectBatch._levels`: what one step moves (state, then the signals derived from it).
+LEVELS = ("cocaine", "occupancy", "rise", "allostasis", "kor", "dysphoria", "kappa", "retrieval", "value_cue",
+          "value_context", "value_drug_state", "cue_term", "availability", "incentive")
+(_COCAINE, _OCCUPANCY, _RISE, _ALLOSTASIS, _KOR, _DYSPHORIA, _KAPPA, _RETRIEVAL, _VALUE_CUE, _VALUE_CONTEXT,
+ _VALUE_DRUG_STATE, _CUE_TERM, _AVAILABILITY, _INCENTIVE) = range(len(LEVELS))
+#: Columns of `SubjectBatch._constants`: per-subject values fixed within a session.
+SUBJECT_CONSTANTS = ("allostasis_step", "dopamine_scale", "incentive_sensitivity", "shock_scale", "sucrose_scale",
+                     "pavlovian_rate", "extinction_rate", "unit_dose", "unit_occupancy", "incubated",
+                     "value_sucrose_cue")
+(_ALLOSTASIS_STEP, _DOPAMINE_SCALE, _INCENTIVE_SENSITIVITY, _SHOCK_SCALE, _SUCROSE_SCALE, _PAVLOVIAN_RATE,
+ _EXTINCTION_RATE, _UNIT_DOSE, _UNIT_OCCUPANCY, _INCUBATED, _VALUE_SUCROSE_CUE) = range(len(SUBJECT_CONSTANTS))
+#: Entries of `SubjectBatch._coefficients`: model constants of one step.
+COEFFICIENTS = ("decay_cocaine", "decay_kor", "decay_allostasis", "k50", "hedonic_max", "incentive_weight",
+                "kappa_drug", "kappa_stress", "kappa_withdrawal", "withdrawal_gain", "retrieval_occupancy",
+                "retrieval_kor", "relief_weight", "press_cost", "timeout_fraction", "pr_limit_steps", "dt_s",
+                "timeout_steps", "first_hour_steps")
+(_DECAY_COCAINE, _DECAY_KOR, _DECAY_ALLOSTASIS, _K50, _HEDONIC_MAX, _INCENTIVE_WEIGHT, _KAPPA_DRUG, _KAPPA_STRESS,
+ _KAPPA_WITHDRAWAL, _WITHDRAWAL_GAIN, _RETRIEVAL_OCCUPANCY, _RETRIEVAL_KOR, _RELIEF_WEIGHT, _PRESS_COST,
+ _TIMEOUT_FRACTION, _PR_LIMIT_STEPS, _DT_S, _TIMEOUT_STEPS, _FIRST_HOUR_STEPS) = range(len(COEFFICIENTS))
+#: Columns of `SubjectBatch._tally` (column 0 counts "other" steps and is not reported).
+(_BREAKPOINT, _INFUSIONS, _INTAKE, _FIRST_HOUR_INFUSIONS) = (
+    1 + SUMMARY_FIELDS.index(name) for name in ("breakpoint", "infusions", "intake_mg_per_kg", "first_hour_infusions"))
 
 _PR = np.array(PR_SERIES + (PR_SERIES[-1],) * 200, dtype=np.int64)
 _NULL_EFFECT = np.array([0.0, 1.0, 1.0, 0.0, 0.0])  # no baclofen: concentration 0, gains 1
@@ -97,6 +121,16 @@ class SubjectBatch:
         delay_steps = int(round(p.infusion_delay_s / p.dt_s))
         self._transit = np.zeros((delay_steps, self.n)) if delay_steps > 0 else None
         self._transit_slot = self._transit_left = 0
+        coefficients = {
+            "decay_cocaine": self._decay_c, "decay_kor": self._decay_kor, "decay_allostasis": self._decay_A,
+            "k50": p.cocaine_k50_mg_per_kg, "hedonic_max": p.hedonic_max, "incentive_weight": p.incentive_weight,
+            "kappa_drug": p.kappa_drug, "kappa_stress": p.kappa_stress,
+            "kappa_withdrawal": p.kappa_baclofen_withdrawal, "withdrawal_gain": p.baclofen_withdrawal_gain,
+            "retrieval_occupancy": p.extinction_retrieval_occupancy, "retrieval_kor": p.extinction_retrieval_kor,
+            "relief_weight": p.relief_weight, "press_cost": -p.press_cost,
+            "timeout_fraction": 1.0 / max(self._timeout_steps, 1), "pr_limit_steps": self._pr_limit_steps,
+            "dt_s": p.dt_s, "timeout_steps": self._timeout_steps, "first_hour_steps": self._first_hour_steps}
+        self._coefficients = np.array([coefficients[name] for name in COEFFICIENTS], dtype=float)
         self._allocate()
         self.new_subjects(np.arange(self.n), rnd.subject_keys(0, np.arange(self.n)))
 
@@ -106,12 +140,8 @@ class SubjectBatch:
         z = lambda dtype=np.float64: np.zeros(n, dtype=dtype)  # noqa: E731
         self.keys = z(np.uint64)
         self.traits = np.ones((n, len(INDIVIDUAL_TRAITS)))
-        # carried across days
-        self.cocaine = z()            # brain level, mg/kg
+        # carried across days (cocaine, occupancy, allostasis and kor are rows of _levels)
         self.ip_depot = z()           # unabsorbed i.p. cocaine, mg/kg
-        self.occupancy = z()          # DAT occupancy after the last step
-        self.allostasis = z()         # hedonic set-point shift A
-        self.kor = z()                # kappa-opioid activation k
         self._E, self._I = pav.zeros(n)   # read through .E / .I, which bring them up to date
         self._stale = False                 # drug-outcome slots changed since the last sync
         self.total_infusions = z()
@@ -127,47 +157,47 @@ class SubjectBatch:
         self.n_steps = np.ones(n, dtype=np.int64)
         self.progressive = z(bool)
         self.ratio = np.ones(n, dtype=np.int64)
+        self.ratio_count = z(np.int64)
+        self.pr_index = z(np.int64)
         self.drug_available = z(bool)
         self.contingent_cue = z(bool)
         self.context = z(np.int64)
-        self.unit_dose = z()
-        self.unit_occupancy = np.ones(n)   # occupancy one unit dose gives from zero
         self.punish_p = z()
         self.punish_mA = z()
         self.footshock_mA = z()
         self.sucrose_available = z(bool)
         self.incubation = z()
         self.bac_group = z(np.int64)
-        # session counters; rows of small matrices so that one operation updates them all
-        self._clocks = np.zeros((3, n), dtype=np.int64)
-        self._timers = np.zeros((3, n), dtype=np.int64)
-        self._tally = np.zeros((1 + len(SUMMARY_FIELDS), n))
+        # matrices, one row per subject, whose columns are named attributes (views): levels and
+        # signals (LEVELS), per-subject constants (SUBJECT_CONSTANTS), counters, timers, the session
+        # tally and the reward components. A subject's values lie together in memory for the
+        # compiled step (rows of thousands of values 4 KiB apart would share cache sets)
+        self._levels = np.zeros((n, len(LEVELS)))
+        self._constants = np.zeros((n, len(SUBJECT_CONSTANTS)))
+        self._clocks = np.zeros((n, 3), dtype=np.int64)
+        self._timers = np.zeros((n, 3), dtype=np.int64)
+        self._tally = np.zeros((n, 1 + len(SUMMARY_FIELDS)))
+        self._components = np.zeros((n, len(REWARD_COMPONENTS)))
         self._bind_views()
-        self.ratio_count = z(np.int64)
-        self.pr_index = z(np.int64)
-        # net associative strengths in the current context, and terms built on them
-        self.value_cue, self.value_context, self.value_drug_state, self.value_sucrose_cue = z(), z(), z(), z()
+        self.retrieval[:] = self.incubated[:] = self.unit_occupancy[:] = self.availability[:] = 1.0
         # strengths for the drug outcome in the current context: rows cue, context, drug state
-        self._excitation, self._inhibition = np.zeros((3, n)), np.zeros((3, n))
-        self.incubated, self.cue_term, self.retrieval = np.ones(n), z(), np.ones(n)
+        self._excitation, self._inhibition = np.zeros((n, 3)), np.zeros((n, 3))
         self._zeros, self._ones, self._subjects = z(), np.ones(n), np.arange(n)
-        self.components = {name: self._zeros for name in REWARD_COMPONENTS}
+        self._nobody, self._completed, self._cue, self._dose = z(bool), z(bool), z(bool), z()
         self.dopamine_gain = self._ones
-        self.baclofen_mg_per_l = z()
-        self.incentive = z()
-        self.dysphoria = z()
-        self.kappa = z()
-        self.availability = np.ones(n)
-        self._obs_rows = np.zeros((len(OBSERVATION_NAMES), n), dtype=np.float32)
+        self.baclofen_mg_per_l = self._zeros
         self._any_ip = self._any_pr = self._any_punish = self._any_sucrose = False
         self._bac_active = False
 
     def _bind_views(self) -> None:
-        """Name the rows of the counter, timer and tally matrices (views, so one operation on a
-        matrix updates them all)."""
-        self.step_index, self.steps_since_infusion, self.counter = self._clocks
-        self.timeout_left, self.cue_left, self.sucrose_cue_left = self._timers
-        self.summary = dict(zip(SUMMARY_FIELDS, self._tally[1:], strict=True))
+        """Name the columns of the state matrices (views, so one operation on a matrix updates them all)."""
+        for names, matrix in ((LEVELS, self._levels), (SUBJECT_CONSTANTS, self._constants)):
+            for name, column in zip(names, matrix.T, strict=True):
+                setattr(self, name, column)
+        self.step_index, self.steps_since_infusion, self.counter = self._clocks.T
+        self.timeout_left, self.cue_left, self.sucrose_cue_left = self._timers.T
+        self.summary = dict(zip(SUMMARY_FIELDS, self._tally.T[1:], strict=True))
+        self.components = dict(zip(REWARD_COMPONENTS, self._components.T, strict=True))
 
     def __setstate__(self, state: dict) -> None:
         """Copies and unpickled batches get their row views back (a copied view is detached)."""
@@ -184,7 +214,7 @@ class SubjectBatch:
         self._E[idx], self._I[idx] = 0.0, 0.0
         if self._transit is not None:
             self._transit[:, idx] = 0.0
-        self._excitation[:, idx], self._inhibition[:, idx] = 0.0, 0.0
+        self._excitation[idx], self._inhibition[idx] = 0.0, 0.0
         self.last_drug_h[idx] = -np.inf
         self.bac_state[idx] = 0.0
         self.regimen_index[idx] = 0
@@ -202,15 +232,13 @@ class SubjectBatch:
     def _derive_constants(self) -> None:
         """Per-subject constants: model parameters times the subject's trait multipliers."""
         p = self.params
-        self.allostasis_step = p.allostasis_rate_per_h * p.dt_s / 3600.0 * self.trait("vulnerability")
-        self.dopamine_scale = p.drug_dopamine_max * self.trait("dopamine_sensitivity")
-        self.incentive_sensitivity = self.trait("incentive_sensitivity").copy()
-        self.shock_scale = -p.shock_aversion_per_mA * self.trait("punishment_sensitivity")
-        self.sucrose_scale = p.sucrose_reward * self.trait("sucrose_preference")
-        self.pavlovian_rate = p.pavlovian_rate * self.trait("pavlovian_rate")
-        self.extinction_rate = p.extinction_rate * self.trait("pavlovian_rate")
-        self.relief_scale = p.relief_weight
-        self.press_cost = -p.press_cost
+        self.allostasis_step[:] = p.allostasis_rate_per_h * p.dt_s / 3600.0 * self.trait("vulnerability")
+        self.dopamine_scale[:] = p.drug_dopamine_max * self.trait("dopamine_sensitivity")
+        self.incentive_sensitivity[:] = self.trait("incentive_sensitivity")
+        self.shock_scale[:] = -p.shock_aversion_per_mA * self.trait("punishment_sensitivity")
+        self.sucrose_scale[:] = p.sucrose_reward * self.trait("sucrose_preference")
+        self.pavlovian_rate[:] = p.pavlovian_rate * self.trait("pavlovian_rate")
+        self.extinction_rate[:] = p.extinction_rate * self.trait("pavlovian_rate")
 
     def trait(self, name: str) -> np.ndarray:
         """Per-subject multiplier `name` (see `params.INDIVIDUAL_TRAITS`)."""
@@ -256,27 +284,21 @@ class SubjectBatch:
         self.ip_depot[idx] += p.ip_bioavailability * s.prime_mg_per_kg
         self.unit_occupancy[idx] = max(s.unit_dose_mg_per_kg, 1e-9) / (max(s.unit_dose_mg_per_kg, 1e-9)
                                                                        + p.cocaine_k50_mg_per_kg)
-        self._clocks[:2, idx] = 0
-        self._timers[:, idx] = 0
+        self._clocks[idx, :2] = 0
+        self._timers[idx] = 0
         self.ratio_count[idx] = 0
         self.pr_index[idx] = 0
-        self._tally[:, idx] = 0.0
+        self._tally[idx] = 0.0
         self._stress_before_session(idx, s.footshock_mA)
-        self._obs_rows[3:6, idx] = (self.context[idx] == np.arange(3)[:, None])
-        self._obs_rows[11, idx] = self.sucrose_available[idx]
         self._any_ip = bool(self.ip_depot.max() > 1e-12)
         self._any_pr = bool(self.progressive.any())
         self._any_punish = bool((self.punish_p > 0).any())
         self._any_sucrose = bool(self.sucrose_available.any())
         self._refresh_values(idx)
-        self._refresh_signals(*self._baclofen_signal_inputs())
-
-    def _baclofen_signal_inputs(self) -> tuple[np.ndarray | float, np.ndarray | None]:
-        """(gain, withdrawal) this step, for `_refresh_signals` outside `step`."""
-        if not self._bac_active:
-            return 1.0, None
-        eff = self.baclofen_effects()
-        return eff[:, 1], eff[:, 4]
+        _, gain, _, _, withdrawal = self.baclofen_effects() if self._bac_active else (None, self._ones, None, None,
+                                                                                        self._zeros)
+        _express(gain, withdrawal, self._levels, self._constants, self._excitation, self._inhibition, self._timers,
+                 self._coefficients)
 
     def _advance_gap(self, idx: np.ndarray, gap_h: np.ndarray) -> None:
         """Home-cage time between sessions: drugs wash out, allostasis and stress recover."""
@@ -384,128 +406,62 @@ class SubjectBatch:
         self._bac_active = True
 
     def baclofen_effects(self) -> np.ndarray:
-        """This step's baclofen effects per subject, shape (n, 5): `EFFECT_COLUMNS`."""
+        """This step's baclofen effects per subject, shape (5, n): rows `EFFECT_COLUMNS`."""
         k = np.minimum(self.step_index, self._bac_table.shape[1] - 1)
-        return self._bac_table[self.bac_group, k]
+        return np.ascontiguousarray(self._bac_table[self.bac_group, k].T)
 
     # ------------------------------------------------------------------ dynamics
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Advance every subject by one step. Returns (observation, reward, terminated, truncated).
 
-        Rare events (completed ratios, pellets, shocks, i.p. absorption) are computed only when
-        some subject has one, so a quiet step costs a few dozen array operations.
+        The arithmetic of every subject is compiled (`_schedule`, then `_advance`); rarer events
+        (pellets, shocks, catheter transit, i.p. absorption) are handled here, in numpy, only when
+        some subject has one. Levels, signals and reward components are updated in
+        place: copy them to keep a step's values.
         """
-        p = self.params
-        a = np.asarray(actions)
+        actions = np.asarray(actions, dtype=np.int64)
+        a = actions
         if self._bac_active:
-            eff = self.baclofen_effects()
-            self.baclofen_mg_per_l, gain, nat_gain, sedation, bac_withdrawal = eff.T
-            self.dopamine_gain = gain
-            attempted = a != OTHER
-            if np.any(attempted & (sedation > 0)):
-                failed = attempted & (rnd.uniform(self.keys, self.counter, _STREAM_SEDATION) < sedation)
+            self.baclofen_mg_per_l, gain, nat_gain, sedation, withdrawal = self.baclofen_effects()
+            if np.any((a != OTHER) & (sedation > 0)):
+                failed = (a != OTHER) & (rnd.uniform(self.keys, self.counter, _STREAM_SEDATION) < sedation)
                 a = np.where(failed, OTHER, a)
         else:
-            gain = nat_gain = 1.0
-            bac_withdrawal = None
-            self.dopamine_gain = self._ones
-            attempted = a != OTHER
-        self._tally[a, self._subjects] += 1.0  # row 0 (other) is discarded; rows 1-3 are press counts
+            self.baclofen_mg_per_l, gain, nat_gain, withdrawal = self._zeros, self._ones, self._ones, self._zeros
+        self.dopamine_gain = gain
 
-        # schedule on the drug lever
-        counted = (a == ACTIVE) & (self.timeout_left == 0)
-        self.ratio_count += counted
-        completed = counted & (self.ratio_count >= self.ratio)
-        events = bool(completed.any())
-        dose: np.ndarray | float = 0.0
-        if events:
-            infused, cue, dose = self._complete_ratios(completed)
+        # schedule on the drug lever: infusions, cues, timeouts, and the Pavlovian trials of
+        # completed ratios (in the drug state at the start of the step); then rarer events
+        completed, cue, dose = self._completed, self._cue, self._dose
+        events = _schedule(a, gain, self._levels, self._constants, self._tally, self._clocks, self._timers,
+                           self.ratio_count, self.ratio, self.progressive, self.pr_index, self.drug_available,
+                           self.contingent_cue, self._excitation, self._inhibition, self.total_infusions,
+                           self.last_drug_h, self.session_start_h, self._coefficients, completed, cue, dose)
+        self._stale |= events
+        pellet, shock_mA, kor_drive = self._nobody, self._zeros, self._zeros
+        if events and self._any_punish and (shocks := self._shocks(completed)) is not None:
+            shock_mA = shocks
+            kor_drive = self._kor_drive(shock_mA) * self.kor_on
         if self._transit is not None and (events or self._transit_left > 0):
             dose = self._through_catheter(dose, events)
-        pellet = self._deliver_pellets(a) if self._any_sucrose else None
-
-        # cocaine kinetics and DAT occupancy
         if self._any_ip:
             transfer = self.ip_depot * (1.0 - self._decay_ip)
             self.ip_depot -= transfer
             dose = dose + transfer
             self._any_ip = bool(self.ip_depot.max() > 1e-12)
-        self.cocaine = self.cocaine * self._decay_c + dose
-        occ = self.cocaine / (self.cocaine + p.cocaine_k50_mg_per_kg)
-        rise = np.maximum(occ - self.occupancy, 0.0)
-        occ_before, self.occupancy = self.occupancy, occ
+        if self._any_sucrose and (pellets := self._deliver_pellets(a)) is not None:
+            pellet = pellets
+            self._sucrose_trial(pellet, nat_gain)
 
-        # stress (kappa-opioid) and allostasis
-        shock_mA = self._shocks(completed if events else None)
-        self.kor *= self._decay_kor
-        if shock_mA is not None:
-            self.kor += self._kor_drive(shock_mA) * self.kor_on
-        self.allostasis *= self._decay_A
-        self.allostasis += self.allostasis_step * occ
-
-        # Pavlovian trials
-        if events:
-            self.total_infusions += infused
-            self.last_drug_h[infused] = (self.session_start_h + self.step_index * p.dt_s / 3600.0)[infused]
-            self.steps_since_infusion[infused] = 0
-            self._pavlovian_trial(np.flatnonzero(completed), infused, cue, occ_before, pav.DRUG, gain)
-        if pellet is not None:
-            self._pavlovian_trial(np.flatnonzero(pellet), pellet, pellet, occ_before, pav.SUCROSE, nat_gain)
-
-        # incentive salience and reward (components summed in REWARD_COMPONENTS order)
-        self._refresh_signals(gain, bac_withdrawal)
-        c = self.components
-        c["hedonic"] = p.hedonic_max * rise
-        c["drug_dopamine"] = self.dopamine_scale * rise if bac_withdrawal is None else gain * self.dopamine_scale * rise
-        reward = c["hedonic"] + c["drug_dopamine"]
-        c["incentive"] = self._zeros
-        if events or pellet is not None:
-            incentive = np.zeros(self.n)
-            if events:
-                incentive += cue * (self.kappa * self.availability * self.cue_term)
-            if pellet is not None:
-                incentive += pellet * (nat_gain * self.incentive_sensitivity * np.maximum(self.value_sucrose_cue, 0.0))
-            c["incentive"] = p.incentive_weight * incentive
-            reward = reward + c["incentive"]
-        c["relief"] = self.relief_scale * self.dysphoria * rise
-        reward += c["relief"]
-        c["sucrose"] = self._zeros if pellet is None else self.sucrose_scale * nat_gain * pellet
-        if pellet is not None:
-            reward += c["sucrose"]
-        c["cost"] = self.press_cost * attempted
-        reward += c["cost"]
-        c["punishment"] = self._zeros if shock_mA is None else self.shock_scale * shock_mA
-        if shock_mA is not None:
-            reward += c["punishment"]
-
-        # clocks: step index, steps since infusion, random counter; then the timers
-        self._clocks += 1
-        np.subtract(self._timers, 1, out=self._timers)
-        np.maximum(self._timers, 0, out=self._timers)
-        truncated = self.step_index >= self.n_steps
-        if self._any_pr:
-            terminated = self.progressive & (self.steps_since_infusion >= self._pr_limit_steps) & ~truncated
-        else:
-            terminated = np.zeros(self.n, dtype=bool)
-        return self.observe(), reward, terminated, truncated
-
-    def _complete_ratios(self, completed: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Ratio completions: infusion, cue and timeout; the next ratio. Returns (infused, cue, dose)."""
-        infused = completed & self.drug_available
-        cue = completed & self.contingent_cue
-        self.ratio_count[completed] = 0
-        if self._any_pr:
-            pr = completed & self.progressive
-            self.summary["breakpoint"][pr] = self.ratio[pr]
-            self.pr_index += pr
-            self.ratio[self.progressive] = _PR[self.pr_index[self.progressive]]
-        self.timeout_left[infused | cue] = self._timeout_steps
-        self.cue_left[cue] = self._timeout_steps
-        dose = np.where(infused, self.unit_dose, 0.0)
-        self.summary["infusions"] += infused
-        self.summary["intake_mg_per_kg"] += dose
-        self.summary["first_hour_infusions"] += infused & (self.step_index < self._first_hour_steps)
-        return infused, cue, dose
+        # everything else, subject by subject in one compiled loop
+        obs = np.empty((self.n, len(OBSERVATION_NAMES)), dtype=np.float32)
+        reward = np.empty(self.n)
+        terminated, truncated = np.empty(self.n, dtype=bool), np.empty(self.n, dtype=bool)
+        _advance(actions, dose, kor_drive, cue, pellet, shock_mA, gain, nat_gain, withdrawal,
+                 self._levels, self._constants, self._excitation, self._inhibition, self._clocks, self._timers,
+                 self.ratio_count, self.ratio, self.n_steps, self.progressive, self.context, self.sucrose_available,
+                 self._coefficients, self._components, reward, obs, terminated, truncated)
+        return obs, reward, terminated, truncated
 
     def _through_catheter(self, dose: np.ndarray | float, events: bool) -> np.ndarray:
         """Doses given now reach the brain `infusion_delay_s` later: returns what arrives now."""
@@ -553,31 +509,19 @@ class SubjectBatch:
         self.kor[idx] = self.kor[idx] * between**n_shocks + total * self.kor_on[idx]
         self.summary["shocks"][idx] = n_shocks
 
-    def _pavlovian_trial(self, rows: np.ndarray, reinforced: np.ndarray, cue: np.ndarray,
-                         drug_state: np.ndarray, outcome: int, gain: np.ndarray | float) -> None:
-        """A Rescorla-Wagner trial (see `pavlovian`) for subjects `rows`.
-
-        The stimuli of a trial are its lever's cue, the context and the drug state. For the drug
-        outcome their strengths are cached per subject, so the trial works on three
-        slots and writes them back to E and I.
-        """
-        gain = np.broadcast_to(gain, (self.n,))[rows]
-        args = (reinforced[rows].astype(float), self.pavlovian_rate[rows], self.extinction_rate[rows], gain,
-                self.retrieval[rows])
-        if outcome != pav.DRUG:
-            x = np.zeros((rows.size, len(pav.STIMULI)))
-            x[:, pav.SUCROSE_CUE] = cue[rows]
-            x[np.arange(rows.size), pav.CONTEXT_0 + self.context[rows]] = 1.0
-            x[:, pav.DRUG_STATE] = drug_state[rows]
-            E, I = self._E[rows], self._I[rows]
-            pav.update(E, I, x, self.context[rows], np.full(rows.size, outcome), *args)
-            self._E[rows], self._I[rows] = E, I
-            self._refresh_values(rows)
-            return
-        x = np.column_stack([cue[rows], np.ones(rows.size), drug_state[rows]])
-        e, i, _ = pav.learn(self._excitation[:, rows].T, self._inhibition[:, rows].T, x, *args)
-        self._excitation[:, rows], self._inhibition[:, rows] = e.T, i.T
-        self._stale = True
+    def _sucrose_trial(self, pellet: np.ndarray, gain: np.ndarray) -> None:
+        """A Rescorla-Wagner trial (see `pavlovian`) for the subjects given a pellet: stimuli
+        the sucrose cue, the context and the drug state (drug trials are in `_schedule`)."""
+        rows = np.flatnonzero(pellet)
+        x = np.zeros((rows.size, len(pav.STIMULI)))
+        x[:, pav.SUCROSE_CUE] = 1.0
+        x[np.arange(rows.size), pav.CONTEXT_0 + self.context[rows]] = 1.0
+        x[:, pav.DRUG_STATE] = self.occupancy[rows]
+        E, I = self._E[rows], self._I[rows]
+        pav.update(E, I, x, self.context[rows], np.full(rows.size, pav.SUCROSE), np.ones(rows.size),
+                   self.pavlovian_rate[rows], self.extinction_rate[rows], gain[rows], self.retrieval[rows])
+        self._E[rows], self._I[rows] = E, I
+        self._refresh_values(rows)
 
     def _sync_associations(self) -> None:
         """Write the cached drug-outcome slots back into E and I (done lazily: on reading them,
@@ -586,8 +530,8 @@ class SubjectBatch:
             return
         everyone = self._subjects
         for k, stimulus in enumerate((pav.DRUG_CUE, pav.CONTEXT_0 + self.context, pav.DRUG_STATE)):
-            self._E[everyone, stimulus, pav.DRUG] = self._excitation[k]
-            self._I[everyone, stimulus, self.context, pav.DRUG] = self._inhibition[k]
+            self._E[everyone, stimulus, pav.DRUG] = self._excitation[:, k]
+            self._I[everyone, stimulus, self.context, pav.DRUG] = self._inhibition[:, k]
         self._stale = False
 
     @property
@@ -610,47 +554,198 @@ class SubjectBatch:
         rows = np.arange(idx.size)
         E, I = self._E[idx], self._I[idx, :, ctx]
         for k, stimulus in enumerate((pav.DRUG_CUE, pav.CONTEXT_0 + ctx, pav.DRUG_STATE)):
-            self._excitation[k, idx] = E[rows, stimulus, pav.DRUG]
-            self._inhibition[k, idx] = I[rows, stimulus, pav.DRUG]
+            self._excitation[idx, k] = E[rows, stimulus, pav.DRUG]
+            self._inhibition[idx, k] = I[rows, stimulus, pav.DRUG]
         self.value_sucrose_cue[idx] = E[:, pav.SUCROSE_CUE, pav.SUCROSE] - I[:, pav.SUCROSE_CUE, pav.SUCROSE]
         self.incubated[idx] = 1.0 + self.params.incubation_gain * self.incubation[idx]
 
-    def _refresh_signals(self, gain: np.ndarray | float = 1.0, bac_withdrawal: np.ndarray | None = None) -> None:
-        """Dysphoria, kappa, extinction retrieval, expressed values, availability and incentive."""
-        p = self.params
-        occ = self.occupancy
-        self.dysphoria = self.allostasis + self.kor
-        kappa = self.incentive_sensitivity * (1.0 + p.kappa_drug * occ) * (1.0 + p.kappa_stress * self.kor)
-        if bac_withdrawal is not None:
-            self.dysphoria += p.baclofen_withdrawal_gain * bac_withdrawal
-            kappa *= gain * (1.0 + p.kappa_baclofen_withdrawal * bac_withdrawal)
-        self.kappa = kappa
-        # extinction is retrieved in the drug-free, unstressed state it was learned in (Bouton 2002)
-        self.retrieval = np.exp(-occ / p.extinction_retrieval_occupancy - self.kor / p.extinction_retrieval_kor)
-        self.value_cue, self.value_context, self.value_drug_state = self._excitation - self.retrieval * self._inhibition
-        self.cue_term = self.incubated * np.maximum(self.value_cue, 0.0)
-        # the surge one unit dose would cause now, relative to its surge in a drug-free subject
-        after = self.cocaine + self.unit_dose
-        self.availability = (after / (after + p.cocaine_k50_mg_per_kg) - occ) / self.unit_occupancy
-        exteroceptive = np.maximum(self.value_context, 0.0) + (self.cue_left > 0) * self.cue_term
-        self.incentive = kappa * self.availability * (exteroceptive + occ * np.maximum(self.value_drug_state, 0.0))
-
     def observe(self) -> np.ndarray:
         """Observation matrix (n, len(OBSERVATION_NAMES)), float32 in [0, 1] (a new array)."""
-        rows = self._obs_rows  # (features, n); context and lever rows are set at session start
-        rows[0] = self.cue_left > 0
-        rows[1] = self.sucrose_cue_left > 0
-        rows[2] = self.timeout_left * (1.0 / max(self._timeout_steps, 1))
-        rows[6] = self.occupancy
-        rows[7] = self.dysphoria / (1.0 + self.dysphoria)
-        rows[8] = self.incentive / (1.0 + self.incentive)
-        rows[9] = self.ratio_count / self.ratio
-        rows[10] = self.step_index / self.n_steps
-        return rows.T.copy()
+        obs = np.empty((self.n, len(OBSERVATION_NAMES)), dtype=np.float32)
+        _observe(obs, self._levels, self._clocks, self._timers, self.ratio_count, self.ratio, self.n_steps,
+                     self.context, self.sucrose_available, self._coefficients)
+        return obs
 
     def end_sessions(self, idx: np.ndarray) -> None:
         """Book-keeping when sessions at `idx` end (called by the environments at episode end)."""
         self.sessions_done[idx] += 1
+
+
+
+# ---------------------------------------------------------------------------------------------
+# The arithmetic of one step, compiled with numba: a few loops over the subjects instead of ~80
+# numpy operations, which cost as much for one subject as for a thousand. Each phase is one loop
+# (a helper called per subject with array arguments would pay reference counting on each call).
+# Matrices have a row per subject, indexed by the column constants defined with LEVELS,
+# SUBJECT_CONSTANTS and COEFFICIENTS; the equations are those of docs/model.md, numbered as in
+# the module docstring.
+
+@numba.njit(cache=True)
+def _schedule(actions: np.ndarray, gain: np.ndarray, L: np.ndarray, S: np.ndarray, tally: np.ndarray,
+              clocks: np.ndarray, timers: np.ndarray, ratio_count: np.ndarray, ratio: np.ndarray,
+              progressive: np.ndarray, pr_index: np.ndarray, drug_available: np.ndarray,
+              contingent_cue: np.ndarray, excitation: np.ndarray, inhibition: np.ndarray,
+              total_infusions: np.ndarray, last_drug_h: np.ndarray, session_start_h: np.ndarray, C: np.ndarray,
+              completed: np.ndarray, cue: np.ndarray, dose: np.ndarray) -> bool:
+    """Steps 3 and 7 (drug outcome): count presses (tally columns 1-3) and drug-lever presses
+    outside the timeout towards the ratio. A completed ratio gives the infusion (if the drug is
+    available: `dose` mg/kg, sent into the catheter), the cue (if contingent), a timeout, the
+    next ratio, and a Rescorla-Wagner trial on the cached drug-outcome slots (stimuli cue,
+    context, drug state), in the drug state and extinction retrieval at the start of the step.
+    gain: baclofen's dopamine gain now. Returns whether any subject completed a ratio.
+    """
+    any_completed = False
+    x = np.empty(3)
+    for i in range(actions.size):
+        tally[i, actions[i]] += 1.0
+        completed[i], cue[i], dose[i] = False, False, 0.0
+        if actions[i] != ACTIVE or timers[i, 0] > 0:
+            continue
+        ratio_count[i] += 1
+        if ratio_count[i] < ratio[i]:
+            continue
+        completed[i], any_completed = True, True
+        infused, cue[i] = drug_available[i], contingent_cue[i]
+        ratio_count[i] = 0
+        if progressive[i]:
+            tally[i, _BREAKPOINT] = ratio[i]
+            pr_index[i] += 1
+            ratio[i] = _PR[pr_index[i]]
+        if infused or cue[i]:
+            timers[i, 0] = C[_TIMEOUT_STEPS]
+        if cue[i]:
+            timers[i, 1] = C[_TIMEOUT_STEPS]
+        if infused:
+            dose[i] = S[i, _UNIT_DOSE]
+            tally[i, _INFUSIONS] += 1.0
+            tally[i, _INTAKE] += dose[i]
+            tally[i, _FIRST_HOUR_INFUSIONS] += clocks[i, 0] < C[_FIRST_HOUR_STEPS]
+            total_infusions[i] += 1.0
+            last_drug_h[i] = session_start_h[i] + clocks[i, 0] * C[_DT_S] / 3600.0
+            clocks[i, 1] = 0
+        x[0], x[1], x[2] = cue[i], 1.0, L[i, _OCCUPANCY]
+        pav.trial(excitation[i], inhibition[i], x, 1.0 if infused else 0.0, S[i, _PAVLOVIAN_RATE],
+                  S[i, _EXTINCTION_RATE], gain[i], L[i, _RETRIEVAL])
+    return any_completed
+
+
+@numba.njit(cache=True)
+def _move_levels(dose: np.ndarray, kor_drive: np.ndarray, L: np.ndarray, S: np.ndarray, C: np.ndarray) -> None:
+    """Steps 4-6: cocaine kinetics and DAT occupancy (and its rise), KOR activation, allostasis.
+
+    dose: cocaine reaching the brain now (mg/kg); kor_drive: KOR activation added by shocks now.
+    """
+    for i in range(L.shape[0]):
+        cocaine = L[i, _COCAINE] * C[_DECAY_COCAINE] + dose[i]
+        occupancy = cocaine / (cocaine + C[_K50])
+        L[i, _RISE] = max(occupancy - L[i, _OCCUPANCY], 0.0)
+        L[i, _COCAINE], L[i, _OCCUPANCY] = cocaine, occupancy
+        L[i, _KOR] = L[i, _KOR] * C[_DECAY_KOR] + kor_drive[i]
+        L[i, _ALLOSTASIS] = L[i, _ALLOSTASIS] * C[_DECAY_ALLOSTASIS] + S[i, _ALLOSTASIS_STEP] * occupancy
+
+
+@numba.njit(cache=True)
+def _express(gain: np.ndarray, withdrawal: np.ndarray, L: np.ndarray, S: np.ndarray, excitation: np.ndarray,
+             inhibition: np.ndarray, timers: np.ndarray, C: np.ndarray) -> None:
+    """Step 8: signals from the levels: dysphoria, kappa, extinction retrieval, net values,
+    availability and incentive. gain, withdrawal: baclofen effects now."""
+    for i in range(L.shape[0]):
+        occ, kor = L[i, _OCCUPANCY], L[i, _KOR]
+        L[i, _DYSPHORIA] = L[i, _ALLOSTASIS] + kor + C[_WITHDRAWAL_GAIN] * withdrawal[i]
+        kappa = S[i, _INCENTIVE_SENSITIVITY] * (1.0 + C[_KAPPA_DRUG] * occ) * (1.0 + C[_KAPPA_STRESS] * kor)
+        kappa *= gain[i] * (1.0 + C[_KAPPA_WITHDRAWAL] * withdrawal[i])
+        L[i, _KAPPA] = kappa
+        # extinction is retrieved in the drug-free, unstressed state it was learned in (Bouton 2002)
+        retrieval = math.exp(-occ / C[_RETRIEVAL_OCCUPANCY] - kor / C[_RETRIEVAL_KOR])
+        L[i, _RETRIEVAL] = retrieval
+        value_cue = excitation[i, 0] - retrieval * inhibition[i, 0]
+        value_context = excitation[i, 1] - retrieval * inhibition[i, 1]
+        value_drug_state = excitation[i, 2] - retrieval * inhibition[i, 2]
+        L[i, _VALUE_CUE], L[i, _VALUE_CONTEXT], L[i, _VALUE_DRUG_STATE] = value_cue, value_context, value_drug_state
+        cue_term = S[i, _INCUBATED] * max(value_cue, 0.0)
+        L[i, _CUE_TERM] = cue_term
+        # the surge one unit dose would cause now, relative to its surge in a drug-free subject
+        after = L[i, _COCAINE] + S[i, _UNIT_DOSE]
+        availability = (after / (after + C[_K50]) - occ) / S[i, _UNIT_OCCUPANCY]
+        L[i, _AVAILABILITY] = availability
+        exteroceptive = max(value_context, 0.0) + (cue_term if timers[i, 1] > 0 else 0.0)
+        L[i, _INCENTIVE] = kappa * availability * (exteroceptive + occ * max(value_drug_state, 0.0))
+
+
+@numba.njit(cache=True)
+def _reward(actions: np.ndarray, cue: np.ndarray, pellet: np.ndarray, shock_mA: np.ndarray, gain: np.ndarray,
+            natural_gain: np.ndarray, L: np.ndarray, S: np.ndarray, C: np.ndarray, components: np.ndarray,
+            reward: np.ndarray) -> None:
+    """Step 9: reward by component (REWARD_COMPONENTS order) and their sum.
+
+    cue, pellet: a drug-cue onset, a sucrose pellet now; shock_mA: footshock now.
+    """
+    for i in range(L.shape[0]):
+        rise = L[i, _RISE]
+        incentive = 0.0
+        if cue[i]:
+            incentive += L[i, _KAPPA] * L[i, _AVAILABILITY] * L[i, _CUE_TERM]
+        if pellet[i]:
+            incentive += natural_gain[i] * S[i, _INCENTIVE_SENSITIVITY] * max(S[i, _VALUE_SUCROSE_CUE], 0.0)
+        components[i, 0] = C[_HEDONIC_MAX] * rise
+        components[i, 1] = gain[i] * S[i, _DOPAMINE_SCALE] * rise
+        components[i, 2] = C[_INCENTIVE_WEIGHT] * incentive
+        components[i, 3] = C[_RELIEF_WEIGHT] * L[i, _DYSPHORIA] * rise
+        components[i, 4] = S[i, _SUCROSE_SCALE] * natural_gain[i] * pellet[i]
+        components[i, 5] = C[_PRESS_COST] * (actions[i] != OTHER)
+        components[i, 6] = S[i, _SHOCK_SCALE] * shock_mA[i]
+        total = components[i, 0]
+        for k in range(1, components.shape[1]):
+            total += components[i, k]
+        reward[i] = total
+
+
+@numba.njit(cache=True)
+def _tick(clocks: np.ndarray, timers: np.ndarray, n_steps: np.ndarray, progressive: np.ndarray, C: np.ndarray,
+          terminated: np.ndarray, truncated: np.ndarray) -> None:
+    """Clocks (step index, steps since infusion, random counter) forward, timers down; episode ends."""
+    for i in range(clocks.shape[0]):
+        for k in range(3):
+            clocks[i, k] += 1
+            timers[i, k] = max(timers[i, k] - 1, 0)
+        truncated[i] = clocks[i, 0] >= n_steps[i]
+        terminated[i] = progressive[i] and clocks[i, 1] >= C[_PR_LIMIT_STEPS] and not truncated[i]
+
+
+@numba.njit(cache=True)
+def _observe(obs: np.ndarray, L: np.ndarray, clocks: np.ndarray, timers: np.ndarray, ratio_count: np.ndarray,
+             ratio: np.ndarray, n_steps: np.ndarray, context: np.ndarray, sucrose_available: np.ndarray,
+             C: np.ndarray) -> None:
+    """The observation (OBSERVATION_NAMES), each feature in [0, 1]."""
+    for i in range(obs.shape[0]):
+        dysphoria, incentive = L[i, _DYSPHORIA], L[i, _INCENTIVE]
+        obs[i, 0] = timers[i, 1] > 0
+        obs[i, 1] = timers[i, 2] > 0
+        obs[i, 2] = timers[i, 0] * C[_TIMEOUT_FRACTION]
+        for k in range(3):
+            obs[i, 3 + k] = context[i] == k
+        obs[i, 6] = L[i, _OCCUPANCY]
+        obs[i, 7] = dysphoria / (1.0 + dysphoria)
+        obs[i, 8] = incentive / (1.0 + incentive)
+        obs[i, 9] = ratio_count[i] / ratio[i]
+        obs[i, 10] = clocks[i, 0] / n_steps[i]
+        obs[i, 11] = sucrose_available[i]
+
+
+@numba.njit(cache=True)
+def _advance(actions: np.ndarray, dose: np.ndarray, kor_drive: np.ndarray, cue: np.ndarray, pellet: np.ndarray,
+             shock_mA: np.ndarray, gain: np.ndarray, natural_gain: np.ndarray, withdrawal: np.ndarray,
+             L: np.ndarray, S: np.ndarray, excitation: np.ndarray, inhibition: np.ndarray, clocks: np.ndarray,
+             timers: np.ndarray, ratio_count: np.ndarray, ratio: np.ndarray, n_steps: np.ndarray,
+             progressive: np.ndarray, context: np.ndarray, sucrose_available: np.ndarray, C: np.ndarray,
+             components: np.ndarray, reward: np.ndarray, obs: np.ndarray, terminated: np.ndarray,
+             truncated: np.ndarray) -> None:
+    """Steps 4-9 for every subject, then the clocks and the observation."""
+    _move_levels(dose, kor_drive, L, S, C)
+    _express(gain, withdrawal, L, S, excitation, inhibition, timers, C)
+    _reward(actions, cue, pellet, shock_mA, gain, natural_gain, L, S, C, components, reward)
+    _tick(clocks, timers, n_steps, progressive, C, terminated, truncated)
+    _observe(obs, L, clocks, timers, ratio_count, ratio, n_steps, context, sucrose_available, C)
 
 
 def _incubation(days: np.ndarray, infusions: np.ndarray, p: ModelParams) -> np.ndarray:

@@ -27,6 +27,7 @@ scales positive errors only: GABA-B activation damps dopamine bursts, not pauses
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 STIMULI = ("drug_cue", "sucrose_cue", "context_A", "context_B", "context_C", "drug_state")
@@ -56,22 +57,48 @@ def prediction(E: np.ndarray, I: np.ndarray, x: np.ndarray, context: np.ndarray,
     return np.einsum("ns,ns->n", x, w)
 
 
+@numba.njit(cache=True)
+def trial(e: np.ndarray, i: np.ndarray, x: np.ndarray, lam: float, rate_acq: float, rate_ext: float,
+          gain: float = 1.0, retrieval: float = 1.0) -> float:
+    """One trial on k stimuli, in place: the learning rule itself.
+
+    e, i, x: (k,) excitatory strength, context-bound inhibitory strength (in the trial's context,
+    for the trial's outcome) and intensity of each stimulus present. lam: the outcome (0 on a
+    non-reinforced trial). Returns the prediction error delta.
+    """
+    predicted = 0.0
+    for s in range(x.size):
+        predicted += x[s] * (e[s] - retrieval * i[s])
+    delta = lam - predicted
+    excite = delta * rate_acq * (gain if delta > 0 else 1.0) if lam > 0 else 0.0
+    extinguish = 0.0 if lam > 0 else max(-delta, 0.0) * rate_ext
+    for s in range(x.size):
+        e[s] = max(e[s] + excite * x[s], 0.0)
+        i[s] = min(i[s] + extinguish * x[s], e[s])
+    return delta
+
+
+@numba.njit(cache=True)
+def _trials(e: np.ndarray, i: np.ndarray, x: np.ndarray, lam: np.ndarray, rate_acq: np.ndarray,
+            rate_ext: np.ndarray, gain: np.ndarray, retrieval: np.ndarray) -> np.ndarray:
+    delta = np.empty(e.shape[0])
+    for t in range(e.shape[0]):
+        delta[t] = trial(e[t], i[t], x[t], lam[t], rate_acq[t], rate_ext[t], gain[t], retrieval[t])
+    return delta
+
+
 def learn(e: np.ndarray, i: np.ndarray, x: np.ndarray, lam: np.ndarray, rate_acq: np.ndarray | float,
           rate_ext: np.ndarray | float, gain: np.ndarray | float = 1.0,
           retrieval: np.ndarray | float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One trial per subject on the stimuli present: the learning rule itself.
+    """`trial` for m trials (one per subject).
 
-    e, i, x: (m, k) excitatory strength, context-bound inhibitory strength (in the trial's
-    context, for the trial's outcome) and intensity of the k stimuli of each trial.
-    Returns the new (e, i) and the prediction errors delta (m,).
+    e, i, x: (m, k); the other arguments per trial (m,) or shared. Returns the new (e, i) and
+    the prediction errors delta (m,).
     """
-    expressed = e - np.asarray(retrieval, dtype=float)[..., None] * i
-    delta = lam - np.einsum("mk,mk->m", x, expressed)
-    reinforced = lam > 0
-    excite = np.where(reinforced, delta * rate_acq * np.where(delta > 0, gain, 1.0), 0.0)
-    extinguish = np.where(reinforced, 0.0, np.maximum(-delta, 0.0) * rate_ext)
-    e = np.maximum(e + excite[:, None] * x, 0.0)
-    i = np.minimum(i + extinguish[:, None] * x, e)
+    e, i = np.array(e, dtype=float), np.array(i, dtype=float)
+    per_trial = [np.ascontiguousarray(np.broadcast_to(np.asarray(v, dtype=float), (e.shape[0],)))
+                 for v in (lam, rate_acq, rate_ext, gain, retrieval)]
+    delta = _trials(e, i, np.ascontiguousarray(x, dtype=float), *per_trial)
     return e, i, delta
 
 
