@@ -762,8 +762,10 @@ def _incubation(days: np.ndarray, infusions: np.ndarray, p: ModelParams) -> np.n
 __all__: Sequence[str] = (
     "ACTION_MEANINGS",
     "EFFECT_COLUMNS",
+    "LEVELS",
     "OBSERVATION_NAMES",
     "REWARD_COMPONENTS",
+    "SUBJECT_CONSTANTS",
     "SUMMARY_FIELDS",
     "SubjectBatch",
     "SubjectOptions",

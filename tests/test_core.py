@@ -15,6 +15,7 @@ from rlcraving import pavlovian as pav
 from rlcraving.core import (
     ACTIVE,
     INACTIVE,
+    LEVELS,
     OBSERVATION_NAMES,
     OTHER,
     REWARD_COMPONENTS,
@@ -388,3 +389,13 @@ def test_a_copied_batch_steps_exactly_like_the_original() -> None:
             mine, theirs = batch.step(np.array([a, a])), twin.step(np.array([a, a]))
             assert all(np.array_equal(x, y) for x, y in zip(mine, theirs, strict=True))
         assert twin.summary["active_presses"].tolist() == batch.summary["active_presses"].tolist()
+
+
+def test_steps_return_new_arrays_while_the_state_columns_are_updated_in_place() -> None:
+    batch = new_batch(session(), session())
+    levels = batch.cocaine
+    first, second = run(batch, ACTIVE, 2)
+    assert not any(np.shares_memory(a, b) for a, b in zip(first, second, strict=True))
+    assert levels is batch.cocaine and batch.cocaine[0] > 0, "the named column is a live view"
+    for name in LEVELS:
+        assert np.shares_memory(getattr(batch, name), batch._levels), name

@@ -159,3 +159,34 @@ def test_associations_stay_bounded(history: list[tuple[int, bool, bool, bool]], 
     assert np.all(n_stimuli >= E) and np.all(n_stimuli >= I)
     for context in (A, B, C):
         assert np.all(pav.net_strength(E, I, np.array([context])) >= -1e-12)
+
+
+def _learn_reference(e, i, x, lam, rate_acq, rate_ext, gain, retrieval):
+    """The rule of the module docstring written as whole-array numpy, to check the compiled one."""
+    delta = lam - np.sum(x * (e - retrieval[:, None] * i), axis=1)
+    excite = np.where(lam > 0, delta * rate_acq * np.where(delta > 0, gain, 1.0), 0.0)
+    extinguish = np.where(lam > 0, 0.0, np.maximum(-delta, 0.0) * rate_ext)
+    e = np.maximum(e + excite[:, None] * x, 0.0)
+    return e, np.minimum(i + extinguish[:, None] * x, e), delta
+
+
+@given(st.integers(0, 2**32 - 1))
+def test_the_compiled_rule_is_the_documented_rule(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    m, k = 7, 3
+    e = rng.uniform(0, 1, (m, k))
+    i = rng.uniform(0, 1, (m, k)) * e
+    x = rng.uniform(0, 1, (m, k))
+    lam = (rng.uniform(size=m) < 0.5).astype(float)
+    rates, gain, retrieval = rng.uniform(0, 0.5, (2, m)), rng.uniform(0, 1, m), rng.uniform(0, 1, m)
+    got = pav.learn(e, i, x, lam, rates[0], rates[1], gain, retrieval)
+    want = _learn_reference(e, i, x, lam, rates[0], rates[1], gain, retrieval)
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-15)
+    # shared (scalar) arguments mean the same as per-trial ones; the inputs are left alone
+    e0 = e.copy()
+    shared = pav.learn(e, i, x, lam, 0.2, 0.1, 0.5, 1.0)
+    per_trial = pav.learn(e, i, x, lam, np.full(m, 0.2), np.full(m, 0.1), np.full(m, 0.5), np.ones(m))
+    for s, p in zip(shared, per_trial, strict=True):
+        assert np.array_equal(s, p)
+    assert np.array_equal(e, e0)
