@@ -453,7 +453,7 @@ class SubjectBatch:
             pellet = pellets
             self._sucrose_trial(pellet, nat_gain)
 
-        # everything else, subject by subject in one compiled loop
+        # kinetics, stress, allostasis, signals, reward, clocks, observation: compiled loops
         obs = np.empty((self.n, len(OBSERVATION_NAMES)), dtype=np.float32)
         reward = np.empty(self.n)
         terminated, truncated = np.empty(self.n, dtype=bool), np.empty(self.n, dtype=bool)
@@ -481,10 +481,8 @@ class SubjectBatch:
         self.summary["pellets"] += pellet
         return pellet
 
-    def _shocks(self, completed: np.ndarray | None) -> np.ndarray | None:
+    def _shocks(self, completed: np.ndarray) -> np.ndarray | None:
         """Footshock intensity (mA) of punished ratio completions this step, or None."""
-        if completed is None or not self._any_punish:
-            return None
         punished = completed & (rnd.uniform(self.keys, self.counter, _STREAM_PUNISH) < self.punish_p)
         if not punished.any():
             return None
