@@ -295,8 +295,7 @@ class SubjectBatch:
         self._any_punish = bool((self.punish_p > 0).any())
         self._any_sucrose = bool(self.sucrose_available.any())
         self._refresh_values(idx)
-        _, gain, _, _, withdrawal = self.baclofen_effects() if self._bac_active else (None, self._ones, None, None,
-                                                                                        self._zeros)
+        _, gain, _, _, withdrawal = self.baclofen_effects()
         _express(gain, withdrawal, self._levels, self._constants, self._excitation, self._inhibition, self._timers,
                  self._coefficients)
 
@@ -406,7 +405,8 @@ class SubjectBatch:
         self._bac_active = True
 
     def baclofen_effects(self) -> np.ndarray:
-        """This step's baclofen effects per subject, shape (5, n): rows `EFFECT_COLUMNS`."""
+        """This step's baclofen effects per subject, shape (5, n): rows `EFFECT_COLUMNS` (no baclofen:
+        concentration 0, gains 1, no sedation or withdrawal)."""
         k = np.minimum(self.step_index, self._bac_table.shape[1] - 1)
         return np.ascontiguousarray(self._bac_table[self.bac_group, k].T)
 
