@@ -226,8 +226,8 @@ def _as_command(main: Callable[..., Any]) -> Callable[..., Any]:
 
 @app.command(context_settings=_PASS_THROUGH, add_help_option=False)
 def validate(ctx: typer.Context) -> None:
-    """Validation of the model against the published effects (rlcraving.validate; --help for its options)."""
-    _delegate("rlcraving.validate", "validate", ctx.args)
+    """Validation of the model against the published effects (rlcraving.validation; --help for its options)."""
+    _delegate("rlcraving.validation", "validate", ctx.args)
 
 
 @app.command(context_settings=_PASS_THROUGH, add_help_option=False)

@@ -1,0 +1,25 @@
+"""The phenomena, one module each, registered in report order by importing them here.
+
+Adding a phenomenon is adding a module that registers a `Phenomenon` and naming it in
+`REPORT_ORDER`.
+"""
+
+import importlib
+
+REPORT_ORDER = (
+    "acquisition",
+    "escalation",
+    "extinction",
+    "reinstatement",
+    "baclofen_progressive_ratio",
+    "baclofen_relapse",
+    "kor_knockout",
+    "incubation",
+    "individual_differences",
+    "clinical_trial",
+    "headline_ppo",
+    "headline_sucrose",
+)
+
+for _name in REPORT_ORDER:
+    importlib.import_module(f"{__name__}.{_name}")

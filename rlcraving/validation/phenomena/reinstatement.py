@@ -1,0 +1,45 @@
+"""Cue-, drug- and stress-induced reinstatement of extinguished cocaine seeking."""
+
+from __future__ import annotations
+
+from rlcraving import stats
+from rlcraving.validation.protocols import fmt, paired_ci, reinstatement, rows
+from rlcraving.validation.unit import Config, Measurement, Phenomenon, register
+
+WEAK_SHOCK_MA = 0.2
+#: A weak stressor's effect: not different from 0, or below this fraction of the strong one's.
+MAX_WEAK_FRACTION = 0.25
+
+
+def protocol(cfg: Config) -> Measurement:
+    """After SA and extinction: a cue, a priming injection or 0.5 mA footshock, each against the same
+    subjects' extinction control; and a weak (0.2 mA) stressor."""
+    parts, effects, ok = [], {}, []
+    for phase in ("cue_reinstatement", "prime_reinstatement", "stress_reinstatement"):
+        ext, test = reinstatement(cfg, phase)
+        d, lo, hi = paired_ci(ext, test, cfg.seed)
+        ok.append(lo > 0)
+        parts.append(f"{phase.split('_')[0]}: {d:+.3g} [{fmt(lo)}, {fmt(hi)}] over the extinction control "
+                     f"{fmt(ext.mean())}")
+        effects[phase] = test - ext
+    weak_ext, weak = reinstatement(cfg, "stress_reinstatement", footshock_mA=WEAK_SHOCK_MA)
+    wd, wlo, whi = paired_ci(weak_ext, weak, cfg.seed)
+    threshold = wlo <= 0 or wd < MAX_WEAK_FRACTION * effects["stress_reinstatement"].mean()
+    parts.append(f"weak stress ({WEAK_SHOCK_MA:g} mA): {fmt(wd)} [{fmt(wlo)}, {fmt(whi)}]")
+    effects["weak_stress"] = weak - weak_ext
+    cue = (float(effects["cue_reinstatement"].mean()), *stats.bootstrap_ci(effects["cue_reinstatement"], seed=cfg.seed))
+    return Measurement("cue-induced presses minus the extinction control", cue, all(ok), threshold,
+                       "; ".join(parts), rows(**effects))
+
+
+UNIT = register(Phenomenon(
+    key="reinstatement", title="Cue-, drug- and stress-induced reinstatement", paper="Shaham et al. 2003",
+    paper_effect="cue-, drug-primed and stress-induced responding each exceed the extinction baseline; a weak "
+                 "stressor does nothing, a strong one reinstates",
+    paper_size="Shaham et al. 2003 (review of the procedure): each trigger reinstates responding above the "
+               "extinction baseline; intermittent footshock reinstates at 0.5 mA for 10-15 min, not at weak "
+               "intensities",
+    criterion=f"direction: each of cue, prime and 0.5 mA stress > extinction control (95% CI above 0); size: the "
+              f"{WEAK_SHOCK_MA:g} mA effect's CI includes 0 or it is < {100 * MAX_WEAK_FRACTION:.0f}% of the 0.5 mA "
+              "effect",
+    protocol=protocol, calibrated_on=("kor_half_mA",)))
