@@ -265,7 +265,7 @@ Profiled with pyinstrument and cProfile on the core at N = 1 and N = 4096 with r
 
 - A step was ~80 numpy operations, and each costs a microsecond or more whatever the number of
   subjects: 75 us a step for one subject. The arithmetic of a step is now compiled with numba
-  as a few loops over the subjects (`core._schedule`: presses, ratios, infusions, cues,
+  as a few loops over the subjects (`chamber.schedule`: presses, ratios, infusions, cues,
   timeouts and the drug Pavlovian trials; `core._advance`: kinetics, stress, allostasis,
   signals, reward, clocks and the observation). A quiet step for one subject costs ~5 us.
 - Each phase of the step is one loop over all subjects: a compiled helper called once per

@@ -1,0 +1,311 @@
+"""The operant chamber: the world of a rat's sessions, over the organism of `rlcraving.organism`.
+
+What the chamber decides (all equations in docs/model.md): levers and their schedule (FR n or the
+Richardson-Roberts progressive ratio), timeouts, intravenous infusions through a catheter
+(`infusion_delay_s` in transit), the drug cue, i.p. primes, sucrose pellets, punishing and
+intermittent footshocks, the session clock and its end, the home-cage gap between sessions, the
+observation, and the session tally. `Chamber` is a world class: `rlcraving.core.SubjectBatch`
+is an `Organism` living in it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from rlcraving import pavlovian as pav
+from rlcraving import random as rnd
+from rlcraving.organism import (
+    _DYSPHORIA,
+    _EXTINCTION_RATE,
+    _INCENTIVE,
+    _OCCUPANCY,
+    _PAVLOVIAN_RATE,
+    _RETRIEVAL,
+    _UNIT_DOSE,
+)
+from rlcraving.params import ModelParams
+from rlcraving.protocol import CONTEXTS, PR_SERIES, SessionSettings
+
+ACTIVE, INACTIVE, SUCROSE = 1, 2, 3  # and OTHER (0), the organism's own
+ACTION_MEANINGS = ("other", "active_lever", "inactive_lever", "sucrose_lever")
+
+OBSERVATION_NAMES = (
+    "drug_cue", "sucrose_cue", "timeout", "context_A", "context_B", "context_C",
+    "drug_occupancy", "dysphoria", "incentive", "ratio_progress", "session_time", "sucrose_lever_present",
+)
+SUMMARY_FIELDS = ("active_presses", "inactive_presses", "sucrose_presses", "infusions", "pellets",
+                  "shocks", "breakpoint", "intake_mg_per_kg", "first_hour_infusions")
+
+#: Entries of `Chamber._chamber_coefficients`: the chamber's constants of one step.
+CHAMBER_COEFFICIENTS = ("timeout_fraction", "pr_limit_steps", "dt_s", "timeout_steps", "first_hour_steps")
+_TIMEOUT_FRACTION, _PR_LIMIT_STEPS, _DT_S, _TIMEOUT_STEPS, _FIRST_HOUR_STEPS = range(len(CHAMBER_COEFFICIENTS))
+#: Columns of `Chamber._tally` (column 0 counts "other" steps and is not reported).
+(_BREAKPOINT, _INFUSIONS, _INTAKE, _FIRST_HOUR_INFUSIONS) = (
+    1 + SUMMARY_FIELDS.index(name) for name in ("breakpoint", "infusions", "intake_mg_per_kg", "first_hour_infusions"))
+
+_PR = np.array(PR_SERIES + (PR_SERIES[-1],) * 200, dtype=np.int64)
+_STREAM_PUNISH = 102  # above the trait streams of random.normal
+
+
+def session_steps(settings: SessionSettings, params: ModelParams) -> int:
+    """Steps in a session of `settings` (the most, for progressive ratio, which may end sooner)."""
+    minutes = settings.session_minutes
+    if settings.schedule == "PR":
+        minutes = max(minutes, params.pr_max_session_min)
+    return max(1, int(round(60.0 * minutes / params.dt_s)))
+
+
+class Chamber:
+    """The chamber's state and schedule; mixed with `Organism` (which provides the subjects)."""
+
+    def _build_chamber(self) -> None:
+        """Constants and state of the chamber (after `Organism.__init__`)."""
+        p = self.params
+        self.n_actions = 4 if self.options.sucrose_lever else 3
+        self._timeout_steps = int(round(p.timeout_s / p.dt_s))
+        self._shock_every = max(1, int(round(p.shock_interval_s / p.dt_s)))
+        self._pr_limit_steps = int(round(60.0 * p.pr_limit_min / p.dt_s))
+        self._first_hour_steps = int(round(3600.0 / p.dt_s))
+        delay_steps = int(round(p.infusion_delay_s / p.dt_s))
+        self._transit = np.zeros((delay_steps, self.n)) if delay_steps > 0 else None
+        self._transit_slot = self._transit_left = 0
+        coefficients = {"timeout_fraction": 1.0 / max(self._timeout_steps, 1), "pr_limit_steps": self._pr_limit_steps,
+                        "dt_s": p.dt_s, "timeout_steps": self._timeout_steps,
+                        "first_hour_steps": self._first_hour_steps}
+        self._chamber_coefficients = np.array([coefficients[name] for name in CHAMBER_COEFFICIENTS], dtype=float)
+        n = self.n
+        z = lambda dtype=np.float64: np.zeros(n, dtype=dtype)  # noqa: E731
+        self.sessions_done = z(np.int64)
+        self.n_steps = np.ones(n, dtype=np.int64)
+        self.progressive = z(bool)
+        self.ratio = np.ones(n, dtype=np.int64)
+        self.ratio_count = z(np.int64)
+        self.pr_index = z(np.int64)
+        self.drug_available = z(bool)
+        self.contingent_cue = z(bool)
+        self.punish_p = z()
+        self.punish_mA = z()
+        self.footshock_mA = z()
+        self.sucrose_available = z(bool)
+        # timers (timeout, drug cue, sucrose cue) and the session tally, row views as the organism's
+        self._timers = np.zeros((n, 3), dtype=np.int64)
+        self._tally = np.zeros((n, 1 + len(SUMMARY_FIELDS)))
+        self._bind_views()
+        self._nobody, self._completed, self._cue, self._dose = z(bool), z(bool), z(bool), z()
+        self._any_pr = self._any_punish = self._any_sucrose = False
+
+    def _bind_views(self) -> None:
+        super()._bind_views()
+        self.timeout_left, self.cue_left, self.sucrose_cue_left = self._timers.T
+        self.summary = dict(zip(SUMMARY_FIELDS, self._tally.T[1:], strict=True))
+
+    def _drug_cue_left(self) -> np.ndarray:
+        return self.cue_left
+
+    def new_subjects(self, idx: np.ndarray, keys: np.ndarray) -> None:
+        """Give the subjects at `idx` fresh, naive state and the given random keys; nothing in their catheters."""
+        idx = np.asarray(idx, dtype=np.int64)
+        super().new_subjects(idx, keys)
+        if self._transit is not None:
+            self._transit[:, idx] = 0.0
+        self.sessions_done[idx] = 0
+
+    # ------------------------------------------------------------------ sessions
+    def start_sessions(self, idx: np.ndarray, settings: SessionSettings, *, first: bool = False) -> None:
+        """Advance subjects `idx` through the abstinence gap and begin a session of `settings`.
+
+        `first`: these subjects are new, their first session starts on day 0.
+        """
+        idx = np.asarray(idx, dtype=np.int64)
+        if idx.size == 0:
+            return
+        self._sync_associations()  # the cached slots belong to the context about to change
+        p, s = self.params, settings
+        if first:
+            start_h = np.full(idx.size, p.session_start_hour)
+            gap_h = np.zeros(idx.size)
+            # a new subject's regimen starts at midnight before its first session, so doses due
+            # before that session are given
+            switch_h = 24.0 * np.floor(start_h / 24.0)
+        else:
+            end_h = self.session_start_h[idx] + self.step_index[idx] * p.dt_s / 3600.0
+            start_h = np.maximum(self.session_start_h[idx] + 24.0 * s.abstinence_days, end_h)
+            gap_h = start_h - end_h
+            switch_h = end_h  # a new regimen takes over where the gap begins
+        n_steps = session_steps(s, p)
+        self._home_cage(idx, gap_h)
+        self._start_baclofen(idx, switch_h, start_h, s.regimen, n_steps)
+        self.session_start_h[idx] = start_h
+        self._set_incubation(idx, start_h)
+        # the session's settings
+        self.n_steps[idx] = n_steps
+        self.progressive[idx] = s.schedule == "PR"
+        self.ratio[idx] = _PR[0] if s.schedule == "PR" else s.ratio
+        self.drug_available[idx] = s.drug_available
+        self.contingent_cue[idx] = s.contingent_cue
+        self.context[idx] = CONTEXTS.index(s.context)
+        self.punish_p[idx] = s.punishment_probability
+        self.punish_mA[idx] = s.punishment_mA
+        self.footshock_mA[idx] = s.footshock_mA
+        self.sucrose_available[idx] = s.sucrose_available and self.options.sucrose_lever
+        self.ip_depot[idx] += p.ip_bioavailability * s.prime_mg_per_kg
+        self._set_unit_dose(idx, s.unit_dose_mg_per_kg)
+        self._clocks[idx, :2] = 0
+        self._timers[idx] = 0
+        self.ratio_count[idx] = 0
+        self.pr_index[idx] = 0
+        self._tally[idx] = 0.0
+        self._stress_before_session(idx, s.footshock_mA)
+        self._any_pr = bool(self.progressive.any())
+        self._any_punish = bool((self.punish_p > 0).any())
+        self._any_sucrose = bool(self.sucrose_available.any())
+        self._begin_episode(idx)
+
+    def _home_cage(self, idx: np.ndarray, gap_h: np.ndarray) -> None:
+        """Home-cage time between sessions: doses still in the catheter arrive, then the organism washes out."""
+        if not np.any(gap_h > 0):
+            return
+        arriving = None
+        if self._transit is not None:
+            arriving = self._transit[:, idx].sum(axis=0)
+            self._transit[:, idx] = 0.0
+        self._wash_out(idx, gap_h, arriving)
+
+    def _stress_before_session(self, idx: np.ndarray, mA: float) -> None:
+        """Intermittent footshock before the session (Shaham et al. 2003: 15 min, mean 40 s apart,
+        levers retracted): KOR activation builds up and decays between shocks."""
+        p = self.params
+        n_shocks = int(p.stress_minutes * 60.0 // p.shock_interval_s)
+        if mA <= 0 or n_shocks == 0:
+            return
+        between = math.exp(-p.shock_interval_s / (60.0 * p.kor_decay_min))
+        # the last shock falls as the session starts: sum of a geometric series of decayed shocks
+        total = self._kor_drive(mA) * (1.0 - between**n_shocks) / (1.0 - between)
+        self.kor[idx] = self.kor[idx] * between**n_shocks + total * self.kor_on[idx]
+        self.summary["shocks"][idx] = n_shocks
+
+    def observe(self) -> np.ndarray:
+        """Observation matrix (n, len(OBSERVATION_NAMES)), float32 in [0, 1] (a new array)."""
+        obs = np.empty((self.n, len(OBSERVATION_NAMES)), dtype=np.float32)
+        write_observation(obs, self._levels, self._clocks, self._timers, self.ratio_count, self.ratio, self.n_steps,
+                          self.context, self.sucrose_available, self._chamber_coefficients)
+        return obs
+
+    def end_sessions(self, idx: np.ndarray) -> None:
+        """Book-keeping when sessions at `idx` end (called by the environments at episode end)."""
+        self.sessions_done[idx] += 1
+
+    # ------------------------------------------------------------------ rarer events of a step
+    def _through_catheter(self, dose: np.ndarray | float, events: bool) -> np.ndarray:
+        """Doses given now reach the brain `infusion_delay_s` later: returns what arrives now."""
+        slot = self._transit_slot
+        arriving = self._transit[slot].copy()
+        self._transit[slot] = dose
+        self._transit_slot = (slot + 1) % self._transit.shape[0]
+        self._transit_left = self._transit.shape[0] if events else self._transit_left - 1
+        return arriving
+
+    def _deliver_pellets(self, a: np.ndarray) -> np.ndarray | None:
+        """Sucrose lever, FR1 with its own cue and timeout. Returns the pellet mask, or None."""
+        pellet = (a == SUCROSE) & self.sucrose_available & (self.sucrose_cue_left == 0)
+        if not pellet.any():
+            return None
+        self.sucrose_cue_left[pellet] = self._timeout_steps + 1
+        self.summary["pellets"] += pellet
+        return pellet
+
+    def _shocks(self, completed: np.ndarray) -> np.ndarray | None:
+        """Footshock intensity (mA) of punished ratio completions this step, or None."""
+        punished = completed & (rnd.uniform(self.keys, self.counter, _STREAM_PUNISH) < self.punish_p)
+        if not punished.any():
+            return None
+        self.summary["shocks"] += punished
+        return np.where(punished, self.punish_mA, 0.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# The chamber's arithmetic of one step, compiled with numba (see rlcraving.core). L and S are the
+# organism's levels and constants; W the chamber's coefficients (CHAMBER_COEFFICIENTS).
+
+@numba.njit(cache=True)
+def schedule(actions: np.ndarray, gain: np.ndarray, L: np.ndarray, S: np.ndarray, tally: np.ndarray,
+             clocks: np.ndarray, timers: np.ndarray, ratio_count: np.ndarray, ratio: np.ndarray,
+             progressive: np.ndarray, pr_index: np.ndarray, drug_available: np.ndarray,
+             contingent_cue: np.ndarray, excitation: np.ndarray, inhibition: np.ndarray,
+             total_infusions: np.ndarray, last_drug_h: np.ndarray, session_start_h: np.ndarray, W: np.ndarray,
+             completed: np.ndarray, cue: np.ndarray, dose: np.ndarray) -> bool:
+    """Steps 3 and 7 (drug outcome): count presses (tally columns 1-3) and drug-lever presses
+    outside the timeout towards the ratio. A completed ratio gives the infusion (if the drug is
+    available: `dose` mg/kg, sent into the catheter), the cue (if contingent), a timeout, the
+    next ratio, and a Rescorla-Wagner trial on the cached drug-outcome slots (stimuli cue,
+    context, drug state), in the drug state and extinction retrieval at the start of the step.
+    gain: baclofen's dopamine gain now. Returns whether any subject completed a ratio.
+    """
+    any_completed = False
+    x = np.empty(3)
+    for i in range(actions.size):
+        tally[i, actions[i]] += 1.0
+        completed[i], cue[i], dose[i] = False, False, 0.0
+        if actions[i] != ACTIVE or timers[i, 0] > 0:
+            continue
+        ratio_count[i] += 1
+        if ratio_count[i] < ratio[i]:
+            continue
+        completed[i], any_completed = True, True
+        infused, cue[i] = drug_available[i], contingent_cue[i]
+        ratio_count[i] = 0
+        if progressive[i]:
+            tally[i, _BREAKPOINT] = ratio[i]
+            pr_index[i] += 1
+            ratio[i] = _PR[pr_index[i]]
+        if infused or cue[i]:
+            timers[i, 0] = W[_TIMEOUT_STEPS]
+        if cue[i]:
+            timers[i, 1] = W[_TIMEOUT_STEPS]
+        if infused:
+            dose[i] = S[i, _UNIT_DOSE]
+            tally[i, _INFUSIONS] += 1.0
+            tally[i, _INTAKE] += dose[i]
+            tally[i, _FIRST_HOUR_INFUSIONS] += clocks[i, 0] < W[_FIRST_HOUR_STEPS]
+            total_infusions[i] += 1.0
+            last_drug_h[i] = session_start_h[i] + clocks[i, 0] * W[_DT_S] / 3600.0
+            clocks[i, 1] = 0
+        x[0], x[1], x[2] = cue[i], 1.0, L[i, _OCCUPANCY]
+        pav.trial(excitation[i], inhibition[i], x, 1.0 if infused else 0.0, S[i, _PAVLOVIAN_RATE],
+                  S[i, _EXTINCTION_RATE], gain[i], L[i, _RETRIEVAL])
+    return any_completed
+
+
+@numba.njit(cache=True)
+def tick(clocks: np.ndarray, timers: np.ndarray, n_steps: np.ndarray, progressive: np.ndarray, W: np.ndarray,
+         terminated: np.ndarray, truncated: np.ndarray) -> None:
+    """Clocks (step index, steps since infusion, random counter) forward, timers down; episode ends."""
+    for i in range(clocks.shape[0]):
+        for k in range(3):
+            clocks[i, k] += 1
+            timers[i, k] = max(timers[i, k] - 1, 0)
+        truncated[i] = clocks[i, 0] >= n_steps[i]
+        terminated[i] = progressive[i] and clocks[i, 1] >= W[_PR_LIMIT_STEPS] and not truncated[i]
+
+
+@numba.njit(cache=True)
+def write_observation(obs: np.ndarray, L: np.ndarray, clocks: np.ndarray, timers: np.ndarray,
+                      ratio_count: np.ndarray, ratio: np.ndarray, n_steps: np.ndarray, context: np.ndarray,
+                      sucrose_available: np.ndarray, W: np.ndarray) -> None:
+    """The observation (OBSERVATION_NAMES), each feature in [0, 1]."""
+    for i in range(obs.shape[0]):
+        dysphoria, incentive = L[i, _DYSPHORIA], L[i, _INCENTIVE]
+        obs[i, 0] = timers[i, 1] > 0
+        obs[i, 1] = timers[i, 2] > 0
+        obs[i, 2] = timers[i, 0] * W[_TIMEOUT_FRACTION]
+        for k in range(3):
+            obs[i, 3 + k] = context[i] == k
+        obs[i, 6] = L[i, _OCCUPANCY]
+        obs[i, 7] = dysphoria / (1.0 + dysphoria)
+        obs[i, 8] = incentive / (1.0 + incentive)
+        obs[i, 9] = ratio_count[i] / ratio[i]
+        obs[i, 10] = clocks[i, 0] / n_steps[i]
+        obs[i, 11] = sucrose_available[i]

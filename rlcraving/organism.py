@@ -1,0 +1,470 @@
+"""The organism: N subjects' pharmacology, learning, stress and signals, as arrays.
+
+What a subject carries whichever world it lives in (an operant chamber, `rlcraving.chamber`;
+or any other world built on it): cocaine in the brain and its DAT occupancy, allostasis, KOR
+activation, Pavlovian associations (Rescorla-Wagner with context-bound extinction), incubation
+of cue incentive, baclofen's kinetics and effects, the per-subject traits, and the signals and
+reward a step derives from them. A world decides what happens (doses, cues, shocks, pellets,
+time) and calls the organism to feel it. Every equation is in docs/model.md; the step numbers
+below are those of `rlcraving.core`.
+
+`Organism` is a base class: a world class derives from it and provides, per subject, `context`
+(index into `protocol.CONTEXTS`), the clock columns set here (`step_index`, the step of the
+episode; `steps_since_infusion`; `counter`, the random-draw counter) and `session_start_h`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numba
+import numpy as np
+
+from rlcraving import pavlovian as pav
+from rlcraving import random as rnd
+from rlcraving.params import INDIVIDUAL_TRAITS, ModelParams
+from rlcraving.pharmacology import STATE_SIZE as BACLOFEN_STATE_SIZE
+from rlcraving.pharmacology import Placebo, Regimen, baclofen_model
+
+OTHER = 0  # the action of doing nothing in particular: free of effort, never suppressed by sedation
+
+REWARD_COMPONENTS = ("hedonic", "drug_dopamine", "incentive", "relief", "sucrose", "cost", "punishment")
+
+#: Columns of `Organism._levels`: what one step moves (state, then the signals derived from it).
+LEVELS = ("cocaine", "occupancy", "rise", "allostasis", "kor", "dysphoria", "kappa", "retrieval", "value_cue",
+          "value_context", "value_drug_state", "cue_term", "availability", "incentive")
+(_COCAINE, _OCCUPANCY, _RISE, _ALLOSTASIS, _KOR, _DYSPHORIA, _KAPPA, _RETRIEVAL, _VALUE_CUE, _VALUE_CONTEXT,
+ _VALUE_DRUG_STATE, _CUE_TERM, _AVAILABILITY, _INCENTIVE) = range(len(LEVELS))
+#: Columns of `Organism._constants`: per-subject values fixed within a session.
+SUBJECT_CONSTANTS = ("allostasis_step", "dopamine_scale", "incentive_sensitivity", "shock_scale", "sucrose_scale",
+                     "pavlovian_rate", "extinction_rate", "unit_dose", "unit_occupancy", "incubated",
+                     "value_sucrose_cue")
+(_ALLOSTASIS_STEP, _DOPAMINE_SCALE, _INCENTIVE_SENSITIVITY, _SHOCK_SCALE, _SUCROSE_SCALE, _PAVLOVIAN_RATE,
+ _EXTINCTION_RATE, _UNIT_DOSE, _UNIT_OCCUPANCY, _INCUBATED, _VALUE_SUCROSE_CUE) = range(len(SUBJECT_CONSTANTS))
+#: Entries of `Organism._coefficients`: model constants of one step.
+COEFFICIENTS = ("decay_cocaine", "decay_kor", "decay_allostasis", "k50", "hedonic_max", "incentive_weight",
+                "kappa_drug", "kappa_stress", "kappa_withdrawal", "withdrawal_gain", "retrieval_occupancy",
+                "retrieval_kor", "relief_weight", "press_cost")
+(_DECAY_COCAINE, _DECAY_KOR, _DECAY_ALLOSTASIS, _K50, _HEDONIC_MAX, _INCENTIVE_WEIGHT, _KAPPA_DRUG, _KAPPA_STRESS,
+ _KAPPA_WITHDRAWAL, _WITHDRAWAL_GAIN, _RETRIEVAL_OCCUPANCY, _RETRIEVAL_KOR, _RELIEF_WEIGHT,
+ _PRESS_COST) = range(len(COEFFICIENTS))
+
+_NULL_EFFECT = np.array([0.0, 1.0, 1.0, 0.0, 0.0])  # no baclofen: concentration 0, gains 1
+STREAM_SEDATION = 101  # above the trait streams of random.normal
+
+
+class Organism:
+    """N subjects' bodies and minds, carried across days; a world class derives from it.
+
+    options: any object with booleans `kor_knockout` and `individual_differences`.
+    """
+
+    def __init__(self, n: int, params: ModelParams | None, options: Any):
+        self.n = int(n)
+        self.params = params or ModelParams()
+        self.options = options
+        p = self.params
+        self._regimens: list[Regimen] = [Placebo()]
+        self._bac_groups: dict[int, np.ndarray] = {}
+        self._next_group = 1
+        self._decay_c = math.exp(-p.dt_s / (60.0 * p.cocaine_half_life_min / math.log(2.0)))
+        self._decay_ip = math.exp(-p.dt_s / (60.0 * p.ip_absorption_half_life_min / math.log(2.0)))
+        self._decay_kor = math.exp(-p.dt_s / (60.0 * p.kor_decay_min))
+        self._decay_A = math.exp(-p.dt_s / (86400.0 * p.allostasis_recovery_days))
+        coefficients = {
+            "decay_cocaine": self._decay_c, "decay_kor": self._decay_kor, "decay_allostasis": self._decay_A,
+            "k50": p.cocaine_k50_mg_per_kg, "hedonic_max": p.hedonic_max, "incentive_weight": p.incentive_weight,
+            "kappa_drug": p.kappa_drug, "kappa_stress": p.kappa_stress,
+            "kappa_withdrawal": p.kappa_baclofen_withdrawal, "withdrawal_gain": p.baclofen_withdrawal_gain,
+            "retrieval_occupancy": p.extinction_retrieval_occupancy, "retrieval_kor": p.extinction_retrieval_kor,
+            "relief_weight": p.relief_weight, "press_cost": -p.press_cost}
+        self._coefficients = np.array([coefficients[name] for name in COEFFICIENTS], dtype=float)
+        self._allocate_organism()
+
+    # ------------------------------------------------------------------ state
+    def _allocate_organism(self) -> None:
+        n = self.n
+        z = lambda dtype=np.float64: np.zeros(n, dtype=dtype)  # noqa: E731
+        self.keys = z(np.uint64)
+        self.traits = np.ones((n, len(INDIVIDUAL_TRAITS)))
+        # carried across days (cocaine, occupancy, allostasis and kor are rows of _levels)
+        self.ip_depot = z()           # unabsorbed i.p. cocaine, mg/kg
+        self._E, self._I = pav.zeros(n)   # read through .E / .I, which bring them up to date
+        self._stale = False                 # drug-outcome slots changed since the last sync
+        self.total_infusions = z()
+        self.last_drug_h = np.full(n, -np.inf)
+        self.bac_state = np.zeros((n, BACLOFEN_STATE_SIZE))
+        self.bac_clock_h = z()
+        self.regimen_index = z(np.int64)
+        self.regimen_anchor_h = z()
+        self.session_start_h = z()
+        self.kor_on = np.full(n, 0.0 if self.options.kor_knockout else 1.0)
+        # where the subject is and what the episode has done to it
+        self.context = z(np.int64)
+        self.incubation = z()
+        self.bac_group = z(np.int64)
+        # matrices, one row per subject, whose columns are named attributes (views): levels and
+        # signals (LEVELS), per-subject constants (SUBJECT_CONSTANTS), clocks and the reward
+        # components. A subject's values lie together in memory for the compiled step (rows of
+        # thousands of values 4 KiB apart would share cache sets)
+        self._levels = np.zeros((n, len(LEVELS)))
+        self._constants = np.zeros((n, len(SUBJECT_CONSTANTS)))
+        self._clocks = np.zeros((n, 3), dtype=np.int64)
+        self._components = np.zeros((n, len(REWARD_COMPONENTS)))
+        Organism._bind_views(self)  # the world binds its own views once it has built them
+        self.retrieval[:] = self.incubated[:] = self.unit_occupancy[:] = self.availability[:] = 1.0
+        # strengths for the drug outcome in the current context: rows cue, context, drug state
+        self._excitation, self._inhibition = np.zeros((n, 3)), np.zeros((n, 3))
+        self._zeros, self._ones, self._subjects = z(), np.ones(n), np.arange(n)
+        self.dopamine_gain = self._ones
+        self.baclofen_mg_per_l = self._zeros
+        self._any_ip = False
+        self._bac_active = False
+
+    def _bind_views(self) -> None:
+        """Name the columns of the state matrices (views, so one operation on a matrix updates them all)."""
+        for names, matrix in ((LEVELS, self._levels), (SUBJECT_CONSTANTS, self._constants)):
+            for name, column in zip(names, matrix.T, strict=True):
+                setattr(self, name, column)
+        self.step_index, self.steps_since_infusion, self.counter = self._clocks.T
+        self.components = dict(zip(REWARD_COMPONENTS, self._components.T, strict=True))
+
+    def __setstate__(self, state: dict) -> None:
+        """Copies and unpickled batches get their row views back (a copied view is detached)."""
+        self.__dict__.update(state)
+        self._bind_views()
+
+    def new_subjects(self, idx: np.ndarray, keys: np.ndarray) -> None:
+        """Give the subjects at `idx` fresh, naive state and the given random keys."""
+        idx = np.asarray(idx, dtype=np.int64)
+        for arr in (self.cocaine, self.ip_depot, self.occupancy, self.allostasis, self.kor,
+                    self.total_infusions, self.bac_clock_h, self.regimen_anchor_h, self.session_start_h):
+            arr[idx] = 0.0
+        self._sync_associations()
+        self._E[idx], self._I[idx] = 0.0, 0.0
+        self._excitation[idx], self._inhibition[idx] = 0.0, 0.0
+        self.last_drug_h[idx] = -np.inf
+        self.bac_state[idx] = 0.0
+        self.regimen_index[idx] = 0
+        self.counter[idx] = 0
+        self.keys[idx] = keys
+        if self.options.individual_differences:
+            sigma = np.array([s for s, _, _ in INDIVIDUAL_TRAITS.values()])
+            z = np.stack([rnd.normal(keys, stream) for stream in range(len(sigma))], axis=1)
+            self.traits[idx] = np.exp(sigma * z)
+        else:
+            self.traits[idx] = 1.0
+        self._derive_constants()
+
+    def _derive_constants(self) -> None:
+        """Per-subject constants: model parameters times the subject's trait multipliers."""
+        p = self.params
+        self.allostasis_step[:] = p.allostasis_rate_per_h * p.dt_s / 3600.0 * self.trait("vulnerability")
+        self.dopamine_scale[:] = p.drug_dopamine_max * self.trait("dopamine_sensitivity")
+        self.incentive_sensitivity[:] = self.trait("incentive_sensitivity")
+        self.shock_scale[:] = -p.shock_aversion_per_mA * self.trait("punishment_sensitivity")
+        self.sucrose_scale[:] = p.sucrose_reward * self.trait("sucrose_preference")
+        self.pavlovian_rate[:] = p.pavlovian_rate * self.trait("pavlovian_rate")
+        self.extinction_rate[:] = p.extinction_rate * self.trait("pavlovian_rate")
+
+    def trait(self, name: str) -> np.ndarray:
+        """Per-subject multiplier `name` (see `params.INDIVIDUAL_TRAITS`)."""
+        return self.traits[:, list(INDIVIDUAL_TRAITS).index(name)]
+
+    # ------------------------------------------------------------------ between and at episode starts
+    def _wash_out(self, idx: np.ndarray, gap_h: np.ndarray, arriving: np.ndarray | None = None) -> None:
+        """Time away from the world between episodes (`gap_h` hours each): drugs wash out (the i.p.
+        depot and any cocaine still `arriving`, mg/kg, are absorbed first), allostasis and stress recover."""
+        p = self.params
+        if not np.any(gap_h > 0):
+            return
+        gap_s = 3600.0 * gap_h
+        tau_c = 60.0 * p.cocaine_half_life_min / math.log(2.0)
+        absorbed = self.ip_depot[idx] if arriving is None else self.ip_depot[idx] + arriving
+        self.cocaine[idx] = (self.cocaine[idx] + absorbed) * np.exp(-gap_s / tau_c)
+        self.ip_depot[idx] = 0.0
+        self.occupancy[idx] = self.cocaine[idx] / (self.cocaine[idx] + p.cocaine_k50_mg_per_kg)
+        self.allostasis[idx] *= np.exp(-gap_s / (86400.0 * p.allostasis_recovery_days))
+        self.kor[idx] *= np.exp(-gap_s / (60.0 * p.kor_decay_min))
+
+    def _set_incubation(self, idx: np.ndarray, start_h: np.ndarray) -> None:
+        """Incubation of cue incentive (Grimm 2001) at `start_h`: Bateman function of days since the last drug."""
+        days = (start_h - self.last_drug_h[idx]) / 24.0
+        self.incubation[idx] = incubation_level(days, self.total_infusions[idx], self.params)
+
+    def _set_unit_dose(self, idx: np.ndarray, mg_per_kg: float) -> None:
+        """The dose one use gives in this episode, mg/kg, and the occupancy it would cause from zero."""
+        self.unit_dose[idx] = mg_per_kg
+        self.unit_occupancy[idx] = max(mg_per_kg, 1e-9) / (max(mg_per_kg, 1e-9) + self.params.cocaine_k50_mg_per_kg)
+
+    def _begin_episode(self, idx: np.ndarray) -> None:
+        """Signals at the start of an episode, from the state the world has just set."""
+        self._any_ip = bool(self.ip_depot.max() > 1e-12)
+        self._refresh_values(idx)
+        _, gain, _, _, withdrawal = self.baclofen_effects()
+        express(gain, withdrawal, self._levels, self._constants, self._excitation, self._inhibition,
+                self._drug_cue_left(), self._coefficients)
+
+    def _drug_cue_left(self) -> np.ndarray:
+        """Per subject, steps the drug cue has left (> 0: present now); the world provides it."""
+        raise NotImplementedError(f"{type(self).__name__} must say where its drug cues are")
+
+    # ------------------------------------------------------------------ baclofen
+    def _start_baclofen(self, idx: np.ndarray, switch_h: np.ndarray, start_h: np.ndarray,
+                        regimen: Regimen | None, n_steps: int) -> None:
+        """Bring baclofen state up to the episode start and tabulate its effects for the episode.
+
+        A new `regimen` takes over from the old at `switch_h` (anchored to that day's midnight);
+        None keeps the regimen in place."""
+        p = self.params
+        if regimen is not None:
+            self._advance_baclofen(idx, switch_h, start_h)
+            if regimen not in self._regimens:
+                self._regimens.append(regimen)
+            self.regimen_index[idx] = self._regimens.index(regimen)
+            self.regimen_anchor_h[idx] = 24.0 * np.floor(switch_h / 24.0)
+            if regimen.at_steady_state:
+                model = baclofen_model(p, regimen.route)
+                self.bac_state[idx] = model.steady_state(regimen, float(switch_h[0] % 24.0))
+                self.bac_clock_h[idx] = switch_h
+        self._advance_baclofen(idx, start_h, start_h)
+        self._tabulate_baclofen(idx, n_steps)
+
+    def _baclofen_groups(self, idx: np.ndarray, *columns: np.ndarray) -> list[np.ndarray]:
+        """Positions in `idx` grouped by regimen, anchor, clock, state and `columns` (usually one group)."""
+        key = np.column_stack([self.regimen_index[idx], self.regimen_anchor_h[idx], self.bac_clock_h[idx],
+                               self.bac_state[idx], *columns])
+        _, inverse = np.unique(key, axis=0, return_inverse=True)
+        inverse = inverse.ravel()
+        return [np.flatnonzero(inverse == g) for g in range(inverse.max() + 1)]
+
+    def _is_idle(self, i: int) -> bool:
+        """Subject `i` is on placebo with no baclofen left: nothing to compute."""
+        return self.regimen_index[i] == 0 and not np.any(self.bac_state[i] > 1e-12)
+
+    def _advance_baclofen(self, idx: np.ndarray, to_h: np.ndarray, session_h: np.ndarray) -> None:
+        """Integrate baclofen kinetics from each subject's baclofen clock to `to_h` (per element of idx)."""
+        for pos in self._baclofen_groups(idx, to_h, session_h):
+            rows, i0 = idx[pos], idx[pos[0]]
+            t_to, t_from = float(to_h[pos[0]]), float(self.bac_clock_h[i0])
+            if t_to > t_from and not self._is_idle(i0):
+                regimen = self._regimens[self.regimen_index[i0]]
+                anchor = self.regimen_anchor_h[i0]
+                n = max(1, int(math.ceil((t_to - t_from) / 0.25)))
+                _, state = baclofen_model(self.params, regimen.route).run(
+                    self.bac_state[i0], regimen, t_from - anchor, (t_to - t_from) / n, n,
+                    session_start_h=float(session_h[pos[0]]) - anchor)
+                self.bac_state[rows] = state
+            self.bac_clock_h[rows] = max(t_to, t_from)
+
+    def _tabulate_baclofen(self, idx: np.ndarray, n_steps: int) -> None:
+        """Precompute this session's baclofen effects, one table per group of identical subjects."""
+        for pos in self._baclofen_groups(idx):
+            rows, i0 = idx[pos], idx[pos[0]]
+            if self._is_idle(i0):
+                self.bac_group[rows] = 0
+                continue
+            regimen = self._regimens[self.regimen_index[i0]]
+            t0 = float(self.bac_clock_h[i0] - self.regimen_anchor_h[i0])
+            effects, _ = baclofen_model(self.params, regimen.route).run(
+                self.bac_state[i0], regimen, t0, self.params.dt_s / 3600.0, n_steps, session_start_h=t0)
+            self._bac_groups[self._next_group] = effects
+            self.bac_group[rows] = self._next_group
+            self._next_group += 1
+        self._rebuild_bac_table()
+
+    def _rebuild_bac_table(self) -> None:
+        used = np.unique(self.bac_group)
+        self._bac_groups = {g: t for g, t in self._bac_groups.items() if g in set(used.tolist())}
+        if not self._bac_groups:
+            self._bac_table = _NULL_EFFECT[None, None, :].copy()
+            self.bac_group[:] = 0
+            self._bac_active = False
+            return
+        k_max = max(t.shape[0] for t in self._bac_groups.values())
+        table = np.tile(_NULL_EFFECT, (len(self._bac_groups) + 1, k_max, 1))
+        remap = np.zeros(self._next_group, dtype=np.int64)
+        for row, (g, t) in enumerate(sorted(self._bac_groups.items()), start=1):
+            table[row, : t.shape[0]] = t
+            table[row, t.shape[0]:] = t[-1]
+            remap[g] = row
+        self._bac_groups = {row: table[row] for row in range(1, len(self._bac_groups) + 1)}
+        self._next_group = len(self._bac_groups) + 1
+        self.bac_group[:] = remap[self.bac_group]
+        self._bac_table = table
+        self._bac_active = True
+
+    def baclofen_effects(self) -> np.ndarray:
+        """This step's baclofen effects per subject, shape (5, n): rows `EFFECT_COLUMNS` (no baclofen:
+        concentration 0, gains 1, no sedation or withdrawal)."""
+        k = np.minimum(self.step_index, self._bac_table.shape[1] - 1)
+        return np.ascontiguousarray(self._bac_table[self.bac_group, k].T)
+
+    def _feel_baclofen(self, actions: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Step 1-2: baclofen's effects now, and the actions after sedation (an action other than
+        `OTHER` fails with the sedation probability). Returns (actions, gain, natural gain, withdrawal)."""
+        if not self._bac_active:
+            self.baclofen_mg_per_l = self._zeros
+            self.dopamine_gain = self._ones
+            return actions, self._ones, self._ones, self._zeros
+        self.baclofen_mg_per_l, gain, natural_gain, sedation, withdrawal = self.baclofen_effects()
+        if np.any((actions != OTHER) & (sedation > 0)):
+            failed = (actions != OTHER) & (rnd.uniform(self.keys, self.counter, STREAM_SEDATION) < sedation)
+            actions = np.where(failed, OTHER, actions)
+        self.dopamine_gain = gain
+        return actions, gain, natural_gain, withdrawal
+
+    def _absorb_ip(self, dose: np.ndarray) -> np.ndarray:
+        """Step 4 (i.p. transfer): the depot's absorption this step added to `dose` (mg/kg)."""
+        if not self._any_ip:
+            return dose
+        transfer = self.ip_depot * (1.0 - self._decay_ip)
+        self.ip_depot -= transfer
+        self._any_ip = bool(self.ip_depot.max() > 1e-12)
+        return dose + transfer
+
+    # ------------------------------------------------------------------ stress and learning
+    def _kor_drive(self, mA: np.ndarray | float) -> np.ndarray | float:
+        """KOR activation added by one shock of `mA` (Hill threshold; 0 in knockouts is applied by the caller)."""
+        p = self.params
+        return p.kor_per_shock * mA**p.kor_hill / (mA**p.kor_hill + p.kor_half_mA**p.kor_hill)
+
+    def _sucrose_trial(self, pellet: np.ndarray, gain: np.ndarray) -> None:
+        """A Rescorla-Wagner trial (see `pavlovian`) for the subjects given a pellet: stimuli
+        the sucrose cue, the context and the drug state (drug trials are in the world's schedule)."""
+        rows = np.flatnonzero(pellet)
+        x = np.zeros((rows.size, len(pav.STIMULI)))
+        x[:, pav.SUCROSE_CUE] = 1.0
+        x[np.arange(rows.size), pav.CONTEXT_0 + self.context[rows]] = 1.0
+        x[:, pav.DRUG_STATE] = self.occupancy[rows]
+        E, I = self._E[rows], self._I[rows]
+        pav.update(E, I, x, self.context[rows], np.full(rows.size, pav.SUCROSE), np.ones(rows.size),
+                   self.pavlovian_rate[rows], self.extinction_rate[rows], gain[rows], self.retrieval[rows])
+        self._E[rows], self._I[rows] = E, I
+        self._refresh_values(rows)
+
+    def _sync_associations(self) -> None:
+        """Write the cached drug-outcome slots back into E and I (done lazily: on reading them,
+        and before a session start re-reads them)."""
+        if not self._stale:
+            return
+        everyone = self._subjects
+        for k, stimulus in enumerate((pav.DRUG_CUE, pav.CONTEXT_0 + self.context, pav.DRUG_STATE)):
+            self._E[everyone, stimulus, pav.DRUG] = self._excitation[:, k]
+            self._I[everyone, stimulus, self.context, pav.DRUG] = self._inhibition[:, k]
+        self._stale = False
+
+    @property
+    def E(self) -> np.ndarray:  # noqa: N802
+        """Excitatory strengths, shape (n, stimuli, outcomes) (see `pavlovian`)."""
+        self._sync_associations()
+        return self._E
+
+    @property
+    def I(self) -> np.ndarray:  # noqa: E743, N802
+        """Context-bound inhibitory strengths, shape (n, stimuli, contexts, outcomes)."""
+        self._sync_associations()
+        return self._I
+
+    def _refresh_values(self, idx: np.ndarray) -> None:
+        """Cache, per subject, the excitatory and context-bound inhibitory strengths (drug outcome,
+        current context) of cue, context and drug state; the net sucrose-cue strength."""
+        self._sync_associations()
+        ctx = self.context[idx]
+        rows = np.arange(idx.size)
+        E, I = self._E[idx], self._I[idx, :, ctx]
+        for k, stimulus in enumerate((pav.DRUG_CUE, pav.CONTEXT_0 + ctx, pav.DRUG_STATE)):
+            self._excitation[idx, k] = E[rows, stimulus, pav.DRUG]
+            self._inhibition[idx, k] = I[rows, stimulus, pav.DRUG]
+        self.value_sucrose_cue[idx] = E[:, pav.SUCROSE_CUE, pav.SUCROSE] - I[:, pav.SUCROSE_CUE, pav.SUCROSE]
+        self.incubated[idx] = 1.0 + self.params.incubation_gain * self.incubation[idx]
+
+
+# ---------------------------------------------------------------------------------------------
+# The organism's arithmetic of one step, compiled with numba (see rlcraving.core): matrices have a
+# row per subject, indexed by the column constants of LEVELS, SUBJECT_CONSTANTS and COEFFICIENTS.
+
+@numba.njit(cache=True)
+def move_levels(dose: np.ndarray, kor_drive: np.ndarray, L: np.ndarray, S: np.ndarray, C: np.ndarray) -> None:
+    """Steps 4-6: cocaine kinetics and DAT occupancy (and its rise), KOR activation, allostasis.
+
+    dose: cocaine reaching the brain now (mg/kg); kor_drive: KOR activation added by stressors now.
+    """
+    for i in range(L.shape[0]):
+        cocaine = L[i, _COCAINE] * C[_DECAY_COCAINE] + dose[i]
+        occupancy = cocaine / (cocaine + C[_K50])
+        L[i, _RISE] = max(occupancy - L[i, _OCCUPANCY], 0.0)
+        L[i, _COCAINE], L[i, _OCCUPANCY] = cocaine, occupancy
+        L[i, _KOR] = L[i, _KOR] * C[_DECAY_KOR] + kor_drive[i]
+        L[i, _ALLOSTASIS] = L[i, _ALLOSTASIS] * C[_DECAY_ALLOSTASIS] + S[i, _ALLOSTASIS_STEP] * occupancy
+
+
+@numba.njit(cache=True)
+def express(gain: np.ndarray, withdrawal: np.ndarray, L: np.ndarray, S: np.ndarray, excitation: np.ndarray,
+            inhibition: np.ndarray, cue_left: np.ndarray, C: np.ndarray) -> None:
+    """Step 8: signals from the levels: dysphoria, kappa, extinction retrieval, net values,
+    availability and incentive. gain, withdrawal: baclofen effects now; cue_left: steps the drug cue
+    has left (> 0: present)."""
+    for i in range(L.shape[0]):
+        occ, kor = L[i, _OCCUPANCY], L[i, _KOR]
+        L[i, _DYSPHORIA] = L[i, _ALLOSTASIS] + kor + C[_WITHDRAWAL_GAIN] * withdrawal[i]
+        kappa = S[i, _INCENTIVE_SENSITIVITY] * (1.0 + C[_KAPPA_DRUG] * occ) * (1.0 + C[_KAPPA_STRESS] * kor)
+        kappa *= gain[i] * (1.0 + C[_KAPPA_WITHDRAWAL] * withdrawal[i])
+        L[i, _KAPPA] = kappa
+        # extinction is retrieved in the drug-free, unstressed state it was learned in (Bouton 2002)
+        retrieval = math.exp(-occ / C[_RETRIEVAL_OCCUPANCY] - kor / C[_RETRIEVAL_KOR])
+        L[i, _RETRIEVAL] = retrieval
+        value_cue = excitation[i, 0] - retrieval * inhibition[i, 0]
+        value_context = excitation[i, 1] - retrieval * inhibition[i, 1]
+        value_drug_state = excitation[i, 2] - retrieval * inhibition[i, 2]
+        L[i, _VALUE_CUE], L[i, _VALUE_CONTEXT], L[i, _VALUE_DRUG_STATE] = value_cue, value_context, value_drug_state
+        cue_term = S[i, _INCUBATED] * max(value_cue, 0.0)
+        L[i, _CUE_TERM] = cue_term
+        # the surge one unit dose would cause now, relative to its surge in a drug-free subject
+        after = L[i, _COCAINE] + S[i, _UNIT_DOSE]
+        availability = (after / (after + C[_K50]) - occ) / S[i, _UNIT_OCCUPANCY]
+        L[i, _AVAILABILITY] = availability
+        exteroceptive = max(value_context, 0.0) + (cue_term if cue_left[i] > 0 else 0.0)
+        L[i, _INCENTIVE] = kappa * availability * (exteroceptive + occ * max(value_drug_state, 0.0))
+
+
+
+@numba.njit(cache=True)
+def step_reward(actions: np.ndarray, cue: np.ndarray, pellet: np.ndarray, shock_mA: np.ndarray, gain: np.ndarray,
+                natural_gain: np.ndarray, L: np.ndarray, S: np.ndarray, C: np.ndarray, components: np.ndarray,
+                total: np.ndarray) -> None:
+    """Step 9: reward by component (REWARD_COMPONENTS order) and their sum (`total`).
+
+    cue, pellet: a drug-cue onset, a natural reward now; shock_mA: footshock now (mA).
+    """
+    for i in range(L.shape[0]):
+        rise = L[i, _RISE]
+        incentive = 0.0
+        if cue[i]:
+            incentive += L[i, _KAPPA] * L[i, _AVAILABILITY] * L[i, _CUE_TERM]
+        if pellet[i]:
+            incentive += natural_gain[i] * S[i, _INCENTIVE_SENSITIVITY] * max(S[i, _VALUE_SUCROSE_CUE], 0.0)
+        components[i, 0] = C[_HEDONIC_MAX] * rise
+        components[i, 1] = gain[i] * S[i, _DOPAMINE_SCALE] * rise
+        components[i, 2] = C[_INCENTIVE_WEIGHT] * incentive
+        components[i, 3] = C[_RELIEF_WEIGHT] * L[i, _DYSPHORIA] * rise
+        components[i, 4] = S[i, _SUCROSE_SCALE] * natural_gain[i] * pellet[i]
+        components[i, 5] = C[_PRESS_COST] * (actions[i] != OTHER)
+        components[i, 6] = S[i, _SHOCK_SCALE] * shock_mA[i]
+        summed = components[i, 0]
+        for k in range(1, components.shape[1]):
+            summed += components[i, k]
+        total[i] = summed
+
+
+def incubation_level(days: np.ndarray, infusions: np.ndarray, p: ModelParams) -> np.ndarray:
+    """Incubation level U in [0, 1]: load(history) x normalised Bateman(days since drug)."""
+    tr, td = p.incubation_rise_days, p.incubation_decay_days
+    t_peak = math.log(td / tr) * tr * td / (td - tr)
+    peak = math.exp(-t_peak / td) - math.exp(-t_peak / tr)
+    d = np.where(np.isfinite(days), np.maximum(days, 0.0), 0.0)
+    shape = (np.exp(-d / td) - np.exp(-d / tr)) / peak
+    load = 1.0 - np.exp(-infusions / p.incubation_load_infusions)
+    return np.where(np.isfinite(days), load * shape, 0.0)
+
