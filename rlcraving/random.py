@@ -7,6 +7,7 @@ their combination. A subject therefore sees the same numbers alone (N = 1) or as
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -45,3 +46,15 @@ def normal(keys: np.ndarray, stream: int) -> np.ndarray:
     u1 = uniform(keys, 0, 2 * stream + 1)
     u2 = uniform(keys, 0, 2 * stream + 2)
     return np.sqrt(-2.0 * np.log1p(-u1)) * np.cos(2.0 * np.pi * u2)
+
+
+@numba.njit(cache=True)
+def uniform_one(key: np.uint64, counter: np.int64, stream: np.int64) -> float:
+    """`uniform` for one key, callable from compiled code (the same number, bit for bit)."""
+    x = key + np.uint64(counter) * _GOLDEN + np.uint64(stream) * _M2
+    x ^= x >> np.uint64(30)
+    x *= _M1
+    x ^= x >> np.uint64(27)
+    x *= _M2
+    x ^= x >> np.uint64(31)
+    return np.float64(x >> np.uint64(11)) * _TO_UNIT

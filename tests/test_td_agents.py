@@ -137,15 +137,6 @@ def test_dezfouli_with_a_frozen_baseline_is_undiscounted_redish():
     assert not np.allclose(runs["redish"], runs["dezfouli"], rtol=0, atol=1e-3)
 
 
-def test_sarsa_bootstraps_from_the_chosen_action_and_q_learning_from_the_best():
-    batch = _batch(3)
-    values = np.array([[0.0, 1.0, 2.0], [3.0, 0.0, 0.5], [1.0, 1.0, 4.0]])
-    chosen = np.array([0, 1, 1])
-    rows = np.arange(3)
-    assert np.array_equal(_agent("q_learning", batch)._bootstrap(values, chosen), values.max(axis=0))
-    assert np.array_equal(_agent("sarsa", batch)._bootstrap(values, chosen), values[chosen, rows])
-
-
 def test_actor_critic_preferences_change_by_the_policy_gradient():
     """sum_b (1[b = a] - pi_b) = 0: the actor's updates leave the sum over actions of its weights at 0,
     so an outcome no action controls does not favour the actions the subject rarely takes."""

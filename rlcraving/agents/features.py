@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rlcraving.agents import compiled
 from rlcraving.checks import check_bool
 from rlcraving.core import OBSERVATION_NAMES
 
@@ -47,6 +48,7 @@ _SUCROSE = ("sucrose_cue", "sucrose_lever_present")
 OCCUPANCY_CENTRES = (0.0, 0.25, 0.5, 0.75, 1.0)
 OCCUPANCY_WIDTH = 0.125
 _OCCUPANCY = OBSERVATION_NAMES.index("drug_occupancy")
+_BUMP_SCALE = -0.5 / OCCUPANCY_WIDTH**2   # exponent of a bump per squared distance from its centre
 
 
 class Features:
@@ -58,20 +60,16 @@ class Features:
         #: Feature names, in row order.
         self.names: tuple[str, ...] = (*observed, *(f"occupancy_{c:g}" for c in OCCUPANCY_CENTRES))
         self.columns = tuple(OBSERVATION_NAMES.index(name) for name in observed)
-        self._columns = np.array(self.columns)
-        self._centres = np.array(OCCUPANCY_CENTRES)[:, None]
+        self._columns = np.array(self.columns, dtype=np.int64)
+        self._centres = np.array(OCCUPANCY_CENTRES)
 
     def __len__(self) -> int:
         return len(self.names)
 
     def __call__(self, obs: np.ndarray, out: np.ndarray) -> np.ndarray:
         """Features of observations `obs` (m, 12) written into `out` (n_features, m); returns `out`."""
-        first = len(self.columns)
-        out[:first] = obs[:, self._columns].T
-        bumps = out[first:]
-        np.subtract(obs[:, _OCCUPANCY], self._centres, out=bumps)
-        np.square(bumps, out=bumps)
-        bumps *= -0.5 / OCCUPANCY_WIDTH**2
+        compiled.observed_features(obs, self._columns, _OCCUPANCY, self._centres, out.dtype.type(_BUMP_SCALE), out)
+        bumps = out[len(self.columns):]
         np.exp(bumps, out=bumps)
         return out
 
@@ -79,14 +77,12 @@ class Features:
 def linear(weights: np.ndarray, phi: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """sum_f weights[..., f, :] * phi[f, :], summed in feature order (shape weights.shape minus f).
 
-    The order of the sum is fixed and per subject, so a subject's value is the same bit for bit
-    whatever the number of subjects beside it. numpy's einsum keeps that order when subjects are
-    the inner axis and there are at least two of them; a single subject takes the explicit loop.
+    The order of the sum is fixed and per subject (a compiled loop, `compiled.linear`), so a
+    subject's value is the same bit for bit whatever the number of subjects beside it.
     """
-    if phi.shape[-1] >= 2:
-        spec = "afn,fn->an" if weights.ndim == 3 else "fn,fn->n"
-        return np.einsum(spec, weights, phi, out=out)
-    return sequential_linear(weights, phi, out)
+    if out is None:
+        out = np.empty(weights.shape[:-2] + weights.shape[-1:], dtype=np.result_type(weights, phi))
+    return compiled.linear(np.ascontiguousarray(weights), phi, out)
 
 
 def sequential_linear(weights: np.ndarray, phi: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

@@ -48,6 +48,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from rlcraving import random as rnd
+from rlcraving.agents import compiled
 from rlcraving.agents.features import Features, linear
 from rlcraving.checks import check_bool, check_number
 from rlcraving.core import ACTIVE, OBSERVATION_NAMES, OTHER, SubjectBatch
@@ -57,6 +58,7 @@ _ALL = slice(None)
 #: Floating type of weights, features and values (halves memory traffic; learning steps are far above its precision).
 WEIGHT_DTYPE = np.float32
 INCENTIVE = OBSERVATION_NAMES.index("incentive")
+_NONE = np.zeros(0)   # an absent per-subject term of the compiled update
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,8 @@ _COMMON: dict[str, AgentParameter] = {
 class TDAgent:
     """Linear action values learnt by TD, one weight vector per action and subject.
 
-    Subclasses set `name` and define the error (`_error`); the actor-critic also redefines
+    Subclasses set `name` and the terms of the error (`bootstrap_chosen`, `_drug_term`, `_baseline`);
+    the actor-critic redefines the update and
     what the weights mean. Call `new_subjects` for naive subjects, `begin` when sessions start
     (after the core's `start_sessions`), take `actions`, step the core, then `learn`.
     Arrays are stored subjects-last: weights (A, F, n), values (A, n), features (F, n).
@@ -137,9 +140,7 @@ class TDAgent:
         self._next = np.zeros((n_actions, n), dtype=WEIGHT_DTYPE)
         self._phi = np.zeros((n_features, n), dtype=WEIGHT_DTYPE)
         self._phi_next = np.zeros((n_features, n), dtype=WEIGHT_DTYPE)
-        self._rows = np.arange(n)
         self._pref = np.zeros((n_actions, n), dtype=WEIGHT_DTYPE)                 # scratch: action preferences
-        self._scratch = np.zeros((n_features, n), dtype=WEIGHT_DTYPE)             # scratch: per-feature products
         self._drive = np.zeros(n)                             # homeostatic drive d(H_t)
         self._param: dict[str, np.ndarray | float] = {k: float(v) for k, v in self.settings.items()}
         if self.individual_differences:
@@ -190,6 +191,15 @@ class TDAgent:
         self.other_bias = np.log(3600.0 / (self.dt_s * np.asarray(p["operant_presses_per_h"])))
         self._homeostatic = self.settings["homeostatic_weight"] > 0
         self._drive_power = self.settings["drive_n"] / self.settings["drive_m"]
+        self._gamma = np.atleast_1d(self.gamma)
+
+    def _operand(self, name: str, sel: np.ndarray | slice = _ALL, shared_dtype: type = np.float64) -> np.ndarray:
+        """Parameter `name` for subjects `sel` as an array for the compiled step: the per-subject values
+        (float64), or one value of `shared_dtype` when every subject shares it (a Python float in
+        numpy arithmetic takes the precision of the array it meets: float32 for values and
+        observations, float64 for learning signals)."""
+        value = self._of(name, sel)
+        return value if isinstance(value, np.ndarray) else np.full(1, value, dtype=shared_dtype)
 
     def _of(self, name: str, sel: np.ndarray | slice) -> np.ndarray | float:
         """Parameter `name` for subjects `sel` (a float when every subject shares it)."""
@@ -231,25 +241,17 @@ class TDAgent:
 
         The choice probabilities are written into `policy` (A, m) when it is given.
         """
-        pref = np.multiply(values, self._of("inverse_temperature", idx), out=self._pref if idx is _ALL else None)
-        pref[OTHER] += self.other_bias[idx] if self.other_bias.ndim else self.other_bias
-        pref[ACTIVE] += self._of("pavlovian_weight", idx) * incentive
-        top = pref[0].copy()
-        for a in range(1, len(pref)):
-            np.maximum(top, pref[a], out=top)
-        pref -= top
+        beta = self._operand("inverse_temperature", idx, WEIGHT_DTYPE)
+        if idx is _ALL:
+            pref = self._pref
+        else:
+            pref = np.empty(values.shape, dtype=np.result_type(values, beta))
+        other_bias = np.atleast_1d(self.other_bias[idx] if self.other_bias.ndim else self.other_bias)
+        compiled.preferences(values, beta, other_bias, self._operand("pavlovian_weight", idx, WEIGHT_DTYPE), incentive, pref)
         np.exp(pref, out=pref)
-        if policy is not None:
-            total = pref[0].copy()
-            for a in range(1, len(pref)):
-                total += pref[a]
-            np.divide(pref, total, out=policy)
-        for a in range(1, len(pref)):   # cumulative sums, in action order
-            pref[a] += pref[a - 1]
-        threshold = rnd.uniform(self.batch.keys[idx], self.batch.counter[idx], _STREAM_CHOICE) * pref[-1]
-        chosen = np.zeros(len(threshold), dtype=np.int64)
-        for a in range(len(pref) - 1):
-            chosen += pref[a] <= threshold
+        chosen = np.empty(values.shape[1], dtype=np.int64)
+        compiled.choose(pref, self.batch.keys[idx], self.batch.counter[idx], _STREAM_CHOICE, chosen,
+                        pref if policy is None else policy, policy is not None)
         return chosen
 
     # ------------------------------------------------------------------ learning
@@ -261,15 +263,11 @@ class TDAgent:
         phi, phi_next = self._phi, self.features(obs, self._phi_next)
         next_values = self._next_values(phi_next)
         next_actions = self._choose(next_values, obs[:, INCENTIVE])
-        delta = self._error(self._reward(reward), next_values, next_actions, ~done)
-        signal = np.maximum(delta, 0.0, out=self.signal)
-        signal *= self.batch.dopamine_gain
-        signal += np.minimum(delta, 0.0)
-        self._update(signal, phi, phi_next, next_values)
+        self._update(self._reward(reward), next_values, next_actions, done, phi, phi_next)
         self.values, self._next = next_values, self.values
         self.actions = next_actions
         self._phi, self._phi_next = phi_next, phi
-        return signal
+        return self.signal
 
     def _next_values(self, phi_next: np.ndarray) -> np.ndarray:
         return linear(self.weights, phi_next, out=self._next)
@@ -289,39 +287,26 @@ class TDAgent:
         setpoint = self.settings["homeostatic_setpoint"] + allostasis
         return np.abs(setpoint - occupancy) ** self._drive_power
 
-    def _chosen(self) -> np.ndarray:
-        """Value of the action taken, Q(s_t, a_t)."""
-        return self.values[self.actions, self._rows]
+    #: SARSA: bootstrap from the action chosen next rather than the best one.
+    bootstrap_chosen: ClassVar[bool] = False
 
-    def _bootstrap(self, next_values: np.ndarray, next_actions: np.ndarray) -> np.ndarray:
-        """Value of the next state used in the target (Q-learning: the best action)."""
-        return next_values.max(axis=0)
+    def _drug_term(self) -> np.ndarray:
+        """The non-compensable drug term D per subject (Redish), or none."""
+        return _NONE
 
-    def _error(self, reward: np.ndarray, next_values: np.ndarray, next_actions: np.ndarray,
-               live: np.ndarray) -> np.ndarray:
-        """delta = r + gamma V(s') - Q(s, a), with V(s') = 0 at a session's end."""
-        return reward + self.gamma * self._bootstrap(next_values, next_actions) * live - self._chosen()
+    def _baseline(self) -> tuple[np.ndarray, float, float, np.ndarray]:
+        """Average-reward baseline (Dezfouli): rbar, its adaptation rate, kappa per unit allostasis,
+        allostasis; or none."""
+        return _NONE, 0.0, 0.0, _NONE
 
-    def _update(self, signal: np.ndarray, phi: np.ndarray, phi_next: np.ndarray,
-                next_values: np.ndarray) -> None:
-        """w_a += alpha s phi(s_t) for the action taken; keep Q(s_{t+1}, a_t) in step with it."""
-        step = self._of("learning_rate", _ALL) * signal
-        _add_to_chosen(self.weights, self.actions, step, phi, self._scratch)
-        next_values[self.actions, self._rows] += step * linear(phi, phi_next)
-
-
-def _add_to_chosen(weights: np.ndarray, actions: np.ndarray, step: np.ndarray, phi: np.ndarray,
-                   scratch: np.ndarray) -> None:
-    """weights[a_i, :, i] += step_i * phi[:, i] for each subject i and its action a_i.
-
-    "Other behaviour" is the usual action: it is updated as a whole masked vector, the levers
-    through the few subjects that pressed them.
-    """
-    weights[OTHER] += np.multiply(phi, np.where(actions == OTHER, step, 0.0), out=scratch)
-    for a in range(1, weights.shape[0]):
-        rows = np.flatnonzero(actions == a)
-        if rows.size:
-            weights[a][:, rows] += phi[:, rows] * step[rows]
+    def _update(self, reward: np.ndarray, next_values: np.ndarray, next_actions: np.ndarray, done: np.ndarray,
+                phi: np.ndarray, phi_next: np.ndarray) -> None:
+        """delta = r + gamma V(s') - Q(s, a), with V(s') = 0 at a session's end (Q-learning: the best
+        action's value); w_a += alpha s phi(s_t) for the action taken, and Q(s_{t+1}, a_t) kept in
+        step with it (compiled: `compiled.value_update`)."""
+        compiled.value_update(self.weights, self.values, next_values, self.actions, next_actions, reward, done,
+                              self.batch.dopamine_gain, self._gamma, self._operand("learning_rate"), phi, phi_next,
+                              self.bootstrap_chosen, self._drug_term(), *self._baseline(), self.signal)
 
 
 class QLearning(TDAgent):
@@ -340,9 +325,7 @@ class SARSA(TDAgent):
     """
 
     name = "sarsa"
-
-    def _bootstrap(self, next_values: np.ndarray, next_actions: np.ndarray) -> np.ndarray:
-        return next_values[next_actions, self._rows]
+    bootstrap_chosen = True
 
 
 class ActorCritic(TDAgent):
@@ -404,21 +387,12 @@ class ActorCritic(TDAgent):
         linear(self.critic, phi_next, out=self._next_state_value)
         return super()._next_values(phi_next)
 
-    def _error(self, reward: np.ndarray, next_values: np.ndarray, next_actions: np.ndarray,
-               live: np.ndarray) -> np.ndarray:
-        return reward + self.gamma * self._next_state_value * live - self.state_value
-
-    def _update(self, signal: np.ndarray, phi: np.ndarray, phi_next: np.ndarray,
-                next_values: np.ndarray) -> None:
-        overlap = linear(phi, phi_next)
-        step = self._of("learning_rate", _ALL) * signal
-        for b in range(self.n_actions):
-            coefficient = np.subtract(self.actions == b, self.policy[b]) * step
-            self.weights[b] += np.multiply(phi, coefficient, out=self._scratch)
-            next_values[b] += coefficient * overlap
-        step = self._of("critic_learning_rate", _ALL) * signal
-        self.critic += np.multiply(phi, step, out=self._scratch)
-        self._next_state_value += step * overlap
+    def _update(self, reward: np.ndarray, next_values: np.ndarray, next_actions: np.ndarray, done: np.ndarray,
+                phi: np.ndarray, phi_next: np.ndarray) -> None:
+        compiled.actor_critic_update(self.weights, self.critic, self.state_value, self._next_state_value,
+                                     self.policy, next_values, self.actions, reward, done, self.batch.dopamine_gain,
+                                     self._gamma, self._operand("learning_rate"),
+                                     self._operand("critic_learning_rate"), phi, phi_next, self.signal)
         self.state_value, self._next_state_value = self._next_state_value, self.state_value
         self.policy, self._next_policy = self._next_policy, self.policy
 
@@ -438,11 +412,8 @@ class Redish(QLearning):
 
     name = "redish"
 
-    def _error(self, reward: np.ndarray, next_values: np.ndarray, next_actions: np.ndarray,
-               live: np.ndarray) -> np.ndarray:
-        drug = self.batch.components["drug_dopamine"]
-        delta0 = super()._error(reward - drug, next_values, next_actions, live)
-        return np.where(drug > 0, np.maximum(delta0 + drug, drug), delta0)
+    def _drug_term(self) -> np.ndarray:
+        return self.batch.components["drug_dopamine"]
 
 
 class Dezfouli(Redish):
@@ -486,13 +457,10 @@ class Dezfouli(Redish):
         if hasattr(self, "average_reward"):
             self.average_reward[idx] = 0.0
 
-    def _error(self, reward: np.ndarray, next_values: np.ndarray, next_actions: np.ndarray,
-               live: np.ndarray) -> np.ndarray:
+    def _baseline(self) -> tuple[np.ndarray, float, float, np.ndarray]:
         per_step = self.dt_s / 60.0
-        baseline = self.average_reward + self.settings["allostasis_weight"] * per_step * self.batch.allostasis
-        delta = super()._error(reward, next_values, next_actions, live) - baseline
-        self.average_reward += self._baseline_rate * (reward - self.average_reward)
-        return delta
+        return (self.average_reward, self._baseline_rate, self.settings["allostasis_weight"] * per_step,
+                self.batch.allostasis)
 
 
 #: Registry: agent name -> class.

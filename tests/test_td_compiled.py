@@ -1,0 +1,139 @@
+"""The compiled TD step against the whole-array numpy rule it replaces, bit for bit.
+
+`_reference_learn` is the agents' step written as numpy array operations (the documented rule of
+docs/agents.md, with numpy's own rounding: float32 weights, values and features; Python-float
+parameters taking the precision of the array they meet). Every agent, with and without
+individual parameters, under baclofen (a dopamine gain below 1), must choose the same actions
+and hold the same weights, values and learning signals, to the last bit, step after step.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+from rlcraving.agents import compiled
+from rlcraving.agents.features import Features, sequential_linear
+from rlcraving.agents.td import AGENTS, INCENTIVE, WEIGHT_DTYPE, ActorCritic, Dezfouli, Redish, TDAgent
+from rlcraving.core import ACTIVE, OTHER, SubjectBatch, SubjectOptions
+from rlcraving.pharmacology import RatIP
+from rlcraving.protocol import session
+from rlcraving.random import subject_keys, uniform
+
+
+def _reference_features(obs: np.ndarray, features: Features) -> np.ndarray:
+    from rlcraving.agents.features import OCCUPANCY_CENTRES, OCCUPANCY_WIDTH, _OCCUPANCY
+
+    out = np.empty((len(features), obs.shape[0]), dtype=WEIGHT_DTYPE)
+    first = len(features.columns)
+    out[:first] = obs[:, list(features.columns)].T
+    bumps = out[first:]
+    np.subtract(obs[:, _OCCUPANCY], np.array(OCCUPANCY_CENTRES)[:, None], out=bumps)
+    np.square(bumps, out=bumps)
+    bumps *= -0.5 / OCCUPANCY_WIDTH**2
+    np.exp(bumps, out=bumps)
+    return out
+
+
+def _reference_choose(agent: TDAgent, values: np.ndarray, incentive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    pref = np.multiply(values, agent._of("inverse_temperature", slice(None)),
+                       out=np.empty(values.shape, dtype=WEIGHT_DTYPE))
+    pref[OTHER] += agent.other_bias
+    pref[ACTIVE] += agent._of("pavlovian_weight", slice(None)) * incentive
+    pref -= pref.max(axis=0)
+    np.exp(pref, out=pref)
+    policy = pref / pref.sum(axis=0)
+    cumulative = np.cumsum(pref, axis=0)
+    threshold = uniform(agent.batch.keys, agent.batch.counter, 1001) * cumulative[-1]
+    return (cumulative[:-1] <= threshold).sum(axis=0), policy
+
+
+def _reference_learn(agent: TDAgent, obs: np.ndarray, reward: np.ndarray, done: np.ndarray) -> dict[str, np.ndarray]:
+    """One step of `agent` (a copy, changed in place) as whole-array numpy operations."""
+    rows, lr = np.arange(agent.n), agent._of("learning_rate", slice(None))
+    phi, phi_next = agent._phi, _reference_features(obs, agent.features)
+    next_values = sequential_linear(agent.weights, phi_next)
+    next_actions, policy = _reference_choose(agent, next_values, obs[:, INCENTIVE])
+    overlap = sequential_linear(phi, phi_next)
+    r = agent._reward(reward)
+    if isinstance(agent, ActorCritic):
+        next_state = sequential_linear(agent.critic, phi_next)
+        delta = r + agent.gamma * next_state * ~done - agent.state_value
+    else:
+        bootstrap = next_values[next_actions, rows] if agent.bootstrap_chosen else next_values.max(axis=0)
+        drug = agent.batch.components["drug_dopamine"] if isinstance(agent, Redish) else 0.0
+        delta = r - drug + agent.gamma * bootstrap * ~done - agent.values[agent.actions, rows]
+        if isinstance(agent, Redish):
+            delta = np.where(drug > 0, np.maximum(delta + drug, drug), delta)
+        if isinstance(agent, Dezfouli):
+            delta = delta - (agent.average_reward + agent.settings["allostasis_weight"] * agent.dt_s / 60.0
+                             * agent.batch.allostasis)
+            agent.average_reward += agent._baseline_rate * (r - agent.average_reward)
+    signal = np.maximum(delta, 0.0) * agent.batch.dopamine_gain + np.minimum(delta, 0.0)
+    step = lr * signal
+    if isinstance(agent, ActorCritic):
+        for b in range(agent.n_actions):
+            coefficient = np.subtract(agent.actions == b, agent.policy[b]) * step
+            agent.weights[b] += (phi * coefficient).astype(WEIGHT_DTYPE)
+            next_values[b] += coefficient * overlap
+        critic_step = agent._of("critic_learning_rate", slice(None)) * signal
+        agent.critic += (phi * critic_step).astype(WEIGHT_DTYPE)
+        next_state += critic_step * overlap
+        agent.state_value, agent.policy = next_state, policy
+    else:
+        agent.weights[OTHER] += (phi * np.where(agent.actions == OTHER, step, 0.0)).astype(WEIGHT_DTYPE)
+        for a in range(1, agent.n_actions):
+            pressed = np.flatnonzero(agent.actions == a)
+            agent.weights[a][:, pressed] += phi[:, pressed] * step[pressed]
+        next_values[agent.actions, rows] += step * overlap
+    return {"signal": signal, "actions": next_actions, "values": next_values, "weights": agent.weights.copy(),
+            "phi": phi_next}
+
+
+@pytest.mark.parametrize("individual", [False, True], ids=["shared", "individual"])
+@pytest.mark.parametrize("name", sorted(AGENTS))
+def test_compiled_step_is_the_numpy_rule_bit_for_bit(name: str, individual: bool) -> None:
+    n = 48
+    batch = SubjectBatch(n, options=SubjectOptions(individual_differences=individual))
+    batch.new_subjects(np.arange(n), subject_keys(11, np.arange(n)))
+    batch.start_sessions(np.arange(n), session("self_administration", baclofen=RatIP(2.5)), first=True)
+    agent = AGENTS[name](batch, individual_differences=individual)
+    agent.new_subjects(np.arange(n))
+    agent.begin(np.arange(n))
+    pressed = 0
+    for _ in range(300):
+        obs, reward, terminated, truncated = batch.step(agent.actions)
+        done = terminated | truncated
+        expected = _reference_learn(_copied(agent), obs, reward, done)
+        signal = agent.learn(obs, reward, done)
+        pressed += int(np.sum(agent.actions == ACTIVE))
+        for key, value in (("signal", signal), ("actions", agent.actions), ("values", agent.values),
+                           ("weights", agent.weights), ("phi", agent._phi)):
+            assert np.array_equal(value, expected[key]), key
+    assert pressed > 50   # the levers were used, so their updates were compared too
+    assert np.any(batch.dopamine_gain < 1.0)
+
+
+def _copied(agent: TDAgent) -> TDAgent:
+    """A copy of the agent's learning state that shares its batch."""
+    twin = copy.copy(agent)
+    for key, value in vars(agent).items():
+        if isinstance(value, np.ndarray) and key != "batch":
+            setattr(twin, key, value.copy())
+    return twin
+
+
+@pytest.mark.parametrize("bootstrap_chosen", [False, True], ids=["q_learning", "sarsa"])
+def test_q_learning_bootstraps_from_the_best_action_and_sarsa_from_the_chosen(bootstrap_chosen: bool) -> None:
+    next_values = np.array([[0.0, 1.0, 2.0], [3.0, 0.0, 0.5], [1.0, 1.0, 4.0]], dtype=WEIGHT_DTYPE)
+    next_actions, rows = np.array([0, 1, 1]), np.arange(3)
+    zeros, phi = np.zeros(3), np.zeros((4, 3), dtype=WEIGHT_DTYPE)
+    signal = np.empty(3)
+    compiled.value_update(np.zeros((3, 4, 3), dtype=WEIGHT_DTYPE), np.zeros((3, 3), dtype=WEIGHT_DTYPE),
+                          next_values.copy(), np.zeros(3, dtype=np.int64), next_actions, zeros,
+                          np.zeros(3, dtype=bool), np.ones(3), np.ones(1), np.zeros(1), phi, phi,
+                          bootstrap_chosen, np.zeros(0), np.zeros(0), 0.0, 0.0, np.zeros(0), signal)
+    expected = next_values[next_actions, rows] if bootstrap_chosen else next_values.max(axis=0)
+    assert np.array_equal(signal, expected)
