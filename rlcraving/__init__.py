@@ -23,7 +23,7 @@ ENV_ID = "rlcraving/CocaineSeeking-v0"
 if ENV_ID not in gym.registry:
     gym.register(
         id=ENV_ID,
-        entry_point="rlcraving.envs.cocaine_seeking:CocaineSeekingEnv",
+        entry_point="rlcraving.envs.cocaine_seeking:make_env",
         vector_entry_point="rlcraving.envs.cocaine_seeking:CocaineSeekingVectorEnv",
     )
 

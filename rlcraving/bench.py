@@ -23,7 +23,9 @@ import numba
 import numpy as np
 
 import rlcraving
+from rlcraving.checks import check_bool, check_number
 from rlcraving.core import SubjectBatch
+from rlcraving.files import atomic_write_text, output_folder, save_figure
 from rlcraving.protocol import session
 
 
@@ -208,7 +210,9 @@ def protocol_scaling(n: int, days: tuple[int, ...]) -> dict[str, list[float]]:
 def run(out: Path | str = "results/bench", seconds: float = 2.0, quick: bool = False) -> dict[str, Any]:
     """Run the benchmarks; write `performance.md`, `performance/bench.json` and
     `performance/scaling.png` into `out`; return the report."""
-    out = Path(out)
+    seconds = check_number("seconds", seconds, lo=0.01, hi=3600.0)
+    quick = check_bool("quick", quick)
+    out, _ = output_folder(out, "out")
     (out / "performance").mkdir(parents=True, exist_ok=True)
     seconds = 0.3 if quick else seconds
     core_subject_steps_per_s(1, 0.01)  # compile (or load) the core before timing anything
@@ -247,15 +251,9 @@ def run(out: Path | str = "results/bench", seconds: float = 2.0, quick: bool = F
         "scaling_with_protocol": protocol_scaling(64, (1, 2) if quick else (1, 2, 4, 8, 16)),
     }
     _plot_scaling(report, out / "performance" / "scaling.png")
-    _atomic_text(out / "performance" / "bench.json", json.dumps(report, indent=2))
-    _atomic_text(out / "performance.md", markdown(report))
+    atomic_write_text(out / "performance" / "bench.json", json.dumps(report, indent=2))
+    atomic_write_text(out / "performance.md", markdown(report))
     return report
-
-
-def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 PROFILE_NOTES = """\
@@ -343,7 +341,7 @@ def _plot_scaling(report: dict[str, Any], path: Path) -> None:
     right.set_ylabel("wall time (s), 64 TD subjects")
     right.set_title("cost against protocol length", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
 
 
@@ -370,12 +368,16 @@ def main(out: str = "results/bench", seconds: float = 2.0, quick: bool = False) 
         seconds: minimum time per rate measurement.
         quick: small sizes, for a smoke test (figures not comparable with the targets).
     """
-    report = run(out, seconds, quick)
+    seconds = check_number("seconds", seconds, lo=0.01, hi=3600.0)
+    folder, created = output_folder(out, "out")
+    if created:
+        print(f"created folder {folder}")
+    report = run(folder, seconds, quick)
     refs = report["figures"][0]["reference"]
     print(f"references: CartPole {refs['cartpole_steps_per_s']:,.0f} steps/s; the model subject by subject in a "
           f"Python loop {refs['python_loop_subject_steps_per_s']:,.0f} subject-steps/s")
     print(format_table(report["figures"]))
-    print(f"wrote {Path(out) / 'performance.md'} and {Path(out) / 'performance'}/")
+    print(f"wrote {folder / 'performance.md'} and {folder / 'performance'}/")
     return report
 
 

@@ -55,6 +55,42 @@ def check_keys(name: str, mapping: Mapping[str, Any], allowed: Iterable[str]) ->
         raise ValueError(f"{name} has unknown key(s) {unknown}; allowed keys: {allowed}")
 
 
+#: Seeds are keyed modulo 2**64 by the random streams (`rlcraving.random`): larger ones are refused.
+MAX_SEED = 2**64 - 1
+
+
+def check_seed(seed: Any) -> int | None:
+    """The seed as a Python int (None stays None) after checking it is a whole number in [0, 2**64 - 1]."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed={seed!r} has type {type(seed).__name__}; a whole number in [0, 2**64 - 1] "
+                        "or None is required")
+    if not 0 <= int(seed) <= MAX_SEED:
+        raise ValueError(f"seed={seed!r} is outside the allowed range [0, 2**64 - 1] (the random streams "
+                         "are keyed on 64 bits)")
+    return int(seed)
+
+
+def check_action(value: Any, n_actions: int, meanings: Iterable[str]) -> int:
+    """Return a discrete action as an int after checking it is a whole number (not a bool) in [0, n_actions)."""
+    whole = isinstance(value, numbers.Integral) or (_is_numpy_number(value) and value.dtype.kind in "iu")
+    if isinstance(value, bool) or type(value).__name__ == "bool_" or not whole or not 0 <= int(value) < n_actions:
+        raise ValueError(f"action={value!r} is not allowed; a whole number in [0, {n_actions - 1}] "
+                         f"({list(meanings)}) is required")
+    return int(value)
+
+
+def check_render_mode(render_mode: Any, allowed: Iterable[str]) -> str | None:
+    """Return `render_mode` after checking it is None or one of `allowed`."""
+    allowed = list(allowed)
+    if render_mode is not None and render_mode not in allowed:
+        hint = (" (this environment draws no window; render 'rgb_array' frames and show them with "
+                "gymnasium.wrappers.HumanRendering, which needs pygame)") if render_mode == "human" else ""
+        raise ValueError(f"render_mode={render_mode!r} is not allowed; choose one of {allowed} or None{hint}")
+    return render_mode
+
+
 def _is_numpy_number(value: Any) -> bool:
     return type(value).__module__ == "numpy" and hasattr(value, "dtype") and value.dtype.kind in "iuf" \
         and getattr(value, "ndim", 1) == 0

@@ -13,20 +13,80 @@ cluster. Finished runs are kept in the output folder, so an interrupted command 
 from __future__ import annotations
 
 import collections.abc
+import contextlib
 import enum
 import importlib
 import inspect
 import os
 import time
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import typer
+import typer.core
 
-app = typer.Typer(name="rlcraving", help="Reinforcement-learning models of cocaine seeking and baclofen.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+#: Exit status of a command refused for bad input (a spec, an option, an output folder).
+EXIT_BAD_INPUT = 2
+#: Exit status of an interrupted command (128 + SIGINT).
+EXIT_INTERRUPTED = 130
+#: Set this environment variable to see the traceback of an unexpected error.
+TRACEBACK_VAR = "RLCRAVING_TRACEBACK"
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    typer.secho(message, err=True, fg=typer.colors.RED)
+    return typer.Exit(code)
+
+
+@contextlib.contextmanager
+def user_errors(command: str) -> Iterator[None]:
+    """Turn every exception of a command into a short message on stderr and an exit status:
+    bad input 2 (spec, option, output folder), interrupt 130, anything else 1 (files that cannot
+    be read or written, failed runs, and unexpected errors, whose traceback `TRACEBACK_VAR` shows)."""
+    from rlcraving.experiments.loader import SpecError
+    from rlcraving.files import OutputFolderError
+
+    try:
+        yield
+    except (typer.Exit, click.exceptions.ClickException, click.exceptions.Abort):
+        raise
+    except SpecError as err:
+        raise _fail(str(err), EXIT_BAD_INPUT) from None
+    except OutputFolderError as err:
+        raise _fail(f"rlcraving {command}: {err}", EXIT_BAD_INPUT) from None
+    except KeyboardInterrupt:
+        raise _fail(f"rlcraving {command}: interrupted", EXIT_INTERRUPTED) from None
+    except OSError as err:
+        where = f" {err.filename}" if err.filename else ""
+        raise _fail(f"rlcraving {command}: cannot read or write{where}: {err.strerror or err}", 1) from None
+    except Exception as err:
+        if os.environ.get(TRACEBACK_VAR):
+            raise
+        detail = " ".join(str(err).split()) or "(no message)"
+        raise _fail(f"rlcraving {command}: unexpected error: {type(err).__name__}: {detail} "
+                    f"(set {TRACEBACK_VAR}=1 for the traceback)", 1) from None
+
+
+class _GuardedCommand(typer.core.TyperCommand):
+    """A command whose exceptions pass through `user_errors`."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with user_errors(self.name or "command"):
+            return super().invoke(ctx)
+
+
+class _Typer(typer.Typer):
+    """Typer whose commands are all `_GuardedCommand`s: no traceback reaches the user."""
+
+    def command(self, *args: Any, cls: type[typer.core.TyperCommand] | None = None, **kwargs: Any) -> Any:
+        return super().command(*args, cls=cls or _GuardedCommand, **kwargs)
+
+
+app = _Typer(name="rlcraving", help="Reinforcement-learning models of cocaine seeking and baclofen.",
+             no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
 
 DEMO_WORKERS = min(2, os.cpu_count() or 1)
@@ -41,7 +101,7 @@ class BackendChoice(str, enum.Enum):
 
 SpecArg = Annotated[Path, typer.Argument(help="study spec file (YAML), e.g. "
                                                "experiments/baclofen_cue_reinstatement.yaml")]
-OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="results folder [default: results/<study name>]")]
+OutOpt = Annotated[str | None, typer.Option("--out", "-o", help="results folder [default: results/<study name>]")]
 SetOpt = Annotated[list[str] | None, typer.Option("--set", "-s", metavar="KEY=VALUE",
                                                   help="override a spec key, e.g. subjects=8 or "
                                                        "environment.kor_knockout=true (repeatable)")]
@@ -55,28 +115,27 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar o
 
 
 def _load(spec: Path | None, sets: list[str] | None, grid: list[str] | None, *, demo: bool = False) -> Any:
-    from rlcraving.experiments.loader import SpecError, load_spec
+    from rlcraving.experiments.loader import load_spec
 
-    try:
-        if demo:
-            from rlcraving.experiments.demo import demo_study
-            return demo_study(sets or [])
-        return load_spec(spec, sets or [], grid or [])  # type: ignore[arg-type]
-    except SpecError as err:
-        typer.secho(str(err), err=True, fg=typer.colors.RED)
-        raise typer.Exit(2) from None
+    if demo:
+        from rlcraving.experiments.demo import demo_study
+        return demo_study(sets or [])
+    return load_spec(spec, sets or [], grid or [])  # type: ignore[arg-type]
 
 
-def _execute(study: Any, out: Path | None, *, workers: int, backend: BackendChoice, address: str | None,
+def _execute(study: Any, out: str | None, *, workers: int, backend: BackendChoice, address: str | None,
              quiet: bool) -> None:
     from rlcraving.experiments.runner import RunError
     from rlcraving.experiments.study import run_study
+    from rlcraving.files import output_folder
 
-    out = out or Path("results") / study.spec.name
+    out, created = output_folder(Path("results") / study.spec.name if out is None else out, "--out")
     n_runs = len(study.points) * len(study.spec.seeds)
     if not quiet:
         typer.echo(f"{study.spec.name}: {len(study.points)} condition(s) x {len(study.spec.seeds)} seed(s) = "
-                   f"{n_runs} run(s) of {study.spec.subjects} subjects -> {out}")
+                   f"{n_runs} run(s) of {study.spec.subjects} subjects -> {out}"
+                   + (f" (new folder{'s' if len(created) > 1 else ''} {', '.join(map(str, created))})"
+                      if created else ""))
     start = time.perf_counter()
     try:
         result = run_study(study, out, workers=workers, backend=backend.value, address=address, progress=not quiet)
@@ -134,7 +193,7 @@ _TEST_COLUMNS = {"outcome", "axis", "test", "level", "reference", "n_reference",
 
 
 @app.command()
-def demo(out: Annotated[Path, typer.Option("--out", "-o", help="results folder")] = Path("results/demo"),
+def demo(out: Annotated[str, typer.Option("--out", "-o", help="results folder")] = "results/demo",
          sets: SetOpt = None, workers: WorkersOpt = DEMO_WORKERS,
          backend: BackendOpt = BackendChoice.local, quiet: QuietOpt = False) -> None:
     """Classroom demo (about a minute on 2 cores): learn, extinguish, relapse under baclofen."""

@@ -179,9 +179,9 @@ def permutation_test(a: ArrayLike, b: ArrayLike, *, n_perm: int = 5000, seed: in
 
 def paired_permutation_test(before: ArrayLike, after: ArrayLike, *, n_perm: int = 5000,
                             seed: int | Sequence[int] = 0) -> float:
-    """Two-sided sign-flip permutation p value of mean(after - before)."""
+    """Two-sided sign-flip permutation p value of mean(after - before); NaN under two pairs (no test)."""
     d = _paired(before, after)
-    if d.size == 0:
+    if d.size < 2:
         return math.nan
     res = sps.permutation_test((d,), lambda s, axis=-1: np.mean(s, axis=axis), permutation_type="samples",
                                vectorized=True, n_resamples=n_perm, alternative="two-sided",

@@ -233,7 +233,8 @@ def test_vector_reset_rejects_bad_options_for_every_subject_without_change(
 
 
 @pytest.mark.parametrize(("seed", "error"), [(-1, ValueError), (1.5, TypeError), ("0", TypeError),
-                                             (True, TypeError), (NAN, TypeError)])
+                                             (True, TypeError), (NAN, TypeError), (2**64, ValueError),
+                                             (2**64 + 5, ValueError)])
 def test_bad_seeds_are_rejected(seed: Any, error: type[Exception], state_of: Callable[[Any], Snapshot],
                                 assert_same_state: Callable[[Snapshot, Snapshot], None]) -> None:
     env = mid_session_env()
@@ -250,14 +251,14 @@ def test_large_and_numpy_seeds_are_accepted() -> None:
     traits = env.batch.traits.copy()
     env.reset(seed=5)
     assert np.array_equal(traits, env.batch.traits)
-    env.reset(seed=2**64 + 5)  # the subject key uses the seed modulo 2**64
-    assert np.array_equal(traits, env.batch.traits)
+    env.reset(seed=2**64 - 1)  # the largest seed the 64-bit subject keys tell apart
+    assert not np.array_equal(traits, env.batch.traits)
 
 
 # ------------------------------------------------------------------ actions
 
 
-@pytest.mark.parametrize("action", [3, -1, 1.0, "1", None, np.array([1])])
+@pytest.mark.parametrize("action", [3, -1, 1.0, "1", None, np.array([1]), True, np.bool_(True)])
 def test_bad_actions_are_rejected_and_change_nothing(action: Any, state_of: Callable[[Any], Snapshot],
                                                      assert_same_state: Callable[[Snapshot, Snapshot], None]) -> None:
     env = mid_session_env()

@@ -129,3 +129,7 @@ def test_jonckheere_direction():
     falling = stats.jonckheere_terpstra([[7, 8, 9], [4, 5, 6], [1, 2, 3]])
     assert rising.z > 2 and falling.z < -2 and rising.p == pytest.approx(falling.p) and rising.p < 0.01
     assert math.isnan(stats.jonckheere_terpstra([[1.0, 2.0]]).z)
+
+
+def test_one_pair_gives_no_sign_flip_test() -> None:
+    assert math.isnan(stats.paired_permutation_test([0.0], [1.0]))

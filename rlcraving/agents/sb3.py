@@ -23,6 +23,7 @@ import contextlib
 import dataclasses
 import inspect
 import json
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from sb3_contrib import RecurrentPPO
 from stable_baselines3 import A2C, DQN, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+from stable_baselines3.common.logger import HumanOutputFormat, Logger
 
 from rlcraving.agents.cohort import ENV_KWARGS, MEASURES, TRACE_BIN_S, CohortResult, tidy_table
 from rlcraving.agents.sb3_vec_env import CocaineSeekingSB3VecEnv
@@ -266,6 +268,9 @@ def train_through_calendar(model: BaseAlgorithm, *, trace_sessions: Sequence[int
     recorder = SessionRecorder(base.calendar, base.num_envs, trace_sessions=trace_sessions)
     callbacks: BaseCallback = recorder if callback is None else CallbackList([recorder, callback])
     total = base.num_envs * calendar_steps(base.calendar, base.batch.params)
+    if not model._custom_logger and model.tensorboard_log is None:
+        # SB3's default logger creates an empty SB3-<time> folder in TMPDIR on every learn()
+        model.set_logger(Logger(None, [HumanOutputFormat(sys.stdout)] if model.verbose >= 1 else []))
     with torch_threads(torch_num_threads):
         model.learn(total_timesteps=total, callback=callbacks, progress_bar=progress_bar)
     return recorder

@@ -42,7 +42,6 @@ abstinence gap; `reset(options=...)` sets the next session (see `SESSION_OPTIONS
 from __future__ import annotations
 
 import dataclasses
-import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -52,7 +51,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 
 from rlcraving import random as rnd
-from rlcraving.checks import check_bool, check_keys, check_number
+from rlcraving.checks import check_action, check_bool, check_keys, check_number, check_render_mode, check_seed
 from rlcraving.core import ACTION_MEANINGS, OBSERVATION_NAMES, REWARD_COMPONENTS, SubjectBatch, SubjectOptions
 from rlcraving.envs import render
 from rlcraving.params import ModelParams
@@ -186,21 +185,6 @@ def _check_sucrose(source: str, settings: SessionSettings, sucrose_lever: bool) 
                          "lever; make the environment with sucrose_lever=True")
 
 
-def _check_seed(seed: Any) -> int | None:
-    """The seed as a Python int (None stays None) after checking it is a whole number >= 0."""
-    if seed is None:
-        return None
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed={seed!r} has type {type(seed).__name__}; a whole number >= 0 or None is required")
-    return check_number("seed", seed, lo=0, integer=True)
-
-
-def _check_render_mode(render_mode: Any, allowed: list[str]) -> str | None:
-    if render_mode is not None and render_mode not in allowed:
-        raise ValueError(f"render_mode={render_mode!r} is not allowed; choose one of {allowed} or None")
-    return render_mode
-
-
 def _initial_regimen(mg_per_day: Any, regimen: Any) -> Regimen:
     check_number("baclofen_mg_per_day", mg_per_day, lo=0.0, hi=MAX_MG_PER_DAY)
     if regimen is not None:
@@ -234,7 +218,7 @@ class CocaineSeekingEnv(gym.Env[np.ndarray, np.int64]):
                  sucrose_lever: bool = False, kor_knockout: bool = False, baclofen_mg_per_day: float = 0.0,
                  baclofen: Regimen | None = None, individual_differences: bool = False,
                  params: ModelParams | Mapping[str, float] | None = None, render_mode: str | None = None):
-        self.render_mode = _check_render_mode(render_mode, self.metadata["render_modes"])
+        self.render_mode = check_render_mode(render_mode, self.metadata["render_modes"])
         self._protocol = Protocol(1, calendar=calendar, sucrose_lever=sucrose_lever, kor_knockout=kor_knockout,
                                    individual_differences=individual_differences,
                                    baclofen_mg_per_day=baclofen_mg_per_day, baclofen=baclofen, params=params)
@@ -244,6 +228,7 @@ class CocaineSeekingEnv(gym.Env[np.ndarray, np.int64]):
         self.action_meanings = list(ACTION_MEANINGS[: self._batch.n_actions])
         self.observation_names = list(OBSERVATION_NAMES)
         self._started = False
+        self._session_over = False
         self._action = np.zeros(1, dtype=np.int64)
 
     @property
@@ -257,25 +242,27 @@ class CocaineSeekingEnv(gym.Env[np.ndarray, np.int64]):
         return self._protocol.current[0]
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        seed = _check_seed(seed)
+        seed = check_seed(seed)
         super().reset(seed=seed)
         if seed is None and not self._started:
             seed = int(self.np_random.integers(2**63))
         self._protocol.reset(np.zeros(1, dtype=np.int64), seed, options)
-        self._started = True
+        self._started, self._session_over = True, False
         return self._batch.observe()[0], {"phase": self.session.phase, "session": int(self._batch.sessions_done[0])}
 
     def step(self, action):
         if not self._started:
             raise gym.error.ResetNeeded("call reset() before step()")
-        if not self.action_space.contains(action):
-            raise ValueError(f"action={action!r} is not in {self.action_space} ({self.action_meanings})")
-        self._action[0] = action
+        if self._session_over:
+            raise gym.error.ResetNeeded(f"the {self.session.phase} session has ended (terminated or truncated); "
+                                        "call reset() to start the next session")
+        self._action[0] = check_action(action, self._batch.n_actions, self.action_meanings)
         obs, reward, terminated, truncated = self._batch.step(self._action)
         info = self._protocol.info(0)
         info = {k: float(v) for k, v in info.items()}
         done = bool(terminated[0] or truncated[0])
         if done:
+            self._session_over = True
             info["session_summary"] = {k: float(v[0]) for k, v in self._batch.summary.items()}
             info["session_summary"]["phase"] = self.session.phase
         return obs[0], float(reward[0]), bool(terminated[0]), bool(truncated[0]), info
@@ -286,6 +273,16 @@ class CocaineSeekingEnv(gym.Env[np.ndarray, np.int64]):
         if self.render_mode == "rgb_array":
             return render.rgb(self._batch, 0)
         return None
+
+
+def make_env(**kwargs: Any) -> CocaineSeekingEnv:
+    """`gym.make`'s entry point: the environment, with `render_mode` passed as given.
+
+    A function rather than the class, because Gymnasium wraps a class that lacks "human"
+    rendering in `HumanRendering` (which then fails at reset without pygame); this way
+    ``render_mode="human"`` is refused when the environment is made.
+    """
+    return CocaineSeekingEnv(**kwargs)
 
 
 class CocaineSeekingVectorEnv(VectorEnv):
@@ -305,7 +302,7 @@ class CocaineSeekingVectorEnv(VectorEnv):
                  sucrose_lever: bool = False, kor_knockout: bool = False, baclofen_mg_per_day: float = 0.0,
                  baclofen: Regimen | None = None, individual_differences: bool = False,
                  params: ModelParams | Mapping[str, float] | None = None, render_mode: str | None = None):
-        self.render_mode = _check_render_mode(render_mode, self.metadata["render_modes"])
+        self.render_mode = check_render_mode(render_mode, self.metadata["render_modes"])
         self._protocol = Protocol(num_envs, calendar=calendar, sucrose_lever=sucrose_lever,
                                    kor_knockout=kor_knockout, individual_differences=individual_differences,
                                    baclofen_mg_per_day=baclofen_mg_per_day, baclofen=baclofen, params=params)
@@ -330,7 +327,7 @@ class CocaineSeekingVectorEnv(VectorEnv):
         return list(self._protocol.current)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        seed = _check_seed(seed)
+        seed = check_seed(seed)
         super().reset(seed=seed)
         if seed is None and not self._started:
             seed = int(self.np_random.integers(2**63))

@@ -27,6 +27,7 @@ from matplotlib.ticker import MaxNLocator
 from rlcraving import stats
 from rlcraving.experiments.loader import Study
 from rlcraving.experiments.results import is_number
+from rlcraving.files import save_figure
 
 MAX_TRACE_CONDITIONS = 4
 #: (file stem, signals, x label) of the trace figures.
@@ -56,10 +57,8 @@ def write_figures(study: Study, table: pd.DataFrame, traces: pd.DataFrame, summa
 
 
 def _save(fig: plt.Figure, path: Path) -> Path:
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp, dpi=110, bbox_inches="tight")
+    save_figure(fig, path, dpi=110, bbox_inches="tight")
     plt.close(fig)
-    tmp.replace(path)
     return path
 
 

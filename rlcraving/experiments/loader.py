@@ -59,13 +59,11 @@ Path_ = tuple[str | int, ...]
 class _LineMap:
     """YAML line (1-based) of every key and item, by path."""
 
-    def __init__(self, text: str | None):
+    def __init__(self, node: yaml.Node | None):
         self.lines: dict[Path_, int] = {}
         self.duplicates: list[tuple[Path_, int]] = []
-        if text:
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
-            if node is not None:
-                self._walk(node, ())
+        if node is not None:
+            self._walk(node, ())
 
     def _walk(self, node: yaml.Node, path: Path_) -> None:
         if isinstance(node, yaml.MappingNode):
@@ -206,13 +204,93 @@ def _plain(data: Any) -> Any:
     return data
 
 
+#: Largest spec file read (bytes); the shipped specs are a few kB.
+MAX_SPEC_BYTES = 1_000_000
+#: Deepest nesting of lists and mappings accepted; the shipped specs nest 4 deep.
+MAX_DEPTH = 50
+#: Most values a spec may hold once YAML aliases are expanded (an alias repeats its anchor's value).
+MAX_VALUES = 100_000
+
+
+class YAMLLimitError(yaml.YAMLError):
+    """YAML text beyond the size, depth or alias-expansion bounds (refused before it is built)."""
+
+    def __init__(self, problem: str, line: int | None = None):
+        super().__init__(problem)
+        self.problem, self.line = problem, line
+
+
+def _check_depth(text: str) -> None:
+    """Refuse nesting deeper than `MAX_DEPTH` (PyYAML's composer recurses once per level)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise YAMLLimitError(f"lists and mappings nest more than {MAX_DEPTH} levels deep",
+                                     event.start_mark.line + 1)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def _expanded_size(node: yaml.Node) -> int:
+    """Number of values `node` holds with aliases expanded, counted once per distinct node."""
+    sizes: dict[int, int] = {}
+
+    def size(n: yaml.Node) -> int:
+        if id(n) not in sizes:
+            if isinstance(n, yaml.MappingNode):
+                children = [c for pair in n.value for c in pair]
+            elif isinstance(n, yaml.SequenceNode):
+                children = list(n.value)
+            else:
+                children = []
+            sizes[id(n)] = 1 + sum(size(c) for c in children)
+        return sizes[id(n)]
+
+    return size(node)
+
+
+def compose_yaml(text: str) -> yaml.Node | None:
+    """YAML text as a node graph, within `MAX_SPEC_BYTES`, `MAX_DEPTH` and `MAX_VALUES`.
+
+    Raises `yaml.YAMLError` (`YAMLLimitError` beyond a bound) before any large structure is built.
+    """
+    if len(text) > MAX_SPEC_BYTES:
+        raise YAMLLimitError(f"the text is {len(text):,} characters; a spec is at most {MAX_SPEC_BYTES:,}")
+    _check_depth(text)
+    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    if node is not None and _expanded_size(node) > MAX_VALUES:
+        raise YAMLLimitError(f"YAML aliases (*name) expand it to more than {MAX_VALUES:,} values; "
+                             "write the values out, or use fewer aliases")
+    return node
+
+
+def construct_yaml(node: yaml.Node | None) -> Any:
+    """Python data of a node from `compose_yaml` (YAML's safe types only)."""
+    if node is None:
+        return None
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def safe_yaml(text: str) -> Any:
+    """`yaml.safe_load` within the bounds of `compose_yaml`."""
+    return construct_yaml(compose_yaml(text))
+
+
 def parse_assignment(text: str) -> tuple[str, Any]:
     """``"key.sub=value"`` -> (key, value), the value read as YAML (``5``, ``true``, ``[0, 2.5]``)."""
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
         raise ValueError(f"--set {text!r} must look like key.sub=value")
     try:
-        value = yaml.safe_load(raw)
+        value = safe_yaml(raw)
+    except YAMLLimitError as err:
+        raise ValueError(f"--set {text!r}: {err.problem}") from None
     except yaml.YAMLError:
         value = raw
     return key.strip(), value
@@ -283,9 +361,22 @@ def load_spec(path: str | Path, overrides: Sequence[str] = (), grid: Sequence[st
     ``key=v1,v2`` strings that add or replace grid axes (``--grid``)."""
     path = Path(path)
     try:
-        text = path.read_text()
+        if path.is_dir():
+            raise IsADirectoryError(21, "it is a folder, not a file")
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_SPEC_BYTES + 1)
     except OSError as err:
-        raise SpecError(str(path), [Issue("", f"cannot read the spec file: {err.strerror}")]) from None
+        raise SpecError(str(path), [Issue("", f"cannot read the spec file: {err.strerror or err}")]) from None
+    if len(data) > MAX_SPEC_BYTES:
+        raise SpecError(str(path), [Issue("", f"the file is larger than {MAX_SPEC_BYTES:,} bytes; a spec is a "
+                                              "few kB of settings")])
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[:err.start].count(b"\n") + 1
+        column = err.start - data.rfind(b"\n", 0, err.start)
+        raise SpecError(str(path), [Issue("", f"not UTF-8 text (byte 0x{data[err.start]:02x} at column {column}); "
+                                              "save the file as UTF-8", line)]) from None
     return loads_spec(text, source=str(path), overrides=overrides, grid=grid)
 
 
@@ -293,11 +384,14 @@ def loads_spec(text: str, *, source: str = "<spec>", overrides: Sequence[str] = 
                grid: Sequence[str] = ()) -> Study:
     """Validate spec text (see `load_spec`)."""
     try:
-        data = yaml.safe_load(text)
-        lines = _LineMap(text)
+        node = compose_yaml(text)
+        data = construct_yaml(node)
+        lines = _LineMap(node)
+    except YAMLLimitError as err:
+        raise SpecError(source, [Issue("", f"refused: {err.problem}", err.line)]) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        raise SpecError(source, [Issue("", f"not valid YAML: {getattr(err, 'problem', err)}",
+        raise SpecError(source, [Issue("", f"not valid YAML: {getattr(err, 'problem', None) or err}",
                                        mark.line + 1 if mark else None)]) from None
     if not isinstance(data, dict):
         raise SpecError(source, [Issue("", f"the spec must be a mapping of keys (got {type(data).__name__})")])

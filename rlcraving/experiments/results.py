@@ -34,7 +34,7 @@ import yaml
 
 from rlcraving import stats
 from rlcraving.experiments.loader import Study
-from rlcraving.experiments.runner import atomic_write
+from rlcraving.files import atomic_write
 
 #: Distributions whose versions go into metadata.json.
 PACKAGES = ("rlcraving", "numpy", "scipy", "pandas", "pyarrow", "gymnasium", "torch", "stable-baselines3",

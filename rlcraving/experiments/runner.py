@@ -32,6 +32,7 @@ from tqdm.auto import tqdm
 
 from rlcraving.experiments.loader import Study
 from rlcraving.experiments.spec import SB3AgentSpec, TDAgentSpec, run_key
+from rlcraving.files import atomic_write
 
 Backend = Literal["local", "ray"]
 BACKENDS: tuple[str, ...] = ("local", "ray")
@@ -121,18 +122,6 @@ def _decorate(frame: pd.DataFrame, task: RunTask) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------------
 # Storage
 # ---------------------------------------------------------------------------------------------
-
-
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Write `path` through `write(tmp)` on a temporary file in the same folder, then rename it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 class RunStore:

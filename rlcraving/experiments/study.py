@@ -10,6 +10,7 @@ import pandas as pd
 
 from rlcraving.experiments import results
 from rlcraving.experiments.loader import Study
+from rlcraving.files import output_folder
 from rlcraving.experiments.runner import Backend, RunError, Runner, RunStore, collect, plan, run_tasks, simulate
 
 
@@ -37,8 +38,7 @@ def run_study(study: Study, out: str | Path, *, runner: Runner = simulate, backe
               figures: bool = True) -> StudyResult:
     """Run every (grid point, seed) of `study` not already in `out`, then write the tidy tables,
     statistics, figures, resolved spec and metadata there (see `rlcraving.experiments.results`)."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out, _ = output_folder(out, "out")
     tasks = plan(study)
     context = {"backend": backend, "workers": workers, "address": address, "runs": len(tasks), "started": _now()}
     results.write_spec(study, out)
