@@ -5,6 +5,7 @@
     rlcraving sweep SPEC --workers 2        every grid point x seed; --grid KEY=V1,V2 adds an axis
     rlcraving check SPEC                    validate a spec and show its plan, run nothing
     rlcraving validate / rlcraving bench    model validation and benchmarks (their own modules)
+    rlcraving app                           the classroom web app (Streamlit, local, offline)
 
 `--set key.sub=value` overrides any spec key; `--backend ray [--address HOST:PORT]` runs on a Ray
 cluster. Finished runs are kept in the output folder, so an interrupted command resumes.
@@ -235,6 +236,19 @@ def check(spec: SpecArg, sets: SetOpt = None, grid: GridOpt = None) -> None:
     typer.echo(f"# {len(study.points)} grid point(s) x {len(study.spec.seeds)} seed(s):")
     for point in study.points:
         typer.echo(f"#   {study.condition(point)}")
+
+
+@app.command(name="app")
+def app_command(port: Annotated[int, typer.Option("--port", "-p", min=1, max=65535,
+                                                  help="TCP port to serve on")] = 8501,
+                address: Annotated[str, typer.Option("--address", help="network address to listen on "
+                                                     "(0.0.0.0: every interface, e.g. for a classroom)")]
+                = "127.0.0.1") -> None:
+    """Classroom web app: set a dose and a protocol, watch a cohort learn, extinguish and relapse."""
+    from rlcraving.app import serve, url
+
+    typer.echo(f"rlcraving app: open {url(address, port)} in a browser (Ctrl+C stops it)")
+    serve(address, port)
 
 
 _PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}

@@ -6,14 +6,17 @@ per subject learn online through every session of the calendar, and returns
 
 * `table`: one row per subject x session x measure (the core's session summary);
 * `traces`: cohort means within the sessions asked for, in 1-min bins (time_s = bin start)
-  and locked to drug-cue onsets (signals named cue_locked_*, time_s relative to the onset).
+  and locked to drug-cue onsets (signals named cue_locked_*, time_s relative to the onset);
+* `events`: for the subjects asked for, every press and infusion in the traced sessions
+  (the material of a cumulative record).
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +40,8 @@ BINNED_SIGNALS = ("prediction_error", "drug_dopamine", "incentive", "cue_value",
 LOCKED_SIGNALS = ("prediction_error", "drug_dopamine", "incentive")
 TRACE_BIN_S = 60.0
 LOCK_BEFORE_S, LOCK_AFTER_S = 20.0, 40.0
+#: Events of the `events` table: summary counters whose every increment is one event.
+EVENTS = ("active_presses", "inactive_presses", "infusions")
 
 
 @dataclass
@@ -54,16 +59,21 @@ class CohortResult:
         drug cue), active_value (the agent's value of pressing the active lever), and press and
         infusion rates per minute. Cue-locked signals (cue_locked_<name> for `LOCKED_SIGNALS`;
         time_s from 20 s before to 40 s after the onset, 0 = the step that started the cue).
+    events: columns subject, condition, day, phase, time_s, event: one row per event (`EVENTS`:
+        an active or inactive press, an infusion) of the subjects in `event_subjects` during the
+        traced sessions; time_s is the end of the step it happened in (s from session start).
     """
 
     table: pd.DataFrame
     traces: pd.DataFrame
+    events: pd.DataFrame = dataclasses.field(default_factory=lambda: _events_frame([]))
 
 
 def run_cohort(n_subjects: int, calendar: Calendar | Sequence[Mapping[str, Any]] | None = None, *,
                agent: str = "q_learning", agent_params: Mapping[str, float] | None = None,
                env_kwargs: Mapping[str, Any] | None = None, seed: int = 0, condition: str = "",
-               trace_sessions: Sequence[int] = (), progress: bool = False) -> CohortResult:
+               trace_sessions: Sequence[int] = (), event_subjects: Sequence[int] = (),
+               progress: bool = False) -> CohortResult:
     """Run `n_subjects` TD agents of kind `agent` (see `AGENTS`) through `calendar`.
 
     Args:
@@ -76,11 +86,12 @@ def run_cohort(n_subjects: int, calendar: Calendar | Sequence[Mapping[str, Any]]
         seed: cohort seed; subject i has the same key as in the vector environment.
         condition: label written to every row.
         trace_sessions: calendar session indices whose within-session traces to record.
+        event_subjects: subjects whose presses and infusions in the traced sessions to list.
         progress: show a progress bar (tqdm) over sessions.
     """
     check_bool("progress", progress)
     cal = as_calendar(calendar)
-    cohort = _Cohort(n_subjects, cal, agent, agent_params, env_kwargs, seed, trace_sessions)
+    cohort = _Cohort(n_subjects, cal, agent, agent_params, env_kwargs, seed, trace_sessions, event_subjects)
     cohort.live(len(cal), progress)
     return cohort.result(condition)
 
@@ -88,9 +99,14 @@ def run_cohort(n_subjects: int, calendar: Calendar | Sequence[Mapping[str, Any]]
 def run_cohort_arms(n_subjects: int, history: Sequence[Mapping[str, Any]],
                     arms: Mapping[str, Sequence[Mapping[str, Any]]], *, agent: str = "q_learning",
                     agent_params: Mapping[str, float] | None = None, env_kwargs: Mapping[str, Any] | None = None,
-                    seed: int = 0, trace_sessions: Sequence[int] = ()) -> dict[str, CohortResult]:
+                    seed: int = 0, trace_sessions: Sequence[int] = (),
+                    event_subjects: Sequence[int] = (),
+                    report: Callable[[int, int], None] | None = None) -> dict[str, CohortResult]:
     """Cohorts that share a history and then part: one `CohortResult` per arm (its condition the
     arm's name), each exactly `run_cohort(n_subjects, [*history, *arms[name]], ...)`.
+
+    `report(done, total)`, if given, is called as sessions end (sessions of the shared history
+    count once, then each arm's own).
 
     The history is lived once and the cohort copied at its end, so a study whose conditions
     differ only in their last sessions (e.g. the dose before a relapse test) does not repeat it.
@@ -102,14 +118,21 @@ def run_cohort_arms(n_subjects: int, history: Sequence[Mapping[str, Any]],
     calendars = {name: as_calendar([*history, *entries]) for name, entries in arms.items()}
     longest = max(calendars.values(), key=len)
     shared = len(as_calendar(list(history)))
-    cohort = _Cohort(n_subjects, longest, agent, agent_params, env_kwargs, seed, trace_sessions,
+    cohort = _Cohort(n_subjects, longest, agent, agent_params, env_kwargs, seed, trace_sessions, event_subjects,
                      shortest=min(len(c) for c in calendars.values()))
-    cohort.live(shared)
+    total = shared + sum(len(cal) - shared for cal in calendars.values())
+
+    def tell(offset: int) -> Callable[[int], None] | None:
+        return None if report is None else (lambda position: report(offset + position, total))
+
+    cohort.live(shared, report=tell(0))
+    done = shared
     results = {}
     for name, cal in calendars.items():
         arm = copy.deepcopy(cohort)
         arm.follow(cal)
-        arm.live(len(cal))
+        arm.live(len(cal), report=tell(done - shared))
+        done += len(cal) - shared
         results[name] = arm.result(name)
     return results
 
@@ -119,7 +142,7 @@ class _Cohort:
 
     def __init__(self, n_subjects: int, calendar: Calendar, agent: str, agent_params: Mapping[str, float] | None,
                  env_kwargs: Mapping[str, Any] | None, seed: int, trace_sessions: Sequence[int],
-                 shortest: int | None = None):
+                 event_subjects: Sequence[int] = (), shortest: int | None = None):
         n = check_number("n_subjects", n_subjects, lo=1, hi=10_000_000, integer=True)
         check_number("seed", seed, lo=0, hi=2**63 - 1, integer=True)
         if not isinstance(agent, str) or agent not in AGENTS:
@@ -127,6 +150,7 @@ class _Cohort:
         kwargs = dict(env_kwargs or {})
         check_keys("env_kwargs", kwargs, ENV_KWARGS)
         traced = _check_trace_sessions(trace_sessions, shortest or len(calendar))
+        watched = _check_event_subjects(event_subjects, n)
         self.protocol = Protocol(n, calendar=calendar, sucrose_lever=kwargs.get("sucrose_lever", False),
                                  kor_knockout=kwargs.get("kor_knockout", False),
                                  individual_differences=kwargs.get("individual_differences", False),
@@ -139,7 +163,7 @@ class _Cohort:
         self.protocol.reset(self.everyone, int(seed), None)
         self.learner.new_subjects(self.everyone)
         self.learner.begin(self.everyone)
-        self.recorder = _Recorder(batch, calendar, traced)
+        self.recorder = _Recorder(batch, calendar, traced, watched)
         self.waiting = np.zeros(n, dtype=bool)   # finished the sessions asked for, not yet started the next
 
     def follow(self, calendar: Calendar) -> None:
@@ -148,8 +172,9 @@ class _Cohort:
         self.recorder.calendar = calendar
         self.recorder.results = self.recorder.results[: len(calendar)].copy()
 
-    def live(self, until: int, progress: bool = False) -> None:
-        """Step everyone until each has ended calendar session `until - 1`."""
+    def live(self, until: int, progress: bool = False, report: Callable[[int], None] | None = None) -> None:
+        """Step everyone until each has ended calendar session `until - 1`; `report(sessions)` is
+        called with the number of sessions every subject has ended, as that grows."""
         protocol, learner, recorder = self.protocol, self.learner, self.recorder
         start = self.everyone[self.waiting & (protocol.position < until)]
         if start.size:
@@ -158,6 +183,7 @@ class _Cohort:
         self.waiting[:] = False
         running = protocol.position <= until
         bar = _progress_bar(progress, until)
+        reported = int(protocol.position.min()) - 1
         try:
             while running.any():
                 day = protocol.position - 1
@@ -178,6 +204,10 @@ class _Cohort:
                         learner.begin(going_on)
                     if bar is not None:
                         bar.update(int(protocol.position[running].min(initial=until)) - bar.n)
+                    lived = int(protocol.position[running].min(initial=until + 1)) - 1
+                    if report is not None and lived > reported:
+                        reported = lived
+                        report(lived)
         finally:
             if bar is not None:
                 bar.close()
@@ -185,7 +215,8 @@ class _Cohort:
     def result(self, condition: str) -> CohortResult:
         if not isinstance(condition, str):
             raise TypeError(f"condition={condition!r} has type {type(condition).__name__}; a str is required")
-        return CohortResult(self.recorder.table(condition), self.recorder.traces(condition))
+        return CohortResult(self.recorder.table(condition), self.recorder.traces(condition),
+                            self.recorder.events_table(condition))
 
 
 def _check_trace_sessions(trace_sessions: Sequence[int], n_sessions: int) -> tuple[int, ...]:
@@ -194,6 +225,14 @@ def _check_trace_sessions(trace_sessions: Sequence[int], n_sessions: int) -> tup
     for d in trace_sessions:
         check_number("trace_sessions[]", d, lo=0, hi=n_sessions - 1, integer=True)
     return tuple(sorted({int(d) for d in trace_sessions}))
+
+
+def _check_event_subjects(event_subjects: Sequence[int], n_subjects: int) -> np.ndarray:
+    if isinstance(event_subjects, (str, bytes)) or not isinstance(event_subjects, Sequence):
+        raise TypeError(f"event_subjects={event_subjects!r} must be a sequence of subject indices")
+    for i in event_subjects:
+        check_number("event_subjects[]", i, lo=0, hi=n_subjects - 1, integer=True)
+    return np.array(sorted({int(i) for i in event_subjects}), dtype=np.int64)
 
 
 def _progress_bar(progress: bool, total: int) -> Any:
@@ -207,8 +246,11 @@ def _progress_bar(progress: bool, total: int) -> Any:
 class _Recorder:
     """Session summaries and within-session traces of a cohort, kept as preallocated arrays."""
 
-    def __init__(self, batch: SubjectBatch, calendar: Calendar, traced: tuple[int, ...]):
+    def __init__(self, batch: SubjectBatch, calendar: Calendar, traced: tuple[int, ...],
+                 watched: np.ndarray | None = None):
         self.batch, self.calendar = batch, calendar
+        self.watched = np.zeros(0, dtype=np.int64) if watched is None else watched
+        self.events: list[tuple[int, int, float, str]] = []   # (subject, day, time_s, event)
         n, dt = batch.n, batch.params.dt_s
         self.dt = dt
         self.results = np.zeros((len(calendar), len(MEASURES), n))
@@ -248,6 +290,8 @@ class _Recorder:
             np.greater(b.cue_left, 0, out=self._cue_before)
             np.copyto(self._presses_before, b.summary["active_presses"])
             np.copyto(self._infusions_before, b.summary["infusions"])
+            if self.watched.size:
+                self._watched_before = np.stack([b.summary[e][self.watched] for e in EVENTS])
 
     def after_step(self, day: np.ndarray, running: np.ndarray, signal: np.ndarray, learner: TDAgent) -> None:
         if not self.any_traced:
@@ -258,6 +302,17 @@ class _Recorder:
             return
         self._bin(slot, inside, signal, learner)
         self._lock(slot, inside, signal)
+        if self.watched.size:
+            self._list_events(day, inside)
+
+    def _list_events(self, day: np.ndarray, inside: np.ndarray) -> None:
+        b, w = self.batch, self.watched
+        counts = np.stack([b.summary[e][w] for e in EVENTS]) - self._watched_before
+        for k, j in zip(*np.nonzero(counts > 0), strict=True):
+            i = int(w[j])
+            if inside[i]:
+                time_s = float((self._step_index[i] + 1) * self.dt)
+                self.events.extend([(i, int(day[i]), time_s, EVENTS[k])] * int(round(counts[k, j])))
 
     def _bin(self, slot: np.ndarray, inside: np.ndarray, signal: np.ndarray, learner: TDAgent) -> None:
         b, rate = self.batch, 60.0 / self.dt
@@ -313,6 +368,10 @@ class _Recorder:
     def table(self, condition: str) -> pd.DataFrame:
         return tidy_table(self.results, self.calendar, condition)
 
+    def events_table(self, condition: str) -> pd.DataFrame:
+        phases = self.calendar.phases()
+        return _events_frame([(i, condition, d, phases[d], t, e) for i, d, t, e in self.events])
+
     def traces(self, condition: str) -> pd.DataFrame:
         frames = []
         phases = self.calendar.phases()
@@ -349,6 +408,12 @@ def tidy_table(results: np.ndarray, calendar: Calendar, condition: str) -> pd.Da
     })
 
 
+def _events_frame(rows: list[tuple[int, str, int, str, float, str]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["subject", "condition", "day", "phase", "time_s", "event"])
+    return frame.astype({"subject": np.int64, "condition": object, "day": np.int64, "phase": object,
+                         "time_s": float, "event": object})
+
+
 def _mean(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return np.divide(sums, counts, out=np.full(sums.shape, np.nan), where=counts > 0)
 
@@ -358,5 +423,5 @@ def _frame(condition: str, day: int, phase: str, time_s: np.ndarray, signal: str
                          "signal": signal, "value": value})
 
 
-__all__ = ["BINNED_SIGNALS", "ENV_KWARGS", "LOCKED_SIGNALS", "MEASURES", "CohortResult", "run_cohort",
+__all__ = ["BINNED_SIGNALS", "ENV_KWARGS", "EVENTS", "LOCKED_SIGNALS", "MEASURES", "CohortResult", "run_cohort",
            "run_cohort_arms", "tidy_table"]

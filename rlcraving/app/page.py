@@ -1,0 +1,168 @@
+"""The classroom app's page (a Streamlit script: `rlcraving app` runs it).
+
+Controls in the sidebar, each with its unit; the cohort runs live (cached: the same settings,
+or only another dose of the same ladder, do not run again); four figures with captions written
+from the run's own numbers, and a "what is happening" panel.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import streamlit as st
+
+from rlcraving.app import lesson as classroom
+from rlcraving.experiments import figures
+
+st.set_page_config(page_title="rlcraving: cocaine seeking and baclofen", layout="wide")
+
+
+CACHED_LESSONS = 32
+
+
+@st.cache_resource
+def _lessons() -> dict[classroom.Lesson, classroom.LessonResult]:
+    """Results by lesson, shared by every session of this server (oldest dropped past 32)."""
+    return {}
+
+
+def run_lesson(lesson: classroom.Lesson, bar: st.delta_generator.DeltaGenerator) -> classroom.LessonResult:
+    """The lesson's results: from the cache, or simulated with a progress bar."""
+    store = _lessons()
+    if lesson not in store:
+        def report(done: int, total: int) -> None:
+            bar.progress(done / total, text=f"simulating: session {done} of {total}")
+
+        store[lesson] = classroom.simulate(lesson, report=report)
+        while len(store) > CACHED_LESSONS:
+            store.pop(next(iter(store)))
+    return store[lesson]
+
+
+def controls() -> classroom.Lesson:
+    """The sidebar: every setting with its unit."""
+    side = st.sidebar
+    side.header("Settings")
+    route = side.radio("Who gets baclofen, and how", list(classroom.ROUTES), key="route",
+                       format_func=lambda r: classroom.ROUTES[r]["label"])
+    unit = classroom.ROUTES[route]["unit"]
+    doses = list(classroom.ROUTES[route]["doses"])
+    dose = side.select_slider(f"Baclofen dose before the test ({unit})", options=doses, value=doses[2],
+                              key=f"dose_{route}", format_func=lambda d: "placebo" if d == 0 else f"{d:g} {unit}")
+    abstinence = side.slider("Days of abstinence before the test (days)", 1, 60, 1, key="abstinence")
+    stress = side.slider("Footshock stress during the test (mA; 0 = none)", 0.0, classroom.MAX_STRESS_MA, 0.0, 0.1,
+                         key="stress")
+    contingent = side.checkbox("Cue follows each press in the test (contingent cue)", True, key="contingent")
+    knockout = side.checkbox("Kappa-opioid receptor knockout (no stress pathway)", False, key="knockout")
+    agent = side.selectbox("Learner (TD agent, docs/agents.md)", classroom.LESSON_AGENTS, key="agent",
+                           format_func=lambda a: a.replace("_", "-"))
+    subjects = side.slider("Cohort size (subjects)", 4, 64, 16, 4, key="subjects")
+    seed = side.number_input("Random seed (same seed, same subjects)", 0, 10_000, 0, key="seed")
+    acquisition = side.slider("Acquisition: cocaine sessions (1 h a day; days)", 2, 20, 10, key="acquisition")
+    extinction = side.slider("Extinction sessions (1 h a day; days)", 1, 20, 6, key="extinction")
+    return classroom.Lesson(route=route, dose=float(dose), abstinence_days=float(abstinence), stress_mA=float(stress),
+                    kor_knockout=knockout, contingent_cue=contingent, agent=agent, subjects=int(subjects),
+                    seed=int(seed), acquisition_days=int(acquisition), extinction_days=int(extinction))
+
+
+def show(fig: plt.Figure, caption: str) -> None:
+    st.pyplot(fig, clear_figure=True)
+    plt.close(fig)
+    st.caption(caption)
+
+
+def main() -> None:
+    st.title("Cocaine seeking, relapse and baclofen: a simulated experiment")
+    lesson = controls()
+    bar = st.progress(0.0, text="simulating...")
+    result = run_lesson(lesson.without_dose(), bar)
+    bar.empty()
+    dose = lesson.dose
+    treated, placebo = result.arm(dose), result.arm(0.0)
+    arms = [placebo] if dose == 0 else [placebo, treated]
+    les = result.lesson
+
+    with st.expander("What is happening", expanded=True):
+        for line in classroom.what_is_happening(result, dose):
+            st.markdown(line)
+
+    test_placebo = result.presses(les.test_day).mean()
+    test_treated = result.presses(les.test_day, dose).mean()
+    cols = st.columns(3)
+    cols[0].metric("End of extinction (active presses)", f"{result.presses(les.test_day - 1).mean():.1f}")
+    cols[1].metric("Relapse test, placebo (active presses)", f"{test_placebo:.1f}")
+    cols[2].metric(f"Relapse test, {treated} (active presses)", f"{test_treated:.1f}",
+                   delta=f"{test_treated - test_placebo:+.1f}" if dose else None, delta_color="inverse")
+
+    with plt.rc_context(figures.CLASSROOM_STYLE):
+        left, right = st.columns(2)
+        with left:
+            st.subheader("1. Learning, extinction, relapse")
+            table = result.table[result.table["condition"].isin(arms)]
+            show(figures.course_figure(table), course_caption(result, dose))
+        with right:
+            st.subheader("2. One subject's presses (cumulative record)")
+            subject = result.typical_subject()
+            events = result.events[result.events["condition"].isin(arms)]
+            curves = figures.cumulative_from_events(events, subject)
+            show(figures.cumulative_figure(curves), cumulative_caption(result, subject, dose))
+        left, right = st.columns(2)
+        with left:
+            st.subheader("3. Dopamine: from the drug to the cue")
+            traces = result.traces[result.traces["condition"].isin(arms)]
+            show(figures.dopamine_shift_figure(traces), dopamine_caption(result))
+        with right:
+            st.subheader("4. Dose-response")
+            show(figures.dose_response_figure(result.dose_response, dose_label=f"baclofen ({les.unit})",
+                                        measure_label="active presses in the relapse test"),
+                 dose_caption(result))
+
+
+def course_caption(result: classroom.LessonResult, dose: float) -> str:
+    les = result.lesson
+    first, last = result.presses(0).mean(), result.presses(les.acquisition_days - 1).mean()
+    inactive = result.presses(les.acquisition_days - 1, measure="inactive_presses").mean()
+    return (f"Each dot is the mean over {les.subjects} subjects in one daily session (shaded: 95% interval). "
+            f"Presses on the active lever rose from {first:.1f} to {last:.1f} as the subjects learned that it "
+            f"brings cocaine, while the inactive lever (dashed) stayed near {inactive:.1f}. When pressing stopped "
+            "paying (extinction), pressing fell. All groups are the same subjects with the same history until the "
+            f"test, where they part: placebo, and {result.arm(dose) if dose else 'no treatment'}.")
+
+
+def cumulative_caption(result: classroom.LessonResult, subject: int, dose: float) -> str:
+    return (f"Subject {subject} (the median responder in the placebo test). The line steps up at every press on the "
+            "active lever, as on the paper recorders of operant labs; a tick marks a press that earned a dose. "
+            "Steep means fast pressing, flat means a pause. In the test no press is rewarded"
+            + (f"; the second line is the same subject under {result.arm(dose)}." if dose else "."))
+
+
+def dopamine_caption(result: classroom.LessonResult) -> str:
+    les = result.lesson
+    traces = result.traces[result.traces["condition"] == result.arm(0.0)]
+    pe = traces[traces["signal"] == "cue_locked_prediction_error"]
+
+    def peak(day: int, after: bool) -> float:
+        part = pe[(pe["day"] == day) & ((pe["time_s"] > 0) if after else (pe["time_s"] == 0))]
+        return float(part["value"].max()) if len(part) else float("nan")
+
+    early, late = peak(0, True), peak(les.acquisition_days - 1, True)
+    cue = peak(les.test_day, False)
+    return (f"Average learning signal around the moment the cue comes on (time 0). In session 1 the drug's arrival "
+            f"a few seconds later is a surprise: the prediction error peaks at {early:.3f}. By session "
+            f"{les.acquisition_days} the cue predicts the drug and the peak after it is {late:.3f}. In the test, the "
+            f"cue itself evokes {cue:.3f}, and the drug that does not come leaves a dip below zero. "
+            "Units: the model's reward units per 4-s step.")
+
+
+def dose_caption(result: classroom.LessonResult) -> str:
+    dr = result.dose_response
+    les = result.lesson
+    top, low = dr.iloc[0], dr.iloc[-1]
+    trend = "fell" if low["mean"] < top["mean"] else "did not fall"
+    return (f"Active presses in the relapse test for every dose (mean and 95% bootstrap interval over "
+            f"{les.subjects} subjects). From placebo ({top['mean']:.1f}) to {low['dose']:g} {les.unit} "
+            f"({low['mean']:.1f}) seeking {trend}. Dotted: the end of extinction ({top['baseline_mean']:.1f}), where "
+            "no relapse would leave it. In rats, baclofen cut cue-induced relapse in this dose range (Campbell et "
+            "al. 1999; Di Ciano & Everitt 2003).")
+
+
+main()
