@@ -25,6 +25,8 @@ from rlcraving.organism import (
     _PAVLOVIAN_RATE,
     _RETRIEVAL,
     _UNIT_DOSE,
+    OTHER,
+    other_inhibition,
 )
 from rlcraving.params import ModelParams
 from rlcraving.protocol import CONTEXTS, PR_SERIES, SessionSettings
@@ -47,7 +49,7 @@ _TIMEOUT_FRACTION, _PR_LIMIT_STEPS, _DT_S, _TIMEOUT_STEPS, _FIRST_HOUR_STEPS = r
     1 + SUMMARY_FIELDS.index(name) for name in ("breakpoint", "infusions", "intake_mg_per_kg", "first_hour_infusions"))
 
 _PR = np.array(PR_SERIES + (PR_SERIES[-1],) * 200, dtype=np.int64)
-_STREAM_PUNISH = 102  # above the trait streams of random.normal
+_STREAM_PUNISH, _STREAM_BEHAVIOUR = 102, 103  # above the trait streams of random.normal
 
 
 def session_steps(settings: SessionSettings, params: ModelParams) -> int:
@@ -76,6 +78,10 @@ class Chamber:
                         "dt_s": p.dt_s, "timeout_steps": self._timeout_steps,
                         "first_hour_steps": self._first_hour_steps}
         self._chamber_coefficients = np.array([coefficients[name] for name in CHAMBER_COEFFICIENTS], dtype=float)
+        # per-step rates of the presses the environment adds to the agent's (docs/model.md 3.2)
+        self._approach_rate = (p.pavlovian_approach_per_h * p.dt_s / 3600.0 if self.options.pavlovian_controller
+                               else 0.0)
+        self._operant_p = -math.expm1(-p.operant_level_per_h * p.dt_s / 3600.0) if self.options.operant_level else 0.0
         n = self.n
         z = lambda dtype=np.float64: np.zeros(n, dtype=dtype)  # noqa: E731
         self.sessions_done = z(np.int64)
@@ -96,6 +102,7 @@ class Chamber:
         self._bind_views()
         self._nobody, self._completed, self._cue, self._dose = z(bool), z(bool), z(bool), z()
         self._any_pr = self._any_punish = self._any_sucrose = False
+        self.actions_taken = z(np.int64)   # the last step's actions, with the presses the environment added
 
     def _bind_views(self) -> None:
         super()._bind_views()
@@ -140,6 +147,7 @@ class Chamber:
         self._start_baclofen(idx, switch_h, start_h, s.regimen, n_steps)
         self.session_start_h[idx] = start_h
         self._set_incubation(idx, start_h)
+        self._set_retrieval_time(idx, start_h)
         # the session's settings
         self.n_steps[idx] = n_steps
         self.progressive[idx] = s.schedule == "PR"
@@ -199,6 +207,21 @@ class Chamber:
         self.sessions_done[idx] += 1
 
     # ------------------------------------------------------------------ rarer events of a step
+    def _add_behaviour(self, actions: np.ndarray) -> np.ndarray:
+        """Presses the environment adds where the agent chose "other" (docs/model.md 3.2): the Pavlovian
+        controller presses the drug lever with probability 1 - exp(-rate u dt), u = I / (1 + I) the
+        observed incentive (Dayan, Niv, Seymour & Daw 2006), and the operant level presses each lever
+        with probability 1 - exp(-operant rate dt). One uniform draw per subject and step."""
+        if self._approach_rate == 0.0 and self._operant_p == 0.0:
+            return actions
+        u = self.incentive / (1.0 + self.incentive)
+        active = -np.expm1(-self._approach_rate * u) + self._operant_p
+        draw = rnd.uniform(self.keys, self.counter, _STREAM_BEHAVIOUR)
+        free = actions == OTHER
+        out = np.where(free & (draw < active), ACTIVE, actions)
+        out[free & (draw >= active) & (draw < active + self._operant_p)] = INACTIVE
+        return out
+
     def _through_catheter(self, dose: np.ndarray | float, events: bool) -> np.ndarray:
         """Doses given now reach the brain `infusion_delay_s` later: returns what arrives now."""
         slot = self._transit_slot
@@ -234,18 +257,21 @@ class Chamber:
 def schedule(actions: np.ndarray, gain: np.ndarray, L: np.ndarray, S: np.ndarray, tally: np.ndarray,
              clocks: np.ndarray, timers: np.ndarray, ratio_count: np.ndarray, ratio: np.ndarray,
              progressive: np.ndarray, pr_index: np.ndarray, drug_available: np.ndarray,
-             contingent_cue: np.ndarray, excitation: np.ndarray, inhibition: np.ndarray,
-             total_infusions: np.ndarray, last_drug_h: np.ndarray, session_start_h: np.ndarray, W: np.ndarray,
+             contingent_cue: np.ndarray, excitation: np.ndarray, inhibition: np.ndarray, elsewhere: np.ndarray,
+             inhibition_old: np.ndarray, total_infusions: np.ndarray, last_drug_h: np.ndarray,
+             last_extinction_h: np.ndarray, session_start_h: np.ndarray, W: np.ndarray,
              completed: np.ndarray, cue: np.ndarray, dose: np.ndarray) -> bool:
     """Steps 3 and 7 (drug outcome): count presses (tally columns 1-3) and drug-lever presses
     outside the timeout towards the ratio. A completed ratio gives the infusion (if the drug is
     available: `dose` mg/kg, sent into the catheter), the cue (if contingent), a timeout, the
     next ratio, and a Rescorla-Wagner trial on the cached drug-outcome slots (stimuli cue,
-    context, drug state), in the drug state and extinction retrieval at the start of the step.
+    context, drug state, drug lever), in the drug state and extinction retrieval at the start of the
+    step; the clock time of an unreinforced trial is kept (the subject's latest extinction learning).
     gain: baclofen's dopamine gain now. Returns whether any subject completed a ratio.
     """
     any_completed = False
-    x = np.empty(3)
+    x = np.empty(excitation.shape[1])
+    other = np.empty(excitation.shape[1])
     for i in range(actions.size):
         tally[i, actions[i]] += 1.0
         completed[i], cue[i], dose[i] = False, False, 0.0
@@ -273,9 +299,12 @@ def schedule(actions: np.ndarray, gain: np.ndarray, L: np.ndarray, S: np.ndarray
             total_infusions[i] += 1.0
             last_drug_h[i] = session_start_h[i] + clocks[i, 0] * W[_DT_S] / 3600.0
             clocks[i, 1] = 0
-        x[0], x[1], x[2] = cue[i], 1.0, L[i, _OCCUPANCY]
+        else:
+            last_extinction_h[i] = session_start_h[i] + clocks[i, 0] * W[_DT_S] / 3600.0
+        x[0], x[1], x[2], x[3] = cue[i], 1.0, L[i, _OCCUPANCY], 1.0
+        other_inhibition(L[i, _RETRIEVAL], elsewhere[i], inhibition_old[i], other)
         pav.trial(excitation[i], inhibition[i], x, 1.0 if infused else 0.0, S[i, _PAVLOVIAN_RATE],
-                  S[i, _EXTINCTION_RATE], gain[i], L[i, _RETRIEVAL])
+                  S[i, _EXTINCTION_RATE], gain[i], 1.0, other)
     return any_completed
 
 

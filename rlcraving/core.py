@@ -75,6 +75,10 @@ class SubjectOptions:
     sucrose_lever: bool = False
     kor_knockout: bool = False
     individual_differences: bool = False
+    #: the Pavlovian controller: incentive draws presses on the drug lever whatever the agent chose
+    pavlovian_controller: bool = False
+    #: the operant level: exploratory presses on each lever whatever the agent chose
+    operant_level: bool = False
 
 
 class SubjectBatch(Chamber, Organism):
@@ -93,7 +97,7 @@ class SubjectBatch(Chamber, Organism):
         when some subject has one. Levels, signals and reward components are updated in place: copy
         them to keep a step's values.
         """
-        actions = np.asarray(actions, dtype=np.int64)
+        actions = self.actions_taken = self._add_behaviour(np.asarray(actions, dtype=np.int64))
         a, gain, nat_gain, withdrawal = self._feel_baclofen(actions)
 
         # schedule on the drug lever: infusions, cues, timeouts, and the Pavlovian trials of
@@ -101,8 +105,9 @@ class SubjectBatch(Chamber, Organism):
         completed, cue, dose = self._completed, self._cue, self._dose
         events = schedule(a, gain, self._levels, self._constants, self._tally, self._clocks, self._timers,
                           self.ratio_count, self.ratio, self.progressive, self.pr_index, self.drug_available,
-                          self.contingent_cue, self._excitation, self._inhibition, self.total_infusions,
-                          self.last_drug_h, self.session_start_h, self._chamber_coefficients, completed, cue, dose)
+                          self.contingent_cue, self._excitation, self._inhibition, self._elsewhere,
+                          self._inhibition_old, self.total_infusions, self.last_drug_h, self.last_extinction_h,
+                          self.session_start_h, self._chamber_coefficients, completed, cue, dose)
         self._stale |= events
         pellet, shock_mA, kor_drive = self._nobody, self._zeros, self._zeros
         if events and self._any_punish and (shocks := self._shocks(completed)) is not None:
@@ -120,7 +125,8 @@ class SubjectBatch(Chamber, Organism):
         reward = np.empty(self.n)
         terminated, truncated = np.empty(self.n, dtype=bool), np.empty(self.n, dtype=bool)
         _advance(actions, dose, kor_drive, cue, pellet, shock_mA, gain, nat_gain, withdrawal,
-                 self._levels, self._constants, self._excitation, self._inhibition, self._clocks, self._timers,
+                 self._levels, self._constants, self._excitation, self._inhibition, self._elsewhere,
+                 self._inhibition_old, self._clocks, self._timers,
                  self.ratio_count, self.ratio, self.n_steps, self.progressive, self.context, self.sucrose_available,
                  self._coefficients, self._chamber_coefficients, self._components, reward, obs, terminated,
                  truncated)
@@ -130,14 +136,14 @@ class SubjectBatch(Chamber, Organism):
 @numba.njit(cache=True)
 def _advance(actions: np.ndarray, dose: np.ndarray, kor_drive: np.ndarray, cue: np.ndarray, pellet: np.ndarray,
              shock_mA: np.ndarray, gain: np.ndarray, natural_gain: np.ndarray, withdrawal: np.ndarray,
-             L: np.ndarray, S: np.ndarray, excitation: np.ndarray, inhibition: np.ndarray, clocks: np.ndarray,
-             timers: np.ndarray, ratio_count: np.ndarray, ratio: np.ndarray, n_steps: np.ndarray,
-             progressive: np.ndarray, context: np.ndarray, sucrose_available: np.ndarray, C: np.ndarray,
+             L: np.ndarray, S: np.ndarray, excitation: np.ndarray, inhibition: np.ndarray, elsewhere: np.ndarray,
+             inhibition_old: np.ndarray, clocks: np.ndarray, timers: np.ndarray, ratio_count: np.ndarray,
+             ratio: np.ndarray, n_steps: np.ndarray, progressive: np.ndarray, context: np.ndarray, sucrose_available: np.ndarray, C: np.ndarray,
              W: np.ndarray, components: np.ndarray, reward: np.ndarray, obs: np.ndarray, terminated: np.ndarray,
              truncated: np.ndarray) -> None:
     """Steps 4-9 for every subject (the organism's), then the chamber's clocks and observation."""
     move_levels(dose, kor_drive, L, S, C)
-    express(gain, withdrawal, L, S, excitation, inhibition, timers[:, 1], C)
+    express(gain, withdrawal, L, S, excitation, inhibition, elsewhere, inhibition_old, timers[:, 1], C)
     step_reward(actions, cue, pellet, shock_mA, gain, natural_gain, L, S, C, components, reward)
     tick(clocks, timers, n_steps, progressive, W, terminated, truncated)
     write_observation(obs, L, clocks, timers, ratio_count, ratio, n_steps, context, sucrose_available, W)

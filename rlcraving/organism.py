@@ -33,22 +33,25 @@ REWARD_COMPONENTS = ("hedonic", "drug_dopamine", "incentive", "relief", "sucrose
 
 #: Columns of `Organism._levels`: what one step moves (state, then the signals derived from it).
 LEVELS = ("cocaine", "occupancy", "rise", "allostasis", "kor", "dysphoria", "kappa", "retrieval", "value_cue",
-          "value_context", "value_drug_state", "cue_term", "availability", "incentive")
+          "value_context", "value_drug_state", "value_lever", "cue_term", "availability", "incentive")
 (_COCAINE, _OCCUPANCY, _RISE, _ALLOSTASIS, _KOR, _DYSPHORIA, _KAPPA, _RETRIEVAL, _VALUE_CUE, _VALUE_CONTEXT,
- _VALUE_DRUG_STATE, _CUE_TERM, _AVAILABILITY, _INCENTIVE) = range(len(LEVELS))
+ _VALUE_DRUG_STATE, _VALUE_LEVER, _CUE_TERM, _AVAILABILITY, _INCENTIVE) = range(len(LEVELS))
 #: Columns of `Organism._constants`: per-subject values fixed within a session.
 SUBJECT_CONSTANTS = ("allostasis_step", "dopamine_scale", "incentive_sensitivity", "shock_scale", "sucrose_scale",
                      "pavlovian_rate", "extinction_rate", "unit_dose", "unit_occupancy", "incubated",
-                     "value_sucrose_cue")
+                     "value_sucrose_cue", "retrieval_time")
 (_ALLOSTASIS_STEP, _DOPAMINE_SCALE, _INCENTIVE_SENSITIVITY, _SHOCK_SCALE, _SUCROSE_SCALE, _PAVLOVIAN_RATE,
- _EXTINCTION_RATE, _UNIT_DOSE, _UNIT_OCCUPANCY, _INCUBATED, _VALUE_SUCROSE_CUE) = range(len(SUBJECT_CONSTANTS))
+ _EXTINCTION_RATE, _UNIT_DOSE, _UNIT_OCCUPANCY, _INCUBATED, _VALUE_SUCROSE_CUE, _RETRIEVAL_TIME) = range(
+    len(SUBJECT_CONSTANTS))
 #: Entries of `Organism._coefficients`: model constants of one step.
 COEFFICIENTS = ("decay_cocaine", "decay_kor", "decay_allostasis", "k50", "hedonic_max", "incentive_weight",
                 "kappa_drug", "kappa_stress", "kappa_withdrawal", "withdrawal_gain", "retrieval_occupancy",
-                "retrieval_kor", "relief_weight", "press_cost")
+                "retrieval_kor", "relief_weight", "press_cost", "generality")
 (_DECAY_COCAINE, _DECAY_KOR, _DECAY_ALLOSTASIS, _K50, _HEDONIC_MAX, _INCENTIVE_WEIGHT, _KAPPA_DRUG, _KAPPA_STRESS,
  _KAPPA_WITHDRAWAL, _WITHDRAWAL_GAIN, _RETRIEVAL_OCCUPANCY, _RETRIEVAL_KOR, _RELIEF_WEIGHT,
- _PRESS_COST) = range(len(COEFFICIENTS))
+ _PRESS_COST, _GENERALITY) = range(len(COEFFICIENTS))
+#: The drug-outcome stimuli whose strengths in the current context are cached, in slot order.
+DRUG_SLOTS = (pav.DRUG_CUE, None, pav.DRUG_STATE, pav.DRUG_LEVER)   # None: the current context
 
 _NULL_EFFECT = np.array([0.0, 1.0, 1.0, 0.0, 0.0])  # no baclofen: concentration 0, gains 1
 STREAM_SEDATION = 101  # above the trait streams of random.normal
@@ -78,7 +81,7 @@ class Organism:
             "kappa_drug": p.kappa_drug, "kappa_stress": p.kappa_stress,
             "kappa_withdrawal": p.kappa_baclofen_withdrawal, "withdrawal_gain": p.baclofen_withdrawal_gain,
             "retrieval_occupancy": p.extinction_retrieval_occupancy, "retrieval_kor": p.extinction_retrieval_kor,
-            "relief_weight": p.relief_weight, "press_cost": -p.press_cost}
+            "relief_weight": p.relief_weight, "press_cost": -p.press_cost, "generality": p.extinction_generality}
         self._coefficients = np.array([coefficients[name] for name in COEFFICIENTS], dtype=float)
         self._allocate_organism()
 
@@ -94,6 +97,7 @@ class Organism:
         self._stale = False                 # drug-outcome slots changed since the last sync
         self.total_infusions = z()
         self.last_drug_h = np.full(n, -np.inf)
+        self.last_extinction_h = np.full(n, -np.inf)   # clock time of the last unreinforced drug trial
         self.bac_state = np.zeros((n, BACLOFEN_STATE_SIZE))
         self.bac_clock_h = z()
         self.regimen_index = z(np.int64)
@@ -114,8 +118,13 @@ class Organism:
         self._components = np.zeros((n, len(REWARD_COMPONENTS)))
         Organism._bind_views(self)  # the world binds its own views once it has built them
         self.retrieval[:] = self.incubated[:] = self.unit_occupancy[:] = self.availability[:] = 1.0
-        # strengths for the drug outcome in the current context: rows cue, context, drug state
-        self._excitation, self._inhibition = np.zeros((n, 3)), np.zeros((n, 3))
+        self.retrieval_time[:] = 1.0
+        # strengths for the drug outcome in the current context (slots DRUG_SLOTS): excitation, the
+        # context's inhibition, that of other contexts expressed here, and the context's inhibition
+        # at the episode's start (learnt in earlier episodes)
+        k = len(DRUG_SLOTS)
+        self._excitation, self._inhibition = np.zeros((n, k)), np.zeros((n, k))
+        self._elsewhere, self._inhibition_old = np.zeros((n, k)), np.zeros((n, k))
         self._zeros, self._ones, self._subjects = z(), np.ones(n), np.arange(n)
         self.dopamine_gain = self._ones
         self.baclofen_mg_per_l = self._zeros
@@ -143,8 +152,10 @@ class Organism:
             arr[idx] = 0.0
         self._sync_associations()
         self._E[idx], self._I[idx] = 0.0, 0.0
-        self._excitation[idx], self._inhibition[idx] = 0.0, 0.0
+        for cache in (self._excitation, self._inhibition, self._elsewhere, self._inhibition_old):
+            cache[idx] = 0.0
         self.last_drug_h[idx] = -np.inf
+        self.last_extinction_h[idx] = -np.inf
         self.bac_state[idx] = 0.0
         self.regimen_index[idx] = 0
         self.counter[idx] = 0
@@ -193,6 +204,12 @@ class Organism:
         days = (start_h - self.last_drug_h[idx]) / 24.0
         self.incubation[idx] = incubation_level(days, self.total_infusions[idx], self.params)
 
+    def _set_retrieval_time(self, idx: np.ndarray, start_h: np.ndarray) -> None:
+        """Spontaneous recovery (Rescorla 2004): earlier extinction is retrieved less with the days since
+        it was learnt, e^(-days / extinction_recovery_days), at `start_h`."""
+        days = (start_h - self.last_extinction_h[idx]) / 24.0
+        self.retrieval_time[idx] = np.exp(-days / self.params.extinction_recovery_days)
+
     def _set_unit_dose(self, idx: np.ndarray, mg_per_kg: float) -> None:
         """The dose one use gives in this episode, mg/kg, and the occupancy it would cause from zero."""
         self.unit_dose[idx] = mg_per_kg
@@ -202,9 +219,10 @@ class Organism:
         """Signals at the start of an episode, from the state the world has just set."""
         self._any_ip = bool(self.ip_depot.max() > 1e-12)
         self._refresh_values(idx)
+        self._inhibition_old[idx] = self._inhibition[idx]
         _, gain, _, _, withdrawal = self.baclofen_effects()
-        express(gain, withdrawal, self._levels, self._constants, self._excitation, self._inhibition,
-                self._drug_cue_left(), self._coefficients)
+        express(gain, withdrawal, self._levels, self._constants, self._excitation, self._inhibition, self._elsewhere,
+                self._inhibition_old, self._drug_cue_left(), self._coefficients)
 
     def _drug_cue_left(self) -> np.ndarray:
         """Per subject, steps the drug cue has left (> 0: present now); the world provides it."""
@@ -340,7 +358,8 @@ class Organism:
         x[:, pav.DRUG_STATE] = self.occupancy[rows]
         E, I = self._E[rows], self._I[rows]
         pav.update(E, I, x, self.context[rows], np.full(rows.size, pav.SUCROSE), np.ones(rows.size),
-                   self.pavlovian_rate[rows], self.extinction_rate[rows], gain[rows], self.retrieval[rows])
+                   self.pavlovian_rate[rows], self.extinction_rate[rows], gain[rows], self.retrieval[rows],
+                   self.params.extinction_generality)
         self._E[rows], self._I[rows] = E, I
         self._refresh_values(rows)
 
@@ -350,7 +369,8 @@ class Organism:
         if not self._stale:
             return
         everyone = self._subjects
-        for k, stimulus in enumerate((pav.DRUG_CUE, pav.CONTEXT_0 + self.context, pav.DRUG_STATE)):
+        for k, slot in enumerate(DRUG_SLOTS):
+            stimulus = pav.CONTEXT_0 + self.context if slot is None else slot
             self._E[everyone, stimulus, pav.DRUG] = self._excitation[:, k]
             self._I[everyone, stimulus, self.context, pav.DRUG] = self._inhibition[:, k]
         self._stale = False
@@ -369,14 +389,18 @@ class Organism:
 
     def _refresh_values(self, idx: np.ndarray) -> None:
         """Cache, per subject, the excitatory and context-bound inhibitory strengths (drug outcome,
-        current context) of cue, context and drug state; the net sucrose-cue strength."""
+        current context) of the stimuli of DRUG_SLOTS, with the inhibition of other contexts expressed
+        here; the net sucrose-cue strength."""
         self._sync_associations()
         ctx = self.context[idx]
         rows = np.arange(idx.size)
         E, I = self._E[idx], self._I[idx, :, ctx]
-        for k, stimulus in enumerate((pav.DRUG_CUE, pav.CONTEXT_0 + ctx, pav.DRUG_STATE)):
+        other = pav.elsewhere(self._I[idx], ctx, np.full(idx.size, pav.DRUG), self.params.extinction_generality)
+        for k, slot in enumerate(DRUG_SLOTS):
+            stimulus = pav.CONTEXT_0 + ctx if slot is None else slot
             self._excitation[idx, k] = E[rows, stimulus, pav.DRUG]
             self._inhibition[idx, k] = I[rows, stimulus, pav.DRUG]
+            self._elsewhere[idx, k] = other[rows, stimulus]
         self.value_sucrose_cue[idx] = E[:, pav.SUCROSE_CUE, pav.SUCROSE] - I[:, pav.SUCROSE_CUE, pav.SUCROSE]
         self.incubated[idx] = 1.0 + self.params.incubation_gain * self.incubation[idx]
 
@@ -401,32 +425,49 @@ def move_levels(dose: np.ndarray, kor_drive: np.ndarray, L: np.ndarray, S: np.nd
 
 
 @numba.njit(cache=True)
+def other_inhibition(retrieval: float, elsewhere: np.ndarray, inhibition_old: np.ndarray, out: np.ndarray) -> None:
+    """Inhibition expressed besides the current context's own (docs/model.md, section 5): that of
+    other contexts, less the share of earlier episodes' extinction not retrieved now (`retrieval`:
+    its expression in this state and at this time). Extinction learnt in this episode is learnt in
+    the present state and retrieved in full."""
+    for k in range(out.size):
+        out[k] = elsewhere[k] - (1.0 - retrieval) * inhibition_old[k]
+
+
+@numba.njit(cache=True)
 def express(gain: np.ndarray, withdrawal: np.ndarray, L: np.ndarray, S: np.ndarray, excitation: np.ndarray,
-            inhibition: np.ndarray, cue_left: np.ndarray, C: np.ndarray) -> None:
+            inhibition: np.ndarray, elsewhere: np.ndarray, inhibition_old: np.ndarray, cue_left: np.ndarray,
+            C: np.ndarray) -> None:
     """Step 8: signals from the levels: dysphoria, kappa, extinction retrieval, net values,
     availability and incentive. gain, withdrawal: baclofen effects now; cue_left: steps the drug cue
     has left (> 0: present)."""
+    other = np.empty(excitation.shape[1])
+    net = np.empty(excitation.shape[1])
     for i in range(L.shape[0]):
         occ, kor = L[i, _OCCUPANCY], L[i, _KOR]
         L[i, _DYSPHORIA] = L[i, _ALLOSTASIS] + kor + C[_WITHDRAWAL_GAIN] * withdrawal[i]
         kappa = S[i, _INCENTIVE_SENSITIVITY] * (1.0 + C[_KAPPA_DRUG] * occ) * (1.0 + C[_KAPPA_STRESS] * kor)
         kappa *= gain[i] * (1.0 + C[_KAPPA_WITHDRAWAL] * withdrawal[i])
         L[i, _KAPPA] = kappa
-        # extinction is retrieved in the drug-free, unstressed state it was learned in (Bouton 2002)
-        retrieval = math.exp(-occ / C[_RETRIEVAL_OCCUPANCY] - kor / C[_RETRIEVAL_KOR])
+        # earlier extinction is retrieved in the drug-free, unstressed state it was learnt in (Bouton
+        # 2002), and less as time passes (spontaneous recovery), except for its general share
+        state = math.exp(-occ / C[_RETRIEVAL_OCCUPANCY] - kor / C[_RETRIEVAL_KOR])
+        retrieval = C[_GENERALITY] + (1.0 - C[_GENERALITY]) * state * S[i, _RETRIEVAL_TIME]
         L[i, _RETRIEVAL] = retrieval
-        value_cue = excitation[i, 0] - retrieval * inhibition[i, 0]
-        value_context = excitation[i, 1] - retrieval * inhibition[i, 1]
-        value_drug_state = excitation[i, 2] - retrieval * inhibition[i, 2]
+        other_inhibition(retrieval, elsewhere[i], inhibition_old[i], other)
+        for k in range(net.size):
+            net[k] = max(excitation[i, k] - inhibition[i, k] - other[k], 0.0)
+        value_cue, value_context, value_drug_state, value_lever = net[0], net[1], net[2], net[3]
         L[i, _VALUE_CUE], L[i, _VALUE_CONTEXT], L[i, _VALUE_DRUG_STATE] = value_cue, value_context, value_drug_state
-        cue_term = S[i, _INCUBATED] * max(value_cue, 0.0)
+        L[i, _VALUE_LEVER] = value_lever
+        cue_term = S[i, _INCUBATED] * value_cue
         L[i, _CUE_TERM] = cue_term
         # the surge one unit dose would cause now, relative to its surge in a drug-free subject
         after = L[i, _COCAINE] + S[i, _UNIT_DOSE]
         availability = (after / (after + C[_K50]) - occ) / S[i, _UNIT_OCCUPANCY]
         L[i, _AVAILABILITY] = availability
-        exteroceptive = max(value_context, 0.0) + (cue_term if cue_left[i] > 0 else 0.0)
-        L[i, _INCENTIVE] = kappa * availability * (exteroceptive + occ * max(value_drug_state, 0.0))
+        exteroceptive = value_context + value_lever + (cue_term if cue_left[i] > 0 else 0.0)
+        L[i, _INCENTIVE] = kappa * availability * (exteroceptive + occ * value_drug_state)
 
 
 

@@ -90,6 +90,30 @@ class ModelParams:
         "as extinction_retrieval_occupancy, for the stress state (renewal account of stress-induced "
         "reinstatement; Bouton 2002, Shaham 2003)", basis="chosen")
 
+    extinction_generality: float = _p(
+        0.35, "fraction of extinction", 0.0, 1.0,
+        "Bouton 2004: extinction is partly general and partly bound to the context, interoceptive state and "
+        "time it was learnt in; this share is expressed everywhere, so renewal, drug-, stress- and time-induced "
+        "recovery are partial (ABA renewal restores part of trained responding: Crombag & Shaham 2002, "
+        "Bossert et al. 2004)", basis="chosen")
+    extinction_recovery_days: float = _p(
+        7.0, "days", 0.01, 1e4,
+        "spontaneous recovery (Pavlov 1927; Rescorla 2004; Bouton 2004: time is a context): the context-bound "
+        "share of extinction is retrieved less as time since extinction passes, by e in this many days",
+        basis="chosen")
+
+    # --- behaviour the environment adds to any agent's (Dayan, Niv, Seymour & Daw 2006) -
+    pavlovian_approach_per_h: float = _p(
+        60.0, "presses / h at full observed incentive", 0.0, 900.0,
+        "Pavlovian controller beside the agent's (Dayan, Niv, Seymour & Daw 2006): incentive salience draws the "
+        "subject to the drug lever at once (sign-tracking, Flagel et al. 2009), at this rate times the observed "
+        "incentive u / (1 + u); chosen", basis="chosen")
+    operant_level_per_h: float = _p(
+        3.0, "presses / h per lever", 0.0, 900.0,
+        "operant level: exploratory presses a rat makes on each lever whatever it has learnt, so extinction "
+        "lowers responding without removing it (a few presses an hour on the inactive lever at the end of "
+        "extinction; Shaham et al. 2003)", basis="chosen")
+
     # --- incentive salience (Zhang, Berridge, Tindell, Smith & Aldridge 2009) ---------
     kappa_drug: float = _p(1.0, "per unit occupancy", 0.0, 100.0,
                            "drug-induced dopamine raises kappa (Zhang et al. 2009 'kappa > 1' states)", basis="chosen")

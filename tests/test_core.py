@@ -399,3 +399,83 @@ def test_steps_return_new_arrays_while_the_state_columns_are_updated_in_place() 
     assert levels is batch.cocaine and batch.cocaine[0] > 0, "the named column is a live view"
     for name in LEVELS:
         assert np.shares_memory(getattr(batch, name), batch._levels), name
+
+
+def _trained_then_extinguished(extinction_context: str = "A", extinction_sessions: int = 3) -> SubjectBatch:
+    """One subject pressing every 8th step through an FR1 session in A and extinction sessions."""
+    batch = new_batch(session())
+    for settings in [session("extinction", context=extinction_context)] * extinction_sessions:
+        for t in range(int(batch.n_steps[0])):
+            batch.step(np.array([ACTIVE if t % 8 == 0 else OTHER]))
+        next_session(batch, settings)
+    for t in range(int(batch.n_steps[0])):
+        batch.step(np.array([ACTIVE if t % 8 == 0 else OTHER]))
+    return batch
+
+
+def test_spontaneous_recovery_grows_with_time_since_extinction() -> None:
+    """Rescorla 2004: the longer the gap after extinction, the more the extinguished value returns, and
+    never more than the context-bound share of extinction (the general share stays)."""
+    import copy
+    extinguished = _trained_then_extinguished()
+    learnt = extinguished.E[0, pav.CONTEXT_0, pav.DRUG]
+    values = {}
+    for gap in (1.0, 7.0, 21.0, 365.0):
+        batch = copy.deepcopy(extinguished)
+        next_session(batch, session("extinction", abstinence_days=gap))
+        values[gap] = batch.value_context[0]
+    assert values[1.0] < values[7.0] < values[21.0] < values[365.0]
+    inhibition = extinguished.I[0, pav.CONTEXT_0, 0, pav.DRUG]
+    assert values[365.0] == pytest.approx(learnt - P.extinction_generality * inhibition, rel=1e-3)
+
+
+def test_extinction_learnt_under_stress_is_retrieved_under_stress() -> None:
+    """Extinction learnt in a state is retrieved in it: a cue presented in a stressed test loses its
+    value within the session about as fast as in an unstressed one (Bouton 2002)."""
+    import copy
+    extinguished = _trained_then_extinguished()
+    ends = {}
+    for mA in (0.0, 0.5):
+        batch = copy.deepcopy(extinguished)
+        next_session(batch, session("cue_reinstatement", footshock_mA=mA))
+        start = batch.E[0, pav.DRUG_CUE, pav.DRUG]
+        for t in range(int(batch.n_steps[0])):
+            batch.step(np.array([ACTIVE if t % 8 == 0 else OTHER]))
+        ends[mA] = batch.value_cue[0] / start
+    assert ends[0.0] < 0.5 and ends[0.5] < 0.5
+    assert ends[0.5] < ends[0.0] + 0.15
+
+
+def test_renewal_is_partial() -> None:
+    """ABA renewal restores part of the lever's value: the general share of its extinction in B is
+    expressed in A (Bouton 2004), so A after B lies between the trained and the AAA-extinguished value."""
+    aba, aaa = _trained_then_extinguished("B"), _trained_then_extinguished("A")
+    learnt = aba.E[0, pav.DRUG_LEVER, pav.DRUG]
+    for batch in (aba, aaa):
+        next_session(batch, session("extinction", context="A"))
+    assert aaa.value_lever[0] < aba.value_lever[0] < learnt - 0.5 * P.extinction_generality * aba.I[
+        0, pav.DRUG_LEVER, 1, pav.DRUG]
+
+
+@pytest.mark.parametrize("pavlovian_controller, operant_level", [(False, False), (False, True), (True, True)])
+def test_the_environment_adds_operant_and_pavlovian_presses(pavlovian_controller: bool, operant_level: bool) -> None:
+    """Subjects whose agent only ever chooses "other": without the environment's own behaviour they never
+    press; the operant level gives each lever its rate; the Pavlovian controller adds drug-lever presses
+    where incentive is high (after training, in the drug context)."""
+    n = 400
+    trained = SubjectBatch(n, P, SubjectOptions(pavlovian_controller=pavlovian_controller,
+                                                operant_level=operant_level))
+    trained.start_sessions(np.arange(n), session(), first=True)
+    for t in range(int(trained.n_steps[0])):   # scripted training: the environment adds little here
+        trained.step(np.full(n, ACTIVE if t % 40 == 0 else OTHER))
+    next_session(trained, session("extinction"))
+    run(trained, OTHER)
+    active, inactive = trained.summary["active_presses"].mean(), trained.summary["inactive_presses"].mean()
+    if not operant_level:
+        assert active == inactive == 0
+        return
+    assert inactive == pytest.approx(P.operant_level_per_h, rel=0.25)
+    if pavlovian_controller:
+        assert active > inactive + 3
+    else:
+        assert active == pytest.approx(P.operant_level_per_h, rel=0.25)

@@ -206,7 +206,7 @@ def test_only_progressive_ratio_terminates(phase: str, run_session: RunSession) 
 
 
 def test_progressive_ratio_terminates_at_the_breakpoint(run_session: RunSession) -> None:
-    env = CocaineSeekingEnv()
+    env = CocaineSeekingEnv(pavlovian_controller=False, operant_level=False)   # only the scripted presses
     env.reset(seed=0, options={"phase": "progressive_ratio"})
     wanted = 5
     steps, _, terminated, info = run_session(

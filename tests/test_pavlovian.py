@@ -190,3 +190,18 @@ def test_the_compiled_rule_is_the_documented_rule(seed: int) -> None:
     for s, p in zip(shared, per_trial, strict=True):
         assert np.array_equal(s, p)
     assert np.array_equal(e, e0)
+
+
+@pytest.mark.parametrize("generality", [0.0, 0.35, 1.0])
+def test_a_general_share_of_extinction_follows_the_cue_to_other_contexts(generality: float) -> None:
+    """Extinction of a cue in B is expressed in A at the general share only (Bouton 2004: renewal is
+    partial), and in full in B."""
+    E, I = pav.zeros(1)
+    trials(E, I, stimuli(1, CUE), A, True, 60)
+    trials(E, I, stimuli(1, CUE), B, False, 60)
+    cue = stimuli(1, CUE)
+    learnt, extinguished = E[0, CUE, pav.DRUG], I[0, CUE, B, pav.DRUG]
+    in_a = pav.prediction(E, I, cue, np.array([A]), np.array([pav.DRUG]), generality=generality)[0]
+    in_b = pav.prediction(E, I, cue, np.array([B]), np.array([pav.DRUG]), generality=generality)[0]
+    assert in_a == pytest.approx(max(learnt - generality * extinguished, 0.0))
+    assert in_b == pytest.approx(max(learnt - extinguished, 0.0))

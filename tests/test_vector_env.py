@@ -117,7 +117,8 @@ def test_same_step_autoreset_reports_the_ended_session() -> None:
 
 
 def test_progressive_ratio_subjects_end_at_their_own_breakpoints() -> None:
-    envs = CocaineSeekingVectorEnv(2, calendar=[{"phase": "progressive_ratio"}, {"phase": "extinction"}])
+    envs = CocaineSeekingVectorEnv(2, calendar=[{"phase": "progressive_ratio"}, {"phase": "extinction"}],
+                                   pavlovian_controller=False, operant_level=False)   # only the scripted presses
     envs.reset(seed=0)
     ended = np.zeros(2, dtype=bool)
     for _ in range(3000):

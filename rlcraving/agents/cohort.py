@@ -155,7 +155,10 @@ class _Cohort:
                                  kor_knockout=kwargs.get("kor_knockout", False),
                                  individual_differences=kwargs.get("individual_differences", False),
                                  baclofen_mg_per_day=kwargs.get("baclofen_mg_per_day", 0.0),
-                                 baclofen=kwargs.get("baclofen"), params=kwargs.get("params"))
+                                 baclofen=kwargs.get("baclofen"), params=kwargs.get("params"),
+                                 # the TD agents carry the operant level and the Pavlovian bias in their
+                                 # own policy (docs/agents.md), so the environment adds none
+                                 pavlovian_controller=False, operant_level=False)
         batch = self.protocol.batch
         self.learner = make_agent(agent, batch, agent_params,
                                   individual_differences=batch.options.individual_differences)

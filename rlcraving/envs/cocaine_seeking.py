@@ -72,7 +72,8 @@ class Protocol:
     """
 
     def __init__(self, n: int, *, calendar: Any, sucrose_lever: Any, kor_knockout: Any,
-                 individual_differences: Any, baclofen_mg_per_day: Any, baclofen: Any, params: Any):
+                 individual_differences: Any, baclofen_mg_per_day: Any, baclofen: Any, params: Any,
+                 pavlovian_controller: Any = True, operant_level: Any = True):
         check_number("num_envs", n, lo=1, hi=10_000_000, integer=True)
         self.calendar: Calendar = as_calendar(calendar)
         self.baclofen = _initial_regimen(baclofen_mg_per_day, baclofen)
@@ -83,7 +84,9 @@ class Protocol:
         options = SubjectOptions(sucrose_lever=check_bool("sucrose_lever", sucrose_lever),
                                  kor_knockout=check_bool("kor_knockout", kor_knockout),
                                  individual_differences=check_bool("individual_differences",
-                                                                   individual_differences))
+                                                                   individual_differences),
+                                 pavlovian_controller=check_bool("pavlovian_controller", pavlovian_controller),
+                                 operant_level=check_bool("operant_level", operant_level))
         for s in self.calendar.sessions:
             _check_sucrose("calendar", s, options.sucrose_lever)
         self.batch = SubjectBatch(int(n), params, options)
@@ -175,6 +178,7 @@ class Protocol:
         info["baclofen_mg_per_l"] = b.baclofen_mg_per_l[i]
         info["incentive_signal"] = b.incentive[i]
         info["dysphoria"] = b.dysphoria[i]
+        info["action_taken"] = b.actions_taken[i]
         return info
 
 
@@ -208,6 +212,10 @@ class CocaineSeekingEnv(gym.Env[np.ndarray, np.int64]):
         baclofen_mg_per_day: oral baclofen, three doses a day, at steady state (0 = placebo).
         baclofen: a regimen object instead (`OralTID`, `Titration`, `RatIP`, `Placebo`).
         individual_differences: draw the subject's traits from the cohort distributions.
+        pavlovian_controller: incentive salience draws presses on the drug lever whatever the agent
+            chose (Dayan, Niv, Seymour & Daw 2006); False leaves behaviour to the agent alone.
+        operant_level: a few exploratory presses an hour on each lever whatever the agent chose;
+            False leaves behaviour to the agent alone. `info["action_taken"]` is the action performed.
         params: `ModelParams`, or a dict of parameter overrides (e.g. ``{"dt_s": 2.0}``).
         render_mode: "ansi" or "rgb_array".
     """
@@ -217,11 +225,13 @@ class CocaineSeekingEnv(gym.Env[np.ndarray, np.int64]):
     def __init__(self, *, calendar: Calendar | Sequence[Mapping[str, Any]] | None = None,
                  sucrose_lever: bool = False, kor_knockout: bool = False, baclofen_mg_per_day: float = 0.0,
                  baclofen: Regimen | None = None, individual_differences: bool = False,
-                 params: ModelParams | Mapping[str, float] | None = None, render_mode: str | None = None):
+                 params: ModelParams | Mapping[str, float] | None = None, render_mode: str | None = None,
+                 pavlovian_controller: bool = True, operant_level: bool = True):
         self.render_mode = check_render_mode(render_mode, self.metadata["render_modes"])
         self._protocol = Protocol(1, calendar=calendar, sucrose_lever=sucrose_lever, kor_knockout=kor_knockout,
                                    individual_differences=individual_differences,
-                                   baclofen_mg_per_day=baclofen_mg_per_day, baclofen=baclofen, params=params)
+                                   baclofen_mg_per_day=baclofen_mg_per_day, baclofen=baclofen, params=params,
+                                   pavlovian_controller=pavlovian_controller, operant_level=operant_level)
         self._batch = self._protocol.batch
         self.action_space = spaces.Discrete(self._batch.n_actions)
         self.observation_space = spaces.Box(0.0, 1.0, (len(OBSERVATION_NAMES),), np.float32)
@@ -301,11 +311,13 @@ class CocaineSeekingVectorEnv(VectorEnv):
     def __init__(self, num_envs: int = 1, *, calendar: Calendar | Sequence[Mapping[str, Any]] | None = None,
                  sucrose_lever: bool = False, kor_knockout: bool = False, baclofen_mg_per_day: float = 0.0,
                  baclofen: Regimen | None = None, individual_differences: bool = False,
-                 params: ModelParams | Mapping[str, float] | None = None, render_mode: str | None = None):
+                 params: ModelParams | Mapping[str, float] | None = None, render_mode: str | None = None,
+                 pavlovian_controller: bool = True, operant_level: bool = True):
         self.render_mode = check_render_mode(render_mode, self.metadata["render_modes"])
         self._protocol = Protocol(num_envs, calendar=calendar, sucrose_lever=sucrose_lever,
                                    kor_knockout=kor_knockout, individual_differences=individual_differences,
-                                   baclofen_mg_per_day=baclofen_mg_per_day, baclofen=baclofen, params=params)
+                                   baclofen_mg_per_day=baclofen_mg_per_day, baclofen=baclofen, params=params,
+                                   pavlovian_controller=pavlovian_controller, operant_level=operant_level)
         self._batch = self._protocol.batch
         self.num_envs = int(num_envs)
         self.single_action_space = spaces.Discrete(self._batch.n_actions)
