@@ -1,8 +1,9 @@
 """rlcraving: reinforcement-learning models of conditioned cocaine seeking and its treatment
 with the GABA-B agonist baclofen.
 
-``import rlcraving`` registers the Gymnasium environment ``rlcraving/CocaineSeeking-v0``
-(with a native vector entry point for ``gym.make_vec``).
+``import rlcraving`` registers the Gymnasium environments ``rlcraving/CocaineSeeking-v0`` (a rat's
+chamber) and ``rlcraving/Outpatient-v0`` (a person's days), each with a native vector entry point
+for ``gym.make_vec``.
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -19,6 +20,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 ENV_ID = "rlcraving/CocaineSeeking-v0"
+OUTPATIENT_ENV_ID = "rlcraving/Outpatient-v0"
 
 if ENV_ID not in gym.registry:
     gym.register(
@@ -26,9 +28,16 @@ if ENV_ID not in gym.registry:
         entry_point="rlcraving.envs.cocaine_seeking:make_env",
         vector_entry_point="rlcraving.envs.cocaine_seeking:CocaineSeekingVectorEnv",
     )
+if OUTPATIENT_ENV_ID not in gym.registry:
+    gym.register(
+        id=OUTPATIENT_ENV_ID,
+        entry_point="rlcraving.envs.outpatient:OutpatientEnv",
+        vector_entry_point="rlcraving.envs.outpatient:OutpatientVectorEnv",
+    )
 
 __all__ = [
     "ENV_ID",
+    "OUTPATIENT_ENV_ID",
     "PHASES",
     "Calendar",
     "ModelParams",

@@ -53,11 +53,11 @@ def field_basis(f: dataclasses.Field) -> str:
     return str(f.metadata.get("basis") or basis(f.metadata["source"]))
 
 
-def parameter_groups() -> list[tuple[str, list[dataclasses.Field]]]:
-    """`ModelParams` fields grouped under the ``# --- heading ---`` comments of their class."""
-    fields = {f.name: f for f in dataclasses.fields(ModelParams)}
+def parameter_groups(cls: type = ModelParams) -> list[tuple[str, list[dataclasses.Field]]]:
+    """Fields of `cls` (`ModelParams`) grouped under the ``# --- heading ---`` comments of their class."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
     groups: list[tuple[str, list[dataclasses.Field]]] = [("other", [])]
-    for line in inspect.getsource(ModelParams).splitlines():
+    for line in inspect.getsource(cls).splitlines():
         heading = re.match(r"\s*# -+ (.+?) -*$", line)
         name = re.match(r"\s*(\w+): float = ", line)
         if heading:
@@ -68,13 +68,15 @@ def parameter_groups() -> list[tuple[str, list[dataclasses.Field]]]:
     return [(title, members) for title, members in groups if members]
 
 
-def parameters_table() -> str:
-    """Every `ModelParams` field: default, unit, allowed range, basis and source."""
-    defaults = ModelParams()
+def parameters_table(cls: type = ModelParams) -> str:
+    """Every field of `cls` (`ModelParams`, or the world's `OutpatientParams`): default, unit,
+    allowed range, basis and source."""
+    defaults = cls()
     lines = []
-    for title, members in parameter_groups():
-        lines += [f"#### {title[0].upper()}{title[1:]}", "",
-                  "| parameter | default | unit | range | basis | source |", "|---|---|---|---|---|---|"]
+    for title, members in parameter_groups(cls):
+        if title != "other" or len(parameter_groups(cls)) > 1:
+            lines += [f"#### {title[0].upper()}{title[1:]}", ""]
+        lines += ["| parameter | default | unit | range | basis | source |", "|---|---|---|---|---|---|"]
         for f in members:
             lo, hi = f.metadata["range"]
             lines.append(f"| `{f.name}` | {_number(getattr(defaults, f.name))} | {_cell(f.metadata['unit']) or '-'} "

@@ -60,21 +60,23 @@ STREAM_SEDATION = 101  # above the trait streams of random.normal
 class Organism:
     """N subjects' bodies and minds, carried across days; a world class derives from it.
 
-    options: any object with booleans `kor_knockout` and `individual_differences`.
+    options: any object with booleans `kor_knockout` and `individual_differences`; dt_s: the
+    world's time step in seconds (default `params.dt_s`, the chamber's).
     """
 
-    def __init__(self, n: int, params: ModelParams | None, options: Any):
+    def __init__(self, n: int, params: ModelParams | None, options: Any, dt_s: float | None = None):
         self.n = int(n)
         self.params = params or ModelParams()
         self.options = options
         p = self.params
+        self.dt_s = float(p.dt_s if dt_s is None else dt_s)
         self._regimens: list[Regimen] = [Placebo()]
         self._bac_groups: dict[int, np.ndarray] = {}
         self._next_group = 1
-        self._decay_c = math.exp(-p.dt_s / (60.0 * p.cocaine_half_life_min / math.log(2.0)))
-        self._decay_ip = math.exp(-p.dt_s / (60.0 * p.ip_absorption_half_life_min / math.log(2.0)))
-        self._decay_kor = math.exp(-p.dt_s / (60.0 * p.kor_decay_min))
-        self._decay_A = math.exp(-p.dt_s / (86400.0 * p.allostasis_recovery_days))
+        self._decay_c = math.exp(-self.dt_s / (60.0 * p.cocaine_half_life_min / math.log(2.0)))
+        self._decay_ip = math.exp(-self.dt_s / (60.0 * p.ip_absorption_half_life_min / math.log(2.0)))
+        self._decay_kor = math.exp(-self.dt_s / (60.0 * p.kor_decay_min))
+        self._decay_A = math.exp(-self.dt_s / (86400.0 * p.allostasis_recovery_days))
         coefficients = {
             "decay_cocaine": self._decay_c, "decay_kor": self._decay_kor, "decay_allostasis": self._decay_A,
             "k50": p.cocaine_k50_mg_per_kg, "hedonic_max": p.hedonic_max, "incentive_weight": p.incentive_weight,
@@ -171,7 +173,7 @@ class Organism:
     def _derive_constants(self) -> None:
         """Per-subject constants: model parameters times the subject's trait multipliers."""
         p = self.params
-        self.allostasis_step[:] = p.allostasis_rate_per_h * p.dt_s / 3600.0 * self.trait("vulnerability")
+        self.allostasis_step[:] = p.allostasis_rate_per_h * self.dt_s / 3600.0 * self.trait("vulnerability")
         self.dopamine_scale[:] = p.drug_dopamine_max * self.trait("dopamine_sensitivity")
         self.incentive_sensitivity[:] = self.trait("incentive_sensitivity")
         self.shock_scale[:] = -p.shock_aversion_per_mA * self.trait("punishment_sensitivity")
@@ -286,7 +288,7 @@ class Organism:
             regimen = self._regimens[self.regimen_index[i0]]
             t0 = float(self.bac_clock_h[i0] - self.regimen_anchor_h[i0])
             effects, _ = baclofen_model(self.params, regimen.route).run(
-                self.bac_state[i0], regimen, t0, self.params.dt_s / 3600.0, n_steps, session_start_h=t0)
+                self.bac_state[i0], regimen, t0, self.dt_s / 3600.0, n_steps, session_start_h=t0)
             self._bac_groups[self._next_group] = effects
             self.bac_group[rows] = self._next_group
             self._next_group += 1

@@ -181,20 +181,12 @@ class BaclofenModel:
         self.params, self.route = params, route
         p = params
         if route == "oral":
-            k10_nominal = p.baclofen_cl_l_per_h / p.baclofen_v_l
-            k21 = p.baclofen_alpha_per_h * p.baclofen_beta_per_h / k10_nominal
-            k12 = p.baclofen_alpha_per_h + p.baclofen_beta_per_h - k10_nominal - k21
-            renal = p.baclofen_renal_fraction
-            k10 = k10_nominal * (1.0 - renal + renal * p.renal_function)
-            ka, self.volume, self.ec50 = p.baclofen_ka_per_h, p.baclofen_v_l, p.baclofen_ec50_mg_per_l
+            rate = oral_rate_per_h(p, np.array(p.renal_function))
+            self.volume, self.ec50 = p.baclofen_v_l, p.baclofen_ec50_mg_per_l
         else:
-            k12 = k21 = 0.0
             k10 = math.log(2.0) / p.baclofen_rat_half_life_h
-            ka, self.volume, self.ec50 = (p.baclofen_rat_ka_per_h, p.baclofen_rat_v_l_per_kg,
-                                          p.baclofen_rat_ec50_mg_per_l)
-        rate = np.array([[-ka, 0.0, 0.0],
-                         [ka, -(k10 + k12), k21],
-                         [0.0, k12, -k21]])
+            rate = _rate_matrix(np.array(p.baclofen_rat_ka_per_h), np.array(k10), np.array(0.0), np.array(0.0))
+            self.volume, self.ec50 = p.baclofen_rat_v_l_per_kg, p.baclofen_rat_ec50_mg_per_l
         self.rate_per_h = rate
         lam, vec = np.linalg.eig(rate)
         self._lam, self._vec, self._vec_inv = lam.real, vec.real, np.linalg.inv(vec).real
@@ -209,19 +201,13 @@ class BaclofenModel:
         from scipy.signal import lfilter  # imported here: scipy.signal takes ~1 s to import
 
         p = self.params
-        ch, eh = np.power(conc, p.baclofen_hill), self.ec50 ** p.baclofen_hill
-        occ = ch / (ch + eh)
+        occ = receptor_occupancy(p, self.ec50, conc)
         filtered = []
-        for tau_h, start in ((24.0 * p.baclofen_adaptation_days, filters0[0]), (p.baclofen_recent_h, filters0[1])):
+        for tau_h, start in zip(filter_time_constants_h(p), filters0, strict=True):
             a = math.exp(-step_h / tau_h)
             filtered.append(lfilter([1.0 - a], [1.0, -a], occ, zi=[a * start])[0])
         adapted, recent = filtered
-        withdrawal = np.maximum(adapted - recent, 0.0)
-        sed_ec50 = p.sedation_ec50_multiple * self.ec50
-        sedation = p.sedation_max * conc**2 / (conc**2 + sed_ec50**2)
-        gain = 1.0 - p.baclofen_emax * occ
-        natural = 1.0 - p.baclofen_natural_reward_fraction * p.baclofen_emax * occ
-        out = np.stack([conc, gain, natural, sedation, withdrawal], axis=1)
+        out = effect_columns(p, self.ec50, conc, occ, adapted, recent)
         end = np.array([adapted[-1], recent[-1]]) if len(occ) else np.asarray(filters0, dtype=float)
         return out, end
 
@@ -250,6 +236,54 @@ class BaclofenModel:
     def steady_state(self, regimen: Regimen, at_h: float) -> np.ndarray:
         """State at clock `at_h` after 21 days on `regimen` (anchored 21 days earlier)."""
         return _steady_state(self, regimen, at_h % 24.0)
+
+
+def oral_rate_per_h(params: ModelParams, renal_function: np.ndarray) -> np.ndarray:
+    """Rate matrices (1/h) of oral baclofen's depot, central and peripheral compartments, one per
+    element of `renal_function` (fraction of normal): shape renal_function.shape + (3, 3).
+
+    The two-compartment fit (alpha, beta, V/F, CL/F) gives the micro constants; the renal share of
+    elimination (`baclofen_renal_fraction`) scales with renal function.
+    """
+    p = params
+    k10_nominal = p.baclofen_cl_l_per_h / p.baclofen_v_l
+    k21 = p.baclofen_alpha_per_h * p.baclofen_beta_per_h / k10_nominal
+    k12 = p.baclofen_alpha_per_h + p.baclofen_beta_per_h - k10_nominal - k21
+    renal = p.baclofen_renal_fraction
+    k10 = k10_nominal * (1.0 - renal + renal * np.asarray(renal_function, dtype=float))
+    return _rate_matrix(np.full(k10.shape, p.baclofen_ka_per_h), k10, np.full(k10.shape, k12),
+                        np.full(k10.shape, k21))
+
+
+def _rate_matrix(ka: np.ndarray, k10: np.ndarray, k12: np.ndarray, k21: np.ndarray) -> np.ndarray:
+    zero = np.zeros(k10.shape)
+    return np.stack([np.stack([-ka, zero, zero], axis=-1),
+                     np.stack([ka, -(k10 + k12), k21], axis=-1),
+                     np.stack([zero, k12, -k21], axis=-1)], axis=-2)
+
+
+def receptor_occupancy(params: ModelParams, ec50: float, conc: np.ndarray) -> np.ndarray:
+    """GABA-B occupancy C^h / (C^h + EC50^h) at concentration `conc` (mg/L)."""
+    ch, eh = np.power(conc, params.baclofen_hill), ec50 ** params.baclofen_hill
+    return ch / (ch + eh)
+
+
+def filter_time_constants_h(params: ModelParams) -> tuple[float, float]:
+    """Time constants (h) of the adapted (B) and recent (R) occupancy filters."""
+    return 24.0 * params.baclofen_adaptation_days, params.baclofen_recent_h
+
+
+def effect_columns(params: ModelParams, ec50: float, conc: np.ndarray, occ: np.ndarray, adapted: np.ndarray,
+                   recent: np.ndarray) -> np.ndarray:
+    """`EFFECT_COLUMNS` from concentration (mg/L), occupancy and the two filtered occupancies:
+    shape conc.shape + (5,)."""
+    p = params
+    withdrawal = np.maximum(adapted - recent, 0.0)
+    sed_ec50 = p.sedation_ec50_multiple * ec50
+    sedation = p.sedation_max * conc**2 / (conc**2 + sed_ec50**2)
+    gain = 1.0 - p.baclofen_emax * occ
+    natural = 1.0 - p.baclofen_natural_reward_fraction * p.baclofen_emax * occ
+    return np.stack([conc, gain, natural, sedation, withdrawal], axis=-1)
 
 
 @functools.lru_cache(maxsize=256)

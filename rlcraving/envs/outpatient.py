@@ -1,0 +1,348 @@
+"""Outpatient: a person's daily life between clinic visits, an hour a step.
+
+A thin Gymnasium view of `rlcraving.outpatient.PersonBatch` (the chamber's organism in the person's
+world): `OutpatientEnv` is one person, `OutpatientVectorEnv` N people stepped as arrays.
+
+## Action space (Discrete(3))
+
+| action | meaning |
+|---|---|
+| 0 | ordinary activity |
+| 1 | seek cocaine (a purchase succeeds with the person's access) |
+| 2 | use (if cocaine is at hand) |
+
+Asleep (23:00-07:00) every action is ordinary activity; sedation makes seeking and using fail.
+
+## Observation space (Box(0, 1, (10,), float32))
+
+| index | name | meaning |
+|---|---|---|
+| 0 | drug_cue | a drug-associated person, place or paraphernalia met this hour |
+| 1 | drug_at_hand | cocaine at hand (0/1) |
+| 2 | awake | 07:00-23:00 |
+| 3 | clinic_day | a visit day (Mon, Wed, Fri) while attending |
+| 4 | drug_occupancy | dopamine-transporter occupancy by cocaine |
+| 5 | dysphoria | allostatic + stress (KOR) + baclofen-withdrawal dysphoria, d / (1 + d) |
+| 6 | incentive | incentive salience of present stimuli, u / (1 + u) |
+| 7 | sedation | chance an action fails (baclofen, alcohol) |
+| 8 | hour_of_day | hour / 24 |
+| 9 | week_time | fraction of the week elapsed |
+
+## Reward
+
+The organism's: hedonic + drug_dopamine + incentive + relief - cost (seeking: `seek_cost`).
+
+## Episodes
+
+A week is an episode (`truncated` after 168 hours). `reset(seed=s)` starts a new person;
+`reset()` continues the same life with the next week; `reset(options=...)` sets it: `baclofen`
+(a regimen: `OralTID`, `Titration`, `Placebo` = stop), `baclofen_mg_per_day` (three doses a day,
+from zero), `attending` (in the clinic's care).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from gymnasium.vector import AutoresetMode, VectorEnv
+
+from rlcraving import random as rnd
+from rlcraving.checks import check_action, check_bool, check_keys, check_number, check_render_mode, check_seed
+from rlcraving.organism import REWARD_COMPONENTS
+from rlcraving.outpatient import (
+    ACTION_MEANINGS,
+    ADVERSE_EVENTS,
+    OBSERVATION_NAMES,
+    OutpatientParams,
+    PersonBatch,
+    PersonOptions,
+    human_params,
+)
+from rlcraving.params import ModelParams
+from rlcraving.pharmacology import MAX_MG_PER_DAY, OralTID, Placebo, RatIP, Regimen, Titration
+
+#: Keys accepted by ``reset(options=...)``.
+WEEK_OPTIONS = ("baclofen", "baclofen_mg_per_day", "attending")
+_GENERATION_STRIDE = 2**32
+
+
+def as_regimen(name: str, value: Any) -> Regimen:
+    """A person's regimen from a regimen object or a daily dose (three doses a day, from zero)."""
+    if isinstance(value, (OralTID, Titration, Placebo)):
+        return value
+    if isinstance(value, RatIP):
+        raise ValueError(f"{name}={value!r}: a person takes oral baclofen (OralTID, Titration, Placebo)")
+    mg = check_number(name, value, lo=0.0, hi=MAX_MG_PER_DAY)
+    return OralTID(mg, at_steady_state=False) if mg > 0 else Placebo()
+
+
+class Life:
+    """Who is in which week: subject generations and week options, shared by both environments."""
+
+    def __init__(self, n: int, *, route: Any, baclofen_mg_per_day: Any, baclofen: Any, alcohol: Any,
+                 renal_function: Any, individual_differences: Any, kor_knockout: Any, params: Any, world: Any):
+        check_number("num_envs", n, lo=1, hi=10_000_000, integer=True)
+        if isinstance(world, Mapping):
+            world = OutpatientParams().replace(**world)
+        if world is not None and not isinstance(world, OutpatientParams):
+            raise TypeError(f"world={world!r} must be an OutpatientParams, a dict of overrides or None")
+        world = world or OutpatientParams()
+        if isinstance(params, Mapping):
+            params = human_params(world).replace(**params)
+        if params is not None and not isinstance(params, ModelParams):
+            raise TypeError(f"params={params!r} must be a ModelParams, a dict of overrides or None")
+        if baclofen is not None and baclofen_mg_per_day:
+            raise ValueError(f"baclofen={baclofen!r} and baclofen_mg_per_day={baclofen_mg_per_day!r} were both "
+                             "given; give a regimen or a daily dose, not both")
+        self.regimen = as_regimen("baclofen", baclofen) if baclofen is not None else \
+            as_regimen("baclofen_mg_per_day", baclofen_mg_per_day)
+        options = PersonOptions(route=route, alcohol=alcohol, renal_function=renal_function,
+                                individual_differences=individual_differences, kor_knockout=kor_knockout)
+        self.batch = PersonBatch(int(n), params, options, world)
+        self.n, self.seed = int(n), 0
+        self.generation = np.zeros(self.n, dtype=np.int64)
+
+    def reset(self, idx: np.ndarray, seed: int | None, options: Mapping[str, Any] | None) -> None:
+        """Start the next week of people `idx` (new people with a seed), with `options` checked first."""
+        options = {} if options is None else options
+        check_keys("options", options, WEEK_OPTIONS)
+        if "baclofen" in options and "baclofen_mg_per_day" in options:
+            raise ValueError("options gives both 'baclofen' and 'baclofen_mg_per_day'; give one")
+        regimen = None
+        if "baclofen" in options:
+            regimen = as_regimen("options['baclofen']", options["baclofen"])
+        elif "baclofen_mg_per_day" in options:
+            regimen = as_regimen("options['baclofen_mg_per_day']", options["baclofen_mg_per_day"])
+        attending = check_bool("options['attending']", options["attending"]) if "attending" in options else None
+        b = self.batch
+        if seed is not None:
+            self.seed = int(seed)
+            self.generation[idx] = 0
+            b.new_subjects(idx, rnd.subject_keys(self.seed, self.generation[idx] * _GENERATION_STRIDE + idx))
+            b.start_weeks(idx, regimen if regimen is not None else self.regimen, attending=attending)
+            return
+        b.end_weeks(idx)
+        b.start_weeks(idx, regimen, attending=attending)
+
+    def info(self, i: int | slice) -> dict[str, Any]:
+        """Per-step measures of person(s) `i`."""
+        b = self.batch
+        info: dict[str, Any] = {name: b.components[name][i] for name in REWARD_COMPONENTS}
+        info["cocaine_mg_per_kg"] = b.cocaine[i]
+        info["baclofen_mg_per_l"] = b.baclofen_mg_per_l[i]
+        info["dopamine_gain"] = b.dopamine_gain[i]
+        info["withdrawal"] = b.bac_withdrawal[i]
+        info["dysphoria"] = b.dysphoria[i]
+        info["incentive_signal"] = b.incentive[i]
+        info["at_hand"] = b.at_hand[i]
+        info["uses_this_week"] = b.week_uses[i]
+        info["benzoylecgonine_mg"] = b.benzoylecgonine[i]
+        info["attending"] = b.attending[i]
+        for k, name in enumerate(ADVERSE_EVENTS):
+            info[f"adverse_{name}"] = b.adverse_counts[i, k]
+        return info
+
+
+class OutpatientEnv(gym.Env[np.ndarray, np.int64]):
+    """One person between clinic visits (see the module docstring for the spaces).
+
+    Args:
+        route: "smoked" or "intranasal" cocaine.
+        baclofen_mg_per_day: oral baclofen three times a day, from the first week, from zero (0 = none).
+        baclofen: a regimen object instead (`OralTID`, `Titration`, `Placebo`).
+        alcohol: the person drinks on some evenings (adds to sedation).
+        renal_function: fraction of normal; None draws it per person.
+        individual_differences: draw the person's traits (organism and world).
+        kor_knockout: remove the kappa-opioid stress pathway.
+        params: the organism's `ModelParams` (default `outpatient.human_params`) or a dict of overrides.
+        world: `OutpatientParams`, or a dict of overrides.
+        render_mode: "ansi" or "rgb_array".
+    """
+
+    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 8}
+
+    def __init__(self, *, route: str = "smoked", baclofen_mg_per_day: float = 0.0, baclofen: Regimen | None = None,
+                 alcohol: bool = False, renal_function: float | None = None, individual_differences: bool = True,
+                 kor_knockout: bool = False, params: ModelParams | Mapping[str, float] | None = None,
+                 world: OutpatientParams | Mapping[str, float] | None = None, render_mode: str | None = None):
+        self.render_mode = check_render_mode(render_mode, self.metadata["render_modes"])
+        self._life = Life(1, route=route, baclofen_mg_per_day=baclofen_mg_per_day, baclofen=baclofen,
+                          alcohol=alcohol, renal_function=renal_function,
+                          individual_differences=individual_differences, kor_knockout=kor_knockout,
+                          params=params, world=world)
+        self._batch = self._life.batch
+        self.action_space = spaces.Discrete(len(ACTION_MEANINGS))
+        self.observation_space = spaces.Box(0.0, 1.0, (len(OBSERVATION_NAMES),), np.float32)
+        self.action_meanings = list(ACTION_MEANINGS)
+        self.observation_names = list(OBSERVATION_NAMES)
+        self._started = False
+        self._done = False
+        self._action = np.zeros(1, dtype=np.int64)
+
+    @property
+    def batch(self) -> PersonBatch:
+        """The simulation core behind this view (N = 1)."""
+        return self._batch
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        seed = check_seed(seed)
+        super().reset(seed=seed)
+        if seed is None and not self._started:
+            seed = int(self.np_random.integers(2**63))
+        self._life.reset(np.zeros(1, dtype=np.int64), seed, options)
+        self._started, self._done = True, False
+        return self._batch.observe()[0], {"week": int(self._batch.weeks_done[0])}
+
+    def step(self, action):
+        if not self._started:
+            raise gym.error.ResetNeeded("call reset() before step()")
+        if self._done:
+            raise gym.error.ResetNeeded("the week is over; call reset() to continue with the next")
+        self._action[0] = check_action(action, len(ACTION_MEANINGS), self.action_meanings)
+        obs, reward, terminated, truncated = self._batch.step(self._action)
+        info = {k: float(v) for k, v in self._life.info(0).items()}
+        self._done = bool(terminated[0] or truncated[0])
+        if self._done:
+            info["week_summary"] = week_summary(self._batch, 0)
+        return obs[0], float(reward[0]), bool(terminated[0]), bool(truncated[0]), info
+
+    def render(self):
+        if self.render_mode == "ansi":
+            return ansi(self._batch, 0)
+        if self.render_mode == "rgb_array":
+            return rgb(self._batch, 0)
+        return None
+
+
+class OutpatientVectorEnv(VectorEnv):
+    """N people, stepped as arrays (Gymnasium's native VectorEnv); same kwargs plus ``num_envs``.
+
+    Person i of a batch seeded with s is person i of any other batch seeded with s, and the single
+    environment seeded with s is person 0. Weeks end together; the next starts in the same step
+    (autoreset "same step"; the final observation and the week summary are in `info`).
+    """
+
+    metadata = {"render_modes": ["ansi", "rgb_array"], "autoreset_mode": AutoresetMode.SAME_STEP,
+                "render_fps": 8}
+
+    def __init__(self, num_envs: int = 1, *, route: str = "smoked", baclofen_mg_per_day: float = 0.0,
+                 baclofen: Regimen | None = None, alcohol: bool = False, renal_function: float | None = None,
+                 individual_differences: bool = True, kor_knockout: bool = False,
+                 params: ModelParams | Mapping[str, float] | None = None,
+                 world: OutpatientParams | Mapping[str, float] | None = None, render_mode: str | None = None):
+        self.render_mode = check_render_mode(render_mode, self.metadata["render_modes"])
+        self._life = Life(num_envs, route=route, baclofen_mg_per_day=baclofen_mg_per_day, baclofen=baclofen,
+                          alcohol=alcohol, renal_function=renal_function,
+                          individual_differences=individual_differences, kor_knockout=kor_knockout,
+                          params=params, world=world)
+        self._batch = self._life.batch
+        self.num_envs = int(num_envs)
+        n_actions, n_obs = len(ACTION_MEANINGS), len(OBSERVATION_NAMES)
+        self.single_action_space = spaces.Discrete(n_actions)
+        self.single_observation_space = spaces.Box(0.0, 1.0, (n_obs,), np.float32)
+        self.action_space = spaces.MultiDiscrete(np.full(self.num_envs, n_actions))
+        self.observation_space = spaces.Box(0.0, 1.0, (self.num_envs, n_obs), np.float32)
+        self.action_meanings = list(ACTION_MEANINGS)
+        self.observation_names = list(OBSERVATION_NAMES)
+        self._started = False
+
+    @property
+    def batch(self) -> PersonBatch:
+        """The simulation core behind this view."""
+        return self._batch
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        seed = check_seed(seed)
+        super().reset(seed=seed)
+        if seed is None and not self._started:
+            seed = int(self.np_random.integers(2**63))
+        self._life.reset(np.arange(self.num_envs), seed, options)
+        self._started = True
+        return self._batch.observe(), {}
+
+    def step(self, actions):
+        if not self._started:
+            raise gym.error.ResetNeeded("call reset() before step()")
+        actions = np.asarray(actions)
+        n_actions = len(ACTION_MEANINGS)
+        if actions.dtype.kind not in "iu":
+            raise TypeError(f"actions={actions!r} has dtype {actions.dtype}; whole numbers in "
+                            f"[0, {n_actions - 1}] ({self.action_meanings}) are required")
+        if actions.shape != (self.num_envs,):
+            raise ValueError(f"actions has shape {actions.shape}; ({self.num_envs},) is required")
+        if actions.size and (actions.min() < 0 or actions.max() >= n_actions):
+            raise ValueError(f"actions={actions!r} must be in [0, {n_actions - 1}] ({self.action_meanings})")
+        obs, reward, terminated, truncated = self._batch.step(actions)
+        info = {k: np.array(v, copy=True) for k, v in self._life.info(slice(None)).items()}
+        done = terminated | truncated
+        if done.any():
+            ended = np.flatnonzero(done)
+            info["final_obs"] = obs.copy()
+            info["_final_obs"] = done.copy()
+            info["week_summary"] = {k: np.array([week_summary(self._batch, i)[k] for i in range(self.num_envs)])
+                                    for k in WEEK_SUMMARY}
+            info["_week_summary"] = done.copy()
+            self._life.reset(ended, None, None)
+            obs = self._batch.observe()
+        return obs, reward, terminated, truncated, info
+
+    def render(self):
+        if self.render_mode == "ansi":
+            return "".join(ansi(self._batch, i) for i in range(min(self.num_envs, 8)))
+        if self.render_mode == "rgb_array":
+            return tuple(rgb(self._batch, i) for i in range(self.num_envs))
+        return None
+
+
+#: Fields of a week's summary (`info["week_summary"]` at a week's end).
+WEEK_SUMMARY = ("uses", "seeking_hours", "urine_tests", "urine_positive", "doses_taken", "doses_missed",
+                "attending", *(f"adverse_{name}" for name in ADVERSE_EVENTS))
+
+
+def week_summary(batch: PersonBatch, i: int) -> dict[str, float]:
+    """What person `i` did this week, and the clinic's measures of it (visits of this week)."""
+    week_start = batch.session_start_h[i]
+    tests = [v for v in batch.visits if v["visit"][i] and v["attending"][i] and v["hour"][i] >= week_start]
+    out = {"uses": float(batch.week_uses[i]), "seeking_hours": float(batch.week_seeks[i]),
+           "urine_tests": float(len(tests)), "urine_positive": float(sum(bool(v["urine_positive"][i]) for v in tests)),
+           "doses_taken": float(batch.doses_taken[i]), "doses_missed": float(batch.missed_doses[i]),
+           "attending": float(batch.attending[i])}
+    for k, name in enumerate(ADVERSE_EVENTS):
+        out[f"adverse_{name}"] = float(batch.adverse_counts[i, k])
+    return out
+
+
+def ansi(batch: PersonBatch, i: int) -> str:
+    """One line of text describing person `i` now."""
+    t = float(batch.now_h()[i])
+    day, hour = int(t // 24), t % 24
+    return (f"[day {day:3d} {'MTWTFSS'[day % 7]} {hour:04.1f} h] cue {'ON ' if batch.cue_left[i] else 'off'} | "
+            f"at hand {batch.at_hand[i]:.0f} uses this week {batch.week_uses[i]:.0f} | "
+            f"occupancy {batch.occupancy[i]:.2f} dysphoria {batch.dysphoria[i]:.2f} "
+            f"incentive {batch.incentive[i]:.2f} | baclofen {float(batch.baclofen_mg_per_l[i]):.2f} mg/L "
+            f"{'attending' if batch.attending[i] else 'dropped out'}\n")
+
+
+def rgb(batch: PersonBatch, i: int) -> np.ndarray:
+    """A 120 x 200 RGB picture: the hour as sky, a cue marker, and bars for occupancy, dysphoria,
+    incentive and baclofen."""
+    img = np.zeros((120, 200, 3), dtype=np.uint8)
+    hour = float(batch.now_h()[i] % 24)
+    light = 0.5 - 0.5 * np.cos(2 * np.pi * hour / 24.0)
+    img[:] = (int(30 + 170 * light), int(40 + 170 * light), int(80 + 150 * light))
+    if batch.cue_left[i]:
+        img[8:28, 10:30] = (255, 200, 0)
+    if batch.at_hand[i] >= 1:
+        img[8:28, 40:60] = (240, 240, 240)
+    conc = float(batch.baclofen_mg_per_l[i])
+    for row, value, colour in ((50, batch.occupancy[i], (220, 60, 60)),
+                               (65, batch.dysphoria[i] / (1 + batch.dysphoria[i]), (120, 60, 160)),
+                               (80, batch.incentive[i] / (1 + batch.incentive[i]), (230, 140, 30)),
+                               (95, conc / (conc + batch.params.baclofen_ec50_mg_per_l), (60, 160, 90))):
+        img[row:row + 10, 10:190] = (40, 40, 40)
+        img[row:row + 10, 10:10 + int(180 * float(np.clip(value, 0, 1)))] = colour
+    return img

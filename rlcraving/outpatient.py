@@ -1,0 +1,565 @@
+"""The person's world: daily life between clinic visits, over the organism of `rlcraving.organism`.
+
+One step is an hour (`OutpatientParams.dt_h`). The organism is the chamber's (learning, incentive
+salience, allostasis and relief, KOR stress, baclofen effects); what differs is the world and a few
+human numbers (cocaine kinetics by route, DAT occupancy per mg/kg, `human_params`). Per person and
+hour, in order (equations in docs/outpatient.md):
+
+1. the world: asleep (23:00-07:00) every action is ordinary activity; cue exposures (people, places,
+   paraphernalia), daily hassles and rarer major stressors (KOR drive), drinking hours;
+2. baclofen: oral doses due this hour, each taken with the person's adherence; kinetics per
+   person (renal function); effects, with alcohol adding to sedation;
+3. the action: 0 ordinary activity, 1 seek (a purchase succeeds with the person's access), 2 use
+   (if drug is at hand); seeking and using fail with the sedation probability;
+4. a use: a Pavlovian trial (cue, context, drug state -> drug) and the route's dose into the
+   brain (smoked: at once; intranasal: through an absorption depot); a cue exposure without use:
+   an extinction trial;
+5. the organism's levels, signals and reward (as in the chamber);
+6. the clinic: on visit days (Mon, Wed, Fri at 10:00) a urine benzoylecgonine test, self-reported
+   use and craving 0-100; adverse events each day; dropout at day's end with a hazard that rises
+   with use and side effects (a dropout stops treatment: an abrupt stop).
+
+An episode is a week (Monday 00:00 to Sunday 24:00); the next episode continues the same life.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from rlcraving import pavlovian as pav
+from rlcraving import random as rnd
+from rlcraving.checks import check_bool, check_choice, check_number
+from rlcraving.organism import (
+    OTHER,
+    Organism,
+    express,
+    move_levels,
+    step_reward,
+)
+from rlcraving.params import ModelParams, _p
+from rlcraving.pharmacology import (
+    Placebo,
+    Regimen,
+    effect_columns,
+    filter_time_constants_h,
+    oral_rate_per_h,
+    receptor_occupancy,
+)
+
+SEEK, USE = 1, 2
+ACTION_MEANINGS = ("ordinary_activity", "seek", "use")
+OBSERVATION_NAMES = ("drug_cue", "drug_at_hand", "awake", "clinic_day", "drug_occupancy", "dysphoria", "incentive",
+                     "sedation", "hour_of_day", "week_time")
+ROUTES = ("smoked", "intranasal")
+#: Measures of a clinic visit, one row each per person and visit.
+VISIT_MEASURES = ("attending", "urine_positive", "self_report_use", "craving", "benzoylecgonine_mg")
+#: Adverse events counted per person and day.
+ADVERSE_EVENTS = ("drowsiness", "dizziness", "confusion", "withdrawal_syndrome")
+VISIT_DAYS = (0, 2, 4)  # Monday, Wednesday, Friday
+HOURS_PER_WEEK = 168
+# random streams (per person, above the organism's and the chamber's)
+(_S_CUE, _S_HASSLE, _S_MAJOR, _S_BUY, _S_DOSE, _S_DRINK, _S_DROPOUT, _S_REPORT) = range(301, 309)
+_T_ACCESS, _T_EXPOSURE, _T_ADHERENCE, _T_RENAL, _T_DRINKER, _T_HONESTY = range(40, 46)  # trait streams
+
+
+@dataclass(frozen=True)
+class OutpatientParams:
+    """The person's world: time, drug, cues, stress, clinic. Units in the names; sources beside."""
+
+    # --- time and body ---
+    dt_h: float = _p(1.0, "h", 0.25, 2.0, "chosen: an hour resolves doses, uses and visits", basis="chosen")
+    body_weight_kg: float = _p(70.0, "kg", 30.0, 200.0, "reference adult", basis="assumed")
+    # --- cocaine by route (Jeffcoat et al. 1989; Volkow et al. 1997) ---
+    smoked_dose_mg: float = _p(40.0, "mg", 1.0, 500.0,
+                               "assumed: a smoked dose of crack of 25-50 mg (Jones 1990, NIDA Res Monogr 99)")
+    intranasal_dose_mg: float = _p(96.0, "mg", 1.0, 500.0, "Javaid et al. 1983: 96 mg intranasal cocaine")
+    smoked_bioavailability: float = _p(0.6, "fraction", 0.05, 1.0,
+                                       "assumed: Jeffcoat et al. 1989 found smoked cocaine well absorbed but its "
+                                       "bioavailability diminished by pyrolysis")
+    intranasal_bioavailability: float = _p(0.8, "fraction", 0.05, 1.0, "Jeffcoat et al. 1989: 80% after snorting")
+    intranasal_absorption_half_life_min: float = _p(11.7, "min", 0.5, 120.0,
+                                                    "Jeffcoat et al. 1989: absorption half-time 11.7 min "
+                                                    "(smoked: 1.1 min, taken as immediate at an hour's step)")
+    cocaine_half_life_min: float = _p(69.0, "min", 20.0, 240.0,
+                                      "Jeffcoat et al. 1989: elimination half-life 69 min (78 min i.v.; "
+                                      "Wilkinson et al. 1980: 75 min intranasal)")
+    cocaine_k50_mg_per_kg: float = _p(0.2, "mg/kg", 0.01, 5.0,
+                                      "Volkow et al. 1997: 0.3-0.6 mg/kg i.v. blocked 60-77% of dopamine "
+                                      "transporters, so half occupancy near 0.2 mg/kg")
+    # --- drug availability ---
+    units_per_purchase: float = _p(3.0, "uses", 1.0, 50.0, "assumed: a purchase lasts a few uses", basis="assumed")
+    access: float = _p(0.3, "probability / seeking hour", 0.0, 1.0,
+                       "assumed: chance an hour of seeking finds money and a contact (median person)",
+                       basis="assumed")
+    access_sigma: float = _p(0.8, "log-normal sigma", 0.0, 3.0,
+                             "assumed spread of access between people (severity)", basis="assumed")
+    # --- cues and stressors ---
+    cue_exposures_per_day: float = _p(2.0, "1 / day", 0.0, 24.0,
+                                      "assumed: drug-associated people, places or paraphernalia met in a day",
+                                      basis="assumed")
+    hassles_per_day: float = _p(1.0, "1 / day", 0.0, 24.0, "assumed: daily hassles (Kanner et al. 1981)",
+                                basis="assumed")
+    kor_per_hassle: float = _p(0.3, "KOR activation", 0.0, 10.0,
+                               "chosen: a hassle is about a fifth of the chamber's 15-min footshock stressor",
+                               basis="chosen")
+    major_stressors_per_week: float = _p(0.1, "1 / week", 0.0, 7.0, "assumed", basis="assumed")
+    kor_per_major_stressor: float = _p(1.5, "KOR activation", 0.0, 10.0,
+                                       "chosen: the chamber's 15-min 0.5 mA footshock gives ~1.3", basis="chosen")
+    # --- choices ---
+    seek_cost: float = _p(0.1, "reward / hour", 0.0, 10.0,
+                          "chosen: effort, money and risk of an hour of seeking", basis="chosen")
+    # --- treatment: adherence, renal function, alcohol ---
+    adherence: float = _p(0.8, "fraction of doses", 0.0, 1.0,
+                          "assumed: median share of doses taken in trials of oral medication", basis="assumed")
+    adherence_sigma: float = _p(1.0, "logit sigma", 0.0, 5.0, "assumed spread of adherence", basis="assumed")
+    renal_function_sigma: float = _p(0.25, "log-normal sigma", 0.0, 2.0,
+                                     "assumed spread of renal function (fraction of normal) between adults",
+                                     basis="assumed")
+    drinkers_fraction: float = _p(1.0, "fraction", 0.0, 1.0,
+                                  "share of people who drink, when alcohol co-use is on (PersonOptions.alcohol)",
+                                  basis="protocol")
+    drinking_days_per_week: float = _p(3.0, "days / week", 0.0, 7.0, "assumed", basis="assumed")
+    alcohol_sedation: float = _p(0.3, "probability", 0.0, 1.0,
+                                 "chosen: evening drinking alone makes 3 in 10 attempts fail; CNS depressants add "
+                                 "to baclofen's sedation (product of the chances of not failing)", basis="chosen")
+    # --- clinic measures ---
+    be_half_life_h: float = _p(12.0, "h", 1.0, 100.0,
+                               "calibrated with be_cutoff_mg so one use is detectable for 2-3 days and heavy use "
+                               "for 4 or more (benzoylecgonine: 2-4 days, longer after heavy use)")
+    be_cutoff_mg: float = _p(1.5, "mg of cocaine used (equivalent)", 0.01, 100.0, "see be_half_life_h",
+                             basis="calibrated")
+    self_report_honesty: float = _p(0.8, "probability", 0.0, 1.0,
+                                    "assumed: share of users who report use confirmed by urine (Donovan et al. "
+                                    "2012: self-report under-reports use)", basis="assumed")
+    # --- retention ---
+    dropout_per_day: float = _p(0.004, "1 / day", 0.0, 1.0,
+                                "assumed: ~60% of a placebo arm retained at 16 weeks", basis="assumed")
+    dropout_use_factor: float = _p(1.15, "x per use that day", 1.0, 10.0, "assumed", basis="assumed")
+    dropout_adverse_factor: float = _p(2.0, "x on a day with an adverse event", 1.0, 100.0, "assumed",
+                                       basis="assumed")
+    # --- adverse events ---
+    drowsiness_sedation: float = _p(0.15, "sedation probability", 0.0, 1.0,
+                                    "chosen threshold of a reported drowsiness", basis="chosen")
+    dizziness_ec50: float = _p(2.0, "x EC50", 0.1, 100.0, "chosen threshold of reported dizziness",
+                               basis="chosen")
+    confusion_ec50: float = _p(6.0, "x EC50", 0.1, 100.0,
+                               "chosen: confusion at high levels (seeds 000/001)", basis="chosen")
+    withdrawal_syndrome: float = _p(0.15, "withdrawal units", 0.0, 10.0,
+                                    "chosen threshold of a withdrawal syndrome (agitation, confusion)",
+                                    basis="chosen")
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            lo, hi = f.metadata["range"]
+            check_number(f"world.{f.name}", getattr(self, f.name), lo=lo, hi=hi)
+        if abs(2.0 / self.dt_h - round(2.0 / self.dt_h)) > 1e-9:
+            raise ValueError(f"world.dt_h={self.dt_h} must divide 2 h into whole steps (0.25, 0.5, 1 or 2), so "
+                             "that doses, visits and midnight fall on a step")
+
+    def replace(self, **changes: Any) -> OutpatientParams:
+        """A copy with some fields changed (unknown names raise a ValueError)."""
+        known = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise ValueError(f"unknown world parameter(s) {unknown}; allowed: {sorted(known)}")
+        return dataclasses.replace(self, **changes)
+
+
+def human_params(world: OutpatientParams, base: ModelParams | None = None) -> ModelParams:
+    """The organism's parameters for a person: the chamber's, with human cocaine kinetics."""
+    return (base or ModelParams()).replace(cocaine_half_life_min=world.cocaine_half_life_min,
+                                           cocaine_k50_mg_per_kg=world.cocaine_k50_mg_per_kg,
+                                           ip_absorption_half_life_min=world.intranasal_absorption_half_life_min)
+
+
+@dataclass(frozen=True)
+class PersonOptions:
+    """Settings fixed for the life of a batch of people."""
+
+    route: str = "smoked"
+    kor_knockout: bool = False
+    individual_differences: bool = True
+    alcohol: bool = False
+    renal_function: float | None = None   # None: drawn per person around normal
+
+    def __post_init__(self) -> None:
+        check_choice("route", self.route, ROUTES)
+        check_bool("kor_knockout", self.kor_knockout)
+        check_bool("individual_differences", self.individual_differences)
+        check_bool("alcohol", self.alcohol)
+        if self.renal_function is not None:
+            check_number("renal_function", self.renal_function, lo=0.05, hi=2.0)
+
+
+class Outpatient:
+    """The person's world; mixed with `Organism` in `PersonBatch`."""
+
+    def _build_world(self, world: OutpatientParams) -> None:
+        self.world = world
+        n, w, p = self.n, world, self.params
+        self.n_actions = 3
+        self.steps_per_day = int(round(24.0 / w.dt_h))
+        self.n_steps = np.full(n, int(round(HOURS_PER_WEEK / w.dt_h)), dtype=np.int64)
+        z = lambda dtype=np.float64: np.zeros(n, dtype=dtype)  # noqa: E731
+        self.at_hand = z()
+        self.cue_left = z(np.int64)           # 1 while a drug cue is present this hour
+        self.weeks_done = z(np.int64)
+        self.attending = np.ones(n, dtype=bool)
+        self.benzoylecgonine = z()           # urine benzoylecgonine index, mg of cocaine used (decayed)
+        self.uses_today = z()
+        self.uses_since_visit = z()
+        self.week_uses = z()
+        self.week_seeks = z()
+        self.adverse_today = np.zeros((n, len(ADVERSE_EVENTS)), dtype=bool)
+        self.adverse_counts = np.zeros((n, len(ADVERSE_EVENTS)))
+        self.drinking = z(bool)
+        # world traits
+        self.access = z()
+        self.exposure = z()
+        self.adherence = z()
+        self.renal_function = np.ones(n)
+        self.drinker = z(bool)
+        self.honesty = z(bool)
+        # oral baclofen, per person: amounts (depot, central, peripheral) mg; filters B, R
+        self.bac_amounts = np.zeros((n, 3))
+        self.bac_filters = np.zeros((n, 2))
+        self.regimen_index[:] = 0
+        self.missed_doses = z()
+        self.doses_taken = z()
+        self._effects = np.tile(np.array([0.0, 1.0, 1.0, 0.0, 0.0]), (n, 1))
+        self._dose_per_use = (w.smoked_dose_mg * w.smoked_bioavailability if self.options.route == "smoked"
+                              else w.intranasal_dose_mg * w.intranasal_bioavailability) / w.body_weight_kg
+        self._used_mg = w.smoked_dose_mg if self.options.route == "smoked" else w.intranasal_dose_mg
+        self._be_decay = math.exp(-math.log(2.0) * w.dt_h / w.be_half_life_h)
+        self._filter_decay = np.array([math.exp(-w.dt_h / tau) for tau in filter_time_constants_h(p)])
+        self._ec50 = p.baclofen_ec50_mg_per_l
+        self._nobody = z(bool)
+        self.visits: list[dict[str, np.ndarray]] = []
+
+    def _drug_cue_left(self) -> np.ndarray:
+        return self.cue_left
+
+    @property
+    def bac_withdrawal(self) -> np.ndarray:
+        """Baclofen withdrawal now (adapted minus recent occupancy, >= 0), per person."""
+        return self._effects[:, 4]
+
+    def new_subjects(self, idx: np.ndarray, keys: np.ndarray) -> None:
+        """New people at `idx`: naive organisms, their own world traits, nothing at hand, attending."""
+        idx = np.asarray(idx, dtype=np.int64)
+        super().new_subjects(idx, keys)
+        w = self.world
+        spread = 1.0 if self.options.individual_differences else 0.0
+        self.access[idx] = np.clip(w.access * np.exp(spread * w.access_sigma * rnd.normal(keys, _T_ACCESS)), 0, 1)
+        self.exposure[idx] = np.exp(spread * 0.5 * rnd.normal(keys, _T_EXPOSURE))
+        logit = math.log(max(w.adherence, 1e-9) / max(1.0 - w.adherence, 1e-9))
+        z = rnd.normal(keys, _T_ADHERENCE)
+        self.adherence[idx] = 1.0 / (1.0 + np.exp(-(logit + spread * w.adherence_sigma * z)))
+        if self.options.renal_function is not None:
+            self.renal_function[idx] = self.options.renal_function
+        else:
+            self.renal_function[idx] = np.clip(np.exp(spread * w.renal_function_sigma * rnd.normal(keys, _T_RENAL)),
+                                               0.05, 2.0)
+        drinkers = w.drinkers_fraction if self.options.alcohol else 0.0
+        self.drinker[idx] = rnd.uniform(keys, 0, 2 * _T_DRINKER) < drinkers
+        self.honesty[idx] = rnd.uniform(keys, 0, 2 * _T_HONESTY) < w.self_report_honesty
+        self._transition = _transitions(self.params, self.renal_function, w.dt_h)
+        for arr in (self.at_hand, self.benzoylecgonine, self.uses_today, self.uses_since_visit, self.week_uses,
+                    self.week_seeks, self.missed_doses, self.doses_taken):
+            arr[idx] = 0.0
+        self.cue_left[idx] = 0
+        self.weeks_done[idx] = 0
+        self.attending[idx] = True
+        self.adverse_today[idx] = False
+        self.adverse_counts[idx] = 0.0
+        self.bac_amounts[idx] = 0.0
+        self.bac_filters[idx] = 0.0
+        self.regimen_index[idx] = 0
+        self.regimen_anchor_h[idx] = 0.0
+        self._effects[idx] = (0.0, 1.0, 1.0, 0.0, 0.0)
+        self.context[idx] = 0
+        self._set_unit_dose(idx, self._dose_per_use)
+
+    # ------------------------------------------------------------------ weeks
+    def start_weeks(self, idx: np.ndarray, regimen: Regimen | None = None, *, attending: bool | None = None) -> None:
+        """Begin the next week of people `idx` (their first, for new people). A `regimen` starts
+        now (anchored to this Monday; Placebo() after treatment is an abrupt stop); None keeps theirs."""
+        idx = np.asarray(idx, dtype=np.int64)
+        if idx.size == 0:
+            return
+        start_h = 168.0 * self.weeks_done[idx]
+        self.session_start_h[idx] = start_h
+        if attending is not None:
+            self.attending[idx] = check_bool("attending", attending)
+        if regimen is not None:
+            self.assign_regimen(idx, regimen, start_h)
+        self._clocks[idx, 0] = 0
+        self.week_uses[idx] = 0.0
+        self.week_seeks[idx] = 0.0
+        self._set_incubation(idx, start_h)
+        self._set_drinking()
+        self._begin_episode(idx)
+
+    def assign_regimen(self, idx: np.ndarray, regimen: Regimen, now_h: np.ndarray) -> None:
+        """Put people `idx` on `regimen` from `now_h` (regimen day 0 is that day)."""
+        if regimen.route != "oral":
+            raise ValueError(f"baclofen={regimen!r}: a person takes oral baclofen; route {regimen.route!r} "
+                             "is the rat's")
+        if regimen not in self._regimens:
+            self._regimens.append(regimen)
+        self.regimen_index[idx] = self._regimens.index(regimen)
+        self.regimen_anchor_h[idx] = 24.0 * np.floor(np.asarray(now_h) / 24.0)
+        if regimen.at_steady_state:
+            self._settle(idx, regimen)
+        self._bac_active = bool((self.regimen_index > 0).any() or (self.bac_amounts > 1e-9).any()
+                                or (self.bac_filters > 1e-6).any())
+
+    def _settle(self, idx: np.ndarray, regimen: Regimen) -> None:
+        """Three weeks on `regimen`, every dose taken: the steady state of a person already treated."""
+        hours = 21 * self.steps_per_day
+        amounts, filters = np.zeros((idx.size, 3)), np.zeros((idx.size, 2))
+        dt = self.world.dt_h
+        for k in range(hours):
+            t0 = k * dt
+            _, mg = regimen.doses(t0, t0 + dt)
+            amounts[:, 0] += mg.sum()
+            effects, filters = self._baclofen_hour(amounts, filters)
+            amounts = np.einsum("nij,nj->ni", self._transition[idx], amounts)
+        self.bac_amounts[idx], self.bac_filters[idx] = amounts, filters
+        self._effects[idx] = effects
+
+    def _baclofen_hour(self, amounts: np.ndarray, filters: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Effects this hour from the amounts now, and the filters updated with this hour's occupancy."""
+        p = self.params
+        conc = np.maximum(amounts[:, 1], 0.0) / p.baclofen_v_l
+        occ = receptor_occupancy(p, self._ec50, conc)
+        a = self._filter_decay
+        filters = a * filters + (1.0 - a) * occ[:, None]
+        return effect_columns(p, self._ec50, conc, occ, filters[:, 0], filters[:, 1]), filters
+
+    def baclofen_effects(self) -> np.ndarray:
+        """This hour's baclofen effects per person, shape (5, n) (`EFFECT_COLUMNS`), alcohol's sedation included."""
+        effects = self._effects.T.copy()
+        if self.drinking.any():
+            effects[3] = 1.0 - (1.0 - effects[3]) * np.where(self.drinking, 1.0 - self.world.alcohol_sedation, 1.0)
+        return np.ascontiguousarray(effects)
+
+    # ------------------------------------------------------------------ an hour
+    def now_h(self) -> np.ndarray:
+        """Each person's clock, hours since their first Monday 00:00."""
+        return self.session_start_h + self.step_index * self.world.dt_h
+
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Advance every person by one hour. Returns (observation, reward, terminated, truncated)."""
+        w, n = self.world, self.n
+        actions = np.asarray(actions, dtype=np.int64)
+        hour = np.mod(self.now_h(), 24.0)
+        awake = (hour >= 7.0) & (hour < 23.0)
+        chosen = np.where(awake, actions, OTHER)
+        keys, counter = self.keys, self.counter
+        awake_share = w.dt_h / 16.0
+        # the world this hour: cues, stressors, drinking (step 1)
+        cue = awake & (rnd.uniform(keys, counter, _S_CUE) < w.cue_exposures_per_day * awake_share * self.exposure)
+        self.cue_left[:] = cue
+        hassle = awake & (rnd.uniform(keys, counter, _S_HASSLE) < w.hassles_per_day * awake_share)
+        major = rnd.uniform(keys, counter, _S_MAJOR) < w.major_stressors_per_week * w.dt_h / 168.0
+        kor_drive = (w.kor_per_hassle * hassle + w.kor_per_major_stressor * major) * self.kor_on
+        # baclofen and sedation (steps 2-3)
+        a, gain, natural_gain, withdrawal = self._feel_baclofen(chosen)
+        # seeking and using (step 3-4)
+        bought = (a == SEEK) & (rnd.uniform(keys, counter, _S_BUY) < self.access)
+        self.at_hand += bought * w.units_per_purchase
+        used = (a == USE) & (self.at_hand >= 1.0)
+        self.at_hand -= used
+        self.week_seeks += a == SEEK
+        dose = np.zeros(n)
+        if used.any():
+            self._drug_trials(used, cue, gain)
+            self.week_uses += used
+            self.uses_today += used
+            self.uses_since_visit += used
+            self.total_infusions += used
+            self.last_drug_h = np.where(used, self.now_h(), self.last_drug_h)
+            self.benzoylecgonine += used * self._used_mg
+            if self.options.route == "smoked":
+                dose = used * self.unit_dose
+            else:
+                self.ip_depot += used * self.unit_dose
+                self._any_ip = True
+        exposed_only = cue & ~used
+        if exposed_only.any():
+            self._cue_alone(exposed_only, gain)
+        dose = self._absorb_ip(dose)
+        # the organism (step 5)
+        move_levels(dose, kor_drive, self._levels, self._constants, self._coefficients)
+        express(gain, withdrawal, self._levels, self._constants, self._excitation, self._inhibition, self.cue_left,
+                self._coefficients)
+        reward = np.empty(n)
+        step_reward(actions, used, self._nobody, self._zeros, gain, natural_gain, self._levels, self._constants,
+                    self._coefficients, self._components, reward)
+        seek_cost = -w.seek_cost * (a == SEEK)
+        self._components[:, 5] += seek_cost
+        reward += seek_cost
+        # clinic, adverse events, dropout (step 6), then the clocks
+        self._adverse_events(awake)
+        self._clocks += 1
+        self.benzoylecgonine *= self._be_decay
+        self._advance_baclofen_hour()
+        self._set_drinking()
+        hour_next = np.mod(self.now_h(), 24.0)
+        if np.any(np.isclose(hour_next, 10.0)):
+            self._clinic(np.isclose(hour_next, 10.0))
+        if np.any(hour_next == 0.0):
+            self._end_of_day(hour_next == 0.0)
+        truncated = self.step_index >= self.n_steps
+        terminated = np.zeros(n, dtype=bool)
+        return self.observe(), reward, terminated, truncated
+
+    def _set_drinking(self) -> None:
+        """Drinkers drink 19:00-23:00 on drinking days (per person and day, at random)."""
+        if not self.drinker.any():
+            return
+        now = self.now_h()
+        hour, day = np.mod(now, 24.0), np.floor(now / 24.0).astype(np.int64)
+        drink_day = rnd.uniform(self.keys, day, _S_DRINK) < self.world.drinking_days_per_week / 7.0
+        self.drinking = self.drinker & drink_day & (hour >= 19.0) & (hour < 23.0)
+
+    def _drug_trials(self, used: np.ndarray, cue: np.ndarray, gain: np.ndarray) -> None:
+        """A Rescorla-Wagner trial for each use: paraphernalia (the drug cue), the context and the
+        drug state predict the drug."""
+        rows = np.flatnonzero(used)
+        x = np.zeros((rows.size, len(pav.STIMULI)))
+        x[:, pav.DRUG_CUE] = 1.0
+        x[np.arange(rows.size), pav.CONTEXT_0 + self.context[rows]] = 1.0
+        x[:, pav.DRUG_STATE] = self.occupancy[rows]
+        self._trial(rows, x, 1.0, gain)
+
+    def _cue_alone(self, exposed: np.ndarray, gain: np.ndarray) -> None:
+        """A cue met without using: an extinction trial (cue and context, no drug)."""
+        rows = np.flatnonzero(exposed)
+        x = np.zeros((rows.size, len(pav.STIMULI)))
+        x[:, pav.DRUG_CUE] = 1.0
+        x[np.arange(rows.size), pav.CONTEXT_0 + self.context[rows]] = 1.0
+        x[:, pav.DRUG_STATE] = self.occupancy[rows]
+        self._trial(rows, x, 0.0, gain)
+
+    def _trial(self, rows: np.ndarray, x: np.ndarray, outcome: float, gain: np.ndarray) -> None:
+        E, I = self._E[rows], self._I[rows]
+        pav.update(E, I, x, self.context[rows], np.full(rows.size, pav.DRUG), np.full(rows.size, outcome),
+                   self.pavlovian_rate[rows], self.extinction_rate[rows], gain[rows], self.retrieval[rows])
+        self._E[rows], self._I[rows] = E, I
+        self._refresh_values(rows)
+
+    def _advance_baclofen_hour(self) -> None:
+        """Kinetics to the next hour; the doses due then, each taken with the person's adherence."""
+        if not self._bac_active:
+            return
+        self.bac_amounts = np.einsum("nij,nj->ni", self._transition, self.bac_amounts)
+        now = self.now_h()
+        dt = self.world.dt_h
+        for index in np.unique(self.regimen_index):
+            rows = np.flatnonzero(self.regimen_index == index)
+            regimen = self._regimens[index]
+            if isinstance(regimen, Placebo):
+                continue
+            for anchor in np.unique(self.regimen_anchor_h[rows]):
+                group = rows[self.regimen_anchor_h[rows] == anchor]
+                t = float(now[group[0]] - anchor)
+                same = group[now[group] - anchor == t]
+                _, mg = regimen.doses(t, t + dt)
+                if mg.size:
+                    taken = rnd.uniform(self.keys[same], self.counter[same], _S_DOSE) < self.adherence[same]
+                    self.bac_amounts[same, 0] += np.where(taken, mg.sum(), 0.0)
+                    self.doses_taken[same] += taken * mg.size
+                    self.missed_doses[same] += ~taken * mg.size
+        effects, self.bac_filters = self._baclofen_hour(self.bac_amounts, self.bac_filters)
+        self._effects[:] = effects
+
+    def _adverse_events(self, awake: np.ndarray) -> None:
+        w, ec50 = self.world, self._ec50
+        conc, sedation, withdrawal = self._effects[:, 0], self._effects[:, 3], self._effects[:, 4]
+        if self.drinking.any():
+            sedation = 1.0 - (1.0 - sedation) * np.where(self.drinking, 1.0 - w.alcohol_sedation, 1.0)
+        self.adverse_today[:, 0] |= awake & (sedation >= w.drowsiness_sedation) & (conc > 0)
+        self.adverse_today[:, 1] |= awake & (conc >= w.dizziness_ec50 * ec50)
+        self.adverse_today[:, 2] |= (conc >= w.confusion_ec50 * ec50) | (withdrawal >= 2.0 * w.withdrawal_syndrome)
+        self.adverse_today[:, 3] |= withdrawal >= w.withdrawal_syndrome
+
+    def _clinic(self, at_visit_hour: np.ndarray) -> None:
+        """Visits of the people whose clock reads 10:00 on a visit day: urine, self-report, craving."""
+        day_of_week = np.floor(np.mod(self.now_h(), 168.0) / 24.0)
+        visit = at_visit_hour & np.isin(day_of_week, VISIT_DAYS)
+        if not visit.any():
+            return
+        positive = self.benzoylecgonine >= self.world.be_cutoff_mg
+        used = self.uses_since_visit > 0
+        honest = self.honesty | (rnd.uniform(self.keys, self.counter, _S_REPORT) < 0.5)
+        craving = 100.0 * (self.incentive + self.dysphoria) / (1.0 + self.incentive + self.dysphoria)
+        self.visits.append({"hour": self.now_h().copy(), "visit": visit.copy(), "attending": visit & self.attending,
+                            "urine_positive": positive.copy(), "self_report_use": used & honest,
+                            "craving": craving.copy(), "benzoylecgonine_mg": self.benzoylecgonine.copy()})
+        self.uses_since_visit[visit] = 0.0
+
+    def _end_of_day(self, midnight: np.ndarray) -> None:
+        """Adverse events are counted; attending people drop out with the day's hazard (treatment stops)."""
+        w = self.world
+        events = self.adverse_today & midnight[:, None]
+        self.adverse_counts += events
+        any_event = events.any(axis=1)
+        hazard = w.dropout_per_day * w.dropout_use_factor ** self.uses_today * np.where(any_event,
+                                                                                        w.dropout_adverse_factor, 1.0)
+        day = np.floor(self.now_h() / 24.0).astype(np.int64)
+        leaving = midnight & self.attending & (rnd.uniform(self.keys, day, _S_DROPOUT) < 1.0 - np.exp(-hazard))
+        if leaving.any():
+            self.attending[leaving] = False
+            rows = np.flatnonzero(leaving & (self.regimen_index > 0))
+            if rows.size:
+                self.assign_regimen(rows, Placebo(), self.now_h()[rows])
+        self.adverse_today[midnight] = False
+        self.uses_today[midnight] = 0.0
+
+    def end_weeks(self, idx: np.ndarray) -> None:
+        """Book-keeping when weeks at `idx` end (called by the environments at episode end)."""
+        self.weeks_done[idx] += 1
+
+    def observe(self) -> np.ndarray:
+        """Observation matrix (n, len(OBSERVATION_NAMES)), float32 in [0, 1]."""
+        obs = np.empty((self.n, len(OBSERVATION_NAMES)), dtype=np.float32)
+        hour = np.mod(self.now_h(), 24.0)
+        day_of_week = np.floor(np.mod(self.now_h(), 168.0) / 24.0)
+        obs[:, 0] = self.cue_left > 0
+        obs[:, 1] = np.minimum(self.at_hand, 1.0)
+        obs[:, 2] = (hour >= 7.0) & (hour < 23.0)
+        obs[:, 3] = np.isin(day_of_week, VISIT_DAYS) & self.attending
+        obs[:, 4] = self.occupancy
+        obs[:, 5] = self.dysphoria / (1.0 + self.dysphoria)
+        obs[:, 6] = self.incentive / (1.0 + self.incentive)
+        obs[:, 7] = self.baclofen_effects()[3]
+        obs[:, 8] = hour / 24.0
+        obs[:, 9] = self.step_index / self.n_steps
+        return np.clip(obs, 0.0, 1.0)
+
+
+class PersonBatch(Outpatient, Organism):
+    """N people living their days (the organism of the chamber in the person's world)."""
+
+    def __init__(self, n: int, params: ModelParams | None = None, options: PersonOptions | None = None,
+                 world: OutpatientParams | None = None):
+        world = world or OutpatientParams()
+        options = options or PersonOptions()
+        Organism.__init__(self, n, params or human_params(world), options, dt_s=3600.0 * world.dt_h)
+        self._build_world(world)
+        self.new_subjects(np.arange(self.n), rnd.subject_keys(0, np.arange(self.n)))
+
+
+def _transitions(params: ModelParams, renal_function: np.ndarray, dt_h: float) -> np.ndarray:
+    """Per person, the baclofen compartments' transition over one step: expm(K dt), shape (n, 3, 3)."""
+    rate = oral_rate_per_h(params, renal_function)
+    lam, vec = np.linalg.eig(rate)
+    lam, vec = lam.real, vec.real
+    return np.einsum("nij,nj,njk->nik", vec, np.exp(lam * dt_h), np.linalg.inv(vec))
