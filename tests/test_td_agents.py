@@ -169,6 +169,23 @@ def test_baclofen_gain_scales_positive_errors_only(kind):
         assert np.allclose(damped, expected, rtol=1e-12, atol=0)
 
 
+def test_baclofen_gates_dezfoulis_phasic_error_not_its_tonic_baseline():
+    """Average-reward TD (Dezfouli et al. 2009): the average reward is a tonic baseline, not a burst, so
+    baclofen's gain scales only the phasic part. A subject doing nothing, with no reward and zero values,
+    learns -baseline whatever the gain (gating the whole error made baclofen raise extinguished pressing)."""
+    signals = []
+    for gain in (1.0, 0.4):
+        batch = _batch(4, settings=session("extinction"))
+        agent = _agent(Dezfouli, batch)
+        agent.average_reward[:] = -0.01    # extinction: the press cost has made the average reward negative
+        agent.actions = np.full(4, OTHER)
+        obs, reward, terminated, truncated = batch.step(agent.actions)
+        batch.dopamine_gain = np.full(4, gain)
+        signals.append(agent.learn(obs, reward, terminated | truncated).copy())
+    assert np.allclose(signals[0], 0.01, atol=1e-6)
+    assert np.array_equal(signals[0], signals[1])
+
+
 def test_baclofen_gain_slows_learning_from_the_drug():
     batches = [_batch(16), _batch(16)]
     agents = [_agent(QLearning, b) for b in batches]

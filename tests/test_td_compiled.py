@@ -67,11 +67,11 @@ def _reference_learn(agent: TDAgent, obs: np.ndarray, reward: np.ndarray, done: 
         delta = r - drug + agent.gamma * bootstrap * ~done - agent.values[agent.actions, rows]
         if isinstance(agent, Redish):
             delta = np.where(drug > 0, np.maximum(delta + drug, drug), delta)
-        if isinstance(agent, Dezfouli):
-            delta = delta - (agent.average_reward + agent.settings["allostasis_weight"] * agent.dt_s / 60.0
-                             * agent.batch.allostasis)
-            agent.average_reward += agent._baseline_rate * (r - agent.average_reward)
     signal = np.maximum(delta, 0.0) * agent.batch.dopamine_gain + np.minimum(delta, 0.0)
+    if isinstance(agent, Dezfouli):   # baclofen gates the phasic error, not the tonic baseline
+        signal = signal - (agent.average_reward + agent.settings["allostasis_weight"] * agent.dt_s / 60.0
+                           * agent.batch.allostasis)
+        agent.average_reward += agent._baseline_rate * (r - agent.average_reward)
     step = lr * signal
     if isinstance(agent, ActorCritic):
         for b in range(agent.n_actions):

@@ -169,8 +169,9 @@ def value_update(weights: np.ndarray, values: np.ndarray, next_values: np.ndarra
 
         delta0 = (r - D) + gamma V(s') * (not done) - Q(s, a)     V(s') = max_a' or Q(s', a')
         delta  = max(delta0 + D, D) if D > 0 else delta0          (D: drug term; empty `drug`: none)
-        delta -= rbar + kappa;  rbar += rate (r - rbar)           (empty `average_reward`: none)
-        s      = learning signal;  w_a += alpha s phi(s);  Q(s', a) += alpha s phi(s) . phi(s')
+        s      = learning signal of delta
+        s     -= rbar + kappa;  rbar += rate (r - rbar)           (empty `average_reward`: none)
+        w_a += alpha s phi(s);  Q(s', a) += alpha s phi(s) . phi(s')
 
     Other behaviour is updated for every subject (by 0 unless taken) in float32, as the masked
     vector update it replaces; a lever only for the subjects that pressed it, in float64.
@@ -193,10 +194,10 @@ def value_update(weights: np.ndarray, values: np.ndarray, next_values: np.ndarra
         delta = (r + gamma[i * sg] * bootstrap * live) - values[actions[i], i]
         if with_drug and drug[i] > 0:
             delta = max(delta + drug[i], drug[i])
-        if with_baseline:
-            delta = delta - (average_reward[i] + allostasis_coefficient * allostasis[i])
-            average_reward[i] += baseline_rate * (reward[i] - average_reward[i])
         signal[i] = _learning_signal(delta, gain[i])
+        if with_baseline:   # the tonic baseline is not a burst: baclofen's gain leaves it
+            signal[i] -= average_reward[i] + allostasis_coefficient * allostasis[i]
+            average_reward[i] += baseline_rate * (reward[i] - average_reward[i])
         step[i] = learning_rate[i * sl] * signal[i]
         step_other[i] = step[i] if actions[i] == _OTHER else 0.0
         if actions[i] != _OTHER:
