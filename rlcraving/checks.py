@@ -7,6 +7,8 @@ import numbers
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import numpy as np
+
 
 def check_number(name: str, value: Any, *, lo: float = -math.inf, hi: float = math.inf,
                  integer: bool = False) -> float:
@@ -94,3 +96,19 @@ def check_render_mode(render_mode: Any, allowed: Iterable[str]) -> str | None:
 def _is_numpy_number(value: Any) -> bool:
     return type(value).__module__ == "numpy" and hasattr(value, "dtype") and value.dtype.kind in "iuf" \
         and getattr(value, "ndim", 1) == 0
+
+
+def check_per_subject(name: str, value: Any, n: int, *, lo: float = -math.inf, hi: float = math.inf,
+                      open_lo: bool = False) -> np.ndarray:
+    """Return `value` as a float array after checking it holds `n` finite values in [lo, hi]
+    (in (lo, hi] with `open_lo`)."""
+    array = np.asarray(value, dtype=float)
+    if array.shape != (n,):
+        raise ValueError(f"{name} must hold one value per subject, shape ({n},); got shape {array.shape}")
+    bad = ~np.isfinite(array) | (array > hi) | ((array <= lo) if open_lo else (array < lo))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        interval = f"({lo}, {hi}]" if open_lo else f"[{lo}, {hi}]"
+        raise ValueError(f"{name}[{i}]={float(array[i])!r} is outside the allowed range {interval} "
+                         f"({int(bad.sum())} value(s) outside)")
+    return array

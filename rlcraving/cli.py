@@ -6,6 +6,7 @@
     rlcraving check SPEC                    validate a spec and show its plan, run nothing
     rlcraving validate / rlcraving bench    model validation and benchmarks (their own modules)
     rlcraving app                           the classroom web app (Streamlit, local, offline)
+    rlcraving fit FITSPEC [DATA] [--check]  fit a lab's data (simulation-based inference); check recovery
 
 `--set key.sub=value` overrides any spec key; `--backend ray [--address HOST:PORT]` runs on a Ray
 cluster. Finished runs are kept in the output folder, so an interrupted command resumes.
@@ -307,6 +308,26 @@ def validate(ctx: typer.Context) -> None:
 def bench(ctx: typer.Context) -> None:
     """Performance benchmarks (rlcraving.bench; --help for its options)."""
     _delegate("rlcraving.bench", "bench", ctx.args)
+
+
+@app.command(name="fit")
+def fit_command(spec: Annotated[Path, typer.Argument(help="fit spec (YAML), e.g. experiments/fits/reinstatement.yaml")],
+                data: Annotated[Path | None, typer.Argument(help="the data: tidy CSV or Parquet (subject, group, day, "
+                                                                  "phase, measure, value)")] = None,
+                out: OutOpt = None,
+                check: Annotated[bool, typer.Option("--check", help="parameter recovery and calibration on "
+                                                                    "simulated subjects")] = False,
+                retrain: Annotated[bool, typer.Option("--retrain", help="train the estimator even if a matching "
+                                                                        "one is saved")] = False,
+                quiet: QuietOpt = False) -> None:
+    """Fit the model to a lab's data: per-subject posteriors, group differences, figures, a report."""
+    from rlcraving.fit import main
+
+    try:
+        main(spec, data, out=out, check_fit=check, retrain=retrain, quiet=quiet)
+    except ValueError as err:
+        typer.secho(f"rlcraving fit: {err}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2) from None
 
 
 if __name__ == "__main__":  # pragma: no cover

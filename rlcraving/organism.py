@@ -16,6 +16,7 @@ episode; `steps_since_infusion`; `counter`, the random-draw counter) and `sessio
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numba
@@ -23,6 +24,7 @@ import numpy as np
 
 from rlcraving import pavlovian as pav
 from rlcraving import random as rnd
+from rlcraving.checks import check_keys, check_per_subject
 from rlcraving.params import INDIVIDUAL_TRAITS, ModelParams
 from rlcraving.pharmacology import STATE_SIZE as BACLOFEN_STATE_SIZE
 from rlcraving.pharmacology import Placebo, Regimen, baclofen_model
@@ -184,6 +186,17 @@ class Organism:
     def trait(self, name: str) -> np.ndarray:
         """Per-subject multiplier `name` (see `params.INDIVIDUAL_TRAITS`)."""
         return self.traits[:, list(INDIVIDUAL_TRAITS).index(name)]
+
+    def set_traits(self, idx: np.ndarray, values: Mapping[str, np.ndarray]) -> None:
+        """Give subjects `idx` chosen trait multipliers (name -> one positive value per subject)
+        in place of their drawn ones; call it before their first step."""
+        check_keys("traits", values, INDIVIDUAL_TRAITS)
+        idx = np.asarray(idx, dtype=np.int64)
+        names = list(INDIVIDUAL_TRAITS)
+        for name, value in values.items():
+            value = check_per_subject(f"traits[{name!r}]", value, idx.size, lo=0.0, open_lo=True)
+            self.traits[idx, names.index(name)] = value
+        self._derive_constants()
 
     # ------------------------------------------------------------------ between and at episode starts
     def _wash_out(self, idx: np.ndarray, gap_h: np.ndarray, arriving: np.ndarray | None = None) -> None:

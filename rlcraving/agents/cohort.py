@@ -23,10 +23,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rlcraving.agents.td import AGENTS, TDAgent, make_agent
+from rlcraving.agents.td import AGENTS, TDAgent, make_agent, varying_parameters
 from rlcraving.checks import check_bool, check_keys, check_number
 from rlcraving.core import ACTIVE, SUMMARY_FIELDS, SubjectBatch
 from rlcraving.envs.cocaine_seeking import Protocol
+from rlcraving.params import INDIVIDUAL_TRAITS
 from rlcraving.protocol import Calendar, as_calendar
 
 #: Keyword arguments of the environment that a cohort accepts in `env_kwargs`.
@@ -73,7 +74,7 @@ def run_cohort(n_subjects: int, calendar: Calendar | Sequence[Mapping[str, Any]]
                agent: str = "q_learning", agent_params: Mapping[str, float] | None = None,
                env_kwargs: Mapping[str, Any] | None = None, seed: int = 0, condition: str = "",
                trace_sessions: Sequence[int] = (), event_subjects: Sequence[int] = (),
-               progress: bool = False) -> CohortResult:
+               progress: bool = False, subject_values: Mapping[str, Sequence[float]] | None = None) -> CohortResult:
     """Run `n_subjects` TD agents of kind `agent` (see `AGENTS`) through `calendar`.
 
     Args:
@@ -88,10 +89,15 @@ def run_cohort(n_subjects: int, calendar: Calendar | Sequence[Mapping[str, Any]]
         trace_sessions: calendar session indices whose within-session traces to record.
         event_subjects: subjects whose presses and infusions in the traced sessions to list.
         progress: show a progress bar (tqdm) over sessions.
+        subject_values: chosen per-subject values (name -> one value per subject) of trait
+            multipliers (`params.INDIVIDUAL_TRAITS`) and of the agent's parameters that vary
+            between subjects, in place of their drawn (or median) values; the other traits and
+            parameters are drawn (or median) as usual.
     """
     check_bool("progress", progress)
     cal = as_calendar(calendar)
-    cohort = _Cohort(n_subjects, cal, agent, agent_params, env_kwargs, seed, trace_sessions, event_subjects)
+    cohort = _Cohort(n_subjects, cal, agent, agent_params, env_kwargs, seed, trace_sessions, event_subjects,
+                     subject_values=subject_values)
     cohort.live(len(cal), progress)
     return cohort.result(condition)
 
@@ -142,7 +148,8 @@ class _Cohort:
 
     def __init__(self, n_subjects: int, calendar: Calendar, agent: str, agent_params: Mapping[str, float] | None,
                  env_kwargs: Mapping[str, Any] | None, seed: int, trace_sessions: Sequence[int],
-                 event_subjects: Sequence[int] = (), shortest: int | None = None):
+                 event_subjects: Sequence[int] = (), shortest: int | None = None,
+                 subject_values: Mapping[str, Sequence[float]] | None = None):
         n = check_number("n_subjects", n_subjects, lo=1, hi=10_000_000, integer=True)
         check_number("seed", seed, lo=0, hi=2**63 - 1, integer=True)
         if not isinstance(agent, str) or agent not in AGENTS:
@@ -165,9 +172,17 @@ class _Cohort:
         self.everyone = np.arange(n)
         self.protocol.reset(self.everyone, int(seed), None)
         self.learner.new_subjects(self.everyone)
+        if subject_values:
+            self._set_subject_values(subject_values)
         self.learner.begin(self.everyone)
         self.recorder = _Recorder(batch, calendar, traced, watched)
         self.waiting = np.zeros(n, dtype=bool)   # finished the sessions asked for, not yet started the next
+
+    def _set_subject_values(self, values: Mapping[str, Sequence[float]]) -> None:
+        """Chosen per-subject traits and agent parameters (see `run_cohort`), before the first step."""
+        check_keys("subject_values", values, [*INDIVIDUAL_TRAITS, *varying_parameters(self.learner)])
+        self.protocol.batch.set_traits(self.everyone, {k: v for k, v in values.items() if k in INDIVIDUAL_TRAITS})
+        self.learner.set_parameters(self.everyone, {k: v for k, v in values.items() if k not in INDIVIDUAL_TRAITS})
 
     def follow(self, calendar: Calendar) -> None:
         """Continue on `calendar` (which starts with the sessions already lived)."""

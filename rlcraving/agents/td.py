@@ -50,7 +50,7 @@ import numpy as np
 from rlcraving import random as rnd
 from rlcraving.agents import compiled
 from rlcraving.agents.features import Features, linear
-from rlcraving.checks import check_bool, check_number
+from rlcraving.checks import check_bool, check_keys, check_number, check_per_subject
 from rlcraving.core import ACTIVE, OBSERVATION_NAMES, OTHER, SubjectBatch
 
 _STREAM_CHOICE = 1001  # random stream of action selection (the core uses streams below 100)
@@ -182,6 +182,19 @@ class TDAgent:
             if isinstance(values, np.ndarray):
                 drawn = self.settings[name] * np.exp(spec.sigma * rnd.normal(keys, spec.stream))
                 values[idx] = np.clip(drawn, spec.lo, spec.hi)
+        self._derive()
+
+    def set_parameters(self, idx: np.ndarray, values: Mapping[str, np.ndarray]) -> None:
+        """Give subjects `idx` chosen values (name -> one value per subject) of parameters that vary
+        between subjects (sigma > 0), in place of their drawn or default ones."""
+        check_keys("agent parameters", values, varying_parameters(self))
+        idx = np.asarray(idx, dtype=np.int64)
+        for name, value in values.items():
+            spec = self.PARAMETERS[name]
+            value = check_per_subject(f"agent parameter {name!r}", value, idx.size, lo=spec.lo, hi=spec.hi)
+            if not isinstance(self._param[name], np.ndarray):
+                self._param[name] = np.full(self.n, self._param[name])
+            self._param[name][idx] = value
         self._derive()
 
     def _derive(self) -> None:
@@ -463,6 +476,11 @@ class Dezfouli(Redish):
                 self.batch.allostasis)
 
 
+def varying_parameters(agent: TDAgent | type[TDAgent]) -> tuple[str, ...]:
+    """Names of the agent's parameters that vary between subjects (log-normal sigma > 0)."""
+    return tuple(name for name, spec in agent.PARAMETERS.items() if spec.sigma > 0)
+
+
 #: Registry: agent name -> class.
 AGENTS: dict[str, type[TDAgent]] = {cls.name: cls for cls in (QLearning, SARSA, ActorCritic, Redish, Dezfouli)}
 
@@ -496,4 +514,5 @@ __all__ = [
     "TDAgent",
     "describe_parameters",
     "make_agent",
+    "varying_parameters",
 ]
