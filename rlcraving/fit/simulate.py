@@ -27,8 +27,8 @@ _NOT_MODEL = ("fit", "experiments", "app", "cli.py", "bench.py", "validat", "doc
 
 def model_digest() -> str:
     """Digest of the model's source code (every module of the package except the fit, studies,
-    classroom app, command line, benchmarks, validation, docs and file helpers), so a trained estimator is not reused after
-    the model changes."""
+    classroom app, command line, benchmarks, validation, docs and file helpers), so a trained
+    estimator is not reused after the model changes."""
     root = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256()
     for path in sorted(root.rglob("*.py")):

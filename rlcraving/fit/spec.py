@@ -29,7 +29,7 @@ import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from rlcraving.agents.td import AGENTS, varying_parameters
-from rlcraving.experiments.loader import Issue, _issues, _LineMap
+from rlcraving.experiments.loader import Issue, YAMLLimitError, _issues, _LineMap, compose_yaml, construct_yaml
 from rlcraving.experiments.spec import (
     MEASURES,
     BaclofenSpec,
@@ -221,8 +221,11 @@ def load_fit_spec(path: str | Path) -> FitSpec:
 def loads_fit_spec(text: str, *, source: str = "<fit spec>") -> FitSpec:
     """Validate fit spec text (see `load_fit_spec`)."""
     try:
-        data = yaml.safe_load(text)
-        lines = _LineMap(text)
+        node = compose_yaml(text)
+        data = construct_yaml(node)
+        lines = _LineMap(node)
+    except YAMLLimitError as err:
+        raise FitSpecError(source, [Issue("", f"refused: {err.problem}", err.line)]) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         raise FitSpecError(source, [Issue("", f"not valid YAML: {getattr(err, 'problem', err)}",
