@@ -199,6 +199,10 @@ class PersonOptions:
 class Outpatient:
     """The person's world; mixed with `Organism` in `PersonBatch`."""
 
+    observation_names = OBSERVATION_NAMES
+    #: What the TD agents learn from (`agents.features`): the observation less the clocks.
+    feature_names = ("drug_cue", "drug_at_hand", "awake", "clinic_day", "dysphoria", "incentive", "sedation")
+
     def _build_world(self, world: OutpatientParams) -> None:
         self.world = world
         n, w, p = self.n, world, self.params
@@ -397,8 +401,8 @@ class Outpatient:
         dose = self._absorb_ip(dose)
         # the organism (step 5)
         move_levels(dose, kor_drive, self._levels, self._constants, self._coefficients)
-        express(gain, withdrawal, self._levels, self._constants, self._excitation, self._inhibition, self.cue_left,
-                self._coefficients)
+        express(gain, withdrawal, self._levels, self._constants, self._excitation, self._inhibition,
+                self._elsewhere, self._inhibition_old, self.cue_left, self._coefficients)
         reward = np.empty(n)
         step_reward(actions, used, self._nobody, self._zeros, gain, natural_gain, self._levels, self._constants,
                     self._coefficients, self._components, reward)
@@ -451,7 +455,8 @@ class Outpatient:
     def _trial(self, rows: np.ndarray, x: np.ndarray, outcome: float, gain: np.ndarray) -> None:
         E, I = self._E[rows], self._I[rows]
         pav.update(E, I, x, self.context[rows], np.full(rows.size, pav.DRUG), np.full(rows.size, outcome),
-                   self.pavlovian_rate[rows], self.extinction_rate[rows], gain[rows], self.retrieval[rows])
+                   self.pavlovian_rate[rows], self.extinction_rate[rows], gain[rows], self.retrieval[rows],
+                   self.params.extinction_generality)
         self._E[rows], self._I[rows] = E, I
         self._refresh_values(rows)
 
