@@ -20,6 +20,8 @@ import enum
 import importlib
 import inspect
 import os
+import shlex
+import sys
 import time
 import typing
 from collections.abc import Callable, Iterator
@@ -128,7 +130,7 @@ def _load(spec: Path | None, sets: list[str] | None, grid: list[str] | None, *, 
 def _execute(study: Any, out: str | None, *, workers: int, backend: BackendChoice, address: str | None,
              quiet: bool) -> None:
     from rlcraving.experiments.runner import RunError
-    from rlcraving.experiments.study import run_study
+    from rlcraving.experiments.study import StudyInterrupted, run_study
     from rlcraving.files import output_folder
 
     out, created = output_folder(Path("results") / study.spec.name if out is None else out, "--out")
@@ -142,8 +144,11 @@ def _execute(study: Any, out: str | None, *, workers: int, backend: BackendChoic
     try:
         result = run_study(study, out, workers=workers, backend=backend.value, address=address, progress=not quiet)
     except RunError as err:
-        typer.secho(str(err), err=True, fg=typer.colors.RED)
-        raise typer.Exit(1) from None
+        raise _fail(str(err), 1) from None
+    except StudyInterrupted as err:
+        again = shlex.join(["rlcraving", *sys.argv[1:]]) if sys.argv[1:] else "the same command"
+        raise _fail(f"{err} (metadata.json records this); resume with: {again} (saved runs are skipped)",
+                    EXIT_INTERRUPTED) from None
     if not quiet:
         _print_result(result, time.perf_counter() - start)
 

@@ -59,12 +59,12 @@ def test_killed_sweep_resumes_to_the_same_table(swept, tmp_path):
     proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not list((out / "runs").glob("*-s?.parquet")):
+        while time.monotonic() < deadline and not list((out / "runs").glob("*-s?.sha256.json")):
             time.sleep(0.05)
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-    saved = list((out / "runs").glob("*-s?.parquet"))
+    saved = list((out / "runs").glob("*-s?.sha256.json"))
     assert 1 <= len(saved) < 4 and not (out / "results.parquet").exists()
     result = invoke("sweep", SMOKE, "--out", out)
     assert result.exit_code == 0 and f"({len(saved)} already done)" in result.stdout

@@ -34,7 +34,7 @@ import yaml
 
 from rlcraving import stats
 from rlcraving.experiments.loader import Study
-from rlcraving.files import atomic_write
+from rlcraving.files import atomic_write, atomic_write_text, overwrite_in_place
 
 #: Distributions whose versions go into metadata.json.
 PACKAGES = ("rlcraving", "numpy", "scipy", "pandas", "pyarrow", "gymnasium", "torch", "stable-baselines3",
@@ -96,7 +96,13 @@ def write_metadata(study: Study, out: Path, **extra: Any) -> dict[str, Any]:
         "written": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         **extra,
     }
-    atomic_write(out / "metadata.json", lambda p: p.write_text(json.dumps(meta, indent=2, default=str) + "\n"))
+    text = json.dumps(meta, indent=2, default=str) + "\n"
+    try:
+        atomic_write_text(out / "metadata.json", text)
+    except OSError:
+        if not (out / "metadata.json").is_file():
+            raise
+        overwrite_in_place(out / "metadata.json", text)  # a full disk has no room for a temporary copy
     return meta
 
 

@@ -2,8 +2,11 @@
 
 Each task's tables are written atomically (temporary file, then `os.replace`) under
 ``<out>/runs/<key>.parquet`` as soon as it finishes, where the key is a digest of everything that
-determines the task's numbers. A re-run skips tasks whose file exists, so a killed sweep loses
-only the tasks in flight, and the final table is the same as an uninterrupted run's.
+determines the task's numbers, with their SHA-256 checksums beside them. A re-run skips tasks
+whose files match their checksums and runs again (saying so) any whose files are missing,
+damaged or edited, so a killed sweep loses only the tasks in flight, and the final table is the
+same as an uninterrupted run's. An interrupt (Ctrl-C) terminates the workers at once and keeps
+every run that finished.
 
 Backends:
 
@@ -17,7 +20,11 @@ Backends:
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import io
+import json
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -32,7 +39,7 @@ from tqdm.auto import tqdm
 
 from rlcraving.experiments.loader import Study
 from rlcraving.experiments.spec import SB3AgentSpec, TDAgentSpec, run_key
-from rlcraving.files import atomic_write
+from rlcraving.files import atomic_write, atomic_write_bytes, atomic_write_text, remove_stale_tmp
 
 Backend = Literal["local", "ray"]
 BACKENDS: tuple[str, ...] = ("local", "ray")
@@ -125,30 +132,75 @@ def _decorate(frame: pd.DataFrame, task: RunTask) -> pd.DataFrame:
 
 
 class RunStore:
-    """Finished tasks' tables under ``<out>/runs``: ``<key>.parquet`` (the table, written last,
-    marks the task done) and ``<key>.traces.parquet``."""
+    """Finished tasks' tables under ``<out>/runs``: ``<key>.parquet`` (the table),
+    ``<key>.traces.parquet`` and ``<key>.sha256.json`` (the SHA-256 of both, written last: it
+    marks the task done). A task counts as done only while both files match their checksums."""
 
     def __init__(self, out: Path):
         self.folder = Path(out) / "runs"
 
-    def _paths(self, key: str) -> tuple[Path, Path]:
-        return self.folder / f"{key}.parquet", self.folder / f"{key}.traces.parquet"
+    def _paths(self, key: str) -> tuple[Path, Path, Path]:
+        return (self.folder / f"{key}.parquet", self.folder / f"{key}.traces.parquet",
+                self.folder / f"{key}.sha256.json")
+
+    def problem(self, key: str) -> str | None:
+        """Why task `key`'s stored files are not a finished run (None when they are): "absent" when
+        nothing is stored, otherwise what is missing, unreadable or changed."""
+        table, traces, sums = self._paths(key)
+        if not any(p.exists() for p in (table, traces, sums)):
+            return "absent"
+        try:
+            recorded = json.loads(sums.read_text(encoding="utf-8"))
+            if not isinstance(recorded, dict):
+                raise ValueError
+        except FileNotFoundError:
+            return "its checksum file is missing (the run did not finish saving)"
+        except (OSError, ValueError):
+            return f"its checksum file {sums.name} is unreadable"
+        for path, name in ((table, "table"), (traces, "traces")):
+            try:
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            except FileNotFoundError:
+                return f"{path.name} is missing"
+            except OSError as err:
+                return f"{path.name} cannot be read ({err.strerror})"
+            if digest != recorded.get(name):
+                return f"{path.name} differs from the checksum recorded when the run finished (edited or damaged)"
+        return None
 
     def done(self, key: str) -> bool:
-        """Whether the task `key` has finished."""
-        table, traces = self._paths(key)
-        return table.exists() and traces.exists()
+        """Whether the task `key` has finished and its files match their checksums."""
+        return self.problem(key) is None
+
+    def discard(self, key: str) -> None:
+        """Delete whatever is stored for task `key`."""
+        for path in self._paths(key):
+            path.unlink(missing_ok=True)
 
     def save(self, key: str, table: pd.DataFrame, traces: pd.DataFrame) -> None:
-        """Store a finished task (traces first, so a table file always has its traces)."""
-        table_path, traces_path = self._paths(key)
-        atomic_write(traces_path, lambda p: traces.to_parquet(p, index=False))
-        atomic_write(table_path, lambda p: table.to_parquet(p, index=False))
+        """Store a finished task: the tables, then their checksums (each file written atomically)."""
+        table_path, traces_path, sums_path = self._paths(key)
+        sums = {}
+        for frame, path, name in ((traces, traces_path, "traces"), (table, table_path, "table")):
+            data = _parquet_bytes(frame)
+            atomic_write_bytes(path, data)
+            sums[name] = hashlib.sha256(data).hexdigest()
+        atomic_write_text(sums_path, json.dumps(sums, indent=1) + "\n")
 
     def load(self, key: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The tables of a finished task."""
-        table, traces = self._paths(key)
+        table, traces, _ = self._paths(key)
         return pd.read_parquet(table), pd.read_parquet(traces)
+
+    def remove_stale_tmp(self) -> list[Path]:
+        """Delete temporary files of writers that died (a killed sweep's), in ``runs/``."""
+        return remove_stale_tmp(self.folder)
+
+
+def _parquet_bytes(frame: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    return buffer.getvalue()
 
 
 def collect(tasks: Sequence[RunTask], store: RunStore) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -174,7 +226,18 @@ def run_tasks(tasks: Sequence[RunTask], store: RunStore, *, runner: Runner = sim
         raise ValueError(f"backend={backend!r} is not allowed; choose one of {list(BACKENDS)}")
     if workers < 1:
         raise ValueError(f"workers={workers} must be at least 1")
-    pending = [t for t in tasks if not store.done(t.key)]
+    stale = store.remove_stale_tmp()
+    if stale:
+        _note(f"removed {len(stale)} temporary file(s) left in {store.folder} by an interrupted writer")
+    pending = []
+    for task in tasks:
+        problem = store.problem(task.key)
+        if problem is None:
+            continue
+        if problem != "absent":
+            _note(f"run {task.key} ({task.condition}, seed {task.seed}): {problem}; running it again")
+            store.discard(task.key)
+        pending.append(task)
     unique = list({t.key: t for t in pending}.values())
     bar = tqdm(total=len(tasks), initial=len(tasks) - len(pending), desc="runs", unit="run",
                disable=not progress, file=sys.stderr)
@@ -210,6 +273,11 @@ def run_tasks(tasks: Sequence[RunTask], store: RunStore, *, runner: Runner = sim
     return len(unique)
 
 
+def _note(message: str) -> None:
+    """A message for the user on stderr (shown even without the progress bar)."""
+    tqdm.write(message, file=sys.stderr)
+
+
 @contextlib.contextmanager
 def _single_threaded_children() -> Iterator[None]:
     """Child processes started inside inherit one BLAS/OpenMP thread each."""
@@ -226,25 +294,48 @@ def _single_threaded_children() -> Iterator[None]:
 
 
 def _init_worker() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle: it stops the workers
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(1)
 
 
 def _run_processes(tasks: Sequence[RunTask], runner: Runner, workers: int,
                    finished: Callable[[RunTask, Any], None]) -> None:
-    with _single_threaded_children(), ProcessPoolExecutor(
-            max_workers=min(workers, len(tasks)), mp_context=get_context("spawn"), initializer=_init_worker) as pool:
-        futures: dict[Future, RunTask] = {pool.submit(execute, t, runner): t for t in tasks}
-        try:
-            remaining = set(futures)
-            while remaining:
-                done, remaining = wait(remaining, return_when=FIRST_COMPLETED)
-                for future in done:
-                    error = future.exception()
-                    finished(futures[future], error if error is not None else future.result())
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+    """Run `tasks` on a pool of spawned processes. On an interrupt or error in the driver, runs
+    already finished are still handed to `finished`, and the workers are terminated at once."""
+    with _single_threaded_children():
+        pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=get_context("spawn"),
+                                   initializer=_init_worker)
+    futures: dict[Future, RunTask] = {pool.submit(execute, t, runner): t for t in tasks}
+    remaining, handled = set(futures), set()
+    try:
+        while remaining:
+            done, remaining = wait(remaining, return_when=FIRST_COMPLETED)
+            for future in done:
+                handled.add(future)
+                error = future.exception()
+                finished(futures[future], error if error is not None else future.result())
+    except BaseException:
+        _stop(pool)
+        for future in set(futures) - handled:  # finished while the driver was busy: keep them
+            if future.done() and not future.cancelled() and future.exception() is None:
+                with contextlib.suppress(Exception):
+                    finished(futures[future], future.result())
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Cancel queued tasks and terminate the pool's worker processes (computing or idle)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # no public API before Python 3.14
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.terminate()
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.join(timeout=5)
 
 
 def _run_ray(tasks: Sequence[RunTask], runner: Runner, workers: int, address: str | None,
@@ -265,14 +356,24 @@ def _run_ray(tasks: Sequence[RunTask], runner: Runner, workers: int, address: st
         remote = ray.remote(num_cpus=1, max_retries=0)(execute)
         refs = {remote.remote(t, runner): t for t in tasks}
         remaining = list(refs)
-        while remaining:
-            done, remaining = ray.wait(remaining, num_returns=1)
-            for ref in done:
-                try:
-                    outcome: Any = ray.get(ref)
-                except ray.exceptions.RayTaskError as err:
-                    outcome = err.as_instanceof_cause()
-                finished(refs[ref], outcome)
+        try:
+            while remaining:
+                done, remaining = ray.wait(remaining, num_returns=1)
+                for ref in done:
+                    try:
+                        outcome: Any = ray.get(ref)
+                    except ray.exceptions.RayTaskError as err:
+                        outcome = err.as_instanceof_cause()
+                    finished(refs[ref], outcome)
+        except BaseException:
+            ready, remaining = ray.wait(remaining, num_returns=len(remaining), timeout=0) if remaining else ([], [])
+            for ref in remaining:
+                with contextlib.suppress(Exception):
+                    ray.cancel(ref, force=True)
+            for ref in ready:  # finished while the driver was busy: keep them
+                with contextlib.suppress(Exception):
+                    finished(refs[ref], ray.get(ref))
+            raise
     finally:
         if started:
             ray.shutdown()

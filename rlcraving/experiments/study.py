@@ -29,6 +29,14 @@ class StudyResult:
     runs_executed: int = 0
 
 
+class StudyInterrupted(KeyboardInterrupt):
+    """A study stopped by an interrupt: `saved` of `total` runs are kept in `out`/runs."""
+
+    def __init__(self, saved: int, total: int, out: Path):
+        super().__init__(f"interrupted: {saved} of {total} run(s) saved in {out / 'runs'}")
+        self.saved, self.total, self.out = saved, total, out
+
+
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -45,12 +53,30 @@ def run_study(study: Study, out: str | Path, *, runner: Runner = simulate, backe
     results.write_metadata(study, out, status="running", **context)
     store = RunStore(out)
     try:
-        executed = run_tasks(tasks, store, runner=runner, backend=backend, workers=workers, address=address,
-                             progress=progress)
-    except (RunError, KeyboardInterrupt):
-        done = sum(store.done(t.key) for t in tasks)
-        results.write_metadata(study, out, status=f"incomplete: {done} of {len(tasks)} runs saved", **context)
+        return _run_and_write(study, out, tasks, store, context, runner=runner, figures=figures, progress=progress)
+    except BaseException as err:
+        saved = sum(store.done(t.key) for t in tasks)
+        if isinstance(err, KeyboardInterrupt):
+            status = f"interrupted: {saved} of {len(tasks)} runs saved"
+        elif isinstance(err, RunError):
+            status = f"incomplete: {saved} of {len(tasks)} runs saved"
+        else:
+            status = f"failed: {saved} of {len(tasks)} runs saved; {type(err).__name__}: {' '.join(str(err).split())}"
+        try:
+            results.write_metadata(study, out, status=status, runs_saved=saved, stopped=_now(), **context)
+        except OSError as meta_err:
+            err.add_note(f"metadata.json could not be updated ({meta_err.strerror}); it may still say 'running'")
+        if isinstance(err, KeyboardInterrupt) and not isinstance(err, StudyInterrupted):
+            raise StudyInterrupted(saved, len(tasks), out) from None
         raise
+
+
+def _run_and_write(study: Study, out: Path, tasks: list, store: RunStore, context: dict, *, runner: Runner,
+                   figures: bool, progress: bool) -> StudyResult:
+    """The body of `run_study` once metadata.json says "running"."""
+    backend, workers, address = context["backend"], context["workers"], context["address"]
+    executed = run_tasks(tasks, store, runner=runner, backend=backend, workers=workers, address=address,
+                         progress=progress)
     table, traces = collect(tasks, store)
     results.write_table(table, out, "results")
     results.write_table(traces, out, "traces")
@@ -63,5 +89,6 @@ def run_study(study: Study, out: str | Path, *, runner: Runner = simulate, backe
     if figures:
         from rlcraving.experiments.figures import write_figures
         paths = write_figures(study, table, traces, summary, out)
-    results.write_metadata(study, out, status="complete", runs_executed=executed, finished=_now(), **context)
+    results.write_metadata(study, out, status="complete", runs_saved=len(tasks), runs_executed=executed,
+                           finished=_now(), **context)
     return StudyResult(out, table, traces, outcomes, summary, tests, paths, len(tasks), executed)
