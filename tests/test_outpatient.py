@@ -235,3 +235,36 @@ def test_the_person_page_documents_every_world_parameter_and_is_linked_from_the_
     page = (Path(docs.MODEL_MD).parent / "outpatient.md").read_text(encoding="utf-8")
     assert docs.parameters_table(OutpatientParams) in page, "regenerate the table in docs/outpatient.md"
     assert "outpatient.md" in Path(docs.MODEL_MD).read_text(encoding="utf-8")
+
+
+def test_td_agents_live_in_the_persons_world_through_the_same_api() -> None:
+    from rlcraving.agents.td import make_agent
+    from rlcraving.random import subject_keys
+
+    def weeks(n_weeks: int) -> tuple[np.ndarray, np.ndarray]:
+        batch = PersonBatch(30)
+        everyone = np.arange(30)
+        batch.new_subjects(everyone, subject_keys(4, everyone))
+        batch.start_weeks(everyone)
+        agent = make_agent("q_learning", batch, {"discount_time_s": 3 * 3600.0, "operant_presses_per_h": 0.1},
+                           individual_differences=True)
+        agent.new_subjects(everyone)
+        agent.begin(everyone)
+        for _ in range(n_weeks * 168):
+            obs, reward, terminated, truncated = batch.step(agent.actions)
+            agent.learn(obs, reward, terminated | truncated)
+            if truncated.all():
+                batch.end_weeks(everyone)
+                batch.start_weeks(everyone)
+                agent.begin(everyone)
+        return batch.total_infusions.copy(), agent.weights.copy()
+
+    uses, weights = weeks(2)
+    assert agent_features_named_by_the_world()
+    assert uses.sum() > 0 and np.array_equal(weeks(2)[1], weights)
+
+
+def agent_features_named_by_the_world() -> bool:
+    from rlcraving.agents.features import features_of
+    features = features_of(PersonBatch(1))
+    return features.names[:len(PersonBatch.feature_names)] == PersonBatch.feature_names

@@ -36,6 +36,8 @@ runs over contiguous subject vectors.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from rlcraving.agents import compiled
@@ -47,31 +49,45 @@ _SUCROSE = ("sucrose_cue", "sucrose_lever_present")
 #: Centres of the radial basis functions coding drug occupancy, and their width (occupancy units).
 OCCUPANCY_CENTRES = (0.0, 0.25, 0.5, 0.75, 1.0)
 OCCUPANCY_WIDTH = 0.125
-_OCCUPANCY = OBSERVATION_NAMES.index("drug_occupancy")
 _BUMP_SCALE = -0.5 / OCCUPANCY_WIDTH**2   # exponent of a bump per squared distance from its centre
 
 
 class Features:
-    """The feature map for a chamber with or without the sucrose lever."""
+    """The feature map for a chamber with or without the sucrose lever; or, given another world's
+    `observation_names` and the `observed` names it learns from, for that world (its observation
+    must have "drug_occupancy" and "incentive")."""
 
-    def __init__(self, sucrose_lever: bool):
+    def __init__(self, sucrose_lever: bool, *, observation_names: tuple[str, ...] = OBSERVATION_NAMES,
+                 observed: tuple[str, ...] | None = None):
         check_bool("sucrose_lever", sucrose_lever)
-        observed = _BASE + (_SUCROSE if sucrose_lever else ())
+        if observed is None:
+            observed = _BASE + (_SUCROSE if sucrose_lever else ())
         #: Feature names, in row order.
         self.names: tuple[str, ...] = (*observed, *(f"occupancy_{c:g}" for c in OCCUPANCY_CENTRES))
-        self.columns = tuple(OBSERVATION_NAMES.index(name) for name in observed)
+        self.columns = tuple(observation_names.index(name) for name in observed)
         self._columns = np.array(self.columns, dtype=np.int64)
         self._centres = np.array(OCCUPANCY_CENTRES)
+        self._occupancy = observation_names.index("drug_occupancy")
+        #: Column of the observed incentive signal (the agents' Pavlovian bias).
+        self.incentive_column = observation_names.index("incentive")
 
     def __len__(self) -> int:
         return len(self.names)
 
     def __call__(self, obs: np.ndarray, out: np.ndarray) -> np.ndarray:
         """Features of observations `obs` (m, 12) written into `out` (n_features, m); returns `out`."""
-        compiled.observed_features(obs, self._columns, _OCCUPANCY, self._centres, out.dtype.type(_BUMP_SCALE), out)
+        compiled.observed_features(obs, self._columns, self._occupancy, self._centres, out.dtype.type(_BUMP_SCALE), out)
         bumps = out[len(self.columns):]
         np.exp(bumps, out=bumps)
         return out
+
+
+def features_of(batch: Any) -> Features:
+    """The feature map for a batch: the chamber's, or the one its world names (`feature_names`)."""
+    names = getattr(batch, "feature_names", None)
+    if names is None:
+        return Features(batch.options.sucrose_lever)
+    return Features(False, observation_names=batch.observation_names, observed=names)
 
 
 def linear(weights: np.ndarray, phi: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

@@ -49,15 +49,15 @@ import numpy as np
 
 from rlcraving import random as rnd
 from rlcraving.agents import compiled
-from rlcraving.agents.features import Features, linear
+from rlcraving.agents.features import features_of, linear
 from rlcraving.checks import check_bool, check_keys, check_number, check_per_subject
-from rlcraving.core import ACTIVE, OBSERVATION_NAMES, OTHER, SubjectBatch
+from rlcraving.core import SubjectBatch
+from rlcraving.organism import Organism
 
 _STREAM_CHOICE = 1001  # random stream of action selection (the core uses streams below 100)
 _ALL = slice(None)
 #: Floating type of weights, features and values (halves memory traffic; learning steps are far above its precision).
 WEIGHT_DTYPE = np.float32
-INCENTIVE = OBSERVATION_NAMES.index("incentive")
 _NONE = np.zeros(0)   # an absent per-subject term of the compiled update
 
 
@@ -123,16 +123,16 @@ class TDAgent:
     name: ClassVar[str] = ""
     PARAMETERS: ClassVar[dict[str, AgentParameter]] = _COMMON
 
-    def __init__(self, batch: SubjectBatch, params: Mapping[str, float] | None = None, *,
+    def __init__(self, batch: SubjectBatch | Organism, params: Mapping[str, float] | None = None, *,
                  individual_differences: bool = False):
-        if not isinstance(batch, SubjectBatch):
-            raise TypeError(f"batch={batch!r} must be a SubjectBatch")
+        if not isinstance(batch, Organism):
+            raise TypeError(f"batch={batch!r} must be a SubjectBatch (or another world's batch of organisms)")
         self.batch = batch
         self.individual_differences = check_bool("individual_differences", individual_differences)
         self.settings = self._check_params({} if params is None else params)
-        self.features = Features(batch.options.sucrose_lever)
+        self.features = features_of(batch)
         n, n_actions, n_features = batch.n, batch.n_actions, len(self.features)
-        self.n, self.n_actions, self.dt_s = n, n_actions, batch.params.dt_s
+        self.n, self.n_actions, self.dt_s = n, n_actions, batch.dt_s
         self.weights = np.zeros((n_actions, n_features, n), dtype=WEIGHT_DTYPE)   # w[a, f, i]
         self.values = np.zeros((n_actions, n), dtype=WEIGHT_DTYPE)   # Q(s_t, .) (actor-critic: preferences)
         self.actions = np.zeros(n, dtype=np.int64)            # a_t
@@ -240,7 +240,7 @@ class TDAgent:
         self._phi[:, idx] = phi
         values = self._start_values(idx, phi)
         self.values[:, idx] = values
-        self.actions[idx] = self._choose(values, obs[:, INCENTIVE], idx)
+        self.actions[idx] = self._choose(values, obs[:, self.features.incentive_column], idx)
         if self._homeostatic:
             self._drive[idx] = self._drive_of(self.batch.occupancy[idx], self.batch.allostasis[idx])
 
@@ -275,7 +275,7 @@ class TDAgent:
         """
         phi, phi_next = self._phi, self.features(obs, self._phi_next)
         next_values = self._next_values(phi_next)
-        next_actions = self._choose(next_values, obs[:, INCENTIVE])
+        next_actions = self._choose(next_values, obs[:, self.features.incentive_column])
         self._update(self._reward(reward), next_values, next_actions, done, phi, phi_next)
         self.values, self._next = next_values, self.values
         self.actions = next_actions
