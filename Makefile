@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 TORCH := torch==2.13.0
 
-.PHONY: setup demo test test-slow validate bench lint clean
+.PHONY: setup demo app test test-slow test-browser notebooks ppo validate bench lint clean
 
 $(BIN)/rlcraving: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -19,8 +19,16 @@ setup: $(BIN)/rlcraving
 demo: setup
 	$(BIN)/rlcraving demo
 
+app: setup
+	$(BIN)/rlcraving app
+
 test: setup
 	$(BIN)/pytest -n 2
+
+# The app in a real headless Chromium (Debian's `chromium` package: apt-get install -y chromium).
+# With SCREENSHOT=path.png it also saves a picture of the page (the README's is docs/images/app.png).
+test-browser: setup
+	RLCRAVING_APP_SCREENSHOT=$(SCREENSHOT) $(BIN)/pytest -m browser -p no:xdist tests/browser
 
 test-slow: setup
 	$(BIN)/pytest -n 2 -m slow

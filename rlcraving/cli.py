@@ -20,6 +20,7 @@ import enum
 import importlib
 import inspect
 import os
+import re
 import shlex
 import sys
 import time
@@ -93,7 +94,10 @@ app = _Typer(name="rlcraving", help="Reinforcement-learning models of cocaine se
              no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
 
-DEMO_WORKERS = min(2, os.cpu_count() or 1)
+PIPED_WIDTH = 1000   # columns of the printed tables when output is not a terminal
+#: The demo's four runs take a few seconds each; starting worker processes (imports, compiled
+#: code loaded from cache) costs more than it saves: measured 47 s with 1 worker, 63 s with 2.
+DEMO_WORKERS = 1
 
 
 class BackendChoice(str, enum.Enum):
@@ -159,7 +163,8 @@ def _print_result(result: Any, seconds: float) -> None:
 
     from rlcraving.experiments.results import format_summary
 
-    console = Console()
+    # In a terminal rich fits its width; into a file or a pipe, lines are never cut or wrapped.
+    console = Console() if sys.stdout.isatty() else Console(width=PIPED_WIDTH)
     if len(result.summary):
         has_change = "change_mean" in result.summary
         table = Table(title="outcomes per condition (mean [95% bootstrap CI] over subjects)")
@@ -203,7 +208,8 @@ _TEST_COLUMNS = {"outcome", "axis", "test", "level", "reference", "n_reference",
 def demo(out: Annotated[str, typer.Option("--out", "-o", help="results folder")] = "results/demo",
          sets: SetOpt = None, workers: WorkersOpt = DEMO_WORKERS,
          backend: BackendOpt = BackendChoice.local, quiet: QuietOpt = False) -> None:
-    """Classroom demo (about a minute on 2 cores): learn, extinguish, relapse under baclofen."""
+    """Classroom demo: learn, extinguish, relapse under baclofen (one process by default: the demo's
+    four runs are too short for more workers to pay for starting)."""
     study = _load(None, sets, None, demo=True)
     if not quiet:
         typer.echo(" ".join(study.spec.description.split()))
@@ -283,15 +289,39 @@ def _delegate(module: str, command: str, args: list[str]) -> None:
         raise typer.Exit(2) from None
 
 
+def _docstring_parts(doc: str | None) -> tuple[str, dict[str, str]]:
+    """A Google-style docstring's text before its ``Args:`` section, and each argument's help."""
+    lines = inspect.cleandoc(doc or "").splitlines()
+    if "Args:" not in lines:
+        return "\n".join(lines), {}
+    at = lines.index("Args:")
+    helps: dict[str, str] = {}
+    name = None
+    for line in lines[at + 1:]:
+        match = re.match(r"^\s+(\w+)(?: \(.*?\))?: (.*)$", line)
+        if match:
+            name = match.group(1)
+            helps[name] = match.group(2).strip()
+        elif line.startswith((" ", "\t")) and line.strip() and name:
+            helps[name] += " " + line.strip()
+        elif line.strip():
+            break   # the next section (Returns:, ...)
+    return "\n".join(lines[:at]).strip(), helps
+
+
 def _as_command(main: Callable[..., Any]) -> Callable[..., Any]:
-    """`main` with ``Sequence[X]`` parameters presented to typer as ``list[X]`` options."""
+    """`main` as a typer command: ``Sequence[X]`` parameters as ``list[X]`` options, each option's
+    help from the ``Args:`` section of its docstring."""
     hints = typing.get_type_hints(main)
+    summary, helps = _docstring_parts(main.__doc__)
     params = []
     for p in inspect.signature(main).parameters.values():
         hint = hints.get(p.name, p.annotation)
         if typing.get_origin(hint) in (collections.abc.Sequence, tuple) and typing.get_args(hint):
             hint = list[typing.get_args(hint)[0]]  # type: ignore[index]
             p = p.replace(default=list(p.default) if isinstance(p.default, (list, tuple)) else p.default)
+        if p.name in helps:
+            hint = Annotated[hint, typer.Option(help=helps[p.name])]
         params.append(p.replace(annotation=hint))
 
     def command(**kwargs: Any) -> Any:
@@ -299,7 +329,7 @@ def _as_command(main: Callable[..., Any]) -> Callable[..., Any]:
 
     command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     command.__annotations__ = {p.name: p.annotation for p in params}
-    command.__doc__, command.__name__ = main.__doc__, getattr(main, "__name__", "main")
+    command.__doc__, command.__name__ = summary, getattr(main, "__name__", "main")
     return command
 
 

@@ -129,3 +129,34 @@ def test_python_dash_m_and_delegated_commands(capsys):
     with pytest.raises(typer.Exit) as info:
         _delegate("rlcraving.no_such_module", "validate", [])
     assert info.value.exit_code == 2 and "not part of this installation" in capsys.readouterr().err
+
+
+def test_delegated_help_lists_each_option_with_its_help():
+    from typer.testing import CliRunner
+
+    from rlcraving.cli import app
+
+    out = CliRunner().invoke(app, ["bench", "--help"], terminal_width=200).output
+    assert "minimum time per rate measurement" in out and "Args:" not in out
+
+
+def test_set_on_a_spec_without_agents_edits_the_default_agent(tmp_path):
+    from rlcraving.experiments.loader import SpecError, load_spec
+
+    spec = tmp_path / "no_agents.yaml"
+    spec.write_text("name: x\nsubjects: 2\ncalendar:\n  - {phase: self_administration, days: 2}\n")
+    study = load_spec(spec, ["agents.td.params.learning_rate=0.1"])
+    assert study.spec.agents["td"].params == {"learning_rate": 0.1}
+    with pytest.raises(SpecError, match="an agent needs a type: td"):
+        load_spec(spec, ["agents.other.params.learning_rate=0.1"])
+
+
+def test_printed_summary_is_not_cut_when_piped(tmp_path):
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "rlcraving", "sweep", "experiments/smoke_test.yaml", "--out",
+                          str(tmp_path)], capture_output=True, text=True, check=True).stdout
+    versus = [line for line in out.splitlines() if line.startswith("cue: mg_per_kg=5.0 vs 0.0:")]
+    assert len(versus) == 1 and len(versus[0]) > 80 and "permutation p = " in versus[0]   # one line, not cut
+    assert all("…" not in line for line in out.splitlines())

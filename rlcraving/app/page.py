@@ -67,7 +67,7 @@ def controls() -> classroom.Lesson:
 def show(fig: plt.Figure, caption: str) -> None:
     st.pyplot(fig, clear_figure=True)
     plt.close(fig)
-    st.caption(caption)
+    st.caption(caption.replace("..", "."))   # a sentence ending on "i.p." gets one full stop
 
 
 def main() -> None:
@@ -94,26 +94,22 @@ def main() -> None:
                    delta=f"{test_treated - test_placebo:+.1f}" if dose else None, delta_color="inverse")
 
     with plt.rc_context(figures.CLASSROOM_STYLE):
-        left, right = st.columns(2)
+        st.subheader("1. Learning, extinction, relapse")
+        table = result.table[result.table["condition"].isin(arms)]
+        show(figures.course_figure(table), course_caption(result, dose))
+        st.subheader("2. One subject's presses (cumulative record)")
+        subject = result.typical_subject()
+        events = result.events[result.events["condition"].isin(arms)]
+        curves = figures.cumulative_from_events(events, subject)
+        show(figures.cumulative_figure(curves), cumulative_caption(result, subject, dose))
+        st.subheader("3. Dopamine: from the drug to the cue")
+        traces = result.traces[result.traces["condition"].isin(arms)]
+        show(figures.dopamine_shift_figure(traces), dopamine_caption(result))
+        st.subheader("4. Dose-response")
+        left, _ = st.columns([3, 2])
         with left:
-            st.subheader("1. Learning, extinction, relapse")
-            table = result.table[result.table["condition"].isin(arms)]
-            show(figures.course_figure(table), course_caption(result, dose))
-        with right:
-            st.subheader("2. One subject's presses (cumulative record)")
-            subject = result.typical_subject()
-            events = result.events[result.events["condition"].isin(arms)]
-            curves = figures.cumulative_from_events(events, subject)
-            show(figures.cumulative_figure(curves), cumulative_caption(result, subject, dose))
-        left, right = st.columns(2)
-        with left:
-            st.subheader("3. Dopamine: from the drug to the cue")
-            traces = result.traces[result.traces["condition"].isin(arms)]
-            show(figures.dopamine_shift_figure(traces), dopamine_caption(result))
-        with right:
-            st.subheader("4. Dose-response")
             show(figures.dose_response_figure(result.dose_response, dose_label=f"baclofen ({les.unit})",
-                                        measure_label="active presses in the relapse test"),
+                                              measure_label="active presses in the relapse test"),
                  dose_caption(result))
 
 
@@ -132,7 +128,7 @@ def cumulative_caption(result: classroom.LessonResult, subject: int, dose: float
     return (f"Subject {subject} (the median responder in the placebo test). The line steps up at every press on the "
             "active lever, as on the paper recorders of operant labs; a tick marks a press that earned a dose. "
             "Steep means fast pressing, flat means a pause. In the test no press is rewarded"
-            + (f"; the second line is the same subject under {result.arm(dose)}." if dose else "."))
+            + (f"; the second line is the same subject under {result.arm(dose)}" if dose else "") + ".")
 
 
 def dopamine_caption(result: classroom.LessonResult) -> str:

@@ -1,4 +1,4 @@
-"""The classroom demo: one small study, about a minute on two cores."""
+"""The classroom demo: one small study (its running time is stated in the README)."""
 
 from __future__ import annotations
 

@@ -244,6 +244,7 @@ def course_figure(table: pd.DataFrame, *, labels: dict[str, str] | None = None, 
             elif active:
                 ax.fill_between(band["day"], band["lo"], band["hi"], color=color, alpha=0.15, lw=0)
     _shade_phases(ax, table)
+    ax.set_xlim(0.5, int(table["day"].max()) + 1.5)
     if shared and len(conditions) > 1:
         ax.axvline(shared + 0.5, color="0.4", lw=1, ls=":")
         ax.annotate("groups part here", (shared + 0.5, 0.97), xycoords=("data", "axes fraction"), ha="right",

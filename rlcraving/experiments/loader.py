@@ -99,7 +99,12 @@ def _issues(err: ValidationError, lines: _LineMap, origin_of: Mapping[Path_, str
         if e["type"] == "located":
             out += [_issue_at(split_key(k), m, lines, origin_of) for k, m in ctx["problems"]]
             continue
-        if e["type"] == "unknown_key":
+        if e["type"] == "union_tag_not_found" and loc[:1] == ("agents",):
+            msg = ("an agent needs a type: td (a TD cohort) or sb3 (a stable-baselines3 arm), "
+                   f"e.g. --set agents.{loc[1] if len(loc) > 1 else 'NAME'}.type=td")
+        elif e["type"] == "union_tag_not_found" and "regimen" in loc:
+            msg = f"a regimen needs a type: one of {sorted(REGIMEN_SPECS)}"
+        elif e["type"] == "unknown_key":
             loc = (*loc, ctx["unknown"][0])
         elif e["type"] not in ("missing",) and not isinstance(e.get("input"), (dict, list)):
             msg += f" (got {e.get('input')!r})"
@@ -380,6 +385,13 @@ def load_spec(path: str | Path, overrides: Sequence[str] = (), grid: Sequence[st
     return loads_spec(text, source=str(path), overrides=overrides, grid=grid)
 
 
+def default_agents() -> dict[str, dict[str, Any]]:
+    """The `agents:` block a spec without one runs with, as spec data."""
+    default = StudySpec.model_fields["agents"].default_factory()  # type: ignore[misc]
+    return {name: agent.model_dump(mode="json", exclude_defaults=True) | {"type": agent.type}
+            for name, agent in default.items()}
+
+
 def loads_spec(text: str, *, source: str = "<spec>", overrides: Sequence[str] = (),
                grid: Sequence[str] = ()) -> Study:
     """Validate spec text (see `load_spec`)."""
@@ -398,6 +410,8 @@ def loads_spec(text: str, *, source: str = "<spec>", overrides: Sequence[str] = 
     data = _plain(data)
     if lines.duplicates:
         raise SpecError(source, [Issue(".".join(map(str, p)), "key given twice", line) for p, line in lines.duplicates])
+    if "agents" not in data and any(a.startswith("agents.") for a in overrides):
+        data["agents"] = default_agents()   # so that --set agents.td.params.x=... edits the default agent
     assignments = [(a, a, "--set") for a in overrides]
     assignments += [(f"grid.{a.partition('=')[0]}=[{a.partition('=')[2]}]", a, "--grid") for a in grid]
     origin_of: dict[Path_, str] = {}
