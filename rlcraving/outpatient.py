@@ -148,7 +148,8 @@ class OutpatientParams:
     dizziness_ec50: float = _p(2.0, "x EC50", 0.1, 100.0, "chosen threshold of reported dizziness",
                                basis="chosen")
     confusion_ec50: float = _p(6.0, "x EC50", 0.1, 100.0,
-                               "chosen: confusion at high levels (seeds 000/001)", basis="chosen")
+                               "chosen: confusion at high levels (Baclofen for Cocaine Cravings; Is Baclofen "
+                               "Effective)", basis="chosen")
     withdrawal_syndrome: float = _p(0.15, "withdrawal units", 0.0, 10.0,
                                     "chosen threshold of a withdrawal syndrome (agitation, confusion)",
                                     basis="chosen")

@@ -121,7 +121,8 @@ class ModelParams:
                              "stress potentiation of drug incentive via kappa-opioid receptors (McLaughlin 2003)",
                              basis="chosen")
     kappa_baclofen_withdrawal: float = _p(1.0, "per unit withdrawal", 0.0, 100.0,
-                                          "rebound excitability after abrupt baclofen stop (seed 003)", basis="chosen")
+                                          "rebound excitability after abrupt baclofen stop (Baclofen Withdrawal "
+                                          "Management)", basis="chosen")
 
     # --- allostasis / withdrawal (Koob & Le Moal 2001; Keramati et al. 2017) ----------
     allostasis_rate_per_h: float = _p(0.067, "1 / h at full occupancy", 0.0, 10.0,
@@ -155,18 +156,21 @@ class ModelParams:
                                           "drug history at which the incubation load is 63% of maximum",
                                           basis="calibrated")
 
-    # --- baclofen pharmacokinetics: human oral (seeds 000, 001; SCIENCE.md) -------------
+    # --- baclofen pharmacokinetics: human oral (Baclofen for Cocaine Cravings; Is Baclofen Effective) ----
     baclofen_ka_per_h: float = _p(0.9, "1 / h", 0.01, 100.0,
-                                  "chosen so time to peak falls in the 1-3 h of seeds 000/001")
+                                  "chosen so time to peak falls in the 1-3 h of Baclofen for Cocaine Cravings; "
+                                  "Is Baclofen Effective")
     baclofen_v_l: float = _p(28.8, "L (V/F)", 1.0, 1000.0, "two-compartment fit V/F = 28.8 L")
     baclofen_cl_l_per_h: float = _p(10.8, "L / h (CL/F)", 0.1, 1000.0, "CL/F = 180 mL/min")
     baclofen_alpha_per_h: float = _p(1.29, "1 / h", 0.01, 100.0, "two-compartment fit alpha = 1.29 / h")
     baclofen_beta_per_h: float = _p(0.191, "1 / h", 0.001, 100.0,
                                     "two-compartment fit beta = 0.191 / h (terminal half-life 3.6 h)")
     renal_function: float = _p(1.0, "fraction of normal", 0.05, 2.0,
-                               "clearance of the renal share scales with renal function (seeds 000/001)")
+                               "clearance of the renal share scales with renal function (Baclofen for Cocaine "
+                               "Cravings; Is Baclofen Effective)")
     baclofen_renal_fraction: float = _p(0.8, "fraction of clearance", 0.7, 0.85,
-                                        "seeds 000/001: 70-85% of baclofen is excreted unchanged by the kidney")
+                                        "Baclofen for Cocaine Cravings; Is Baclofen Effective: 70-85% of baclofen is "
+                                        "excreted unchanged by the kidney")
     # --- baclofen: rat intraperitoneal -------------------------------------------------
     baclofen_rat_ka_per_h: float = _p(4.0, "1 / h", 0.01, 100.0, "assumed: i.p. peak within ~30-45 min")
     baclofen_rat_half_life_h: float = _p(1.5, "h", 0.1, 24.0, "assumed rat elimination half-life")
@@ -185,15 +189,16 @@ class ModelParams:
                                                  "(Roberts 1996; Brebner 2000): share of the effect on sucrose",
                                                  basis="chosen")
     sedation_ec50_multiple: float = _p(5.0, "x EC50", 0.1, 100.0,
-                                       "chosen: sedation needs ~5x the dopamine-effect level (seed 000: little "
-                                       "sedation at therapeutic doses; Brebner 2000: FR intake spared)", basis="chosen")
+                                       "chosen: sedation needs ~5x the dopamine-effect level (Baclofen for "
+                                       "Cocaine Cravings, n.d.: little sedation at therapeutic doses; Brebner "
+                                       "2000: FR intake spared)", basis="chosen")
     sedation_max: float = _p(0.8, "probability", 0.0, 1.0, "maximal chance that a press attempt fails", basis="chosen")
     baclofen_recent_h: float = _p(12.0, "h", 0.1, 1000.0,
                                   "assumed: withdrawal compares the adapted level with occupancy averaged over "
                                   "this time, so the trough between doses is not a withdrawal")
     baclofen_adaptation_days: float = _p(3.0, "days", 0.01, 1000.0,
-                                         "assumed: receptor adaptation behind the withdrawal syndrome (seed 003: "
-                                         "symptoms evolve over 1-3 days)")
+                                         "assumed: receptor adaptation behind the withdrawal syndrome (Baclofen "
+                                         "Withdrawal Management, 2025: symptoms evolve over 1-3 days)")
     baclofen_withdrawal_gain: float = _p(1.0, "dysphoria / unit", 0.0, 100.0,
                                          "calibrated: anxiety from the gap between adapted and current occupancy")
 

@@ -81,7 +81,8 @@ class OralTID:
 class Titration:
     """Clinical titration: start low, add `step_mg_per_day` every `every_days` up to the target.
 
-    Defaults follow seed 001: 5 mg three times a day, +5 mg a dose (+15 mg/day) every 3 days.
+    Defaults follow the regimen of Is Baclofen Effective for Cocaine Cravings?: 5 mg three times a
+    day, +5 mg a dose (+15 mg/day) every 3 days.
     If `stop_day` is set, treatment ends then: abruptly (`taper_days` = 0) or by a linear taper
     over `taper_days`.
     """
