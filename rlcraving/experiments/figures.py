@@ -1,14 +1,17 @@
-"""Figures of a study (matplotlib, Agg backend), written to ``<out>/figures``.
+"""Figures of a study (matplotlib, Agg backend), written to ``<out>/figures``, and the story
+figures the classroom app draws from its own tables. Every axis and legend is in words with its
+unit, and sized for a classroom projector (`CLASSROOM_STYLE`).
 
-- ``sessions.png``: active (solid, 95% bootstrap band) and inactive (dashed) presses, and
-  infusions, per session across the calendar's phases, one colour per condition;
+- ``sessions.png`` (`course_figure`): active and inactive presses per session through the
+  calendar, phases shaded and named; conditions that share their history are one line until
+  they part;
 - ``outcome_<name>.png``: each outcome per condition with 95% CIs, as a dose-response curve
-  when the comparison axis is numeric (one line per combination of the other grid values),
-  with the baseline (dotted) where the outcome has one;
-- ``traces_cue_locked.png``: cohort-mean prediction error, drug dopamine and incentive around
-  drug-cue onsets in the traced sessions: early and late sessions show the signal moving from
-  the drug to the cue as the cue is learned;
-- ``traces_session.png``: the same signals (and the cue's Pavlovian value) over the session.
+  when the comparison axis is numeric, with the baseline (dotted) where the outcome has one;
+- ``traces_cue_locked.png`` (`dopamine_shift_figure`): the prediction error and the drug's
+  surge around drug-cue onsets, early and late sessions: the signal moving from the drug to
+  the cue;
+- ``cumulative.png`` (`cumulative_figure`): cumulative presses within a session;
+- ``traces_session.png``: the within-session signals in 1-min bins.
 """
 
 from __future__ import annotations
@@ -358,13 +361,15 @@ def dopamine_shift_figure(traces: pd.DataFrame, *, labels: dict[str, str] | None
     for ax, signal in zip(axes, ("cue_locked_prediction_error", "cue_locked_drug_dopamine"), strict=True):
         for k, day in enumerate(days):
             part = locked[(locked["signal"] == signal) & (locked["day"] == day)]
+            differ = condition is None and any(not _same_as_first(part, part[part["condition"] == name], conditions)
+                                               for name in conditions[1:])
             for c, name in enumerate(conditions if condition is None else [condition]):
                 block = part[part["condition"] == name]
                 if not len(block) or (c and condition is None and _same_as_first(part, block, conditions)):
                     continue
                 mean = block.groupby("time_s")["value"].mean()
                 label = f"session {day + 1} ({phase_words(str(block['phase'].iloc[0]), short=True)})"
-                if len(conditions) > 1 and not _same_as_first(part, block, conditions):
+                if differ:
                     label += f", {labels.get(name, name)}"
                 ax.plot(mean.index, mean.to_numpy(), color=palette(0.75 * k / max(len(days) - 1, 1)),
                         lw=2, ls=("-", "--", ":", "-.")[c % 4], label=label)
