@@ -190,7 +190,7 @@ class ModelParams:
                                                  basis="chosen")
     sedation_ec50_multiple: float = _p(5.0, "x EC50", 0.1, 100.0,
                                        "chosen: sedation needs ~5x the dopamine-effect level (Baclofen for "
-                                       "Cocaine Cravings, n.d.: little sedation at therapeutic doses; Brebner "
+                                       "Cocaine Cravings: little sedation at therapeutic doses; Brebner "
                                        "2000: FR intake spared)", basis="chosen")
     sedation_max: float = _p(0.8, "probability", 0.0, 1.0, "maximal chance that a press attempt fails", basis="chosen")
     baclofen_recent_h: float = _p(12.0, "h", 0.1, 1000.0,
