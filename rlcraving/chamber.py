@@ -81,6 +81,7 @@ class Chamber:
         # per-step rates of the presses the environment adds to the agent's (docs/model.md 3.2)
         self._approach_rate = (p.pavlovian_approach_per_h * p.dt_s / 3600.0 if self.options.pavlovian_controller
                                else 0.0)
+        self._cue_approach_rate = p.cue_approach_per_h * p.dt_s / 3600.0 if self.options.pavlovian_controller else 0.0
         self._operant_p = -math.expm1(-p.operant_level_per_h * p.dt_s / 3600.0) if self.options.operant_level else 0.0
         n = self.n
         z = lambda dtype=np.float64: np.zeros(n, dtype=dtype)  # noqa: E731
@@ -210,12 +211,14 @@ class Chamber:
     def _add_behaviour(self, actions: np.ndarray) -> np.ndarray:
         """Presses the environment adds where the agent chose "other" (docs/model.md 3.2): the Pavlovian
         controller presses the drug lever with probability 1 - exp(-rate u dt), u = I / (1 + I) the
-        observed incentive (Dayan, Niv, Seymour & Daw 2006), and the operant level presses each lever
-        with probability 1 - exp(-operant rate dt). One uniform draw per subject and step."""
+        observed incentive (Dayan, Niv, Seymour & Daw 2006), at a higher rate while the drug cue is on
+        (cue-elicited approach); the operant level presses each lever with probability
+        1 - exp(-operant rate dt). One uniform draw per subject and step."""
         if self._approach_rate == 0.0 and self._operant_p == 0.0:
             return actions
         u = self.incentive / (1.0 + self.incentive)
-        active = -np.expm1(-self._approach_rate * u) + self._operant_p
+        rate = self._approach_rate + self._cue_approach_rate * (self.cue_left > 0)
+        active = -np.expm1(-rate * u) + self._operant_p
         draw = rnd.uniform(self.keys, self.counter, _STREAM_BEHAVIOUR)
         free = actions == OTHER
         out = np.where(free & (draw < active), ACTIVE, actions)

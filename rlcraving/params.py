@@ -108,6 +108,11 @@ class ModelParams:
         "Pavlovian controller beside the agent's (Dayan, Niv, Seymour & Daw 2006): incentive salience draws the "
         "subject to the drug lever at once (sign-tracking, Flagel et al. 2009), at this rate times the observed "
         "incentive u / (1 + u); chosen", basis="chosen")
+    cue_approach_per_h: float = _p(
+        900.0, "presses / h at full observed incentive, while the drug cue is on", 0.0, 3600.0,
+        "a drug cue elicits approach to, and pressing of, the lever it signals (sign-tracking: Uslaner et al. "
+        "2006 for a cocaine-paired cue; Flagel et al. 2009), added to pavlovian_approach_per_h while the cue is "
+        "on; chosen so that a cue in a drug-free cue test draws about one press during its 20 s", basis="chosen")
     operant_level_per_h: float = _p(
         3.0, "presses / h per lever", 0.0, 900.0,
         "operant level: exploratory presses a rat makes on each lever whatever it has learnt, so extinction "

@@ -284,6 +284,11 @@ def _sb3_env_of(model: BaseAlgorithm) -> CocaineSeekingSB3VecEnv:
     return base
 
 
+#: Environment options an SB3 cohort accepts: the TD cohort's and the environment's own behaviour, which
+#: SB3 agents (unlike the TD agents, which carry it in their policy) meet by default.
+SB3_ENV_KWARGS = (*ENV_KWARGS, "pavlovian_controller", "operant_level")
+
+
 def run_sb3_cohort(n_subjects: int, calendar: Calendar | Sequence[Mapping[str, Any]] | None = None, *,
                    algo: str = "PPO", algo_kwargs: Mapping[str, Any] | None = None,
                    env_kwargs: Mapping[str, Any] | None = None, seed: int = 0, condition: str = "",
@@ -295,8 +300,9 @@ def run_sb3_cohort(n_subjects: int, calendar: Calendar | Sequence[Mapping[str, A
         calendar: protocol calendar (default: `protocol.default_calendar()`).
         algo: "PPO", "A2C", "DQN" or "RecurrentPPO".
         algo_kwargs: overrides of `DEFAULT_ALGO_KWARGS[algo]` (SB3 keyword arguments).
-        env_kwargs: environment options (`cohort.ENV_KWARGS`): baclofen_mg_per_day, baclofen,
-            kor_knockout, sucrose_lever, individual_differences, params.
+        env_kwargs: environment options (`SB3_ENV_KWARGS`): baclofen_mg_per_day, baclofen,
+            kor_knockout, sucrose_lever, individual_differences, params, pavlovian_controller and
+            operant_level (the environment's own presses, on by default; docs/model.md 3.2).
         seed: seeds the subjects (subject i is subject i of any batch with this seed) and the agent.
         condition: label written to every row.
         progress_bar: SB3's progress bar over environment steps.
@@ -310,7 +316,7 @@ def run_sb3_cohort(n_subjects: int, calendar: Calendar | Sequence[Mapping[str, A
         raise TypeError(f"condition={condition!r} has type {type(condition).__name__}; a str is required")
     check_number("seed", seed, lo=0, hi=2**32 - 1, integer=True)
     kwargs = dict(env_kwargs or {})
-    check_keys("env_kwargs", kwargs, ENV_KWARGS)
+    check_keys("env_kwargs", kwargs, SB3_ENV_KWARGS)
     env = make_env(n_subjects, {**kwargs, "calendar": as_calendar(calendar)})
     model = make_model(algo, env, algo_kwargs, seed=seed)
     recorder = train_through_calendar(model, trace_sessions=trace_sessions, progress_bar=progress_bar)
@@ -432,4 +438,4 @@ def load_agent(path: str | Path, *, num_envs: int | None = None, seed: int | Non
 __all__ = ["ALGORITHMS", "DEFAULT_ALGO_KWARGS", "DQN_BUFFER_STEPS_PER_SUBJECT", "POLICIES", "SB3_TRACE_SIGNALS",
            "CocaineSeekingSB3VecEnv", "SessionRecorder", "algo_kwargs_for", "calendar_steps", "env_settings_from_json",
            "env_settings_to_json", "load_agent", "make_env", "make_model", "phase_means", "run_sb3_cohort",
-           "save_agent", "settings_path", "torch_threads", "train_through_calendar"]
+           "save_agent", "settings_path", "torch_threads", "train_through_calendar", "SB3_ENV_KWARGS"]
