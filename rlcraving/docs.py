@@ -24,6 +24,7 @@ from typing import Annotated
 import numpy as np
 import typer
 
+from rlcraving.files import atomic_write_text
 from rlcraving.params import INDIVIDUAL_TRAITS, ModelParams
 from rlcraving.pharmacology import BaclofenModel, OralTID
 from rlcraving.protocol import PHASES, SessionSettings
@@ -190,7 +191,7 @@ def main(check: Annotated[bool, typer.Option("--check", help="fail if out of dat
         typer.echo(f"{path} is up to date")
         return
     if new != text:
-        path.write_text(new, encoding="utf-8")
+        atomic_write_text(path, new)
     typer.echo(f"{path}: {'updated' if new != text else 'already up to date'}")
 
 

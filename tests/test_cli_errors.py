@@ -143,3 +143,11 @@ def test_an_unexpected_error_is_one_line_unless_the_traceback_is_asked_for(tmp_p
     assert len(result.stderr.strip().splitlines()) == 1
     shown = cli("run", SMOKE, "--out", "out", cwd=tmp_path, inject=boom, env={"RLCRAVING_TRACEBACK": "1"})
     assert shown.returncode == 1 and "Traceback" in shown.stderr and "simulated fault" in shown.stderr
+
+
+def test_validate_refuses_an_output_folder_under_a_file_before_running(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("not a folder")
+    start = time.monotonic()
+    result = cli("validate", "--out", "afile/report", "--only", "acquisition", cwd=tmp_path)
+    assert_refused(result, "out='afile/report'", "lies under afile")
+    assert time.monotonic() - start < 30

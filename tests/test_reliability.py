@@ -29,7 +29,7 @@ def test_stepping_a_finished_session_is_refused_until_reset(state_of: Callable[[
     presses = info["session_summary"]["active_presses"]
     before = state_of(env)
     for _ in range(3):
-        with pytest.raises(gym.error.ResetNeeded, match="session has ended.*reset"):
+        with pytest.raises(gym.error.ResetNeeded, match=r"session has ended.*reset"):
             env.step(1)
     assert_same_state(before, state_of(env))
     obs, _ = env.reset()
@@ -51,7 +51,7 @@ def test_stepping_a_finished_session_is_refused_until_reset(state_of: Callable[[
 def test_booleans_are_not_actions(action: Any) -> None:
     env = gym.make(rlcraving.ENV_ID)
     env.reset(seed=0)
-    with pytest.raises(ValueError, match="action=.*whole number"):
+    with pytest.raises(ValueError, match=r"action=.*whole number"):
         env.step(action)
     env.step(np.int64(1))  # numpy integers are actions
 
@@ -67,7 +67,7 @@ def test_seeds_beyond_64_bits_are_refused_not_aliased() -> None:
 
 
 def test_human_rendering_is_refused_when_the_environment_is_made() -> None:
-    with pytest.raises(ValueError, match="render_mode='human' is not allowed.*rgb_array.*HumanRendering"):
+    with pytest.raises(ValueError, match=r"render_mode=.human. is not allowed.*rgb_array.*HumanRendering"):
         gym.make(rlcraving.ENV_ID, render_mode="human")
     with pytest.raises(ValueError, match="render_mode='human'"):
         gym.make_vec(rlcraving.ENV_ID, num_envs=2, vectorization_mode="vector_entry_point", render_mode="human")

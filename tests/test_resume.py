@@ -58,7 +58,8 @@ def copy_of(finished: Path, tmp_path: Path) -> Path:
 
 
 def assert_same_results(out: Path, finished: Path) -> None:
-    pd.testing.assert_frame_equal(pd.read_parquet(out / "results.parquet"), pd.read_parquet(finished / "results.parquet"))
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "results.parquet"),
+                                  pd.read_parquet(finished / "results.parquet"))
     assert status(out) == "complete"
 
 

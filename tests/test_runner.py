@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from rlcraving.experiments import RunError, load_spec, loads_spec, plan, run_study
-from rlcraving.experiments.runner import RunStore, RunTask, atomic_write, collect, run_tasks
+from rlcraving.experiments.runner import RunStore, RunTask, collect, run_tasks
+from rlcraving.files import atomic_write
 from rlcraving.protocol import Calendar
 
 SMOKE = Path(__file__).resolve().parents[1] / "experiments" / "smoke_test.yaml"

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import inspect
+import io
 import json
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -41,6 +42,7 @@ from rlcraving.agents.cohort import ENV_KWARGS, MEASURES, TRACE_BIN_S, CohortRes
 from rlcraving.agents.sb3_vec_env import CocaineSeekingSB3VecEnv
 from rlcraving.checks import check_bool, check_choice, check_keys, check_number
 from rlcraving.core import session_steps
+from rlcraving.files import atomic_write_bytes, atomic_write_text
 from rlcraving.params import ModelParams
 from rlcraving.pharmacology import REGIMEN_TYPES
 from rlcraving.protocol import Calendar, CalendarEntry, as_calendar
@@ -407,11 +409,12 @@ def save_agent(model: BaseAlgorithm, path: str | Path) -> tuple[Path, Path]:
         raise TypeError(f"model of type {type(model).__name__} is not one of {list(ALGORITHMS)}")
     p = Path(path)
     zip_path = p if p.suffix == ".zip" else p.with_name(p.name + ".zip")
-    zip_path.parent.mkdir(parents=True, exist_ok=True)
-    model.save(zip_path)
+    archive = io.BytesIO()
+    model.save(archive)
+    atomic_write_bytes(zip_path, archive.getvalue())
     settings = {"algo": algo, "rlcraving_version": __version__, **env_settings_to_json(base.num_envs, base.env_kwargs)}
     json_path = settings_path(zip_path)
-    json_path.write_text(json.dumps(settings, indent=2) + "\n")
+    atomic_write_text(json_path, json.dumps(settings, indent=2) + "\n")
     return zip_path, json_path
 
 

@@ -39,7 +39,7 @@ from tqdm.auto import tqdm
 
 from rlcraving.experiments.loader import Study
 from rlcraving.experiments.spec import SB3AgentSpec, TDAgentSpec, run_key
-from rlcraving.files import atomic_write, atomic_write_bytes, atomic_write_text, remove_stale_tmp
+from rlcraving.files import atomic_write_bytes, atomic_write_text, remove_stale_tmp
 
 Backend = Literal["local", "ray"]
 BACKENDS: tuple[str, ...] = ("local", "ray")

@@ -10,8 +10,8 @@ import pandas as pd
 
 from rlcraving.experiments import results
 from rlcraving.experiments.loader import Study
-from rlcraving.files import output_folder
 from rlcraving.experiments.runner import Backend, RunError, Runner, RunStore, collect, plan, run_tasks, simulate
+from rlcraving.files import output_folder
 
 
 @dataclass

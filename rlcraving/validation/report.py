@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import shlex
 import sys
 import time
@@ -15,6 +14,7 @@ import pandas as pd
 
 from rlcraving import stats
 from rlcraving.docs import field_basis
+from rlcraving.files import atomic_write_text, output_folder, save_figure
 from rlcraving.params import ModelParams
 from rlcraving.validation.protocols import fmt
 from rlcraving.validation.unit import PHENOMENA, Config, Finding
@@ -63,21 +63,21 @@ def _figure(f: Finding, figdir: Path) -> str:
     ax.set_title(f.title, fontsize=10)
     ax.set_ylabel("mean per subject (95% CI)", fontsize=8)
     fig.tight_layout()
-    fig.savefig(figdir / f"{f.key}.png", dpi=110)
+    save_figure(fig, figdir / f"{f.key}.png", dpi=110)
     plt.close(fig)
     return f"validation/{f.key}.png"
 
 
 def write_report(findings: list[Finding], out: Path, command: str) -> Path:
     """Write `validation.md`, `validation.csv` and one figure per phenomenon into `out`."""
-    out.mkdir(parents=True, exist_ok=True)
+    out, _ = output_folder(out, "out")
     figdir = out / "validation"
     figdir.mkdir(exist_ok=True)
     for f in findings:
         f.figure = _figure(f, figdir)
     table = pd.DataFrame([{k: v for k, v in dataclasses.asdict(f).items() if k != "rows"} | {"verdict": f.verdict}
                           for f in findings])
-    _atomic_text(out / "validation.csv", table.to_csv(index=False))
+    atomic_write_text(out / "validation.csv", table.to_csv(index=False))
     lines = [
         "# Validation report",
         "",
@@ -107,7 +107,7 @@ def write_report(findings: list[Finding], out: Path, command: str) -> Path:
                   f"verdict: **{f.verdict}**; {f.n_subjects} subjects, seed {f.seed}, {f.seconds:.0f} s.",
                   "", f"![{f.title}]({f.figure})"]
     path = out / "validation.md"
-    _atomic_text(path, "\n".join(lines) + "\n")
+    atomic_write_text(path, "\n".join(lines) + "\n")
     return path
 
 
@@ -131,12 +131,6 @@ def _calibration_section(findings: list[Finding]) -> list[str]:
     return lines
 
 
-def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def main(out: str = "results/validation", n_subjects: int = 200, seed: int = 0, only: list[str] | None = None,
          agent: str = "q_learning", sb3: bool = True) -> Path:
     """Entry point of `rlcraving validate`: run the phenomena (all, or `only`) and write the report.
@@ -150,10 +144,11 @@ def main(out: str = "results/validation", n_subjects: int = 200, seed: int = 0, 
         sb3: include the stable-baselines3 (PPO) arm (several minutes).
     """
     cfg = Config(n_subjects=n_subjects, seed=seed, agent=agent, sb3=sb3)
+    folder, _ = output_folder(out, "out")  # before the phenomena run, not after
     command = "rlcraving validate " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 2 else \
         "rlcraving validate"
     findings = run(cfg, only or ())
-    path = write_report(findings, Path(out), command)
+    path = write_report(findings, folder, command)
     for f in findings:
         print(f"{f.verdict:>15}  {f.key:<28} {f.measure}: {fmt(f.value)} [{fmt(f.ci_low)}, {fmt(f.ci_high)}]"
               f"  ({f.seconds:.0f} s)")
