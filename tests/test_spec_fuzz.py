@@ -141,11 +141,14 @@ def test_mutated_specs_are_refused_naming_the_key_or_run(mutant: tuple[str, byte
     assert "Traceback" not in result.output
 
 
-@pytest.mark.parametrize(("agent", "fragment"), [("{name: q_learning}", "the key 'type' is missing"),
-                                                 ("{type: tdx, name: q_learning}", "'type'='tdx' is not allowed")])
-def test_an_agent_without_a_known_type_is_named_plainly(agent: str, fragment: str) -> None:
+@pytest.mark.parametrize(("entry", "fragment"), [
+    ("agents:\n  td: {name: q_learning}", "line 3: agents.td: an agent needs a type"),
+    ("agents:\n  td: {type: tdx, name: q_learning}", "line 3: agents.td: 'type'='tdx' is not allowed; choose one of"),
+    ("baclofen:\n  regimen: {type: Foo}", "line 3: baclofen.regimen: 'type'='Foo' is not allowed; choose one of"),
+])
+def test_a_missing_or_unknown_type_is_named_plainly(entry: str, fragment: str) -> None:
     from rlcraving.experiments.loader import loads_spec
 
-    with pytest.raises(SpecError, match=fragment) as caught:
-        loads_spec(f"name: x\nsubjects: 2\nagents:\n  td: {agent}\ncalendar: [{{phase: extinction}}]\n")
-    assert "line 4: agents.td" in str(caught.value)
+    with pytest.raises(SpecError) as caught:
+        loads_spec(f"name: x\n{entry}\nsubjects: 2\ncalendar: [{{phase: extinction}}]\n")
+    assert fragment in str(caught.value)

@@ -106,8 +106,6 @@ def _issues(err: ValidationError, lines: _LineMap, origin_of: Mapping[Path_, str
             msg = f"a regimen needs a type: one of {sorted(REGIMEN_SPECS)}"
         elif e["type"] == "unknown_key":
             loc = (*loc, ctx["unknown"][0])
-        elif e["type"] == "union_tag_not_found":
-            msg = f"the key {ctx.get('discriminator', 'type')} is missing; it says which kind this is"
         elif e["type"] == "union_tag_invalid":
             msg = (f"{ctx.get('discriminator', 'type')}={ctx.get('tag')!r} is not allowed; "
                    f"choose one of {ctx.get('expected_tags')}")
