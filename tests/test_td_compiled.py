@@ -16,7 +16,7 @@ import pytest
 
 from rlcraving.agents import compiled
 from rlcraving.agents.features import Features, sequential_linear
-from rlcraving.agents.td import AGENTS, INCENTIVE, WEIGHT_DTYPE, ActorCritic, Dezfouli, Redish, TDAgent
+from rlcraving.agents.td import AGENTS, WEIGHT_DTYPE, ActorCritic, Dezfouli, Redish, TDAgent
 from rlcraving.core import ACTIVE, OTHER, SubjectBatch, SubjectOptions
 from rlcraving.pharmacology import RatIP
 from rlcraving.protocol import session
@@ -55,7 +55,7 @@ def _reference_learn(agent: TDAgent, obs: np.ndarray, reward: np.ndarray, done: 
     rows, lr = np.arange(agent.n), agent._of("learning_rate", slice(None))
     phi, phi_next = agent._phi, _reference_features(obs, agent.features)
     next_values = sequential_linear(agent.weights, phi_next)
-    next_actions, policy = _reference_choose(agent, next_values, obs[:, INCENTIVE])
+    next_actions, policy = _reference_choose(agent, next_values, obs[:, agent.features.incentive_column])
     overlap = sequential_linear(phi, phi_next)
     r = agent._reward(reward)
     if isinstance(agent, ActorCritic):
