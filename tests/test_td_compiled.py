@@ -24,13 +24,13 @@ from rlcraving.random import subject_keys, uniform
 
 
 def _reference_features(obs: np.ndarray, features: Features) -> np.ndarray:
-    from rlcraving.agents.features import OCCUPANCY_CENTRES, OCCUPANCY_WIDTH, _OCCUPANCY
+    from rlcraving.agents.features import OCCUPANCY_CENTRES, OCCUPANCY_WIDTH
 
     out = np.empty((len(features), obs.shape[0]), dtype=WEIGHT_DTYPE)
     first = len(features.columns)
     out[:first] = obs[:, list(features.columns)].T
     bumps = out[first:]
-    np.subtract(obs[:, _OCCUPANCY], np.array(OCCUPANCY_CENTRES)[:, None], out=bumps)
+    np.subtract(obs[:, features._occupancy], np.array(OCCUPANCY_CENTRES)[:, None], out=bumps)
     np.square(bumps, out=bumps)
     bumps *= -0.5 / OCCUPANCY_WIDTH**2
     np.exp(bumps, out=bumps)
