@@ -116,8 +116,8 @@ def _move_every_control(at: AppTest, *, one_run_each: bool) -> AppTest:
     at.run()
     assert not at.exception
     text = " ".join(m.value for m in at.markdown)
-    assert "30 day(s) later" in text and "0.5 mA footshock" in text and "knockout" in text
-    assert "sarsa" in text and "For 1 sessions" in text and "the drug cue" not in text
+    assert "30 days later" in text and "0.5 mA footshock" in text and "knockout" in text
+    assert "sarsa" in text and "For 1 session " in text and "the drug cue" not in text
     at.sidebar.radio(key="route").set_value("oral").run()
     assert not at.exception
     assert "baclofen 40 mg/day oral" in " ".join(m.label for m in at.metric)

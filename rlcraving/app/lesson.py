@@ -192,15 +192,18 @@ def what_is_happening(result: LessonResult, dose: float) -> list[str]:
     placebo = result.presses(les.test_day).mean()
     treated = result.presses(les.test_day, dose).mean()
     knockout = " They lack the kappa-opioid receptor (knockout)." if les.kor_knockout else ""
+    went = "rose" if last_sa > first else "went"
+    fell = "fell" if last_ext < last_sa else "stayed"
     lines = [
         f"**Learning.** {les.subjects} simulated subjects (each a {les.agent.replace('_', '-')} learner with its own "
         f"traits) can press a lever for an intravenous dose of cocaine in daily 1-h sessions; each dose comes with a "
-        f"light-and-tone cue. Active presses went from {first:.1f} in session 1 to {last_sa:.1f} in session "
+        f"light-and-tone cue. Active presses {went} from {first:.1f} in session 1 to {last_sa:.1f} in session "
         f"{les.acquisition_days}.{knockout}",
-        f"**Extinction.** For {les.extinction_days} sessions pressing gives nothing: no drug, no cue. Pressing fell "
-        f"to {last_ext:.1f} per session.",
-        f"**The relapse test** comes {les.abstinence_days:g} day(s) later. Pressing still gives no drug, but it "
-        f"brings {les.trigger()}. Under placebo the subjects pressed {placebo:.1f} times.",
+        f"**Extinction.** For {_count(les.extinction_days, 'session')} pressing gives nothing: no drug, no cue. "
+        f"Pressing {fell} {'to' if fell == 'fell' else 'at'} {last_ext:.1f} per session.",
+        f"**The relapse test** comes {_count(les.abstinence_days, 'day')} later. Pressing still gives no drug, but "
+        f"it brings {les.trigger()}. Under placebo the subjects pressed {placebo:.1f} times "
+        f"({'more' if placebo > last_ext else 'no more'} than at the end of extinction).",
     ]
     if dose > 0:
         change = 100.0 * (treated - placebo) / placebo if placebo > 0 else float("nan")
@@ -211,6 +214,11 @@ def what_is_happening(result: LessonResult, dose: float) -> list[str]:
         lines.append("**Baclofen** is at 0 (placebo): pick a dose to see what turning down dopamine signalling does "
                      "to the test.")
     return lines
+
+
+def _count(n: float, unit: str) -> str:
+    """ "1 day", "6 sessions"."""
+    return f"{n:g} {unit}{'' if n == 1 else 's'}"
 
 
 __all__ = ["LESSON_AGENTS", "ROUTES", "Lesson", "LessonResult", "regimen", "simulate", "what_is_happening"]
