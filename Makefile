@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 TORCH := torch==2.13.0
 
-.PHONY: setup demo app test test-slow test-browser notebooks ppo validate bench lint clean
+.PHONY: setup demo app test test-slow test-browser validate bench lint clean
 
 $(BIN)/rlcraving: pyproject.toml
 	$(PY) -m venv $(VENV)
