@@ -13,16 +13,17 @@ One step is `dt_s` seconds. Per subject and step, in order (all equations in doc
 
 1. baclofen effects for this moment (precomputed per session): gain g, natural-reward gain
    g_nat, sedation probability, withdrawal w_bac;
-2. the action: 0 other behaviour, 1 active lever, 2 inactive lever, 3 sucrose lever; a press
-   fails with the sedation probability;
+2. the action: 0 other behaviour, 1 active lever, 2 inactive lever, 3 sucrose lever; sedation
+   holds a press attempt and carries it out later (slower responding, no press lost);
 3. schedule: an active press outside the timeout counts towards the ratio (FR n or the
    Richardson-Roberts series); completing it gives the infusion (if the drug is available),
    the cue (if contingent), a timeout, and possibly a footshock (punished sessions);
 4. cocaine: c <- c e^(-dt/tau_c) + infusion (given `infusion_delay_s` earlier) + i.p. transfer;
-   occupancy o = c/(c+K50);
+   occupancy o = c/(c+K50); the rise's worth is its part below the satiety level (Tsibulsky &
+   Norman 1999; set point raised by the allostatic load) less a weighted part beyond it;
 5. stress: shocks raise KOR activation k (threshold in mA; none if knocked out): punished
    completions in session, and the 15-min intermittent footshock before a stress test;
-6. allostasis: A <- A + dt (r_A o) - A dt/tau_A;
+6. allostasis: A <- A + dt (r_A o) - A dt/tau_A (a dynorphin/KOR share of it is lost in knockouts);
 7. Pavlovian trials at each completed ratio and each sucrose pellet;
 8. incentive (Zhang et al. 2009): kappa times the net cue/context/drug-state value (extinction
    retrieved less in a drug or stress state than in the drug-free state it was learned in), times the

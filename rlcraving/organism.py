@@ -35,23 +35,26 @@ REWARD_COMPONENTS = ("hedonic", "drug_dopamine", "incentive", "relief", "sucrose
 
 #: Columns of `Organism._levels`: what one step moves (state, then the signals derived from it).
 LEVELS = ("cocaine", "occupancy", "rise", "allostasis", "kor", "dysphoria", "kappa", "retrieval", "value_cue",
-          "value_context", "value_drug_state", "value_lever", "cue_term", "availability", "incentive")
+          "value_context", "value_drug_state", "value_lever", "cue_term", "availability", "incentive",
+          "satiety_occupancy")
 (_COCAINE, _OCCUPANCY, _RISE, _ALLOSTASIS, _KOR, _DYSPHORIA, _KAPPA, _RETRIEVAL, _VALUE_CUE, _VALUE_CONTEXT,
- _VALUE_DRUG_STATE, _VALUE_LEVER, _CUE_TERM, _AVAILABILITY, _INCENTIVE) = range(len(LEVELS))
+ _VALUE_DRUG_STATE, _VALUE_LEVER, _CUE_TERM, _AVAILABILITY, _INCENTIVE, _SATIETY_OCCUPANCY) = range(len(LEVELS))
 #: Columns of `Organism._constants`: per-subject values fixed within a session.
 SUBJECT_CONSTANTS = ("allostasis_step", "dopamine_scale", "incentive_sensitivity", "shock_scale", "sucrose_scale",
                      "pavlovian_rate", "extinction_rate", "unit_dose", "unit_occupancy", "incubated",
-                     "value_sucrose_cue", "retrieval_time")
+                     "value_sucrose_cue", "retrieval_time", "allostatic_expression")
 (_ALLOSTASIS_STEP, _DOPAMINE_SCALE, _INCENTIVE_SENSITIVITY, _SHOCK_SCALE, _SUCROSE_SCALE, _PAVLOVIAN_RATE,
- _EXTINCTION_RATE, _UNIT_DOSE, _UNIT_OCCUPANCY, _INCUBATED, _VALUE_SUCROSE_CUE, _RETRIEVAL_TIME) = range(
-    len(SUBJECT_CONSTANTS))
+ _EXTINCTION_RATE, _UNIT_DOSE, _UNIT_OCCUPANCY, _INCUBATED, _VALUE_SUCROSE_CUE, _RETRIEVAL_TIME,
+ _ALLOSTATIC_EXPRESSION) = range(len(SUBJECT_CONSTANTS))
 #: Entries of `Organism._coefficients`: model constants of one step.
 COEFFICIENTS = ("decay_cocaine", "decay_kor", "decay_allostasis", "k50", "hedonic_max", "incentive_weight",
                 "kappa_drug", "kappa_stress", "kappa_withdrawal", "withdrawal_gain", "retrieval_occupancy",
-                "retrieval_kor", "relief_weight", "press_cost", "generality")
+                "retrieval_kor", "relief_weight", "press_cost", "generality", "satiety_threshold",
+                "satiety_set_point_shift", "satiety_excess_weight")
 (_DECAY_COCAINE, _DECAY_KOR, _DECAY_ALLOSTASIS, _K50, _HEDONIC_MAX, _INCENTIVE_WEIGHT, _KAPPA_DRUG, _KAPPA_STRESS,
  _KAPPA_WITHDRAWAL, _WITHDRAWAL_GAIN, _RETRIEVAL_OCCUPANCY, _RETRIEVAL_KOR, _RELIEF_WEIGHT,
- _PRESS_COST, _GENERALITY) = range(len(COEFFICIENTS))
+ _PRESS_COST, _GENERALITY, _SATIETY_THRESHOLD, _SATIETY_SET_POINT_SHIFT, _SATIETY_EXCESS_WEIGHT) = range(
+    len(COEFFICIENTS))
 #: The drug-outcome stimuli whose strengths in the current context are cached, in slot order.
 DRUG_SLOTS = (pav.DRUG_CUE, None, pav.DRUG_STATE, pav.DRUG_LEVER)   # None: the current context
 
@@ -85,7 +88,9 @@ class Organism:
             "kappa_drug": p.kappa_drug, "kappa_stress": p.kappa_stress,
             "kappa_withdrawal": p.kappa_baclofen_withdrawal, "withdrawal_gain": p.baclofen_withdrawal_gain,
             "retrieval_occupancy": p.extinction_retrieval_occupancy, "retrieval_kor": p.extinction_retrieval_kor,
-            "relief_weight": p.relief_weight, "press_cost": -p.press_cost, "generality": p.extinction_generality}
+            "relief_weight": p.relief_weight, "press_cost": -p.press_cost, "generality": p.extinction_generality,
+            "satiety_threshold": p.satiety_threshold_mg_per_kg, "satiety_set_point_shift": p.satiety_set_point_shift,
+            "satiety_excess_weight": p.satiety_excess_weight}
         self._coefficients = np.array([coefficients[name] for name in COEFFICIENTS], dtype=float)
         self._allocate_organism()
 
@@ -112,6 +117,7 @@ class Organism:
         self.context = z(np.int64)
         self.incubation = z()
         self.bac_group = z(np.int64)
+        self.held_action = np.full(n, OTHER, dtype=np.int64)  # a press delayed by sedation
         # matrices, one row per subject, whose columns are named attributes (views): levels and
         # signals (LEVELS), per-subject constants (SUBJECT_CONSTANTS), clocks and the reward
         # components. A subject's values lie together in memory for the compiled step (rows of
@@ -133,7 +139,7 @@ class Organism:
         self.dopamine_gain = self._ones
         self.baclofen_mg_per_l = self._zeros
         self._any_ip = False
-        self._bac_active = False
+        self._bac_active = self._any_held = False
 
     def _bind_views(self) -> None:
         """Name the columns of the state matrices (views, so one operation on a matrix updates them all)."""
@@ -182,6 +188,8 @@ class Organism:
         self.sucrose_scale[:] = p.sucrose_reward * self.trait("sucrose_preference")
         self.pavlovian_rate[:] = p.pavlovian_rate * self.trait("pavlovian_rate")
         self.extinction_rate[:] = p.extinction_rate * self.trait("pavlovian_rate")
+        # the dynorphin/KOR share of the allostatic load is lost without the receptor
+        self.allostatic_expression[:] = 1.0 - p.allostasis_kor_fraction * (1.0 - self.kor_on)
 
     def trait(self, name: str) -> np.ndarray:
         """Per-subject multiplier `name` (see `params.INDIVIDUAL_TRAITS`)."""
@@ -233,6 +241,10 @@ class Organism:
     def _begin_episode(self, idx: np.ndarray) -> None:
         """Signals at the start of an episode, from the state the world has just set."""
         self._any_ip = bool(self.ip_depot.max() > 1e-12)
+        self.satiety_occupancy[idx] = satiety_occupancy(self.allostasis[idx] * self.allostatic_expression[idx],
+                                                        self._coefficients)
+        self.held_action[idx] = OTHER
+        self._any_held = bool((self.held_action != OTHER).any())
         self._refresh_values(idx)
         self._inhibition_old[idx] = self._inhibition[idx]
         _, gain, _, _, withdrawal = self.baclofen_effects()
@@ -335,18 +347,30 @@ class Organism:
         return np.ascontiguousarray(self._bac_table[self.bac_group, k].T)
 
     def _feel_baclofen(self, actions: np.ndarray) -> tuple[np.ndarray, ...]:
-        """Step 1-2: baclofen's effects now, and the actions after sedation (an action other than
-        `OTHER` fails with the sedation probability). Returns (actions, gain, natural gain, withdrawal)."""
+        """Step 1-2: baclofen's effects now, and the actions after sedation (which holds a press and
+        carries it out later, `_slowed`). Returns (actions, gain, natural gain, withdrawal)."""
         if not self._bac_active:
             self.baclofen_mg_per_l = self._zeros
             self.dopamine_gain = self._ones
             return actions, self._ones, self._ones, self._zeros
         self.baclofen_mg_per_l, gain, natural_gain, sedation, withdrawal = self.baclofen_effects()
-        if np.any((actions != OTHER) & (sedation > 0)):
-            failed = (actions != OTHER) & (rnd.uniform(self.keys, self.counter, STREAM_SEDATION) < sedation)
-            actions = np.where(failed, OTHER, actions)
+        if self._any_held or np.any((actions != OTHER) & (sedation > 0)):
+            actions = self._slowed(actions, sedation)
         self.dopamine_gain = gain
         return actions, gain, natural_gain, withdrawal
+
+    def _slowed(self, a: np.ndarray, sedation: np.ndarray) -> np.ndarray:
+        """Sedation slows responding in time (Brebner et al. 2000: baclofen left the inter-injection
+        intervals unchanged and food responding high): an action attempted while sedated is held and
+        carried out on a later step, each step with probability 1 - sedation; meanwhile the subject
+        does nothing else. Returns the actions carried out now."""
+        go = rnd.uniform(self.keys, self.counter, STREAM_SEDATION) >= sedation
+        held = self.held_action != OTHER
+        new = ~held & (a != OTHER) & ~go
+        out = np.where(held, np.where(go, self.held_action, OTHER), np.where(new, OTHER, a))
+        self.held_action = np.where(held & go, OTHER, np.where(new, a, self.held_action))
+        self._any_held = bool((self.held_action != OTHER).any())
+        return out
 
     def _absorb_ip(self, dose: np.ndarray) -> np.ndarray:
         """Step 4 (i.p. transfer): the depot's absorption this step added to `dose` (mg/kg)."""
@@ -426,17 +450,31 @@ class Organism:
 
 @numba.njit(cache=True)
 def move_levels(dose: np.ndarray, kor_drive: np.ndarray, L: np.ndarray, S: np.ndarray, C: np.ndarray) -> None:
-    """Steps 4-6: cocaine kinetics and DAT occupancy (and its rise), KOR activation, allostasis.
+    """Steps 4-6: cocaine kinetics and DAT occupancy (and the worth of its rise against the satiety
+    level), KOR activation, allostasis, and the satiety level for the next step.
 
     dose: cocaine reaching the brain now (mg/kg); kor_drive: KOR activation added by stressors now.
     """
     for i in range(L.shape[0]):
         cocaine = L[i, _COCAINE] * C[_DECAY_COCAINE] + dose[i]
         occupancy = cocaine / (cocaine + C[_K50])
-        L[i, _RISE] = max(occupancy - L[i, _OCCUPANCY], 0.0)
+        before, sated = L[i, _OCCUPANCY], L[i, _SATIETY_OCCUPANCY]
+        # the rise's worth: its part below the satiety level less the weighted part beyond it
+        L[i, _RISE] = 0.0 if occupancy <= before else (
+            min(occupancy, sated) - min(before, sated)
+            - C[_SATIETY_EXCESS_WEIGHT] * (max(occupancy, sated) - max(before, sated)))
         L[i, _COCAINE], L[i, _OCCUPANCY] = cocaine, occupancy
         L[i, _KOR] = L[i, _KOR] * C[_DECAY_KOR] + kor_drive[i]
         L[i, _ALLOSTASIS] = L[i, _ALLOSTASIS] * C[_DECAY_ALLOSTASIS] + S[i, _ALLOSTASIS_STEP] * occupancy
+        L[i, _SATIETY_OCCUPANCY] = satiety_occupancy(L[i, _ALLOSTASIS] * S[i, _ALLOSTATIC_EXPRESSION], C)
+
+
+@numba.njit(cache=True)
+def satiety_occupancy(allostasis: float, C: np.ndarray) -> float:
+    """Occupancy at the satiety threshold (Tsibulsky & Norman 1999), whose set point rises with the
+    expressed allostatic load A (Ahmed & Koob 1998): S = S0 (1 + shift A), o_sat = S / (S + K50)."""
+    threshold = C[_SATIETY_THRESHOLD] * (1.0 + C[_SATIETY_SET_POINT_SHIFT] * allostasis)
+    return threshold / (threshold + C[_K50])
 
 
 @numba.njit(cache=True)
@@ -460,7 +498,7 @@ def express(gain: np.ndarray, withdrawal: np.ndarray, L: np.ndarray, S: np.ndarr
     net = np.empty(excitation.shape[1])
     for i in range(L.shape[0]):
         occ, kor = L[i, _OCCUPANCY], L[i, _KOR]
-        L[i, _DYSPHORIA] = L[i, _ALLOSTASIS] + kor + C[_WITHDRAWAL_GAIN] * withdrawal[i]
+        L[i, _DYSPHORIA] = L[i, _ALLOSTASIS] * S[i, _ALLOSTATIC_EXPRESSION] + kor + C[_WITHDRAWAL_GAIN] * withdrawal[i]
         kappa = S[i, _INCENTIVE_SENSITIVITY] * (1.0 + C[_KAPPA_DRUG] * occ) * (1.0 + C[_KAPPA_STRESS] * kor)
         kappa *= gain[i] * (1.0 + C[_KAPPA_WITHDRAWAL] * withdrawal[i])
         L[i, _KAPPA] = kappa
@@ -477,9 +515,12 @@ def express(gain: np.ndarray, withdrawal: np.ndarray, L: np.ndarray, S: np.ndarr
         L[i, _VALUE_LEVER] = value_lever
         cue_term = S[i, _INCUBATED] * value_cue
         L[i, _CUE_TERM] = cue_term
-        # the surge one unit dose would cause now, relative to its surge in a drug-free subject
+        # the surge one unit dose would cause now below the satiety level, relative to its surge in a
+        # drug-free subject
         after = L[i, _COCAINE] + S[i, _UNIT_DOSE]
-        availability = (after / (after + C[_K50]) - occ) / S[i, _UNIT_OCCUPANCY]
+        sated = L[i, _SATIETY_OCCUPANCY]
+        availability = ((min(after / (after + C[_K50]), sated) - min(occ, sated))
+                        / max(min(S[i, _UNIT_OCCUPANCY], sated), 1e-12))
         L[i, _AVAILABILITY] = availability
         exteroceptive = value_context + value_lever + (cue_term if cue_left[i] > 0 else 0.0)
         L[i, _INCENTIVE] = kappa * availability * (exteroceptive + occ * value_drug_state)

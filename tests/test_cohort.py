@@ -73,8 +73,9 @@ def test_traces_cover_the_requested_sessions(cohort):
     assert binned.time_s.tolist() == [60.0 * k for k in range(60)]
     locked = tr[(tr.signal == "cue_locked_drug_dopamine") & (tr.day == 4)].set_index("time_s").value
     assert locked.index.min() == -20.0 and locked.index.max() == 40.0
-    # the drug's surge reaches the brain one step after the cue; none in the rest of the timeouts
-    assert locked[4.0] > 0.02
+    # the drug's surge reaches the brain one step after the cue (its worth: the rise below the
+    # satiety level less the overshoot beyond it, positive on average); none in the rest of the timeouts
+    assert locked[4.0] > 0.005
     assert (locked[[-12.0, -8.0, -4.0, 0.0, 8.0, 12.0, 16.0]] == 0).all()
     # no cue, no infusion in extinction
     assert tr[(tr.day == 10) & (tr.signal == "infusions_per_min")].value.max() == 0

@@ -344,14 +344,22 @@ def test_the_step_length_changes_resolution_not_time() -> None:
     assert levels[2.0] == pytest.approx(levels[4.0], rel=0.05)
 
 
-def test_kor_knockout_leaves_drug_reward_intact() -> None:
-    """Seed 002: without the dynorphin/KOR system drug reward is unchanged (only stress is lost)."""
-    wild, knockout = new_batch(session()), new_batch(session(), kor_knockout=True)
-    for step in range(600):
-        action = np.array([ACTIVE if step % 7 == 0 else OTHER])
-        _, wild_reward, *_ = wild.step(action)
-        _, knockout_reward, *_ = knockout.step(action)
-        assert wild_reward[0] == knockout_reward[0]
+def test_kor_knockout_loses_the_dynorphin_share_of_the_allostatic_load() -> None:
+    """Without KOR the dysphoria holds only the non-dynorphin share of the allostatic load (no shocks
+    here); with that share set to 0 the knockout's drug reward is the wild type's, step for step."""
+    share = P.allostasis_kor_fraction
+    for params, expressed in ((P, 1.0 - share), (P.replace(allostasis_kor_fraction=0.0), 1.0)):
+        wild, knockout = new_batch(session(), params=params), new_batch(session(), params=params, kor_knockout=True)
+        same_reward = True
+        for step in range(600):
+            action = np.array([ACTIVE if step % 7 == 0 else OTHER])
+            _, wild_reward, *_ = wild.step(action)
+            _, knockout_reward, *_ = knockout.step(action)
+            same_reward &= bool(wild_reward[0] == knockout_reward[0])
+        assert wild.allostasis[0] == knockout.allostasis[0] > 0
+        assert wild.dysphoria[0] == pytest.approx(wild.allostasis[0], rel=1e-12)
+        assert knockout.dysphoria[0] == pytest.approx(expressed * knockout.allostasis[0], rel=1e-12)
+        assert same_reward == (expressed == 1.0)
     assert wild.summary["infusions"][0] > 0
 
 

@@ -54,4 +54,4 @@ UNIT = register(Phenomenon(
     criterion=f"direction: LgA minus ShA change > 0 and LgA above ShA over access sessions 5-14 (95% CIs above 0); "
               f"size: LgA first-hour intake rises >= {100 * MIN_LGA_RISE:.0f}% of its first access session and "
               f"ShA's moves <= {100 * MAX_SHA_DRIFT:.0f}%",
-    protocol=protocol, calibrated_on=("relief_weight", "allostasis_rate_per_h")))
+    protocol=protocol, calibrated_on=("relief_weight", "allostasis_rate_per_h", "satiety_set_point_shift")))

@@ -10,8 +10,10 @@ from rlcraving.validation.unit import Config, Measurement, Phenomenon, register
 
 #: Punished intake at least this fraction of unpunished intake counts as punishment-resistant.
 RESISTANT_FRACTION = 0.5
-RESISTANT_RANGE = (0.08, 0.30)
-PREFERS_DRUG_RANGE = (0.05, 0.35)
+#: Deroche-Gamonet et al. 2004: 17% of rats; the range allows a binomial spread around it.
+RESISTANT_RANGE = (0.10, 0.25)
+#: Cantin et al. 2010: fewer than 15% prefer cocaine, but some do.
+PREFERS_DRUG_RANGE = (0.01, 0.15)
 
 
 def protocol(cfg: Config) -> Measurement:
@@ -36,7 +38,8 @@ def protocol(cfg: Config) -> Measurement:
 UNIT = register(Phenomenon(
     key="individual_differences", title="A vulnerable minority",
     paper="Deroche-Gamonet et al. 2004; Cantin et al. 2010",
-    paper_effect="in a heterogeneous cohort about 15-20% stay punishment-resistant or prefer drug over sucrose",
+    paper_effect="in a heterogeneous cohort a minority (about 15-20%) stays punishment-resistant, and fewer "
+                 "than 15% prefer cocaine over a sweet alternative",
     paper_size="Deroche-Gamonet et al. 2004, Fig. 3: 17% of rats meet all three addiction-like criteria "
                "(including resistance to punishment); Cantin et al. 2010: fewer than 15% prefer cocaine over the "
                "sweet alternative, even at the heaviest cocaine history",
