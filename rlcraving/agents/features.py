@@ -49,6 +49,7 @@ _SUCROSE = ("sucrose_cue", "sucrose_lever_present")
 #: Centres of the radial basis functions coding drug occupancy, and their width (occupancy units).
 OCCUPANCY_CENTRES = (0.0, 0.25, 0.5, 0.75, 1.0)
 OCCUPANCY_WIDTH = 0.125
+_OCCUPANCY = OBSERVATION_NAMES.index("drug_occupancy")   # in the chamber's observation
 _BUMP_SCALE = -0.5 / OCCUPANCY_WIDTH**2   # exponent of a bump per squared distance from its centre
 
 

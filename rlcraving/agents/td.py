@@ -51,13 +51,15 @@ from rlcraving import random as rnd
 from rlcraving.agents import compiled
 from rlcraving.agents.features import features_of, linear
 from rlcraving.checks import check_bool, check_keys, check_number, check_per_subject
-from rlcraving.core import SubjectBatch
+from rlcraving.core import OBSERVATION_NAMES, SubjectBatch
 from rlcraving.organism import Organism
 
 _STREAM_CHOICE = 1001  # random stream of action selection (the core uses streams below 100)
 _ALL = slice(None)
 #: Floating type of weights, features and values (halves memory traffic; learning steps are far above its precision).
 WEIGHT_DTYPE = np.float32
+#: Column of the incentive signal in the chamber's observation (a world's own: `Features.incentive_column`).
+INCENTIVE = OBSERVATION_NAMES.index("incentive")
 _NONE = np.zeros(0)   # an absent per-subject term of the compiled update
 
 
