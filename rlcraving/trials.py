@@ -1,0 +1,301 @@
+"""In-silico trials of oral baclofen in the person's world, run as the papers ran them.
+
+A trial (`TrialDesign`, from a YAML file in experiments/) follows people through untreated
+life (`history_weeks`, the TD agent learning what cocaine is worth to it), a baseline with urine
+tests three times a week (`baseline_weeks`), screening (everyone, or severe users only), and
+randomisation to baclofen or placebo for `treatment_weeks`. The outcome is analysed as the paper
+did: GEE (statsmodels, binomial, exchangeable correlation within a person) on the urines, the
+number of benzoylecgonine-free urines (missing urines after dropout count as not free), and the
+subgroup by baseline use. `run_trials` runs many trials of one design at once (one batch of all
+their people) and gives each trial's estimate and p value: the in-silico power.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rlcraving.agents.td import AGENTS, make_agent
+from rlcraving.checks import check_bool, check_choice, check_keys, check_number
+from rlcraving.outpatient import ROUTES, OutpatientParams, PersonBatch, PersonOptions
+from rlcraving.pharmacology import OralTID, Regimen, Titration
+from rlcraving.random import subject_keys
+
+OUTCOMES = ("negative_urines", "confirmed_abstinent_weeks")
+ELIGIBILITY = ("any", "severe")
+#: The person's TD agent: what differs from the rat's defaults, and why.
+PERSON_AGENT_PARAMS: dict[str, float] = {
+    # chosen: a person weighs the next hours (the drug a purchase brings arrives an hour later),
+    # not the rat's seconds; cocaine users discount steeply (Coffey et al. 2003), so hours, not days
+    "discount_time_s": 3 * 3600.0,
+    # chosen: with equal values, ordinary activity is ten times as likely as seeking or using an hour
+    "operant_presses_per_h": 0.1,
+}
+
+
+@dataclass(frozen=True)
+class TrialDesign:
+    """A randomised trial of baclofen vs placebo in the person's world."""
+
+    name: str
+    paper: str = ""
+    n_randomised: int = 70
+    history_weeks: int = 12
+    baseline_weeks: int = 2
+    treatment_weeks: int = 16
+    baclofen: Regimen = field(default_factory=lambda: Titration(target_mg_per_day=60.0))
+    eligibility: str = "any"
+    screen_factor: int = 1
+    outcome: str = "negative_urines"
+    route: str = "smoked"
+    alcohol: bool = False
+    agent: str = "q_learning"
+    agent_params: Mapping[str, float] = field(default_factory=dict)
+    world: Mapping[str, float] = field(default_factory=dict)
+    trials: int = 100
+    scales: tuple[int, ...] = (1, 10)
+
+    def __post_init__(self) -> None:
+        check_number("n_randomised", self.n_randomised, lo=4, hi=100_000, integer=True)
+        for name in ("history_weeks", "baseline_weeks", "treatment_weeks"):
+            check_number(name, getattr(self, name), lo=1 if name != "history_weeks" else 0, hi=520, integer=True)
+        check_choice("eligibility", self.eligibility, ELIGIBILITY)
+        check_number("screen_factor", self.screen_factor, lo=1, hi=100, integer=True)
+        check_choice("outcome", self.outcome, OUTCOMES)
+        check_choice("route", self.route, ROUTES)
+        check_bool("alcohol", self.alcohol)
+        check_choice("agent", self.agent, AGENTS)
+        check_number("trials", self.trials, lo=1, hi=100_000, integer=True)
+        for scale in self.scales:
+            check_number("scales[]", scale, lo=1, hi=1000, integer=True)
+        if not isinstance(self.baclofen, (OralTID, Titration)):
+            raise TypeError(f"baclofen={self.baclofen!r} must be an oral regimen (OralTID or Titration)")
+        OutpatientParams().replace(**self.world)   # validates the overrides
+
+    @property
+    def weeks(self) -> int:
+        return self.history_weeks + self.baseline_weeks + self.treatment_weeks
+
+
+def load_trial(path: str | Path) -> TrialDesign:
+    """A `TrialDesign` from a YAML file (keys: the fields of `TrialDesign`; baclofen as
+    ``{titration: {target_mg_per_day: 60}}`` or ``{oral_tid: {mg_per_day: 60}}``)."""
+    import yaml
+
+    text = Path(path).read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    if not isinstance(data, Mapping):
+        raise ValueError(f"{path}: a trial file is a mapping of TrialDesign fields, got {type(data).__name__}")
+    check_keys(f"{path}", data, [f.name for f in dataclasses.fields(TrialDesign)])
+    data = dict(data)
+    if "baclofen" in data:
+        data["baclofen"] = _regimen(data["baclofen"])
+    if "scales" in data:
+        data["scales"] = tuple(data["scales"])
+    if "name" not in data:
+        data["name"] = Path(path).stem
+    return TrialDesign(**data)
+
+
+def _regimen(spec: Any) -> Regimen:
+    kinds = {"titration": Titration, "oral_tid": lambda **kw: OralTID(at_steady_state=False, **kw)}
+    if not isinstance(spec, Mapping) or len(spec) != 1 or next(iter(spec)) not in kinds:
+        raise ValueError(f"baclofen={spec!r} must be one of {{titration: {{...}}}} or {{oral_tid: {{...}}}}")
+    kind, kwargs = next(iter(spec.items()))
+    check_keys(f"baclofen.{kind}", kwargs or {}, [f.name for f in dataclasses.fields(
+        Titration if kind == "titration" else OralTID) if f.name not in ("route", "at_steady_state")])
+    return kinds[kind](**(kwargs or {}))
+
+
+@dataclass
+class TrialResults:
+    """Many trials of one design: one row per trial (`trials`), and every urine of the first (`urines`)."""
+
+    design: TrialDesign
+    scale: int
+    trials: pd.DataFrame
+    urines: pd.DataFrame
+
+    def power(self, alpha: float = 0.05) -> float:
+        """Share of trials whose GEE treatment effect has p < alpha in the direction of benefit."""
+        t = self.trials
+        return float(((t["gee_p"] < alpha) & (t["gee_log_odds"] > 0)).mean())
+
+
+def run_trials(design: TrialDesign, n_trials: int | None = None, *, scale: int = 1, seed: int = 0) -> TrialResults:
+    """Run `n_trials` (default `design.trials`) trials of `design` at `scale` times its sample size."""
+    n_trials = check_number("n_trials", design.trials if n_trials is None else n_trials, lo=1, hi=100_000,
+                            integer=True)
+    check_number("scale", scale, lo=1, hi=1000, integer=True)
+    n_per_trial = design.n_randomised * scale
+    screened = n_per_trial * design.screen_factor
+    n = n_trials * screened
+    world = OutpatientParams().replace(**design.world)
+    batch = PersonBatch(n, options=PersonOptions(route=design.route, alcohol=design.alcohol), world=world)
+    everyone = np.arange(n)
+    batch.new_subjects(everyone, subject_keys(seed, everyone))
+    batch.start_weeks(everyone, attending=False)
+    agent = make_agent(design.agent, batch, {**PERSON_AGENT_PARAMS, **design.agent_params},
+                       individual_differences=True)
+    agent.new_subjects(everyone)
+    agent.begin(everyone)
+
+    def live(weeks: int) -> None:
+        for _ in range(weeks):
+            for _ in range(batch.n_steps[0]):
+                obs, reward, terminated, truncated = batch.step(agent.actions)
+                agent.learn(obs, reward, terminated | truncated)
+            batch.end_weeks(everyone)
+            batch.start_weeks(everyone)
+            agent.begin(everyone)
+
+    live(design.history_weeks)
+    batch.attending[:] = True                      # enrolment: the baseline's urines
+    baseline_from = len(batch.visits)
+    live(design.baseline_weeks)
+    base = _visit_matrix(batch.visits[baseline_from:])
+    baseline_positive = np.where(base["tested"].sum(axis=0) > 0,
+                                 (base["positive"] & base["tested"]).sum(axis=0) / np.maximum(base["tested"].sum(0), 1),
+                                 np.nan)
+    # screening and randomisation, per trial
+    arm = np.full(n, -1)
+    rng = np.random.default_rng(seed)
+    for t in range(n_trials):
+        block = np.arange(t * screened, (t + 1) * screened)
+        eligible = block[batch.attending[block] & np.isfinite(baseline_positive[block])]
+        if design.eligibility == "severe":
+            eligible = eligible[baseline_positive[eligible] >= 1.0]
+        chosen = eligible[:n_per_trial]
+        order = rng.permutation(chosen.size)
+        arm[chosen[order[: chosen.size // 2]]] = 1
+        arm[chosen[order[chosen.size // 2:]]] = 0
+    batch.attending[arm < 0] = False
+    treated = np.flatnonzero(arm == 1)
+    batch.assign_regimen(treated, design.baclofen, batch.now_h()[treated])
+    treatment_from = len(batch.visits)
+    live(design.treatment_weeks)
+    urines = _visit_matrix(batch.visits[treatment_from:])
+    rows = []
+    for t in range(n_trials):
+        block = np.arange(t * screened, (t + 1) * screened)
+        people = block[arm[block] >= 0]
+        rows.append({"trial": t, **_analyse(design, urines, people, arm[people], baseline_positive[people])})
+    first = np.arange(screened)[arm[:screened] >= 0]
+    return TrialResults(design, scale, pd.DataFrame(rows), _urine_table(urines, first, arm, baseline_positive))
+
+
+def _visit_matrix(visits: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Visits x people matrices: tested (a visit while attending), positive, self-reported use."""
+    tested = np.array([v["attending"] for v in visits])
+    return {"tested": tested, "positive": np.array([v["urine_positive"] for v in visits]),
+            "reported": np.array([v["self_report_use"] for v in visits]),
+            "craving": np.array([v["craving"] for v in visits]), "hour": np.array([v["hour"] for v in visits])}
+
+
+def _urine_table(urines: dict[str, np.ndarray], people: np.ndarray, arm: np.ndarray,
+                 baseline_positive: np.ndarray) -> pd.DataFrame:
+    n_visits = urines["tested"].shape[0]
+    return pd.DataFrame({
+        "person": np.tile(people, n_visits), "visit": np.repeat(np.arange(n_visits), people.size),
+        "arm": np.tile(np.where(arm[people] == 1, "baclofen", "placebo"), n_visits),
+        "baseline_positive": np.tile(baseline_positive[people], n_visits),
+        "tested": urines["tested"][:, people].ravel(), "positive": urines["positive"][:, people].ravel(),
+        "self_report_use": urines["reported"][:, people].ravel(), "craving": urines["craving"][:, people].ravel()})
+
+
+def _analyse(design: TrialDesign, urines: dict[str, np.ndarray], people: np.ndarray, arm: np.ndarray,
+             baseline_positive: np.ndarray) -> dict[str, float]:
+    """One trial's outcome as the paper analysed it."""
+    tested = urines["tested"][:, people]
+    negative = tested & ~urines["positive"][:, people]
+    if design.outcome == "negative_urines":
+        units = negative                       # visits x people
+        observed = tested
+        per_person = negative.sum(axis=0).astype(float)     # benzoylecgonine-free urines, missing = not free
+    else:   # a week is abstinent when its urines are all negative and no use is reported at them
+        reported = urines["reported"][:, people]
+        weeks = tested.shape[0] // 3
+        shape = (weeks, 3, people.size)
+        observed = tested[: 3 * weeks].reshape(shape).any(axis=1)
+        clean = ((~tested | negative) & ~(reported & tested))[: 3 * weeks].reshape(shape).all(axis=1)
+        units = observed & clean
+        per_person = units.sum(axis=0).astype(float)
+    heavy = baseline_positive >= np.nanmedian(baseline_positive)
+    out = {"n": float(people.size), "outcome_baclofen": per_person[arm == 1].mean(),
+           "outcome_placebo": per_person[arm == 0].mean()}
+    out["effect"] = out["outcome_baclofen"] - out["outcome_placebo"]
+    for name, group in (("heavy", heavy), ("light", ~heavy)):
+        b, p = per_person[(arm == 1) & group], per_person[(arm == 0) & group]
+        out[f"effect_{name}"] = (b.mean() - p.mean()) if b.size and p.size else np.nan
+    out["retained_baclofen"] = float(tested[-1][arm == 1].mean())
+    out["retained_placebo"] = float(tested[-1][arm == 0].mean())
+    craving = np.where(tested, urines["craving"][:, people], np.nan)
+    out["craving_baclofen"] = float(np.nanmean(craving[:, arm == 1]))
+    out["craving_placebo"] = float(np.nanmean(craving[:, arm == 0]))
+    out.update(_gee(units, observed, arm, heavy))
+    return out
+
+
+def _gee(units: np.ndarray, observed: np.ndarray, arm: np.ndarray, heavy: np.ndarray) -> dict[str, float]:
+    """Binomial GEE with exchangeable correlation within a person: y ~ arm + time, and the
+    interaction with heavier baseline use. Returns the arm's log odds and p, the interaction's p."""
+    import statsmodels.api as sm
+    from statsmodels.genmod.cov_struct import Exchangeable
+
+    k, m = np.nonzero(observed.T)          # person, time of each observed unit
+    y = units.T[k, m].astype(float)
+    frame = pd.DataFrame({"y": y, "arm": arm[k].astype(float), "time": m / max(observed.shape[0] - 1, 1),
+                          "heavy": heavy[k].astype(float), "person": k})
+    out = {"gee_log_odds": np.nan, "gee_p": np.nan, "gee_interaction_p": np.nan}
+    if y.size == 0 or y.min() == y.max():
+        return out
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            main = sm.GEE.from_formula("y ~ arm + time", groups="person", data=frame, family=sm.families.Binomial(),
+                                       cov_struct=Exchangeable()).fit()
+            out["gee_log_odds"], out["gee_p"] = float(main.params["arm"]), float(main.pvalues["arm"])
+            inter = sm.GEE.from_formula("y ~ arm * heavy + time", groups="person", data=frame,
+                                        family=sm.families.Binomial(), cov_struct=Exchangeable()).fit()
+            out["gee_interaction_p"] = float(inter.pvalues["arm:heavy"])
+        except (ValueError, np.linalg.LinAlgError):   # a degenerate trial (e.g. nobody negative in an arm)
+            pass
+    return out
+
+
+def power_figure(results: list[TrialResults], path: str | Path, paper_effect: float | None = None) -> Path:
+    """Distribution of the trials' effects (benzoylecgonine-free urines or abstinent weeks,
+    baclofen minus placebo) at each size, with the share reaching p < 0.05 (GEE) written above."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    for k, r in enumerate(results):
+        effects = r.trials["effect"].to_numpy()
+        ax.scatter(np.full(effects.size, k) + np.linspace(-0.15, 0.15, effects.size), effects, s=10, alpha=0.6)
+        ax.annotate(f"power {r.power():.0%}\n({len(effects)} trials)", (k, float(np.nanmax(effects))),
+                    textcoords="offset points", xytext=(0, 8), ha="center", fontsize=8)
+    if paper_effect is not None:
+        ax.axhline(paper_effect, color="k", ls="--", lw=1, label=f"paper: {paper_effect:+.1f}")
+        ax.legend(loc="lower right", fontsize=8)
+    ax.axhline(0.0, color="grey", lw=0.8)
+    d = results[0].design
+    ax.set_xticks(range(len(results)), [f"N = {d.n_randomised * r.scale}" for r in results])
+    unit = "benzoylecgonine-free urines" if d.outcome == "negative_urines" else "confirmed abstinent weeks"
+    ax.set_ylabel(f"baclofen - placebo\n({unit} per person)")
+    ax.set_title(f"In-silico trials of {d.paper or d.name} ({d.treatment_weeks} weeks)", fontsize=10)
+    ax.set_xlim(-0.6, len(results) - 0.4)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,70 @@
+"""In-silico trials in the person's world: a short trial end to end, the designs' files, bad input.
+
+The full trials at the papers' sizes are slow tests."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rlcraving.pharmacology import Titration
+from rlcraving.trials import TrialDesign, load_trial, run_trials
+
+EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
+SHORT = TrialDesign(name="short", n_randomised=24, history_weeks=2, baseline_weeks=1, treatment_weeks=2)
+
+
+def test_a_short_trial_runs_end_to_end_and_the_same_seed_gives_the_same_trial() -> None:
+    results = run_trials(SHORT, 2, seed=3)
+    t = results.trials
+    assert len(t) == 2 and np.all(t["n"] <= 24) and np.all(t["n"] >= 20)
+    assert np.all((t["gee_p"].dropna() >= 0) & (t["gee_p"].dropna() <= 1))
+    assert np.allclose(t["effect"], t["outcome_baclofen"] - t["outcome_placebo"])
+    urines = results.urines
+    assert set(urines["arm"]) == {"baclofen", "placebo"}
+    assert urines.groupby("person")["visit"].count().eq(6).all()    # three urines a week
+    assert 0.0 <= results.power() <= 1.0
+    again = run_trials(SHORT, 2, seed=3).trials
+    assert t.equals(again)
+
+
+def test_a_severe_only_trial_randomises_only_people_positive_at_every_baseline_urine() -> None:
+    severe = dataclasses.replace(SHORT, eligibility="severe", screen_factor=3,
+                                 outcome="confirmed_abstinent_weeks")
+    results = run_trials(severe, 1, seed=0)
+    assert np.all(results.urines["baseline_positive"] == 1.0)
+
+
+def test_the_papers_designs_load_as_the_papers_ran_them() -> None:
+    shoptaw = load_trial(EXPERIMENTS / "shoptaw_2003.yaml")
+    assert (shoptaw.n_randomised, shoptaw.treatment_weeks, shoptaw.outcome) == (70, 16, "negative_urines")
+    assert shoptaw.baclofen == Titration(target_mg_per_day=60.0)
+    kahn = load_trial(EXPERIMENTS / "kahn_2009.yaml")
+    assert (kahn.n_randomised, kahn.treatment_weeks, kahn.eligibility) == (160, 8, "severe")
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("name: x\nn_randomised: 2\n", "n_randomised=2"),
+    ("name: x\nsample: 70\n", "unknown key"),
+    ("name: x\nbaclofen: {patch: {}}\n", "baclofen="),
+    ("name: x\neligibility: mild\n", "eligibility='mild'"),
+    ("name: x\nworld: {be_cutoff: 2}\n", "unknown world parameter"),
+    ("- 1\n- 2\n", "mapping"),
+])
+def test_bad_trial_files_are_refused_naming_the_key(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises((ValueError, TypeError), match=message):
+        load_trial(path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["shoptaw_2003", "kahn_2009"])
+def test_the_full_trials_run_at_the_papers_sizes(name: str) -> None:
+    design = load_trial(EXPERIMENTS / f"{name}.yaml")
+    results = run_trials(design, 3, seed=0)
+    assert np.all(results.trials["n"] >= 0.9 * design.n_randomised)
+    assert results.trials["gee_p"].notna().all()
