@@ -31,7 +31,7 @@ if ENV_ID not in gym.registry:
 if OUTPATIENT_ENV_ID not in gym.registry:
     gym.register(
         id=OUTPATIENT_ENV_ID,
-        entry_point="rlcraving.envs.outpatient:OutpatientEnv",
+        entry_point="rlcraving.envs.outpatient:make_env",
         vector_entry_point="rlcraving.envs.outpatient:OutpatientVectorEnv",
     )
 

@@ -66,12 +66,13 @@ def test_seeds_beyond_64_bits_are_refused_not_aliased() -> None:
         envs.reset(seed=2**64)
 
 
-def test_human_rendering_is_refused_when_the_environment_is_made() -> None:
-    with pytest.raises(ValueError, match=r"render_mode=.human. is not allowed.*rgb_array.*HumanRendering"):
-        gym.make(rlcraving.ENV_ID, render_mode="human")
+@pytest.mark.parametrize("env_id", [rlcraving.ENV_ID, rlcraving.OUTPATIENT_ENV_ID])
+def test_human_rendering_is_refused_when_the_environment_is_made(env_id: str) -> None:
+    with pytest.raises(ValueError, match=r"render_mode='human' is not allowed.*rgb_array.*HumanRendering"):
+        gym.make(env_id, render_mode="human")
     with pytest.raises(ValueError, match="render_mode='human'"):
-        gym.make_vec(rlcraving.ENV_ID, num_envs=2, vectorization_mode="vector_entry_point", render_mode="human")
-    frame = gym.make(rlcraving.ENV_ID, render_mode="rgb_array")
+        gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point", render_mode="human")
+    frame = gym.make(env_id, render_mode="rgb_array")
     frame.reset(seed=0)
     assert frame.render().ndim == 3
 

@@ -36,7 +36,9 @@ hedonic + drug_dopamine + incentive + relief + sucrose + cost (<= 0) + punishmen
 A session is an episode: `truncated` when its clock runs out; `terminated` only when a
 progressive-ratio session ends at its breakpoint (1 h without an infusion). `reset(seed=s)`
 starts a new subject; `reset()` continues the same subject with its next session, after the
-abstinence gap; `reset(options=...)` sets the next session (see `SESSION_OPTIONS`).
+abstinence gap; `reset(options=...)` sets the next session (see `SESSION_OPTIONS`). Stepping a
+finished session raises `gymnasium.error.ResetNeeded` until `reset()` (the vector environment
+resets its subjects itself).
 """
 
 from __future__ import annotations

@@ -218,6 +218,12 @@ class OutpatientEnv(gym.Env[np.ndarray, np.int64]):
         return None
 
 
+def make_env(**kwargs: Any) -> OutpatientEnv:
+    """`gym.make`'s entry point, so that ``render_mode="human"`` is refused when the environment is
+    made (see `rlcraving.envs.cocaine_seeking.make_env`)."""
+    return OutpatientEnv(**kwargs)
+
+
 class OutpatientVectorEnv(VectorEnv):
     """N people, stepped as arrays (Gymnasium's native VectorEnv); same kwargs plus ``num_envs``.
 

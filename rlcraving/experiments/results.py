@@ -13,7 +13,7 @@ Layout of ``<out>/``:
 | ``summary.csv`` | per outcome and condition: n, mean, SD, bootstrap 95% CI (and change from baseline) |
 | ``tests.csv`` | each condition against the reference (Hedges' g, Welch t, permutation) and dose trends |
 | ``figures/*.png`` | see `rlcraving.experiments.figures` |
-| ``runs/`` | one file per finished (grid point, seed): what makes a sweep resumable |
+| ``runs/`` | per finished (grid point, seed): its tables and their checksums; what makes a sweep resumable |
 """
 
 from __future__ import annotations
