@@ -177,21 +177,16 @@ def ppo_env_steps_per_s(n_subjects: int = 64, timesteps: int = 40_000) -> float:
         return timesteps / (time.perf_counter() - start)
 
 
-HEADLINE_DOSES_MG_PER_KG = (0.0, 1.25, 2.5, 3.75, 5.0)
-
-
 def headline_study_seconds(n_subjects: int = 200) -> float:
     """Wall time of the headline study: cue-induced reinstatement after the default protocol,
     rat i.p. baclofen before the test at 5 doses, `n_subjects` TD subjects each (one process).
     The dose arms share their history, lived once (`run_cohort_arms`)."""
     from rlcraving.agents.cohort import run_cohort_arms
-    from rlcraving.pharmacology import RatIP
-    from rlcraving.protocol import default_calendar
+    from rlcraving.experiments.population import headline_study
 
-    entries = [dict(e.overrides, phase=e.phase, days=e.days) for e in default_calendar().entries]
-    arms = {f"{dose:g} mg/kg": [dict(entries[-1], baclofen=RatIP(dose))] for dose in HEADLINE_DOSES_MG_PER_KG}
+    history, arms = headline_study()
     start = time.perf_counter()
-    run_cohort_arms(n_subjects, entries[:-1], arms, seed=0)
+    run_cohort_arms(n_subjects, history, arms, seed=0)
     return time.perf_counter() - start
 
 

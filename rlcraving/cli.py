@@ -5,6 +5,7 @@
     rlcraving sweep SPEC --workers 2        every grid point x seed; --grid KEY=V1,V2 adds an axis
     rlcraving check SPEC                    validate a spec and show its plan, run nothing
     rlcraving validate / rlcraving bench    model validation and benchmarks (their own modules)
+    rlcraving population --subjects 1000000 the headline study in chunks (processes or Ray), one table
     rlcraving app                           the classroom web app (Streamlit, local, offline)
     rlcraving fit FITSPEC [DATA] [--check]  fit a lab's data (simulation-based inference); check recovery
 
@@ -337,6 +338,13 @@ def _as_command(main: Callable[..., Any]) -> Callable[..., Any]:
 def validate(ctx: typer.Context) -> None:
     """Validation of the model against the published effects (rlcraving.validation; --help for its options)."""
     _delegate("rlcraving.validation", "validate", ctx.args)
+
+
+@app.command(context_settings=_PASS_THROUGH, add_help_option=False)
+def population(ctx: typer.Context) -> None:
+    """The headline study for up to millions of subjects, in chunks on processes or Ray, one Parquet table
+    (rlcraving.experiments.population; --help for its options)."""
+    _delegate("rlcraving.experiments.population", "population", ctx.args)
 
 
 @app.command(context_settings=_PASS_THROUGH, add_help_option=False)

@@ -50,7 +50,7 @@ class CohortResult:
     """What a cohort did.
 
     table: columns subject (int), condition (str), day (int: calendar session index),
-        phase (str), measure (str), value (float); one row per subject x session x measure
+        phase and measure (categoricals), value (float); one row per subject x session x measure
         (`MEASURES`).
     traces: columns condition, day, phase, time_s, signal, value: cohort means within the
         sessions in `trace_sessions`. Binned signals (`BINNED_SIGNALS`, 1-min bins, time_s the
@@ -74,7 +74,8 @@ def run_cohort(n_subjects: int, calendar: Calendar | Sequence[Mapping[str, Any]]
                agent: str = "q_learning", agent_params: Mapping[str, float] | None = None,
                env_kwargs: Mapping[str, Any] | None = None, seed: int = 0, condition: str = "",
                trace_sessions: Sequence[int] = (), event_subjects: Sequence[int] = (),
-               progress: bool = False, subject_values: Mapping[str, Sequence[float]] | None = None) -> CohortResult:
+               progress: bool = False, subject_values: Mapping[str, Sequence[float]] | None = None,
+               first_subject: int = 0) -> CohortResult:
     """Run `n_subjects` TD agents of kind `agent` (see `AGENTS`) through `calendar`.
 
     Args:
@@ -93,11 +94,14 @@ def run_cohort(n_subjects: int, calendar: Calendar | Sequence[Mapping[str, Any]]
             multipliers (`params.INDIVIDUAL_TRAITS`) and of the agent's parameters that vary
             between subjects, in place of their drawn (or median) values; the other traits and
             parameters are drawn (or median) as usual.
+        first_subject: number of the first subject: the cohort is subjects first_subject ...
+            first_subject + n_subjects - 1 of the seed's population (a chunk of a larger cohort,
+            whose table rows it reproduces exactly; `event_subjects` still count from 0).
     """
     check_bool("progress", progress)
     cal = as_calendar(calendar)
     cohort = _Cohort(n_subjects, cal, agent, agent_params, env_kwargs, seed, trace_sessions, event_subjects,
-                     subject_values=subject_values)
+                     subject_values=subject_values, first_subject=first_subject)
     cohort.live(len(cal), progress)
     return cohort.result(condition)
 
@@ -107,7 +111,8 @@ def run_cohort_arms(n_subjects: int, history: Sequence[Mapping[str, Any]],
                     agent_params: Mapping[str, float] | None = None, env_kwargs: Mapping[str, Any] | None = None,
                     seed: int = 0, trace_sessions: Sequence[int] = (),
                     event_subjects: Sequence[int] = (),
-                    report: Callable[[int, int], None] | None = None) -> dict[str, CohortResult]:
+                    report: Callable[[int, int], None] | None = None,
+                    first_subject: int = 0) -> dict[str, CohortResult]:
     """Cohorts that share a history and then part: one `CohortResult` per arm (its condition the
     arm's name), each exactly `run_cohort(n_subjects, [*history, *arms[name]], ...)`.
 
@@ -125,7 +130,7 @@ def run_cohort_arms(n_subjects: int, history: Sequence[Mapping[str, Any]],
     longest = max(calendars.values(), key=len)
     shared = len(as_calendar(list(history)))
     cohort = _Cohort(n_subjects, longest, agent, agent_params, env_kwargs, seed, trace_sessions, event_subjects,
-                     shortest=min(len(c) for c in calendars.values()))
+                     shortest=min(len(c) for c in calendars.values()), first_subject=first_subject)
     total = shared + sum(len(cal) - shared for cal in calendars.values())
 
     def tell(offset: int) -> Callable[[int], None] | None:
@@ -149,7 +154,7 @@ class _Cohort:
     def __init__(self, n_subjects: int, calendar: Calendar, agent: str, agent_params: Mapping[str, float] | None,
                  env_kwargs: Mapping[str, Any] | None, seed: int, trace_sessions: Sequence[int],
                  event_subjects: Sequence[int] = (), shortest: int | None = None,
-                 subject_values: Mapping[str, Sequence[float]] | None = None):
+                 subject_values: Mapping[str, Sequence[float]] | None = None, first_subject: int = 0):
         n = check_number("n_subjects", n_subjects, lo=1, hi=10_000_000, integer=True)
         check_number("seed", seed, lo=0, hi=2**63 - 1, integer=True)
         if not isinstance(agent, str) or agent not in AGENTS:
@@ -165,7 +170,8 @@ class _Cohort:
                                  baclofen=kwargs.get("baclofen"), params=kwargs.get("params"),
                                  # the TD agents carry the operant level and the Pavlovian bias in their
                                  # own policy (docs/agents.md), so the environment adds none
-                                 pavlovian_controller=False, operant_level=False)
+                                 pavlovian_controller=False, operant_level=False,
+                                 first_subject=first_subject)
         batch = self.protocol.batch
         self.learner = make_agent(agent, batch, agent_params,
                                   individual_differences=batch.options.individual_differences)
@@ -233,7 +239,8 @@ class _Cohort:
     def result(self, condition: str) -> CohortResult:
         if not isinstance(condition, str):
             raise TypeError(f"condition={condition!r} has type {type(condition).__name__}; a str is required")
-        return CohortResult(self.recorder.table(condition), self.recorder.traces(condition),
+        return CohortResult(self.recorder.table(condition, self.protocol.first_subject),
+                            self.recorder.traces(condition),
                             self.recorder.events_table(condition))
 
 
@@ -383,8 +390,8 @@ class _Recorder:
         self.since_onset[rows] = np.iinfo(np.int64).max // 2
 
     # ------------------------------------------------------------------ tables
-    def table(self, condition: str) -> pd.DataFrame:
-        return tidy_table(self.results, self.calendar, condition)
+    def table(self, condition: str, first_subject: int = 0) -> pd.DataFrame:
+        return tidy_table(self.results, self.calendar, condition, first_subject)
 
     def events_table(self, condition: str) -> pd.DataFrame:
         phases = self.calendar.phases()
@@ -410,20 +417,29 @@ class _Recorder:
         return pd.concat(frames, ignore_index=True)
 
 
-def tidy_table(results: np.ndarray, calendar: Calendar, condition: str) -> pd.DataFrame:
+def tidy_table(results: np.ndarray, calendar: Calendar, condition: str, first_subject: int = 0) -> pd.DataFrame:
     """The tidy table of `results[day, measure, subject]` (measures in `MEASURES` order):
-    columns subject, condition, day, phase, measure, value."""
+    columns subject (first_subject + index), condition, day, phase, measure, value.
+
+    phase and measure are categoricals (1-byte codes into their sorted names, so that they sort
+    as the strings would) rather than a string per cell.
+    """
     n_days, n_measures, n = results.shape
-    phases = np.array(calendar.phases(), dtype=object)
     days = np.repeat(np.arange(n_days), n_measures * n)
     return pd.DataFrame({
-        "subject": np.tile(np.arange(n), n_days * n_measures),
+        "subject": np.tile(np.arange(first_subject, first_subject + n), n_days * n_measures),
         "condition": condition,
         "day": days,
-        "phase": phases[days],
-        "measure": np.tile(np.repeat(np.array(MEASURES, dtype=object), n), n_days),
+        "phase": _categorical(calendar.phases(), days),
+        "measure": _categorical(MEASURES, np.tile(np.repeat(np.arange(n_measures), n), n_days)),
         "value": results.ravel(),
     })
+
+
+def _categorical(names: Sequence[str], index: np.ndarray) -> pd.Categorical:
+    """The column names[index] as a categorical with sorted categories."""
+    categories, codes = np.unique(np.array(names), return_inverse=True)
+    return pd.Categorical.from_codes(codes.astype(np.int8)[index], categories=[str(c) for c in categories])
 
 
 def _events_frame(rows: list[tuple[int, str, int, str, float, str]]) -> pd.DataFrame:

@@ -257,12 +257,10 @@ class TDAgent:
         The choice probabilities are written into `policy` (A, m) when it is given.
         """
         beta = self._operand("inverse_temperature", idx, WEIGHT_DTYPE)
-        if idx is _ALL:
-            pref = self._pref
-        else:
-            pref = np.empty(values.shape, dtype=np.result_type(values, beta))
+        pref = self._pref if idx is _ALL else np.empty(values.shape, dtype=np.result_type(values, beta))
         other_bias = np.atleast_1d(self.other_bias[idx] if self.other_bias.ndim else self.other_bias)
-        compiled.preferences(values, beta, other_bias, self._operand("pavlovian_weight", idx, WEIGHT_DTYPE), incentive, pref)
+        omega = self._operand("pavlovian_weight", idx, WEIGHT_DTYPE)
+        compiled.preferences(values, beta, other_bias, omega, incentive, pref)
         np.exp(pref, out=pref)
         chosen = np.empty(values.shape[1], dtype=np.int64)
         compiled.choose(pref, self.batch.keys[idx], self.batch.counter[idx], _STREAM_CHOICE, chosen,

@@ -75,8 +75,12 @@ class Protocol:
 
     def __init__(self, n: int, *, calendar: Any, sucrose_lever: Any, kor_knockout: Any,
                  individual_differences: Any, baclofen_mg_per_day: Any, baclofen: Any, params: Any,
-                 pavlovian_controller: Any = True, operant_level: Any = True):
+                 pavlovian_controller: Any = True, operant_level: Any = True,
+                 first_subject: int = 0):
         check_number("num_envs", n, lo=1, hi=10_000_000, integer=True)
+        #: Number of the first subject: subject i here is subject first_subject + i of the seed's cohort.
+        self.first_subject = check_number("first_subject", first_subject, lo=0, hi=_GENERATION_STRIDE - n,
+                                          integer=True)
         self.calendar: Calendar = as_calendar(calendar)
         self.baclofen = _initial_regimen(baclofen_mg_per_day, baclofen)
         if isinstance(params, Mapping):
@@ -157,8 +161,10 @@ class Protocol:
                     self._begin(sub, planned[int(pos)], True, first)
 
     def _new_subjects(self, idx: np.ndarray) -> None:
-        """Fresh subjects: subject i of generation g has key (seed, g * 2**32 + i), whatever n is."""
-        self.batch.new_subjects(idx, rnd.subject_keys(self.seed, self.generation[idx] * _GENERATION_STRIDE + idx))
+        """Fresh subjects: subject i of generation g has key (seed, g * 2**32 + first_subject + i),
+        whatever n is."""
+        number = self.generation[idx] * _GENERATION_STRIDE + self.first_subject + idx
+        self.batch.new_subjects(idx, rnd.subject_keys(self.seed, number))
         self.position[idx] = 0
 
     def _begin(self, idx: np.ndarray, settings: SessionSettings, from_calendar: bool, first: bool) -> None:

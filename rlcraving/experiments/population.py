@@ -1,0 +1,253 @@
+"""Population-scale cohorts: N subjects run as chunks on local processes or Ray, merged into one table.
+
+Subject i of a seed's cohort is the same whatever cohort it is in (its random key is made from
+the seed and i), so a cohort of N subjects splits into chunks of subjects [s, s + chunk) that
+run independently, and the chunks' tables, concatenated, are the whole cohort's table bit for
+bit. Each chunk runs `run_cohort_arms` (the arms share their history, lived once per chunk) and
+returns its rows as an Arrow table; the driver appends them, in subject order, to one Parquet
+file (one row group per chunk). Only a few chunks are held at a time, so memory is bounded by
+the chunk size and the number of workers, not by N:
+
+    rlcraving population --subjects 1000000 --workers 2                      # local processes
+    rlcraving population --subjects 1000000 --backend ray --address auto     # a Ray cluster
+
+(the headline study: `headline_study`).
+
+Columns are those of the cohort table (`rlcraving.agents.cohort.tidy_table`): subject (int64),
+condition, day (int64), phase, measure (dictionary-coded strings), value (float64); read it with
+`pandas.read_parquet` (condition, phase and measure come back as categoricals) or, larger than
+memory, with `pyarrow.dataset` / `pyarrow.parquet.ParquetFile.iter_batches`.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from rlcraving.checks import check_number
+from rlcraving.experiments.runner import BACKENDS, Backend, _init_worker, _single_threaded_children
+from rlcraving.files import atomic_write, output_folder
+
+#: Subjects per chunk: the core and the learners run fastest at a few thousand subjects (their
+#: per-subject state then stays in the processor's caches); a chunk of the headline study (5
+#: arms, 21 sessions, 9 measures) is ~1 M rows, 28 MB.
+DEFAULT_CHUNK_SUBJECTS = 2048
+#: Schema of the merged table (28 bytes a row).
+SCHEMA = pa.schema([("subject", pa.int64()), ("condition", pa.dictionary(pa.int16(), pa.string())),
+                    ("day", pa.int64()), ("phase", pa.dictionary(pa.int8(), pa.string())),
+                    ("measure", pa.dictionary(pa.int8(), pa.string())), ("value", pa.float64())])
+
+
+#: Doses of the headline study (rat i.p. baclofen, mg/kg, 30 min before the cue test).
+HEADLINE_DOSES_MG_PER_KG = (0.0, 1.25, 2.5, 3.75, 5.0)
+
+
+def headline_study() -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    """The headline study as (history, arms): the default calendar's self-administration and
+    extinction, then the cue-induced reinstatement test after each baclofen dose."""
+    from rlcraving.pharmacology import RatIP
+    from rlcraving.protocol import default_calendar
+
+    entries = [dict(e.overrides, phase=e.phase, days=e.days) for e in default_calendar().entries]
+    arms = {f"{dose:g} mg/kg": [dict(entries[-1], baclofen=RatIP(dose))] for dose in HEADLINE_DOSES_MG_PER_KG}
+    return entries[:-1], arms
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One chunk of a population: subjects first ... first + n - 1 through the shared history, then each arm."""
+
+    first: int
+    n: int
+    history: tuple[Mapping[str, Any], ...]
+    arms: Mapping[str, tuple[Mapping[str, Any], ...]]
+    agent: str
+    agent_params: Mapping[str, float] | None
+    env_kwargs: Mapping[str, Any] | None
+    seed: int
+
+
+@dataclass(frozen=True)
+class PopulationResult:
+    """Where a population's table went, its size, and what it cost."""
+
+    path: Path
+    n_subjects: int
+    n_rows: int
+    n_chunks: int
+    seconds: float
+    #: Peak resident memory of this process and of the largest worker process (MB); the
+    #: study's peak is at most driver + workers x worker.
+    driver_peak_mb: float
+    worker_peak_mb: float
+    workers: int
+
+    @property
+    def peak_mb_bound(self) -> float:
+        """Upper bound of the resident memory of the whole run (MB)."""
+        return self.driver_peak_mb + (self.workers * self.worker_peak_mb if self.workers > 1 else 0.0)
+
+
+def run_chunk(chunk: Chunk) -> pa.Table:
+    """The rows of one chunk, every arm, in arm order (an Arrow table with `SCHEMA`)."""
+    from rlcraving.agents.cohort import run_cohort_arms
+
+    results = run_cohort_arms(chunk.n, list(chunk.history), {k: list(v) for k, v in chunk.arms.items()},
+                              agent=chunk.agent, agent_params=chunk.agent_params, env_kwargs=chunk.env_kwargs,
+                              seed=chunk.seed, first_subject=chunk.first)
+    tables = []
+    for code, name in enumerate(chunk.arms):
+        frame = results.pop(name).table
+        frame["condition"] = pd.Categorical.from_codes(np.full(len(frame), code, dtype=np.int16),
+                                                       categories=list(chunk.arms))
+        tables.append(pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None).cast(SCHEMA))
+    return pa.concat_tables(tables)
+
+
+def run_population(n_subjects: int, history: Sequence[Mapping[str, Any]],
+                   arms: Mapping[str, Sequence[Mapping[str, Any]]], out: str | Path, *,
+                   chunk_subjects: int = DEFAULT_CHUNK_SUBJECTS, workers: int = 1, backend: Backend = "local",
+                   address: str | None = None, agent: str = "q_learning",
+                   agent_params: Mapping[str, float] | None = None, env_kwargs: Mapping[str, Any] | None = None,
+                   seed: int = 0, progress: bool = False) -> PopulationResult:
+    """Run `n_subjects` TD subjects through `history` and then each of `arms` (as `run_cohort_arms`),
+    in chunks of `chunk_subjects`, on `workers` local processes or Ray (`backend`, `address`);
+    write the merged table to the Parquet file `out` (atomically) and return where and what it cost."""
+    n = check_number("n_subjects", n_subjects, lo=1, hi=2**31, integer=True)
+    size = check_number("chunk_subjects", chunk_subjects, lo=1, hi=10_000_000, integer=True)
+    workers = check_number("workers", workers, lo=1, hi=4096, integer=True)
+    if backend not in BACKENDS:
+        raise ValueError(f"backend={backend!r} is not allowed; choose one of {list(BACKENDS)}")
+    if not isinstance(arms, Mapping) or not arms:
+        raise ValueError(f"arms={arms!r} must be a non-empty dict of name -> calendar entries")
+    chunks = [Chunk(first, min(size, n - first), tuple(history), {k: tuple(v) for k, v in arms.items()},
+                    agent, agent_params, env_kwargs, int(seed)) for first in range(0, n, size)]
+    out = Path(out)
+    start = time.perf_counter()
+    rows = 0
+
+    def write(tmp: Path) -> None:
+        nonlocal rows
+        with pq.ParquetWriter(tmp, SCHEMA) as writer:
+            for done, table in enumerate(_ordered(run_chunk, chunks, workers, backend, address), start=1):
+                writer.write_table(table)
+                rows += table.num_rows
+                if progress:
+                    print(f"\rchunks {done}/{len(chunks)}", end="", file=sys.stderr, flush=True)
+        if progress:
+            print(file=sys.stderr)
+
+    atomic_write(out, write)
+    seconds = time.perf_counter() - start
+    return PopulationResult(out, n, rows, len(chunks), seconds, _peak_mb(resource.RUSAGE_SELF),
+                            _peak_mb(resource.RUSAGE_CHILDREN), workers)
+
+
+def _peak_mb(who: int) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024.0
+
+
+def _ordered(work: Callable[[Chunk], pa.Table], chunks: Sequence[Chunk], workers: int, backend: Backend,
+             address: str | None) -> Iterator[pa.Table]:
+    """work(chunk) for every chunk, yielded in chunk order, with at most workers + 1 chunks in flight."""
+    if backend == "local" and workers == 1:
+        yield from map(work, chunks)
+        return
+    if backend == "ray":
+        yield from _ordered_ray(work, chunks, workers, address)
+        return
+    with _single_threaded_children(), ProcessPoolExecutor(
+            max_workers=workers, mp_context=get_context("spawn"), initializer=_init_worker) as pool:
+        yield from _windowed(lambda c: pool.submit(work, c), lambda f: f.result(), chunks, workers + 1)
+
+
+def _ordered_ray(work: Callable[[Chunk], pa.Table], chunks: Sequence[Chunk], workers: int,
+                 address: str | None) -> Iterator[pa.Table]:
+    try:
+        import ray
+    except ImportError:
+        raise RuntimeError("the ray backend needs Ray: pip install 'rlcraving[ray]' (or use --backend local)") \
+            from None
+    started = not ray.is_initialized()
+    if started:
+        kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
+        if address is None:
+            kwargs["num_cpus"] = workers
+        ray.init(address=address, **kwargs)
+    try:
+        remote = ray.remote(num_cpus=1, max_retries=0)(work)
+        window = 1 + (workers if address is None else int(ray.cluster_resources().get("CPU", workers)))
+        yield from _windowed(remote.remote, ray.get, chunks, window)
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _windowed(submit: Callable[[Chunk], Any], result: Callable[[Any], pa.Table], chunks: Sequence[Chunk],
+              window: int) -> Iterator[pa.Table]:
+    """Submit chunks ahead, at most `window` in flight, and yield their results in order."""
+    pending: deque[Any] = deque()
+    queue = iter(chunks)
+    for chunk in queue:
+        pending.append(submit(chunk))
+        if len(pending) >= window:
+            break
+    while pending:
+        table = result(pending.popleft())
+        for chunk in queue:
+            pending.append(submit(chunk))
+            break
+        yield table
+
+
+def main(subjects: int = 100_000, out: str = "results/population", chunk: int = DEFAULT_CHUNK_SUBJECTS,
+         workers: int = min(2, os.cpu_count() or 1), backend: str = "local", address: str | None = None,
+         seed: int = 0) -> PopulationResult:
+    """Entry point of `rlcraving population`: the headline study (10 days of self-administration,
+    10 of extinction, a cue test after rat i.p. baclofen 0-5 mg/kg) for `subjects` TD subjects.
+
+    Args:
+        subjects: number of subjects (each lives the history once, then every dose arm).
+        out: folder for results.parquet (one row per subject x arm x session x measure).
+        chunk: subjects per chunk (memory grows with chunk x workers, not with subjects).
+        workers: local processes, or Ray CPUs of a local Ray instance.
+        backend: local or ray.
+        address: Ray cluster address (with --backend ray), e.g. auto or HOST:PORT.
+        seed: cohort seed.
+    """
+    check_number("subjects", subjects, lo=1, hi=2**31, integer=True)
+    check_number("chunk", chunk, lo=1, hi=10_000_000, integer=True)
+    check_number("workers", workers, lo=1, hi=4096, integer=True)
+    check_number("seed", seed, lo=0, hi=2**63 - 1, integer=True)
+    if backend not in BACKENDS:
+        raise ValueError(f"backend={backend!r} is not allowed; choose one of {list(BACKENDS)}")
+    folder, created = output_folder(out, "out")
+    for path in created:
+        print(f"created folder {path}")
+    history, arms = headline_study()
+    result = run_population(subjects, history, arms, folder / "results.parquet", chunk_subjects=chunk,
+                            workers=workers, backend=backend, address=address, seed=seed, progress=True)
+    memory = (f"{result.driver_peak_mb:,.0f} MB here, {result.worker_peak_mb:,.0f} MB in the largest worker "
+              f"(at most {result.peak_mb_bound:,.0f} MB in all)" if workers > 1 else f"{result.driver_peak_mb:,.0f} MB")
+    print(f"{result.n_subjects:,} subjects x {len(arms)} arms: {result.n_rows:,} rows in {result.n_chunks} chunks, "
+          f"{result.seconds:.1f} s; peak memory {memory}")
+    print(f"wrote {result.path}")
+    return result
+
+
+__all__ = ["DEFAULT_CHUNK_SUBJECTS", "HEADLINE_DOSES_MG_PER_KG", "SCHEMA", "Chunk", "PopulationResult",
+           "headline_study", "main", "run_chunk", "run_population"]

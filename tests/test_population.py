@@ -1,0 +1,70 @@
+"""Population studies in chunks: the chunks' merged table is the whole cohort's, bit for bit."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from rlcraving.agents.cohort import run_cohort_arms
+from rlcraving.experiments.population import SCHEMA, run_population
+from rlcraving.pharmacology import RatIP
+
+HISTORY = [{"phase": "self_administration", "days": 2, "session_minutes": 20}, {"phase": "extinction",
+                                                                                 "session_minutes": 20}]
+ARMS = {"placebo": [{"phase": "cue_reinstatement", "session_minutes": 20}],
+        "baclofen": [{"phase": "cue_reinstatement", "session_minutes": 20, "baclofen": RatIP(2.5)}]}
+
+
+def _whole(n: int, **kwargs) -> pd.DataFrame:
+    arms = run_cohort_arms(n, HISTORY, ARMS, **kwargs)
+    return pd.concat([a.table for a in arms.values()], ignore_index=True)
+
+
+def _in_subject_order(table: pd.DataFrame) -> pd.DataFrame:
+    table = table.astype({"condition": str, "phase": str, "measure": str})
+    return table.sort_values(["condition", "day", "measure", "subject"], kind="stable").reset_index(drop=True)
+
+
+@pytest.mark.parametrize("individual", [False, True], ids=["shared", "individual"])
+def test_chunks_merge_into_the_whole_cohorts_table(tmp_path, individual: bool) -> None:
+    env = {"individual_differences": individual}
+    result = run_population(7, HISTORY, ARMS, tmp_path / "t.parquet", chunk_subjects=3, env_kwargs=env, seed=4)
+    assert (result.n_subjects, result.n_chunks) == (7, 3)
+    assert pq.read_schema(result.path).remove_metadata().equals(SCHEMA)
+    merged = pd.read_parquet(result.path)
+    assert len(merged) == result.n_rows
+    assert list(merged["subject"].iloc[:3]) == [0, 1, 2]       # written in subject order, chunk by chunk
+    whole = _whole(7, env_kwargs=env, seed=4)
+    assert list(merged.columns) == list(whole.columns)
+    assert _in_subject_order(merged).equals(_in_subject_order(whole))
+
+
+def test_a_chunk_is_its_subjects_of_the_whole_cohort() -> None:
+    whole = _whole(5, seed=2)
+    chunk = _whole(2, seed=2, first_subject=3)
+    assert sorted(chunk["subject"].unique()) == [3, 4]
+    expected = whole[whole["subject"] >= 3].reset_index(drop=True)
+    assert _in_subject_order(chunk).equals(_in_subject_order(expected))
+
+
+@pytest.mark.parametrize(("kwargs", "words"), [
+    ({"n_subjects": 0}, "n_subjects=0"),
+    ({"chunk_subjects": 0}, "chunk_subjects=0"),
+    ({"workers": 0}, "workers=0"),
+    ({"backend": "slurm"}, "backend='slurm'"),
+    ({"arms": {}}, "arms={}"),
+])
+def test_bad_input_is_named(tmp_path, kwargs, words) -> None:
+    args = {"n_subjects": 4, "history": HISTORY, "arms": ARMS, "out": tmp_path / "t.parquet", **kwargs}
+    with pytest.raises(ValueError, match=words.replace("{", r"\{").replace("}", r"\}").replace("(", r"\(")):
+        run_population(**args)
+    assert not (tmp_path / "t.parquet").exists()
+
+
+@pytest.mark.slow
+def test_worker_processes_give_the_same_table(tmp_path) -> None:
+    one = run_population(6, HISTORY, ARMS, tmp_path / "one.parquet", chunk_subjects=2)
+    two = run_population(6, HISTORY, ARMS, tmp_path / "two.parquet", chunk_subjects=2, workers=2)
+    assert pd.read_parquet(one.path).equals(pd.read_parquet(two.path))
+    assert two.worker_peak_mb > 0
