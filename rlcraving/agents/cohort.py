@@ -50,7 +50,7 @@ class CohortResult:
     """What a cohort did.
 
     table: columns subject (int), condition (str), day (int: calendar session index),
-        phase and measure (categoricals), value (float); one row per subject x session x measure
+        phase (str), measure (str), value (float); one row per subject x session x measure
         (`MEASURES`).
     traces: columns condition, day, phase, time_s, signal, value: cohort means within the
         sessions in `trace_sessions`. Binned signals (`BINNED_SIGNALS`, 1-min bins, time_s the
@@ -419,27 +419,18 @@ class _Recorder:
 
 def tidy_table(results: np.ndarray, calendar: Calendar, condition: str, first_subject: int = 0) -> pd.DataFrame:
     """The tidy table of `results[day, measure, subject]` (measures in `MEASURES` order):
-    columns subject (first_subject + index), condition, day, phase, measure, value.
-
-    phase and measure are categoricals (1-byte codes into their sorted names, so that they sort
-    as the strings would) rather than a string per cell.
-    """
+    columns subject (first_subject + index), condition, day, phase, measure, value."""
     n_days, n_measures, n = results.shape
+    phases = np.array(calendar.phases(), dtype=object)
     days = np.repeat(np.arange(n_days), n_measures * n)
     return pd.DataFrame({
         "subject": np.tile(np.arange(first_subject, first_subject + n), n_days * n_measures),
         "condition": condition,
         "day": days,
-        "phase": _categorical(calendar.phases(), days),
-        "measure": _categorical(MEASURES, np.tile(np.repeat(np.arange(n_measures), n), n_days)),
+        "phase": phases[days],
+        "measure": np.tile(np.repeat(np.array(MEASURES, dtype=object), n), n_days),
         "value": results.ravel(),
     })
-
-
-def _categorical(names: Sequence[str], index: np.ndarray) -> pd.Categorical:
-    """The column names[index] as a categorical with sorted categories."""
-    categories, codes = np.unique(np.array(names), return_inverse=True)
-    return pd.Categorical.from_codes(codes.astype(np.int8)[index], categories=[str(c) for c in categories])
 
 
 def _events_frame(rows: list[tuple[int, str, int, str, float, str]]) -> pd.DataFrame:

@@ -114,6 +114,8 @@ def run_chunk(chunk: Chunk) -> pa.Table:
         frame = results.pop(name).table
         frame["condition"] = pd.Categorical.from_codes(np.full(len(frame), code, dtype=np.int16),
                                                        categories=list(chunk.arms))
+        for column in ("phase", "measure"):   # strings as dictionary codes: 28 bytes a row instead of ~80
+            frame[column] = frame[column].astype("category")
         tables.append(pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None).cast(SCHEMA))
     return pa.concat_tables(tables)
 
