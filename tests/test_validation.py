@@ -68,6 +68,15 @@ def test_ppo_headline() -> None:
     assert finding.direction_agrees, finding.detail
 
 
+@pytest.mark.slow
+def test_a2c_with_library_defaults_shows_every_relapse_phenomenon() -> None:
+    """The default_sb3 row's protocol for A2C alone (SB3 defaults, gym.make, 8 subjects)."""
+    from rlcraving.validation.phenomena import default_sb3
+
+    ok, detail, _ = default_sb3._checks("A2C", 0)
+    assert all(ok.values()), detail
+
+
 def test_every_unit_states_the_papers_size_and_its_criterion() -> None:
     for key, unit in validation.PHENOMENA.items():
         assert unit.paper_size and unit.criterion, key

@@ -24,6 +24,7 @@ REPORT_ORDER = (
     "individual_differences",
     "clinical_trial",
     "headline_ppo",
+    "default_sb3",
     "headline_sucrose",
 )
 
