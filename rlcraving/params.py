@@ -61,8 +61,8 @@ class ModelParams:
     satiety_excess_weight: float = _p(
         1.0, "per unit occupancy beyond the threshold", 0.0, 100.0,
         "chosen: a rise beyond the satiety level counts against the rise below it one for one (drive "
-        "reduction, Keramati & Gutkin 2014, with n = m = 1). 3 brings the q_learning cohort's dose slope to "
-        "Pickens & Thompson 1968's (-0.80 vs -0.55) but left default-trained PPO pressing the active lever no "
+        "reduction, Keramati & Gutkin 2014, with n = m = 1). 3 brought the q_learning cohort's dose slope near "
+        "Pickens & Thompson 1968's (-0.80 vs -0.55, 50 subjects) but left default-trained PPO pressing the active lever no "
         "more than the inactive one in 10-min sessions", basis="chosen")
     infusion_delay_s: float = _p(4.0, "s", 0.0, 60.0,
                                  "i.v. cocaine acts in the brain within seconds; one 4 s step separates the cue "
@@ -89,7 +89,8 @@ class ModelParams:
                            "calibrated: effort of one press; sets where a sated subject stops pressing")
     shock_aversion_per_mA: float = _p(15.0, "reward / mA", 0.0, 100.0,
                                       "calibrated to Deroche-Gamonet et al. 2004's 17% punishment-resistant rats "
-                                      "(0.3 mA, p = 0.5): 15 gives 18% of 200 subjects (12 gave 22%, 20 gave 11%)")
+                                      "(0.3 mA, p = 0.5): 15 gave 18% of 200 subjects (12 gave 22%, 20 gave 11%); "
+                                      "with the graded extinction retrieval since, the report shows 8%")
     sucrose_reward: float = _p(0.5, "reward / pellet", 0.0, 100.0,
                                "calibrated: hedonic value of a sucrose pellet")
 

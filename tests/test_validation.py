@@ -44,17 +44,27 @@ def test_unknown_phenomenon_is_named() -> None:
         validation.run(SMALL, only=["acquisitoin"])
 
 
-#: Phenomena whose size criterion the model does not meet (see docs/validation.md for the numbers):
-#: under baclofen, FR1 intake at a high unit dose falls more than the papers report, and the
-#: in-silico trial's benefit stays large in the severe-only subgroup where Kahn 2009 found none.
-SIZE_NOT_MET = {"baclofen_progressive_ratio", "clinical_trial"}
-FULL = validation.Config(n_subjects=100, seed=0, sb3=False)
+#: Phenomena whose size criterion the model does not meet in the report (docs/validation.md has the
+#: numbers): dose regulation is partial (log-log slope -0.51 where Pickens & Thompson's is -1), the
+#: weak stressor reinstates a little, incubation is 1.5x where Grimm 2001 report several-fold, the
+#: punishment-resistant share (8%) is below Deroche-Gamonet's 17%, the trial's severe-only benefit is not
+#: null, and placebo sucrose sits on the schedule's ceiling.
+SIZE_NOT_MET = {"dose_regulation", "reinstatement", "incubation", "individual_differences", "clinical_trial",
+                "headline_sucrose"}
+#: ... and whose direction it does not meet: inactive presses rise under baclofen (through the TD
+#: agents' gain on positive errors, with or without sedation).
+DIRECTION_NOT_MET = {"sedation_pattern"}
+#: The report's own size and seed, so these tests hold its verdicts bit for bit.
+FULL = validation.Config(n_subjects=200, seed=0, sb3=False)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("key", [k for k in validation.PHENOMENA if k not in validation.SB3_PHENOMENA])
 def test_every_phenomenon_at_report_size(key: str) -> None:
     finding = validation.PHENOMENA[key](FULL)
+    if key in DIRECTION_NOT_MET:
+        assert not finding.direction_agrees, f"now agrees in direction: update DIRECTION_NOT_MET ({finding.detail})"
+        return
     assert finding.direction_agrees, finding.detail
     if key in SIZE_NOT_MET:
         assert finding.size_agrees is False, f"now meets its size criterion: update SIZE_NOT_MET ({finding.detail})"
