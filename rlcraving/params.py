@@ -62,8 +62,8 @@ class ModelParams:
         1.0, "per unit occupancy beyond the threshold", 0.0, 100.0,
         "chosen: a rise beyond the satiety level counts against the rise below it one for one (drive "
         "reduction, Keramati & Gutkin 2014, with n = m = 1). 3 brought the q_learning cohort's dose slope near "
-        "Pickens & Thompson 1968's (-0.80 vs -0.55, 50 subjects) but left default-trained PPO pressing the active lever no "
-        "more than the inactive one in 10-min sessions", basis="chosen")
+        "Pickens & Thompson 1968's (-0.80 vs -0.55, 50 subjects) but left default-trained PPO pressing the "
+        "active lever no more than the inactive one in 10-min sessions", basis="chosen")
     infusion_delay_s: float = _p(4.0, "s", 0.0, 60.0,
                                  "i.v. cocaine acts in the brain within seconds; one 4 s step separates the cue "
                                  "(at the press) from the drug's action, so a learnt cue can come to predict it",
