@@ -29,6 +29,8 @@ from rlcraving.pharmacology import OralTID, Regimen, Titration
 from rlcraving.random import subject_keys
 
 OUTCOMES = ("negative_urines", "confirmed_abstinent_weeks")
+#: A GEE treatment log odds beyond this (odds ratio e^10) is a diverged fit, reported as missing.
+MAX_LOG_ODDS = 10.0
 ELIGIBILITY = ("any", "severe")
 #: The person's TD agent: what differs from the rat's defaults, and why.
 PERSON_AGENT_PARAMS: dict[str, float] = {
@@ -84,6 +86,14 @@ class TrialDesign:
         return self.history_weeks + self.baseline_weeks + self.treatment_weeks
 
 
+def is_trial_design(path: str | Path) -> bool:
+    """Whether a YAML file in experiments/ is a trial design (it names `n_randomised`), not a study spec."""
+    import yaml
+
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    return isinstance(data, Mapping) and "n_randomised" in data
+
+
 def load_trial(path: str | Path) -> TrialDesign:
     """A `TrialDesign` from a YAML file (keys: the fields of `TrialDesign`; baclofen as
     ``{titration: {target_mg_per_day: 60}}`` or ``{oral_tid: {mg_per_day: 60}}``)."""
@@ -116,12 +126,14 @@ def _regimen(spec: Any) -> Regimen:
 
 @dataclass
 class TrialResults:
-    """Many trials of one design: one row per trial (`trials`), and every urine of the first (`urines`)."""
+    """Many trials of one design: one row per trial (`trials`), every urine of the first (`urines`)
+    and its people (`people`: arm, baseline positive share, heavier user, outcome)."""
 
     design: TrialDesign
     scale: int
     trials: pd.DataFrame
     urines: pd.DataFrame
+    people: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def power(self, alpha: float = 0.05) -> float:
         """Share of trials whose GEE treatment effect has p < alpha in the direction of benefit."""
@@ -186,9 +198,14 @@ def run_trials(design: TrialDesign, n_trials: int | None = None, *, scale: int =
     for t in range(n_trials):
         block = np.arange(t * screened, (t + 1) * screened)
         people = block[arm[block] >= 0]
-        rows.append({"trial": t, **_analyse(design, urines, people, arm[people], baseline_positive[people])})
-    first = np.arange(screened)[arm[:screened] >= 0]
-    return TrialResults(design, scale, pd.DataFrame(rows), _urine_table(urines, first, arm, baseline_positive))
+        summary, per_person, heavy = _analyse(design, urines, people, arm[people], baseline_positive[people])
+        rows.append({"trial": t, **summary})
+        if t == 0:
+            first = pd.DataFrame({"person": people, "arm": np.where(arm[people] == 1, "baclofen", "placebo"),
+                                  "baseline_positive": baseline_positive[people], "heavy": heavy,
+                                  "outcome": per_person})
+    return TrialResults(design, scale, pd.DataFrame(rows),
+                        _urine_table(urines, first["person"].to_numpy(), arm, baseline_positive), first)
 
 
 def _visit_matrix(visits: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -211,8 +228,8 @@ def _urine_table(urines: dict[str, np.ndarray], people: np.ndarray, arm: np.ndar
 
 
 def _analyse(design: TrialDesign, urines: dict[str, np.ndarray], people: np.ndarray, arm: np.ndarray,
-             baseline_positive: np.ndarray) -> dict[str, float]:
-    """One trial's outcome as the paper analysed it."""
+             baseline_positive: np.ndarray) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
+    """One trial's outcome as the paper analysed it; per person, the outcome and heavier use."""
     tested = urines["tested"][:, people]
     negative = tested & ~urines["positive"][:, people]
     if design.outcome == "negative_urines":
@@ -240,7 +257,7 @@ def _analyse(design: TrialDesign, urines: dict[str, np.ndarray], people: np.ndar
     out["craving_baclofen"] = float(np.nanmean(craving[:, arm == 1]))
     out["craving_placebo"] = float(np.nanmean(craving[:, arm == 0]))
     out.update(_gee(units, observed, arm, heavy))
-    return out
+    return out, per_person, heavy
 
 
 def _gee(units: np.ndarray, observed: np.ndarray, arm: np.ndarray, heavy: np.ndarray) -> dict[str, float]:
@@ -261,7 +278,8 @@ def _gee(units: np.ndarray, observed: np.ndarray, arm: np.ndarray, heavy: np.nda
         try:
             main = sm.GEE.from_formula("y ~ arm + time", groups="person", data=frame, family=sm.families.Binomial(),
                                        cov_struct=Exchangeable()).fit()
-            out["gee_log_odds"], out["gee_p"] = float(main.params["arm"]), float(main.pvalues["arm"])
+            if abs(float(main.params["arm"])) <= MAX_LOG_ODDS:   # beyond: the fit diverged (separation)
+                out["gee_log_odds"], out["gee_p"] = float(main.params["arm"]), float(main.pvalues["arm"])
             inter = sm.GEE.from_formula("y ~ arm * heavy + time", groups="person", data=frame,
                                         family=sm.families.Binomial(), cov_struct=Exchangeable()).fit()
             out["gee_interaction_p"] = float(inter.pvalues["arm:heavy"])
@@ -282,14 +300,13 @@ def power_figure(results: list[TrialResults], path: str | Path, paper_effect: fl
     for k, r in enumerate(results):
         effects = r.trials["effect"].to_numpy()
         ax.scatter(np.full(effects.size, k) + np.linspace(-0.15, 0.15, effects.size), effects, s=10, alpha=0.6)
-        ax.annotate(f"power {r.power():.0%}\n({len(effects)} trials)", (k, float(np.nanmax(effects))),
-                    textcoords="offset points", xytext=(0, 8), ha="center", fontsize=8)
     if paper_effect is not None:
         ax.axhline(paper_effect, color="k", ls="--", lw=1, label=f"paper: {paper_effect:+.1f}")
         ax.legend(loc="lower right", fontsize=8)
     ax.axhline(0.0, color="grey", lw=0.8)
     d = results[0].design
-    ax.set_xticks(range(len(results)), [f"N = {d.n_randomised * r.scale}" for r in results])
+    ax.set_xticks(range(len(results)), [f"N = {d.n_randomised * r.scale} planned\npower {r.power():.0%} "
+                                        f"({len(r.trials)} trials)" for r in results])
     unit = "benzoylecgonine-free urines" if d.outcome == "negative_urines" else "confirmed abstinent weeks"
     ax.set_ylabel(f"baclofen - placebo\n({unit} per person)")
     ax.set_title(f"In-silico trials of {d.paper or d.name} ({d.treatment_weeks} weeks)", fontsize=10)

@@ -11,8 +11,10 @@ from rlcraving.experiments.demo import DEMO_SPEC, demo_study
 from rlcraving.experiments.loader import SpecError, load_spec, loads_spec, set_path
 from rlcraving.experiments.spec import run_key
 from rlcraving.pharmacology import OralTID, Placebo, RatIP, Titration
+from rlcraving.trials import is_trial_design
 
-EXPERIMENTS = sorted((Path(__file__).resolve().parents[1] / "experiments").glob("*.yaml"))
+EXPERIMENTS = [p for p in sorted((Path(__file__).resolve().parents[1] / "experiments").glob("*.yaml"))
+               if not is_trial_design(p)]   # trial designs are read by rlcraving.trials
 
 BASE = """\
 name: t

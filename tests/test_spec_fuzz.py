@@ -19,9 +19,11 @@ from rlcraving.experiments.demo import DEMO_SPEC
 from rlcraving.experiments.loader import SpecError, load_spec
 from rlcraving.experiments.runner import plan
 from rlcraving.experiments.spec import TDAgentSpec
+from rlcraving.trials import is_trial_design
 
 ROOT = Path(__file__).resolve().parents[1]
-SPECS = {p.name: p.read_text() for p in sorted((ROOT / "experiments").glob("*.yaml"))} | {"demo": DEMO_SPEC}
+SPECS = {p.name: p.read_text() for p in sorted((ROOT / "experiments").glob("*.yaml"))
+         if not is_trial_design(p)} | {"demo": DEMO_SPEC}
 
 Path_ = tuple[Any, ...]
 
