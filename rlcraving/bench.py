@@ -225,7 +225,7 @@ def run(out: Path | str = "results/bench", seconds: float = 2.0, quick: bool = F
     figures = [
         figure("vector_env_4096", vector_env_subject_steps_per_s(4096, seconds), "subject-steps/s", 10e6,
                note="gym.make_vec, N = 4096, random actions"),
-        figure("td_cohort_4096", td_cohort_subject_steps_per_s(4096, seconds), "subject-steps/s", 3e6,
+        figure("td_cohort_4096", td_cohort_subject_steps_per_s(4096, seconds), "subject-steps/s", 15e6,
                note="core + Q-learning, N = 4096"),
         figure("single_env", single_env_steps_per_s(seconds), "steps/s", 30e3, note="gym.make, random actions"),
         figure("sb3_ppo", ppo_env_steps_per_s(64, 8_000 if quick else 40_000), "env-steps/s", 20e3,
