@@ -139,7 +139,8 @@ def _advance(actions: np.ndarray, dose: np.ndarray, kor_drive: np.ndarray, cue: 
              shock_mA: np.ndarray, gain: np.ndarray, natural_gain: np.ndarray, withdrawal: np.ndarray,
              L: np.ndarray, S: np.ndarray, excitation: np.ndarray, inhibition: np.ndarray, elsewhere: np.ndarray,
              inhibition_old: np.ndarray, clocks: np.ndarray, timers: np.ndarray, ratio_count: np.ndarray,
-             ratio: np.ndarray, n_steps: np.ndarray, progressive: np.ndarray, context: np.ndarray, sucrose_available: np.ndarray, C: np.ndarray,
+             ratio: np.ndarray, n_steps: np.ndarray, progressive: np.ndarray, context: np.ndarray,
+             sucrose_available: np.ndarray, C: np.ndarray,
              W: np.ndarray, components: np.ndarray, reward: np.ndarray, obs: np.ndarray, terminated: np.ndarray,
              truncated: np.ndarray) -> None:
     """Steps 4-9 for every subject (the organism's), then the chamber's clocks and observation."""

@@ -438,7 +438,26 @@ def load_agent(path: str | Path, *, num_envs: int | None = None, seed: int | Non
     return ALGORITHMS[algo].load(zip_path, env=env, device="cpu")
 
 
-__all__ = ["ALGORITHMS", "DEFAULT_ALGO_KWARGS", "DQN_BUFFER_STEPS_PER_SUBJECT", "POLICIES", "SB3_TRACE_SIGNALS",
-           "CocaineSeekingSB3VecEnv", "SessionRecorder", "algo_kwargs_for", "calendar_steps", "env_settings_from_json",
-           "env_settings_to_json", "load_agent", "make_env", "make_model", "phase_means", "run_sb3_cohort",
-           "save_agent", "settings_path", "torch_threads", "train_through_calendar", "SB3_ENV_KWARGS"]
+__all__ = [
+    "ALGORITHMS",
+    "DEFAULT_ALGO_KWARGS",
+    "DQN_BUFFER_STEPS_PER_SUBJECT",
+    "POLICIES",
+    "SB3_ENV_KWARGS",
+    "SB3_TRACE_SIGNALS",
+    "CocaineSeekingSB3VecEnv",
+    "SessionRecorder",
+    "algo_kwargs_for",
+    "calendar_steps",
+    "env_settings_from_json",
+    "env_settings_to_json",
+    "load_agent",
+    "make_env",
+    "make_model",
+    "phase_means",
+    "run_sb3_cohort",
+    "save_agent",
+    "settings_path",
+    "torch_threads",
+    "train_through_calendar",
+]
