@@ -317,3 +317,15 @@ def test_worked_example_names_the_mechanism(example_fit: tuple, tmp_path: Path) 
     assert result.named[0].startswith("low_learning vs control: learning_rate differs most")
     lr = result.differences.set_index("parameter").loc["learning_rate"]
     assert lr["p_above_zero"] < 0.01 and lr["ci_low"] < math.log(0.5) * 0.3
+
+
+def test_docs_list_every_fittable_parameter_with_its_prior() -> None:
+    from rlcraving.fit.spec import fittable_parameters, free_parameter
+
+    text = (ROOT / "docs" / "fitting.md").read_text()
+    for name in fittable_parameters("q_learning"):
+        p = free_parameter(name, "q_learning")
+        row = next((line for line in text.splitlines() if line.startswith(f"| `{name}` |")), None)
+        assert row is not None, name
+        cells = [c.strip() for c in row.split("|")[1:-1]]
+        assert cells[1] == p.kind and float(cells[2].removesuffix(" s")) == p.median and float(cells[3]) == p.sigma

@@ -4,6 +4,7 @@ one mechanism, in the tidy table a lab would bring (subject, group, day, phase, 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -30,3 +31,25 @@ def simulate_groups(spec: FitSpec, subjects_per_group: int, mechanism: str, fact
         table["subject"] = name + "-" + table["subject"].astype(str)
         frames.append(table[table["measure"].isin(spec.measures)])
     return pd.concat(frames, ignore_index=True)
+
+
+def main(out: str = "results/fit/worked_example", spec: str = "experiments/fits/reinstatement.yaml",
+         subjects_per_group: int = 100, mechanism: str = "learning_rate", factor: float = 0.5, seed: int = 1,
+         check: bool = True) -> Path:
+    """The worked example: simulate two groups differing only in `mechanism` (x `factor`), write
+    them as a lab's table (``<out>/data.csv``), and fit them blind with `spec` (and ``--check``)."""
+    from rlcraving.files import atomic_write, output_folder
+    from rlcraving.fit.run import main as fit_main
+    from rlcraving.fit.spec import load_fit_spec
+
+    folder, _ = output_folder(out, "--out")
+    table = simulate_groups(load_fit_spec(spec), subjects_per_group, mechanism,
+                            {"control": 1.0, f"{mechanism}_x{factor:g}": factor}, seed)
+    atomic_write(folder / "data.csv", lambda p: table.to_csv(p, index=False))
+    return fit_main(Path(spec), folder / "data.csv", out=folder, check_fit=check)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    import typer
+
+    typer.run(main)
