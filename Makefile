@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 TORCH := torch==2.13.0
 
-.PHONY: setup demo app test test-slow test-browser validate bench lint clean
+.PHONY: setup demo app test test-slow test-browser validate bench fit-example lint clean
 
 $(BIN)/rlcraving: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -38,6 +38,15 @@ validate: setup
 
 bench: setup
 	$(BIN)/rlcraving bench --out docs
+
+# the worked example of docs/fitting.md: 200 simulated rats in two groups, fitted blind, checked;
+# its report, tables and figures (not the data, draws or estimator) are copied to docs/fitting
+fit-example: setup
+	$(BIN)/python -m rlcraving.fit.example --out results/fit/worked_example
+	mkdir -p docs/fitting/figures
+	cp results/fit/worked_example/report.md results/fit/worked_example/check.csv \
+	   results/fit/worked_example/group_differences.csv results/fit/worked_example/metadata.json docs/fitting/
+	cp results/fit/worked_example/figures/*.png docs/fitting/figures/
 
 lint: setup
 	$(BIN)/ruff check rlcraving tests
