@@ -1,8 +1,10 @@
 """Benchmarks: the figures of docs/performance.md, measured beside references in the same run.
 
 `rlcraving bench` runs every benchmark, prints a table and writes JSON. Absolute speeds drift
-on a shared machine, so each figure comes with a reference measured in the same process:
-gymnasium's CartPole step, and the same work done subject by subject in a Python loop.
+on a shared machine, so every figure is the min / median / max over repeats and comes with peers
+measured in the same process: gymnasium's CartPole step (one env, and its own vectorised CartPole
+at the same N), the same work done subject by subject in a Python loop, and a memory-bandwidth
+ceiling (a large numpy copy's bytes per second over the bytes of state a subject-step moves).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 import os
 import platform
 import resource
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -28,10 +31,13 @@ from rlcraving.core import SubjectBatch
 from rlcraving.files import atomic_write_text, output_folder, save_figure
 from rlcraving.protocol import session
 
+REPEATS = 3
+
 
 @dataclass
 class Figure:
-    """One benchmark result."""
+    """One benchmark result: `value` is the median over repeats, `low` and `high` the min and max;
+    `reference` holds the median's ratio to each peer measured in the same run."""
 
     name: str
     value: float
@@ -40,18 +46,44 @@ class Figure:
     met: bool
     reference: dict[str, float] = field(default_factory=dict)
     note: str = ""
+    low: float | None = None
+    high: float | None = None
 
 
-def _rate(work: Callable[[], int], min_seconds: float) -> float:
-    """Units of work per second: repeat `work` (returns units done) for at least `min_seconds`."""
+@dataclass(frozen=True)
+class Spread:
+    """Min, median and max of repeated measurements of one quantity."""
+
+    low: float
+    median: float
+    high: float
+
+    @classmethod
+    def of(cls, values: list[float]) -> Spread:
+        return cls(min(values), statistics.median(values), max(values))
+
+
+def _repeated(measure: Callable[[], float], repeats: int) -> Spread:
+    """Spread of `repeats` calls of `measure`."""
+    repeats = check_number("repeats", repeats, lo=1, hi=1000, integer=True)
+    return Spread.of([measure() for _ in range(repeats)])
+
+
+def _rate(work: Callable[[], int], min_seconds: float, repeats: int = REPEATS) -> Spread:
+    """Units of work per second: after one warm-up call, each repeat runs `work` (returns units
+    done) for at least `min_seconds`."""
     work()  # warm up
-    done, start = 0, time.perf_counter()
-    while (elapsed := time.perf_counter() - start) < min_seconds:
-        done += work()
-    return done / elapsed
+
+    def once() -> float:
+        done, start = 0, time.perf_counter()
+        while (elapsed := time.perf_counter() - start) < min_seconds:
+            done += work()
+        return done / elapsed
+
+    return _repeated(once, repeats)
 
 
-def _single_env_steps_per_s(env_id: str, n_actions: int, seconds: float) -> float:
+def _single_env_steps_per_s(env_id: str, n_actions: int, seconds: float, repeats: int = REPEATS) -> Spread:
     """One gym.make environment (with its default wrappers), random actions, reset on episode end."""
     env = gym.make(env_id)
     env.reset(seed=0)
@@ -64,20 +96,107 @@ def _single_env_steps_per_s(env_id: str, n_actions: int, seconds: float) -> floa
                 env.reset()
         return len(actions)
 
-    return _rate(work, seconds)
+    return _rate(work, seconds, repeats)
 
 
-def cartpole_steps_per_s(seconds: float) -> float:
-    """Reference: gymnasium's CartPole-v1, one env, random actions."""
-    return _single_env_steps_per_s("CartPole-v1", 2, seconds)
+def cartpole_steps_per_s(seconds: float, repeats: int = REPEATS) -> Spread:
+    """Peer: gymnasium's CartPole-v1, one env, random actions (steps/s)."""
+    return _single_env_steps_per_s("CartPole-v1", 2, seconds, repeats)
+
+
+def _vector_env_rate(env_id: str, n: int, n_actions: int, seconds: float, repeats: int) -> Spread:
+    """Env-steps per second of `gym.make_vec(env_id, n, vector_entry_point)`, random actions."""
+    envs = gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point")
+    envs.reset(seed=0)
+    actions = np.random.default_rng(0).integers(0, n_actions, (100, n))
+
+    def work() -> int:
+        for a in actions:
+            envs.step(a)
+        return actions.size
+
+    try:
+        return _rate(work, seconds, repeats)
+    finally:
+        envs.close()
+
+
+def cartpole_vector_steps_per_s(n: int, seconds: float, repeats: int = REPEATS) -> Spread:
+    """Peer: gymnasium's own vectorised CartPole-v1 at N = `n` (env-steps/s, random actions)."""
+    return _vector_env_rate("CartPole-v1", n, 2, seconds, repeats)
+
+
+def last_level_cache_bytes() -> int | None:
+    """Size of the CPU's largest cache (bytes) as Linux reports it, or None where it does not."""
+    sizes = []
+    for index in Path("/sys/devices/system/cpu/cpu0/cache").glob("index*"):
+        try:
+            text = (index / "size").read_text().strip()
+        except OSError:
+            continue
+        scale = {"K": 2**10, "M": 2**20, "G": 2**30}.get(text[-1:], 1)
+        if text.rstrip("KMG").isdigit():
+            sizes.append(int(text.rstrip("KMG")) * scale)
+    return max(sizes, default=None)
+
+
+def memory_bandwidth_bytes_per_s(seconds: float, repeats: int = REPEATS, megabytes: int | None = None) -> Spread:
+    """Peer: bytes of memory traffic per second of one-thread `np.copyto` between two arrays of
+    `megabytes` MiB (default: twice the largest cache, at least 1 GiB, so the copy runs from main
+    memory), counted as one read and one write of every byte copied."""
+    if megabytes is None:
+        megabytes = max(1024, 2 * (last_level_cache_bytes() or 0) // 2**20)
+    megabytes = check_number("megabytes", megabytes, lo=1, hi=2**20, integer=True)
+    source = np.ones(megabytes * 2**20 // 8)
+    target = np.empty_like(source)
+
+    def work() -> int:
+        np.copyto(target, source)
+        return 2 * source.nbytes
+
+    return _rate(work, seconds, repeats)
+
+
+def per_subject_arrays(n: int, *holders: object) -> list[np.ndarray]:
+    """Every array that owns its data and has an axis of length `n`, found among the holders'
+    attributes (a batch, a learner, an env; three levels deep, each array once)."""
+    seen: set[int] = set()
+    found: list[np.ndarray] = []
+
+    def walk(obj: object, depth: int) -> None:
+        if id(obj) in seen:
+            return
+        seen.add(id(obj))
+        if isinstance(obj, np.ndarray):
+            if obj.base is None and n in obj.shape:
+                found.append(obj)
+        elif depth <= 3 and not isinstance(obj, type) and hasattr(obj, "__dict__"):
+            for value in vars(obj).values():
+                walk(value, depth + 1)
+
+    for holder in holders:
+        walk(holder, 0)
+    return found
+
+
+def traffic_bytes_per_subject_step(n: int, step: Callable[[], object], *holders: object) -> float:
+    """Estimated memory traffic of one subject-step (bytes): every per-subject array of the
+    holders read once, and those that one call of `step` changes written once, over `n`. An
+    estimate at array granularity: a step that reads only some columns moves less."""
+    arrays = per_subject_arrays(n, *holders)
+    before = [a.copy() for a in arrays]
+    step()
+    written = sum(a.nbytes for a, old in zip(arrays, before, strict=True)
+                  if not np.array_equal(a, old, equal_nan=True))
+    return (sum(a.nbytes for a in arrays) + written) / n
 
 
 def _long_session(batch: SubjectBatch) -> None:
     batch.start_sessions(np.arange(batch.n), session("self_administration", session_minutes=24 * 60), first=True)
 
 
-def python_loop_subject_steps_per_s(seconds: float, n: int = 64) -> float:
-    """Reference: the same model stepped subject by subject (N batches of one) in a Python loop."""
+def python_loop_subject_steps_per_s(seconds: float, n: int = 64, repeats: int = REPEATS) -> Spread:
+    """Peer: the same model stepped subject by subject (N batches of one) in a Python loop."""
     batches = [SubjectBatch(1) for _ in range(n)]
     for b in batches:
         _long_session(b)
@@ -89,29 +208,32 @@ def python_loop_subject_steps_per_s(seconds: float, n: int = 64) -> float:
                 b.step(a)
         return actions.shape[0] * n
 
-    return _rate(work, seconds)
+    return _rate(work, seconds, repeats)
 
 
-def vector_env_subject_steps_per_s(n: int, seconds: float) -> float:
+def vector_env_subject_steps_per_s(n: int, seconds: float, repeats: int = REPEATS) -> Spread:
     """Native VectorEnv through gym.make_vec, random actions."""
+    return _vector_env_rate(rlcraving.ENV_ID, n, 3, seconds, repeats)
+
+
+def vector_env_traffic_bytes(n: int) -> float:
+    """`traffic_bytes_per_subject_step` of the native VectorEnv at N = `n`."""
     envs = gym.make_vec(rlcraving.ENV_ID, num_envs=n, vectorization_mode="vector_entry_point")
     envs.reset(seed=0)
-    actions = np.random.default_rng(0).integers(0, 3, (100, n))
-
-    def work() -> int:
-        for a in actions:
-            envs.step(a)
-        return actions.size
-
-    return _rate(work, seconds)
+    actions = np.random.default_rng(0).integers(0, 3, n)
+    envs.step(actions)
+    try:
+        return traffic_bytes_per_subject_step(n, lambda: envs.step(actions), envs.unwrapped)
+    finally:
+        envs.close()
 
 
-def single_env_steps_per_s(seconds: float) -> float:
+def single_env_steps_per_s(seconds: float, repeats: int = REPEATS) -> Spread:
     """One gym.make CocaineSeeking environment, random actions."""
-    return _single_env_steps_per_s(rlcraving.ENV_ID, 3, seconds)
+    return _single_env_steps_per_s(rlcraving.ENV_ID, 3, seconds, repeats)
 
 
-def core_subject_steps_per_s(n: int, seconds: float, steps: int = 50) -> float:
+def core_subject_steps_per_s(n: int, seconds: float, steps: int = 50, repeats: int = REPEATS) -> Spread:
     """The bare core (no Gymnasium layer) at batch size `n`."""
     batch = SubjectBatch(n)
     _long_session(batch)
@@ -122,31 +244,58 @@ def core_subject_steps_per_s(n: int, seconds: float, steps: int = 50) -> float:
             batch.step(a)
         return actions.size
 
-    return _rate(work, seconds)
+    return _rate(work, seconds, repeats)
 
 
-def memory_mb(n: int) -> float:
-    """Peak resident memory added by `n` subjects stepping through a session (MB)."""
-    gc.collect()
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def _resident_mb() -> float:
+    """Resident memory of this process now (MB); the peak so far where /proc is missing."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def memory_mb(n: int, repeats: int = REPEATS) -> Spread:
+    """Resident memory added by `n` subjects after 20 steps of a session (MB), each repeat a fresh batch."""
+
+    def once() -> float:
+        gc.collect()
+        before = _resident_mb()
+        batch = SubjectBatch(n)
+        _long_session(batch)
+        actions = np.random.default_rng(0).integers(0, 3, n)
+        for _ in range(20):
+            batch.step(actions)
+        added = _resident_mb() - before
+        del batch
+        return added
+
+    return _repeated(once, repeats)
+
+
+def scaling(sizes: tuple[int, ...], seconds: float, repeats: int = REPEATS) -> dict[str, list[float]]:
+    """Cost per step (microseconds; min / median / max over repeats) of the core against batch size,
+    with the memory-bandwidth ceiling's cost beside it (filled in by `run`)."""
+    rates = [core_subject_steps_per_s(n, seconds, repeats=repeats) for n in sizes]
+    return {"n_subjects": list(sizes),
+            "us_per_step": [1e6 * n / r.median for n, r in zip(sizes, rates, strict=True)],
+            "us_per_step_low": [1e6 * n / r.high for n, r in zip(sizes, rates, strict=True)],
+            "us_per_step_high": [1e6 * n / r.low for n, r in zip(sizes, rates, strict=True)]}
+
+
+def core_traffic_bytes(n: int = 4096) -> float:
+    """`traffic_bytes_per_subject_step` of the bare core in a session at N = `n`."""
     batch = SubjectBatch(n)
     _long_session(batch)
     actions = np.random.default_rng(0).integers(0, 3, n)
-    for _ in range(20):
-        batch.step(actions)
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return (after - before) / 1024.0
-
-
-def scaling(sizes: tuple[int, ...], seconds: float) -> dict[str, list[float]]:
-    """Cost per step (microseconds) of the core against batch size."""
-    per_step = [1e6 / core_subject_steps_per_s(n, seconds) * n for n in sizes]
-    return {"n_subjects": list(sizes), "us_per_step": per_step}
+    batch.step(actions)
+    return traffic_bytes_per_subject_step(n, lambda: batch.step(actions), batch)
 
 
 
-def td_cohort_subject_steps_per_s(n: int, seconds: float, agent: str = "q_learning") -> float:
-    """A TD cohort on the core: environment plus learning, `n` subjects in one long session."""
+def _td_cohort(n: int, agent: str) -> tuple[SubjectBatch, Any]:
+    """A batch of `n` subjects in one long session and its TD learner, ready to act."""
     from rlcraving.agents.td import make_agent
 
     batch = SubjectBatch(n)
@@ -155,6 +304,25 @@ def td_cohort_subject_steps_per_s(n: int, seconds: float, agent: str = "q_learni
     everyone = np.arange(n)
     learner.new_subjects(everyone)
     learner.begin(everyone)
+    return batch, learner
+
+
+def td_cohort_traffic_bytes(n: int = 4096, agent: str = "q_learning") -> float:
+    """`traffic_bytes_per_subject_step` of a TD cohort (batch and learner) at N = `n`."""
+    batch, learner = _td_cohort(n, agent)
+
+    def step() -> None:
+        obs, reward, terminated, truncated = batch.step(learner.actions)
+        learner.learn(obs, reward, terminated | truncated)
+
+    step()
+    return traffic_bytes_per_subject_step(n, step, batch, learner)
+
+
+def td_cohort_subject_steps_per_s(n: int, seconds: float, agent: str = "q_learning",
+                                  repeats: int = REPEATS) -> Spread:
+    """A TD cohort on the core: environment plus learning, `n` subjects in one long session."""
+    batch, learner = _td_cohort(n, agent)
 
     def work() -> int:
         for _ in range(50):
@@ -162,22 +330,27 @@ def td_cohort_subject_steps_per_s(n: int, seconds: float, agent: str = "q_learni
             learner.learn(obs, reward, terminated | truncated)
         return 50 * n
 
-    return _rate(work, seconds)
+    return _rate(work, seconds, repeats)
 
 
-def ppo_env_steps_per_s(n_subjects: int = 64, timesteps: int = 40_000) -> float:
-    """stable-baselines3 PPO (classroom defaults, one torch thread) through the batched VecEnv."""
+def ppo_env_steps_per_s(n_subjects: int = 64, timesteps: int = 40_000, repeats: int = REPEATS) -> Spread:
+    """stable-baselines3 PPO (classroom defaults, one torch thread) through the batched VecEnv;
+    each repeat learns `timesteps` more steps of the same model."""
     from rlcraving.agents.sb3 import make_env, make_model, torch_threads
 
     with torch_threads(1):
         model = make_model("PPO", make_env(n_subjects), seed=0)
         model.learn(total_timesteps=2 * model.n_steps * n_subjects)  # warm up
-        start = time.perf_counter()
-        model.learn(total_timesteps=timesteps, reset_num_timesteps=False)
-        return timesteps / (time.perf_counter() - start)
+
+        def once() -> float:
+            start = time.perf_counter()
+            model.learn(total_timesteps=timesteps, reset_num_timesteps=False)
+            return timesteps / (time.perf_counter() - start)
+
+        return _repeated(once, repeats)
 
 
-def headline_study_seconds(n_subjects: int = 200) -> float:
+def headline_study_seconds(n_subjects: int = 200, repeats: int = REPEATS) -> Spread:
     """Wall time of the headline study: cue-induced reinstatement after the default protocol,
     rat i.p. baclofen before the test at 5 doses, `n_subjects` TD subjects each (one process).
     The dose arms share their history, lived once (`run_cohort_arms`)."""
@@ -185,65 +358,112 @@ def headline_study_seconds(n_subjects: int = 200) -> float:
     from rlcraving.experiments.population import headline_study
 
     history, arms = headline_study()
-    start = time.perf_counter()
-    run_cohort_arms(n_subjects, history, arms, seed=0)
-    return time.perf_counter() - start
+
+    def once() -> float:
+        start = time.perf_counter()
+        run_cohort_arms(n_subjects, history, arms, seed=0)
+        return time.perf_counter() - start
+
+    return _repeated(once, repeats)
 
 
-def protocol_scaling(n: int, days: tuple[int, ...]) -> dict[str, list[float]]:
-    """Wall time (s) of a TD cohort of `n` subjects against the number of 1-h sessions."""
+def protocol_scaling(n: int, days: tuple[int, ...], repeats: int = REPEATS) -> dict[str, list[float]]:
+    """Wall time (s; min / median / max over repeats) of a TD cohort of `n` subjects against the
+    number of 1-h sessions."""
     from rlcraving.agents.cohort import run_cohort
 
-    seconds = []
-    for d in days:
+    def timed(d: int) -> float:
         start = time.perf_counter()
         run_cohort(n, [{"phase": "self_administration", "days": d}], seed=0)
-        seconds.append(time.perf_counter() - start)
-    return {"sessions": list(days), "seconds": seconds}
+        return time.perf_counter() - start
+
+    spreads = [_repeated(lambda d=d: timed(d), repeats) for d in days]
+    return {"sessions": list(days), "seconds": [s.median for s in spreads],
+            "seconds_low": [s.low for s in spreads], "seconds_high": [s.high for s in spreads]}
 
 
-def run(out: Path | str = "results/bench", seconds: float = 2.0, quick: bool = False) -> dict[str, Any]:
+def _peer(spread: Spread, unit: str, note: str) -> dict[str, Any]:
+    return {**asdict(spread), "unit": unit, "note": note}
+
+
+def measure_peers(seconds: float, repeats: int, sizes: tuple[int, ...]) -> dict[str, dict[str, Any]]:
+    """The peers every figure is compared with, measured in this run (min / median / max)."""
+    peers = {
+        "cartpole_1": _peer(cartpole_steps_per_s(seconds, repeats), "steps/s", "gym.make('CartPole-v1'), one env"),
+        "python_loop": _peer(python_loop_subject_steps_per_s(seconds, repeats=repeats), "subject-steps/s",
+                             "the model stepped subject by subject, 64 batches of one, in a Python loop"),
+        "memory_bandwidth": _peer(memory_bandwidth_bytes_per_s(seconds, repeats), "bytes/s",
+                                  "np.copyto (one thread) between two arrays larger than the cache, "
+                                  "2 bytes of traffic per byte copied"),
+    }
+    for n in sizes:
+        peers[f"cartpole_{n}"] = _peer(cartpole_vector_steps_per_s(n, seconds, repeats), "env-steps/s",
+                                       f"gym.make_vec('CartPole-v1', num_envs={n}, "
+                                       "vectorization_mode='vector_entry_point')")
+    return peers
+
+
+def run(out: Path | str = "results/bench", seconds: float = 2.0, quick: bool = False,
+        repeats: int = REPEATS) -> dict[str, Any]:
     """Run the benchmarks; write `performance.md`, `performance/bench.json` and
     `performance/scaling.png` into `out`; return the report."""
     seconds = check_number("seconds", seconds, lo=0.01, hi=3600.0)
     quick = check_bool("quick", quick)
+    repeats = check_number("repeats", repeats, lo=1, hi=1000, integer=True)
     out, _ = output_folder(out, "out")
     (out / "performance").mkdir(parents=True, exist_ok=True)
     seconds = 0.3 if quick else seconds
-    core_subject_steps_per_s(1, 0.01)  # compile (or load) the core before timing anything
-    cartpole = cartpole_steps_per_s(seconds)
-    loop = python_loop_subject_steps_per_s(seconds)
-    refs = {"cartpole_steps_per_s": cartpole, "python_loop_subject_steps_per_s": loop}
+    core_subject_steps_per_s(1, 0.01, repeats=1)  # compile (or load) the core before timing anything
+    big, ppo_n = 4096, 64
+    peers = measure_peers(seconds, repeats, (ppo_n, big))
+    bandwidth = peers["memory_bandwidth"]["median"]
+    traffic = {"core": core_traffic_bytes(big), "vector_env": vector_env_traffic_bytes(big),
+               "td_cohort": td_cohort_traffic_bytes(big)}
 
-    def figure(name: str, value: float, unit: str, target: float, higher_is_better: bool = True,
-               note: str = "") -> Figure:
+    def figure(name: str, spread: Spread, unit: str, target: float, higher_is_better: bool = True,
+               n: int | None = None, traffic_bytes: float | None = None, note: str = "") -> Figure:
+        value = spread.median
         met = value >= target if higher_is_better else value <= target
-        ratios = {"x_cartpole": value / cartpole, "x_python_loop": value / loop} if unit.endswith("/s") else {}
+        ratios: dict[str, float] = {}
+        if n is not None:
+            ratios = {"x_cartpole": value / peers[f"cartpole_{n}"]["median"],
+                      "x_python_loop": value / peers["python_loop"]["median"]}
+        if traffic_bytes is not None:
+            ratios["x_memory_ceiling"] = value / (bandwidth / traffic_bytes)
+            note += f"; ceiling {bandwidth / traffic_bytes:,.0f} at {traffic_bytes:,.0f} B/subject-step"
         sign = ">=" if higher_is_better else "<="
-        return Figure(name, value, unit, f"{sign} {target:g}", met, {**refs, **ratios}, note)
+        return Figure(name, value, unit, f"{sign} {target:g}", met, ratios, note, spread.low, spread.high)
 
+    n_headline = 20 if quick else 200
     figures = [
-        figure("vector_env_4096", vector_env_subject_steps_per_s(4096, seconds), "subject-steps/s", 10e6,
-               note="gym.make_vec, N = 4096, random actions"),
-        figure("td_cohort_4096", td_cohort_subject_steps_per_s(4096, seconds), "subject-steps/s", 15e6,
-               note="core + Q-learning, N = 4096"),
-        figure("single_env", single_env_steps_per_s(seconds), "steps/s", 30e3, note="gym.make, random actions"),
-        figure("sb3_ppo", ppo_env_steps_per_s(64, 8_000 if quick else 40_000), "env-steps/s", 20e3,
-               note="PPO, 64 subjects, classroom defaults"),
-        figure("headline_study", headline_study_seconds(20 if quick else 200), "s", 10.0, higher_is_better=False,
-               note=f"5 doses x {20 if quick else 200} TD subjects, default protocol, one process, "
-               "shared history"),
-        figure("memory_100k_subjects", memory_mb(100_000), "MB", 2048, higher_is_better=False,
-               note="peak RSS added by 100,000 subjects in a session"),
+        figure("vector_env_4096", vector_env_subject_steps_per_s(big, seconds, repeats), "subject-steps/s", 10e6,
+               n=big, traffic_bytes=traffic["vector_env"], note=f"gym.make_vec, N = {big}, random actions"),
+        figure("td_cohort_4096", td_cohort_subject_steps_per_s(big, seconds, repeats=repeats), "subject-steps/s",
+               15e6, n=big, traffic_bytes=traffic["td_cohort"], note=f"core + Q-learning, N = {big}"),
+        figure("single_env", single_env_steps_per_s(seconds, repeats), "steps/s", 30e3, n=1,
+               note="gym.make, random actions"),
+        figure("sb3_ppo", ppo_env_steps_per_s(ppo_n, 8_000 if quick else 40_000, repeats), "env-steps/s", 20e3,
+               n=ppo_n, note=f"PPO, {ppo_n} subjects, classroom defaults"),
+        figure("headline_study", headline_study_seconds(n_headline, repeats), "s", 10.0, higher_is_better=False,
+               note=f"5 doses x {n_headline} TD subjects, default protocol, one process, shared history"),
+        figure("memory_100k_subjects", memory_mb(100_000, repeats), "MB", 2048, higher_is_better=False,
+               note="resident memory added by 100,000 subjects after 20 steps of a session"),
     ]
+    by_n = scaling((1, 16, 256, 4096) if quick else (1, 16, 256, 4096, 32768), seconds / 2, repeats)
+    by_n["ceiling_us_per_step"] = [1e6 * n * traffic["core"] / bandwidth for n in by_n["n_subjects"]]
     report = {
-        "command": "rlcraving bench" + (" --quick" if quick else ""),
+        "command": "rlcraving bench" + (" --quick" if quick else "") + (f" --repeats {repeats}"
+                                                                          if repeats != REPEATS else ""),
         "date": time.strftime("%Y-%m-%d"),
+        "repeats": repeats,
         "machine": {"platform": platform.platform(), "python": platform.python_version(),
-                    "cpus": os.cpu_count(), "numpy": np.__version__, "numba": numba.__version__},
+                    "cpus": os.cpu_count(), "numpy": np.__version__, "numba": numba.__version__,
+                    "last_level_cache_bytes": last_level_cache_bytes()},
+        "peers": peers,
+        "traffic_bytes_per_subject_step": traffic,
         "figures": [asdict(f) for f in figures],
-        "scaling_with_n": scaling((1, 16, 256, 4096) if quick else (1, 16, 256, 4096, 32768), seconds / 2),
-        "scaling_with_protocol": protocol_scaling(64, (1, 2) if quick else (1, 2, 4, 8, 16)),
+        "scaling_with_n": by_n,
+        "scaling_with_protocol": protocol_scaling(64, (1, 2) if quick else (1, 2, 4, 8, 16), repeats),
     }
     report["machine"]["load_average"] = list(os.getloadavg())
     _plot_scaling(report, out / "performance" / "scaling.png")
@@ -302,37 +522,71 @@ def _load_text(machine: dict[str, Any]) -> str:
             f"the run{busy}")
 
 
+def _spread_text(low: float, median: float, high: float, fmt: str = ",.0f") -> str:
+    return f"{low:{fmt}} / {median:{fmt}} / {high:{fmt}}"
+
+
+def peers_text(report: dict[str, Any]) -> str:
+    """One line per peer (min / median / max) and the traffic estimate behind the ceiling."""
+    lines = []
+    for p in report["peers"].values():
+        scale, unit = (1e9, "GB/s") if p["unit"] == "bytes/s" else (1.0, p["unit"])
+        fmt = ",.1f" if scale > 1 else ",.0f"
+        lines.append(f"- {p['note']}: {_spread_text(p['low'] / scale, p['median'] / scale, p['high'] / scale, fmt)}"
+                     f" {unit}")
+    t = report["traffic_bytes_per_subject_step"]
+    cache = report["machine"].get("last_level_cache_bytes")
+    lines.append(f"- memory traffic of one subject-step, estimated as one read of every array with one entry per "
+                 f"subject that the objects hold and one write of those a step changes "
+                 f"(`bench.traffic_bytes_per_subject_step`, N = 4,096): core {t['core']:,.0f} B, native VectorEnv "
+                 f"{t['vector_env']:,.0f} B, core + Q-learning {t['td_cohort']:,.0f} B; the ceiling is the copy's "
+                 f"bandwidth over that. The largest cache holds "
+                 + (f"{cache / 2**20:,.0f} MiB, the state of {cache / t['core']:,.0f} subjects: below that the "
+                    "state can stay in cache and a step can beat the main-memory ceiling"
+                    if cache else "an unknown amount"))
+    return "\n".join(lines)
+
+
 def markdown(report: dict[str, Any]) -> str:
     """The performance report (docs/performance.md) of a `run`."""
     m = report["machine"]
-    refs = report["figures"][0]["reference"]
     by_n = report["scaling_with_n"]
-    rows = "\n".join(f"| {n:,} | {us:,.0f} | {us / n:,.3f} |"
-                      for n, us in zip(by_n["n_subjects"], by_n["us_per_step"], strict=True))
+    rows = "\n".join(
+        f"| {n:,} | {_spread_text(lo, us, hi)} | {us / n:,.3f} | {c:,.1f} |"
+        for n, us, lo, hi, c in zip(by_n["n_subjects"], by_n["us_per_step"], by_n["us_per_step_low"],
+                                    by_n["us_per_step_high"], by_n["ceiling_us_per_step"], strict=True))
     days = report["scaling_with_protocol"]
-    per_day = "\n".join(f"| {d} | {t:.1f} |" for d, t in zip(days["sessions"], days["seconds"], strict=True))
+    per_day = "\n".join(f"| {d} | {_spread_text(lo, t, hi, '.2f')} |"
+                        for d, t, lo, hi in zip(days["sessions"], days["seconds"], days["seconds_low"],
+                                                days["seconds_high"], strict=True))
     return f"""# Performance
 
 Produced by `{report['command']}` on {report['date']} ({m['platform']}, Python {m['python']}, numpy
-{m['numpy']}, numba {m.get('numba', '-')}, {m['cpus']} CPUs, a shared machine{_load_text(m)}). Every figure is
-measured beside two references in the same run, because absolute speeds drift on a shared machine: gymnasium's
-CartPole-v1 step ({refs['cartpole_steps_per_s']:,.0f} steps/s) and the same model stepped subject by subject in a
-Python loop ({refs['python_loop_subject_steps_per_s']:,.0f} subject-steps/s).
+{m['numpy']}, numba {m.get('numba', '-')}, {m['cpus']} CPUs, a shared machine{_load_text(m)}). Absolute speeds
+drift on a shared machine, so every figure is the min / median / max of {report['repeats']} repeats, and each is
+set beside peers measured in the same run (min / median / max):
+
+{peers_text(report)}
+
+The ratio columns divide a figure's median by its peer's: gymnasium's CartPole at the same N (its vectorised
+CartPole for N > 1), the Python loop, and the memory-bandwidth ceiling (a ratio near 1 means the step is bound by
+memory traffic, well below 1 that it is bound by something else: instructions, Python overhead, branches).
 
 {format_table(report["figures"])}
 
 ![cost against N and protocol length](performance/scaling.png)
 
-Cost of one core step against the number of subjects (random actions):
+Cost of one core step against the number of subjects (random actions), and the cost at the memory-bandwidth
+ceiling:
 
-| subjects | us per step | us per subject-step |
-|---|---|---|
+| subjects | us per step (min / median / max) | us per subject-step (median) | ceiling us per step |
+|---|---|---|---|
 {rows}
 
 Wall time of a 64-subject TD cohort against the number of 1-h sessions (linear: each session is the
 same work):
 
-| sessions | seconds |
+| sessions | seconds (min / median / max) |
 |---|---|
 {per_day}
 
@@ -346,16 +600,26 @@ def _plot_scaling(report: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     by_n, by_days = report["scaling_with_n"], report["scaling_with_protocol"]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6))
     n = np.array(by_n["n_subjects"], dtype=float)
     us = np.array(by_n["us_per_step"])
-    left.loglog(n, us, "o-", label="core step")
+    spread = [us - np.array(by_n["us_per_step_low"]), np.array(by_n["us_per_step_high"]) - us]
+    left.errorbar(n, us, yerr=spread, fmt="o-", capsize=3, label="core step (median, min-max)")
     left.loglog(n, us[0] * n / n[0], ":", color="grey", label="proportional to N")
+    bandwidth = report["peers"]["memory_bandwidth"]["median"]
+    left.loglog(n, by_n["ceiling_us_per_step"], "--", color="tab:red",
+                label=f"memory ceiling ({report['traffic_bytes_per_subject_step']['core']:,.0f} B at "
+                f"{bandwidth / 1e9:.1f} GB/s)")
+    left.set_xscale("log")
+    left.set_yscale("log")
     left.set_xlabel("subjects N")
     left.set_ylabel("time per step (us)")
-    left.legend(fontsize=8)
+    left.legend(fontsize=7)
     left.set_title("cost against cohort size", fontsize=10)
-    right.plot(by_days["sessions"], by_days["seconds"], "o-")
+    secs = np.array(by_days["seconds"])
+    right.errorbar(by_days["sessions"], secs,
+                   yerr=[secs - np.array(by_days["seconds_low"]), np.array(by_days["seconds_high"]) - secs],
+                   fmt="o-", capsize=3)
     right.set_xlabel("1-h sessions in the protocol")
     right.set_ylabel("wall time (s), 64 TD subjects")
     right.set_title("cost against protocol length", fontsize=10)
@@ -369,32 +633,37 @@ def _ratio(reference: dict[str, float], key: str) -> str:
 
 
 def format_table(figures: list[dict[str, Any]]) -> str:
-    """Markdown table of the figures."""
-    rows = ["| benchmark | value | unit | target | met | x CartPole step | x Python loop | what |",
-            "|---|---|---|---|---|---|---|---|"]
+    """Markdown table of the figures: min / median / max, target on the median, ratios to peers."""
+    rows = ["| benchmark | min | median | max | unit | target | met | x CartPole (same N) | x Python loop "
+            "| x memory ceiling | what |",
+            "|---|---|---|---|---|---|---|---|---|---|---|"]
     for f in figures:
-        cartpole, loop = (_ratio(f["reference"], key) for key in ("x_cartpole", "x_python_loop"))
-        rows.append(f"| {f['name']} | {f['value']:,.1f} | {f['unit']} | {f['target']} | "
-                    f"{'yes' if f['met'] else 'no'} | {cartpole} | {loop} | {f['note']} |")
+        low, high = (f"{v:,.1f}" if v is not None else "-" for v in (f.get("low"), f.get("high")))
+        ratios = " | ".join(_ratio(f["reference"], key) for key in ("x_cartpole", "x_python_loop",
+                                                                      "x_memory_ceiling"))
+        rows.append(f"| {f['name']} | {low} | {f['value']:,.1f} | {high} | {f['unit']} | {f['target']} | "
+                    f"{'yes' if f['met'] else 'no'} | {ratios} | {f['note']} |")
     return "\n".join(rows)
 
 
-def main(out: str = "results/bench", seconds: float = 2.0, quick: bool = False) -> dict[str, Any]:
+def main(out: str = "results/bench", seconds: float = 2.0, quick: bool = False,
+         repeats: int = REPEATS) -> dict[str, Any]:
     """Entry point of `rlcraving bench`: measure, print the table, write the report.
 
     Args:
         out: directory for performance.md and performance/ (bench.json, scaling.png).
-        seconds: minimum time per rate measurement.
+        seconds: minimum time per rate measurement (each repeat).
         quick: small sizes, for a smoke test (figures not comparable with the targets).
+        repeats: measurements of every figure and peer; the report gives min / median / max.
     """
     seconds = check_number("seconds", seconds, lo=0.01, hi=3600.0)
+    repeats = check_number("repeats", repeats, lo=1, hi=1000, integer=True)
     folder, created = output_folder(out, "out")
     if created:
         print(f"created folder {folder}")
-    report = run(folder, seconds, quick)
-    refs = report["figures"][0]["reference"]
-    print(f"references: CartPole {refs['cartpole_steps_per_s']:,.0f} steps/s; the model subject by subject in a "
-          f"Python loop {refs['python_loop_subject_steps_per_s']:,.0f} subject-steps/s")
+    report = run(folder, seconds, quick, repeats)
+    print(f"peers, min / median / max of {repeats} repeats:")
+    print(peers_text(report))
     print(format_table(report["figures"]))
     print(f"wrote {folder / 'performance.md'} and {folder / 'performance'}/")
     return report
