@@ -24,6 +24,7 @@ import pandas as pd
 
 from rlcraving.agents.td import AGENTS, make_agent
 from rlcraving.checks import check_bool, check_choice, check_keys, check_number
+from rlcraving.files import save_figure
 from rlcraving.outpatient import ROUTES, OutpatientParams, PersonBatch, PersonOptions
 from rlcraving.pharmacology import OralTID, Regimen, Titration
 from rlcraving.random import subject_keys
@@ -312,7 +313,6 @@ def power_figure(results: list[TrialResults], path: str | Path, paper_effect: fl
     ax.set_title(f"In-silico trials of {d.paper or d.name} ({d.treatment_weeks} weeks)", fontsize=10)
     ax.set_xlim(-0.6, len(results) - 0.4)
     fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=110)
+    save_figure(fig, Path(path), dpi=110)
     plt.close(fig)
-    return path
+    return Path(path)

@@ -160,3 +160,29 @@ def test_printed_summary_is_not_cut_when_piped(tmp_path):
     versus = [line for line in out.splitlines() if line.startswith("cue: mg_per_kg=5.0 vs 0.0:")]
     assert len(versus) == 1 and len(versus[0]) > 80 and "permutation p = " in versus[0]   # one line, not cut
     assert all("…" not in line for line in out.splitlines())
+
+
+TINY_TRIAL = """name: tiny
+n_randomised: 12
+history_weeks: 1
+baseline_weeks: 1
+treatment_weeks: 1
+"""
+
+
+def test_trial_runs_a_design_many_times_writes_its_table_and_figure_and_prints_the_power(tmp_path):
+    design = tmp_path / "tiny.yaml"
+    design.write_text(TINY_TRIAL, encoding="utf-8")
+    args = [sys.executable, "-m", "rlcraving", "trial", str(design), "--trials", "2", "--scale", "1", "--seed", "4",
+            "--out", str(tmp_path / "out")]
+    done = subprocess.run(args, capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    table = pd.read_csv(tmp_path / "out" / "tiny_trials.csv")
+    assert list(table["trial"]) == [0, 1] and set(table["scale"]) == {1} and set(table["n_planned"]) == {12}
+    assert (table["effect"] - (table["outcome_baclofen"] - table["outcome_placebo"])).abs().max() < 1e-9
+    assert (tmp_path / "out" / "tiny_power.png").stat().st_size > 1000
+    assert f"effect {table['effect'].mean():+.2f} [95% CI " in done.stdout
+    assert "GEE p < 0.05 favouring baclofen: " in done.stdout
+    assert "subgroup by baseline use: heavier users" in done.stdout
+    subprocess.run(args[:-1] + [str(tmp_path / "again")], capture_output=True, text=True, check=True,
+                   env={**os.environ, "PYTHONPATH": str(ROOT)})     # same seed, same trials
+    assert (tmp_path / "again" / "tiny_trials.csv").read_text() == (tmp_path / "out" / "tiny_trials.csv").read_text()

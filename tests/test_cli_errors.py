@@ -151,3 +151,17 @@ def test_validate_refuses_an_output_folder_under_a_file_before_running(tmp_path:
     result = cli("validate", "--out", "afile/report", "--only", "acquisition", cwd=tmp_path)
     assert_refused(result, "out='afile/report'", "lies under afile")
     assert time.monotonic() - start < 30
+
+
+# ------------------------------------------------------------------ trial designs
+
+
+def test_a_missing_trial_design_and_zero_trials_are_refused_before_any_work(tmp_path: Path) -> None:
+    assert_refused(cli("trial", tmp_path / "nowhere.yaml", cwd=tmp_path), "DESIGN=", "nowhere.yaml", "is not a file")
+    design = ROOT / "experiments" / "shoptaw_2003.yaml"
+    assert_refused(cli("trial", design, "--trials", "0", cwd=tmp_path), "--trials", "greater than or equal")
+    assert_refused(cli("trial", design, "--scale", "0", cwd=tmp_path), "--scale", "greater than or equal")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nn_randomised: 2\n", encoding="utf-8")
+    assert_refused(cli("trial", bad, cwd=tmp_path), "n_randomised", "2")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml"]   # no results folder made
