@@ -284,6 +284,13 @@ def scaling(sizes: tuple[int, ...], seconds: float, repeats: int = REPEATS) -> d
             "us_per_step_high": [1e6 * n / r.low for n, r in zip(sizes, rates, strict=True)]}
 
 
+def state_bytes_per_subject(n: int = 4096) -> float:
+    """Bytes of per-subject state of the bare core in a session (`per_subject_arrays` over `n`)."""
+    batch = SubjectBatch(n)
+    _long_session(batch)
+    return sum(a.nbytes for a in per_subject_arrays(n, batch)) / n
+
+
 def core_traffic_bytes(n: int = 4096) -> float:
     """`traffic_bytes_per_subject_step` of the bare core in a session at N = `n`."""
     batch = SubjectBatch(n)
@@ -461,6 +468,7 @@ def run(out: Path | str = "results/bench", seconds: float = 2.0, quick: bool = F
                     "last_level_cache_bytes": last_level_cache_bytes()},
         "peers": peers,
         "traffic_bytes_per_subject_step": traffic,
+        "state_bytes_per_subject": {"core": state_bytes_per_subject(big)},
         "figures": [asdict(f) for f in figures],
         "scaling_with_n": by_n,
         "scaling_with_protocol": protocol_scaling(64, (1, 2) if quick else (1, 2, 4, 8, 16), repeats),
@@ -536,13 +544,15 @@ def peers_text(report: dict[str, Any]) -> str:
                      f" {unit}")
     t = report["traffic_bytes_per_subject_step"]
     cache = report["machine"].get("last_level_cache_bytes")
+    state = report["state_bytes_per_subject"]["core"]
     lines.append(f"- memory traffic of one subject-step, estimated as one read of every array with one entry per "
                  f"subject that the objects hold and one write of those a step changes "
                  f"(`bench.traffic_bytes_per_subject_step`, N = 4,096): core {t['core']:,.0f} B, native VectorEnv "
                  f"{t['vector_env']:,.0f} B, core + Q-learning {t['td_cohort']:,.0f} B; the ceiling is the copy's "
                  f"bandwidth over that. The largest cache holds "
-                 + (f"{cache / 2**20:,.0f} MiB, the state of {cache / t['core']:,.0f} subjects: below that the "
-                    "state can stay in cache and a step can beat the main-memory ceiling"
+                 + (f"{cache / 2**20:,.0f} MiB, the core's state of {cache / state:,.0f} subjects "
+                    f"({state:,.0f} B each): below that the state can stay in cache and a step can beat the "
+                    "main-memory ceiling"
                     if cache else "an unknown amount"))
     return "\n".join(lines)
 
@@ -608,7 +618,7 @@ def _plot_scaling(report: dict[str, Any], path: Path) -> None:
     left.loglog(n, us[0] * n / n[0], ":", color="grey", label="proportional to N")
     bandwidth = report["peers"]["memory_bandwidth"]["median"]
     left.loglog(n, by_n["ceiling_us_per_step"], "--", color="tab:red",
-                label=f"memory ceiling ({report['traffic_bytes_per_subject_step']['core']:,.0f} B at "
+                label=f"main-memory ceiling ({report['traffic_bytes_per_subject_step']['core']:,.0f} B at "
                 f"{bandwidth / 1e9:.1f} GB/s)")
     left.set_xscale("log")
     left.set_yscale("log")

@@ -36,9 +36,7 @@ def test_traffic_counts_state_read_and_changed_state_written() -> None:
     holder = Holder()
     assert bench.traffic_bytes_per_subject_step(10, lambda: holder.changing.__iadd__(1.0), holder) == (
         (160 + 80 + 160) / 10)
-    from rlcraving.core import SubjectBatch
-
-    state = sum(a.nbytes for a in bench.per_subject_arrays(64, SubjectBatch(64))) / 64
+    state = bench.state_bytes_per_subject(64)
     assert state < bench.core_traffic_bytes(64) <= 2 * state  # a step changes some of the state, not more
 
 
