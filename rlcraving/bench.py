@@ -579,8 +579,9 @@ set beside peers measured in the same run (min / median / max):
 {peers_text(report)}
 
 The ratio columns divide a figure's median by its peer's: gymnasium's CartPole at the same N (its vectorised
-CartPole for N > 1), the Python loop, and the memory-bandwidth ceiling (a ratio near 1 means the step is bound by
-memory traffic, well below 1 that it is bound by something else: instructions, Python overhead, branches).
+CartPole for N > 1), the Python loop, and the main-memory ceiling. A ratio to the ceiling near or above 1 means the
+step moves its state as fast as a copy through main memory could (above 1 where the state stays in cache); well
+below 1, the step is bound by something else (instructions, Python overhead, branches).
 
 {format_table(report["figures"])}
 
