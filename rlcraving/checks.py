@@ -83,6 +83,20 @@ def check_action(value: Any, n_actions: int, meanings: Iterable[str]) -> int:
     return int(value)
 
 
+def check_actions(actions: Any, num_envs: int, n_actions: int, meanings: Iterable[str]) -> np.ndarray:
+    """A vector env's actions: whole numbers in [0, n_actions), one per sub-environment."""
+    actions = np.asarray(actions)
+    meanings = list(meanings)
+    if actions.dtype.kind not in "iu":
+        raise TypeError(f"actions={actions!r} has dtype {actions.dtype}; whole numbers in "
+                        f"[0, {n_actions - 1}] ({meanings}) are required")
+    if actions.shape != (num_envs,):
+        raise ValueError(f"actions has shape {actions.shape}; ({num_envs},) is required")
+    if actions.size and (actions.min() < 0 or actions.max() >= n_actions):
+        raise ValueError(f"actions={actions!r} must be in [0, {n_actions - 1}] ({meanings})")
+    return actions
+
+
 def check_render_mode(render_mode: Any, allowed: Iterable[str]) -> str | None:
     """Return `render_mode` after checking it is None or one of `allowed`."""
     allowed = list(allowed)

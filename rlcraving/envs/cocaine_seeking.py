@@ -53,7 +53,15 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 
 from rlcraving import random as rnd
-from rlcraving.checks import check_action, check_bool, check_keys, check_number, check_render_mode, check_seed
+from rlcraving.checks import (
+    check_action,
+    check_actions,
+    check_bool,
+    check_keys,
+    check_number,
+    check_render_mode,
+    check_seed,
+)
 from rlcraving.core import ACTION_MEANINGS, OBSERVATION_NAMES, REWARD_COMPONENTS, SubjectBatch, SubjectOptions
 from rlcraving.envs import render
 from rlcraving.params import ModelParams
@@ -358,15 +366,7 @@ class CocaineSeekingVectorEnv(VectorEnv):
     def step(self, actions):
         if not self._started:
             raise gym.error.ResetNeeded("call reset() before step()")
-        actions = np.asarray(actions)
-        if actions.dtype.kind not in "iu":
-            raise TypeError(f"actions={actions!r} has dtype {actions.dtype}; whole numbers in "
-                            f"[0, {self._batch.n_actions - 1}] ({self.action_meanings}) are required")
-        if actions.shape != (self.num_envs,):
-            raise ValueError(f"actions has shape {actions.shape}; ({self.num_envs},) is required")
-        if actions.size and (actions.min() < 0 or actions.max() >= self._batch.n_actions):
-            raise ValueError(f"actions={actions!r} must be in [0, {self._batch.n_actions - 1}] "
-                             f"({self.action_meanings})")
+        actions = check_actions(actions, self.num_envs, self._batch.n_actions, self.action_meanings)
         obs, reward, terminated, truncated = self._batch.step(actions)
         info = {k: np.array(v, copy=True) for k, v in self._protocol.info(slice(None)).items()}
         done = terminated | truncated

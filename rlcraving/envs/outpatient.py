@@ -51,7 +51,15 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 
 from rlcraving import random as rnd
-from rlcraving.checks import check_action, check_bool, check_keys, check_number, check_render_mode, check_seed
+from rlcraving.checks import (
+    check_action,
+    check_actions,
+    check_bool,
+    check_keys,
+    check_number,
+    check_render_mode,
+    check_seed,
+)
 from rlcraving.organism import REWARD_COMPONENTS
 from rlcraving.outpatient import (
     ACTION_MEANINGS,
@@ -273,15 +281,7 @@ class OutpatientVectorEnv(VectorEnv):
     def step(self, actions):
         if not self._started:
             raise gym.error.ResetNeeded("call reset() before step()")
-        actions = np.asarray(actions)
-        n_actions = len(ACTION_MEANINGS)
-        if actions.dtype.kind not in "iu":
-            raise TypeError(f"actions={actions!r} has dtype {actions.dtype}; whole numbers in "
-                            f"[0, {n_actions - 1}] ({self.action_meanings}) are required")
-        if actions.shape != (self.num_envs,):
-            raise ValueError(f"actions has shape {actions.shape}; ({self.num_envs},) is required")
-        if actions.size and (actions.min() < 0 or actions.max() >= n_actions):
-            raise ValueError(f"actions={actions!r} must be in [0, {n_actions - 1}] ({self.action_meanings})")
+        actions = check_actions(actions, self.num_envs, len(ACTION_MEANINGS), self.action_meanings)
         obs, reward, terminated, truncated = self._batch.step(actions)
         info = {k: np.array(v, copy=True) for k, v in self._life.info(slice(None)).items()}
         done = terminated | truncated
