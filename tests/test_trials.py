@@ -68,3 +68,23 @@ def test_the_full_trials_run_at_the_papers_sizes(name: str) -> None:
     results = run_trials(design, 3, seed=0)
     assert np.all(results.trials["n"] >= 0.9 * design.n_randomised)
     assert results.trials["gee_p"].notna().all()
+
+
+def test_shoptaw_row_asks_for_the_papers_size_and_the_heavier_users_benefit() -> None:
+    from rlcraving.validation.phenomena import shoptaw_2003 as row
+
+    paper_like = {"all": (3.5, 2.0, 5.0), "heavy_minus_light": (2.0, 0.5, 3.5)}
+    assert row.verdict(paper_like) == (True, True)
+    # the model's measured mean before this criterion: +1.0 with a CI reaching below 0
+    assert row.verdict({"all": (1.0, -0.5, 2.5), "heavy_minus_light": (-0.6, -2.0, 1.0)}) == (False, False)
+    # a benefit of the paper's size without the heavier users' larger benefit is not the paper's finding
+    assert row.verdict({"all": (3.7, 2.0, 5.4), "heavy_minus_light": (1.0, -0.5, 2.5)}) == (True, False)
+    assert row.verdict({"all": (8.0, 6.0, 10.0), "heavy_minus_light": (2.0, 0.5, 3.5)})[1] is False
+
+
+def test_kahn_row_refuses_a_null_at_a_floor() -> None:
+    from rlcraving.validation.phenomena import kahn_2009 as row
+
+    assert row.verdict({"all": (0.1, -0.3, 0.5)}, placebo_weeks=1.5) == (True, True)
+    assert row.verdict({"all": (0.0076, -0.01, 0.02)}, placebo_weeks=0.007) == (True, False)   # the floor
+    assert row.verdict({"all": (1.0, 0.4, 1.6)}, placebo_weeks=1.5) == (False, False)

@@ -27,8 +27,10 @@ def many_trials(name: str, cfg: Config) -> TrialResults:
 
 
 def over_trials(values: np.ndarray, seed: int) -> tuple[float, float, float]:
-    """Mean over trials and its percentile-bootstrap 95% interval."""
+    """Mean over trials and its percentile-bootstrap 95% interval (NaN where no trial has a value)."""
     values = values[np.isfinite(values)]
+    if values.size == 0:      # e.g. no lighter users where every randomised person was positive at baseline
+        return float("nan"), float("nan"), float("nan")
     rng = np.random.default_rng(seed)
     boots = values[rng.integers(0, values.size, (2000, values.size))].mean(axis=1)
     lo, hi = np.quantile(boots, [0.025, 0.975])
@@ -36,10 +38,13 @@ def over_trials(values: np.ndarray, seed: int) -> tuple[float, float, float]:
 
 
 def effects(results: TrialResults, seed: int) -> dict[str, tuple[float, float, float]]:
-    """Baclofen minus placebo in the outcome, mean over trials: everyone, heavier and lighter users."""
+    """Baclofen minus placebo in the outcome, mean over trials: everyone, heavier and lighter users,
+    and heavier minus lighter users' effect within the same trials."""
     t = results.trials
-    return {name: over_trials(t[column].to_numpy(float), seed)
-            for name, column in (("all", "effect"), ("heavy", "effect_heavy"), ("light", "effect_light"))}
+    found = {name: over_trials(t[column].to_numpy(float), seed)
+             for name, column in (("all", "effect"), ("heavy", "effect_heavy"), ("light", "effect_light"))}
+    found["heavy_minus_light"] = over_trials((t["effect_heavy"] - t["effect_light"]).to_numpy(float), seed)
+    return found
 
 
 def describe(results: TrialResults, found: dict[str, tuple[float, float, float]]) -> str:
@@ -48,7 +53,8 @@ def describe(results: TrialResults, found: dict[str, tuple[float, float, float]]
             f"{t['outcome_baclofen'].mean():.2f} vs placebo {t['outcome_placebo'].mean():.2f} (difference "
             f"{fmt_ci(found['all'])}); trials with GEE p < 0.05 favouring baclofen: {results.power():.0%}; "
             f"heavier users (baseline positive share at or above the trial's median) {fmt_ci(found['heavy'])}, "
-            f"lighter {fmt_ci(found['light'])}; retained to the end baclofen {t['retained_baclofen'].mean():.0%}, "
+            f"lighter {fmt_ci(found['light'])} (heavier minus lighter in the same trials "
+            f"{fmt_ci(found['heavy_minus_light'])}); retained to the end baclofen {t['retained_baclofen'].mean():.0%}, "
             f"placebo {t['retained_placebo'].mean():.0%}; craving 0-100 baclofen {t['craving_baclofen'].mean():.0f}, "
             f"placebo {t['craving_placebo'].mean():.0f}. Individual differences that make trials differ: access "
             "(severity), adherence, renal function and the organism's traits, drawn per person")
