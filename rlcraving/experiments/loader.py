@@ -47,16 +47,19 @@ class Issue:
 class SpecError(ValueError):
     """A spec that does not validate; `issues` lists every problem found."""
 
+    #: what kind of file the message names
+    kind = "study spec"
+
     def __init__(self, source: str, issues: Sequence[Issue]):
         self.source, self.issues = source, list(issues)
         lines = "\n".join(f"  {i}" for i in self.issues)
-        super().__init__(f"{source} is not a valid study spec ({len(self.issues)} problem(s)):\n{lines}")
+        super().__init__(f"{source} is not a valid {self.kind} ({len(self.issues)} problem(s)):\n{lines}")
 
 
 Path_ = tuple[str | int, ...]
 
 
-class _LineMap:
+class LineMap:
     """YAML line (1-based) of every key and item, by path."""
 
     def __init__(self, node: yaml.Node | None):
@@ -89,7 +92,8 @@ class _LineMap:
         return path, self.lines.get(path)
 
 
-def _issues(err: ValidationError, lines: _LineMap, origin_of: Mapping[Path_, str] | None = None) -> list[Issue]:
+def validation_issues(err: ValidationError, lines: LineMap,
+                      origin_of: Mapping[Path_, str] | None = None) -> list[Issue]:
     """Issues of a validation error, each at its key's line (or the option that set it)."""
     out = []
     for e in err.errors(include_url=False):
@@ -126,7 +130,7 @@ def _without_tags(loc: Sequence[Any]) -> tuple[Any, ...]:
     return tuple(out)
 
 
-def _issue_at(loc: Sequence[Any], msg: str, lines: _LineMap, origin_of: Mapping[Path_, str] | None) -> Issue:
+def _issue_at(loc: Sequence[Any], msg: str, lines: LineMap, origin_of: Mapping[Path_, str] | None) -> Issue:
     loc = _without_tags(loc)
     _, line = lines.find(loc)
     key = ".".join(str(p) for p in loc)
@@ -364,9 +368,8 @@ def axis_columns(keys: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def load_spec(path: str | Path, overrides: Sequence[str] = (), grid: Sequence[str] = ()) -> Study:
-    """Read and validate a spec file; `overrides` are ``key=value`` strings (``--set``), `grid`
-    ``key=v1,v2`` strings that add or replace grid axes (``--grid``)."""
+def read_spec_file(path: str | Path, error: type[SpecError] = SpecError) -> str:
+    """Text of a spec file: at most `MAX_SPEC_BYTES`, UTF-8; else `error` naming what is wrong."""
     path = Path(path)
     try:
         if path.is_dir():
@@ -374,18 +377,43 @@ def load_spec(path: str | Path, overrides: Sequence[str] = (), grid: Sequence[st
         with open(path, "rb") as handle:
             data = handle.read(MAX_SPEC_BYTES + 1)
     except OSError as err:
-        raise SpecError(str(path), [Issue("", f"cannot read the spec file: {err.strerror or err}")]) from None
+        raise error(str(path), [Issue("", f"cannot read the {error.kind} file: {err.strerror or err}")]) from None
     if len(data) > MAX_SPEC_BYTES:
-        raise SpecError(str(path), [Issue("", f"the file is larger than {MAX_SPEC_BYTES:,} bytes; a spec is a "
-                                              "few kB of settings")])
+        raise error(str(path), [Issue("", f"the file is larger than {MAX_SPEC_BYTES:,} bytes; a {error.kind} is a "
+                                          "few kB of settings")])
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         line = data[:err.start].count(b"\n") + 1
         column = err.start - data.rfind(b"\n", 0, err.start)
-        raise SpecError(str(path), [Issue("", f"not UTF-8 text (byte 0x{data[err.start]:02x} at column {column}); "
-                                              "save the file as UTF-8", line)]) from None
-    return loads_spec(text, source=str(path), overrides=overrides, grid=grid)
+        raise error(str(path), [Issue("", f"not UTF-8 text (byte 0x{data[err.start]:02x} at column {column}); "
+                                          "save the file as UTF-8", line)]) from None
+
+
+def parse_spec_text(text: str, source: str, error: type[SpecError] = SpecError) -> tuple[dict[str, Any], LineMap]:
+    """The mapping a spec's YAML holds and the line of each key; `error` for bad YAML, a
+    document that is not a mapping, refused sizes or duplicate keys."""
+    try:
+        node = compose_yaml(text)
+        data = construct_yaml(node)
+        lines = LineMap(node)
+    except YAMLLimitError as err:
+        raise error(source, [Issue("", f"refused: {err.problem}", err.line)]) from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        raise error(source, [Issue("", f"not valid YAML: {getattr(err, 'problem', None) or err}",
+                                   mark.line + 1 if mark else None)]) from None
+    if not isinstance(data, dict):
+        raise error(source, [Issue("", f"the {error.kind} must be a mapping of keys (got {type(data).__name__})")])
+    if lines.duplicates:
+        raise error(source, [Issue(".".join(map(str, p)), "key given twice", line) for p, line in lines.duplicates])
+    return _plain(data), lines
+
+
+def load_spec(path: str | Path, overrides: Sequence[str] = (), grid: Sequence[str] = ()) -> Study:
+    """Read and validate a spec file; `overrides` are ``key=value`` strings (``--set``), `grid`
+    ``key=v1,v2`` strings that add or replace grid axes (``--grid``)."""
+    return loads_spec(read_spec_file(path), source=str(Path(path)), overrides=overrides, grid=grid)
 
 
 def default_agents() -> dict[str, dict[str, Any]]:
@@ -398,21 +426,7 @@ def default_agents() -> dict[str, dict[str, Any]]:
 def loads_spec(text: str, *, source: str = "<spec>", overrides: Sequence[str] = (),
                grid: Sequence[str] = ()) -> Study:
     """Validate spec text (see `load_spec`)."""
-    try:
-        node = compose_yaml(text)
-        data = construct_yaml(node)
-        lines = _LineMap(node)
-    except YAMLLimitError as err:
-        raise SpecError(source, [Issue("", f"refused: {err.problem}", err.line)]) from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        raise SpecError(source, [Issue("", f"not valid YAML: {getattr(err, 'problem', None) or err}",
-                                       mark.line + 1 if mark else None)]) from None
-    if not isinstance(data, dict):
-        raise SpecError(source, [Issue("", f"the spec must be a mapping of keys (got {type(data).__name__})")])
-    data = _plain(data)
-    if lines.duplicates:
-        raise SpecError(source, [Issue(".".join(map(str, p)), "key given twice", line) for p, line in lines.duplicates])
+    data, lines = parse_spec_text(text, source)
     if "agents" not in data and any(a.startswith("agents.") for a in overrides):
         data["agents"] = default_agents()   # so that --set agents.td.params.x=... edits the default agent
     assignments = [(a, a, "--set") for a in overrides]
@@ -427,12 +441,12 @@ def loads_spec(text: str, *, source: str = "<spec>", overrides: Sequence[str] = 
     try:
         spec = StudySpec.model_validate(data)
     except ValidationError as err:
-        raise SpecError(source, _issues(err, lines, origin_of)) from None
+        raise SpecError(source, validation_issues(err, lines, origin_of)) from None
     points = _expand(spec, data, lines, origin_of, source)
     return Study(spec, points, source, tuple(overrides) + tuple(f"--grid {g}" for g in grid))
 
 
-def _expand(spec: StudySpec, data: dict[str, Any], lines: _LineMap, origin_of: Mapping[Path_, str],
+def _expand(spec: StudySpec, data: dict[str, Any], lines: LineMap, origin_of: Mapping[Path_, str],
             source: str) -> tuple[GridPoint, ...]:
     keys = list(spec.grid)
     points, issues = [], []
@@ -446,7 +460,7 @@ def _expand(spec: StudySpec, data: dict[str, Any], lines: _LineMap, origin_of: M
         except ValueError as err:
             grid_line = lines.lines.get(("grid", next(iter(keys))))
             if isinstance(err, ValidationError):
-                for issue in _issues(err, lines, origin_of):
+                for issue in validation_issues(err, lines, origin_of):
                     loc = tuple(issue.key.split("."))
                     blamed = [k for k, t in targets.items() if _related(tuple(map(str, t)), loc)]
                     where = blamed[0] if blamed else ", ".join(f"{k}={v!r}" for k, v in labels.items())

@@ -25,11 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from rlcraving.agents.td import AGENTS, varying_parameters
-from rlcraving.experiments.loader import Issue, YAMLLimitError, _issues, _LineMap, compose_yaml, construct_yaml
+from rlcraving.experiments.loader import SpecError, parse_spec_text, read_spec_file, validation_issues
 from rlcraving.experiments.spec import (
     MEASURES,
     BaclofenSpec,
@@ -199,43 +198,21 @@ class FitSpec(_Strict):
         return self.model_dump(mode="json", exclude_none=True)
 
 
-class FitSpecError(ValueError):
+class FitSpecError(SpecError):
     """A fit spec that does not validate; `issues` lists every problem found."""
 
-    def __init__(self, source: str, issues: list[Issue]):
-        self.source, self.issues = source, issues
-        lines = "\n".join(f"  {i}" for i in issues)
-        super().__init__(f"{source} is not a valid fit spec ({len(issues)} problem(s)):\n{lines}")
+    kind = "fit spec"
 
 
 def load_fit_spec(path: str | Path) -> FitSpec:
     """Read and validate a fit spec file."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as err:
-        raise FitSpecError(str(path), [Issue("", f"cannot read the fit spec: {err.strerror}")]) from None
-    return loads_fit_spec(text, source=str(path))
+    return loads_fit_spec(read_spec_file(path, FitSpecError), source=str(Path(path)))
 
 
 def loads_fit_spec(text: str, *, source: str = "<fit spec>") -> FitSpec:
     """Validate fit spec text (see `load_fit_spec`)."""
-    try:
-        node = compose_yaml(text)
-        data = construct_yaml(node)
-        lines = _LineMap(node)
-    except YAMLLimitError as err:
-        raise FitSpecError(source, [Issue("", f"refused: {err.problem}", err.line)]) from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        raise FitSpecError(source, [Issue("", f"not valid YAML: {getattr(err, 'problem', err)}",
-                                          mark.line + 1 if mark else None)]) from None
-    if not isinstance(data, dict):
-        raise FitSpecError(source, [Issue("", f"the fit spec must be a mapping of keys (got {type(data).__name__})")])
-    if lines.duplicates:
-        raise FitSpecError(source, [Issue(".".join(map(str, p)), "key given twice", line)
-                                    for p, line in lines.duplicates])
+    data, lines = parse_spec_text(text, source, FitSpecError)
     try:
         return FitSpec.model_validate(data)
     except ValidationError as err:
-        raise FitSpecError(source, _issues(err, lines)) from None
+        raise FitSpecError(source, validation_issues(err, lines)) from None
