@@ -383,9 +383,10 @@ class Organism:
 
     # ------------------------------------------------------------------ stress and learning
     def _kor_drive(self, mA: np.ndarray | float) -> np.ndarray | float:
-        """KOR activation added by one shock of `mA` (Hill threshold; 0 in knockouts is applied by the caller)."""
-        p = self.params
-        return p.kor_per_shock * mA**p.kor_hill / (mA**p.kor_hill + p.kor_half_mA**p.kor_hill)
+        """KOR activation added by one shock of `mA` (0 in knockouts is applied by the caller): the Hill
+        function of the shock above its value at the stress threshold `kor_threshold_mA`, renormalised,
+        so a shock at or below the threshold recruits nothing (Buffalari & See 2009)."""
+        return self.params.kor_per_shock * kor_response(mA, self.params)
 
     def _sucrose_trial(self, pellet: np.ndarray, gain: np.ndarray) -> None:
         """A Rescorla-Wagner trial (see `pavlovian`) for the subjects given a pellet: stimuli
@@ -553,6 +554,16 @@ def step_reward(actions: np.ndarray, cue: np.ndarray, pellet: np.ndarray, shock_
         for k in range(1, components.shape[1]):
             summed += components[i, k]
         total[i] = summed
+
+
+def kor_response(mA: np.ndarray | float, p: ModelParams) -> np.ndarray | float:
+    """Share of the full KOR increment one shock of `mA` recruits, in [0, 1): h(I) = max(H(I) - H(I0), 0)
+    / (1 - H(I0)), H(I) = I^n / (I^n + I50^n), I0 = `kor_threshold_mA`."""
+    def hill(x: np.ndarray | float) -> np.ndarray | float:
+        return x**p.kor_hill / (x**p.kor_hill + p.kor_half_mA**p.kor_hill)
+
+    floor = hill(p.kor_threshold_mA)
+    return np.maximum(hill(mA) - floor, 0.0) / (1.0 - floor)
 
 
 def incubation_level(days: np.ndarray, infusions: np.ndarray, p: ModelParams) -> np.ndarray:

@@ -164,6 +164,11 @@ class ModelParams:
     kor_half_mA: float = _p(0.35, "mA", 0.01, 5.0,
                             "assumed threshold: 0.5 mA intermittent shock reinstates (Shaham 2003), weak ones do not")
     kor_hill: float = _p(6.0, "", 1.0, 20.0, "steepness of the stress threshold; assumed")
+    kor_threshold_mA: float = _p(
+        0.25, "mA", 0.0, 5.0,
+        "Buffalari & See 2009: intermittent footshock of 0.5 and 0.75 mA reinstated cocaine seeking, 0.25 mA did "
+        "not; a shock at or below this intensity recruits no dynorphin/KOR (the Hill function is taken from its "
+        "value here), so a weak stressor does nothing rather than a little", basis="cited")
     kor_decay_min: float = _p(30.0, "min", 1.0, 10000.0, "assumed decay of dynorphin/KOR activation")
     stress_minutes: float = _p(15.0, "min", 0.0, 600.0,
                                "Shaham 2003: 15 min of intermittent footshock just before the test session",
@@ -177,9 +182,11 @@ class ModelParams:
                                      basis="calibrated")
     incubation_decay_days: float = _p(150.0, "days", 0.2, 10000.0, "see incubation_rise_days", basis="calibrated")
     incubation_gain: float = _p(8.0, "", 0.0, 100.0,
-                                "calibrated: the drug cue's incentive at peak incubation is 1 + gain times its "
-                                "day-1 value, so that 60-day cue-induced seeking in a 1-h test is ~1.8x the "
-                                "1-day level (Grimm 2001: several-fold; 3 gave 1.4x)")
+                                "calibrated on the incubation row: the drug cue's incentive at peak incubation "
+                                "is 1 + gain times its day-1 value. Set when the row tested the cue right after "
+                                "abstinence (8 gave 1.5x, 3 gave 1.4x: the lever's unextinguished value carried "
+                                "the day-1 test); with Grimm 2001's test day (extinction sessions, then the cue) "
+                                "8 gives 5.1x (several-fold)")
     incubation_load_infusions: float = _p(100.0, "infusions", 1.0, 1e6,
                                           "drug history at which the incubation load is 63% of maximum",
                                           basis="calibrated")

@@ -161,16 +161,29 @@ def test_a_prime_raises_the_drug_level_without_pressing() -> None:
 
 
 def test_stress_has_a_threshold_and_needs_the_kappa_opioid_system() -> None:
-    weak, strong = session("stress_reinstatement", footshock_mA=0.1), session("stress_reinstatement")
-    batch = new_batch(weak, strong)
-    knockout = new_batch(strong, kor_knockout=True)
+    """A shock at or below kor_threshold_mA recruits no KOR (Buffalari & See 2009: 0.25 mA does not
+    reinstate); just above it a little; 0.5 mA nearly the full increment."""
+    intensities = (0.1, P.kor_threshold_mA, P.kor_threshold_mA + 0.05, 0.5)
+    batch = new_batch(*(session("stress_reinstatement", footshock_mA=mA) for mA in intensities))
+    knockout = new_batch(session("stress_reinstatement"), kor_knockout=True)
     run(batch, OTHER, 300)
     run(knockout, OTHER, 300)
     shocks = P.stress_minutes * 60 / P.shock_interval_s
-    assert batch.summary["shocks"].tolist() == [pytest.approx(shocks, abs=1)] * 2
-    assert batch.kor[1] > 10 * batch.kor[0] > 0
-    assert knockout.kor[0] == 0.0 and knockout.summary["shocks"][0] == batch.summary["shocks"][1]
-    assert batch.dysphoria[1] > knockout.dysphoria[0]
+    assert batch.summary["shocks"].tolist() == [pytest.approx(shocks, abs=1)] * 4
+    assert batch.kor[0] == batch.kor[1] == 0.0
+    assert batch.kor[3] > 3 * batch.kor[2] > 0
+    assert knockout.kor[0] == 0.0 and knockout.summary["shocks"][0] == batch.summary["shocks"][3]
+    assert batch.dysphoria[3] > knockout.dysphoria[0]
+
+
+def test_kor_response_is_the_hill_function_without_a_threshold() -> None:
+    from rlcraving.organism import kor_response
+
+    mA = np.array([0.0, 0.1, 0.35, 0.5, 1.0])
+    plain = mA**P.kor_hill / (mA**P.kor_hill + P.kor_half_mA**P.kor_hill)
+    np.testing.assert_allclose(kor_response(mA, P.replace(kor_threshold_mA=0.0)), plain)
+    shifted = kor_response(mA, P)
+    assert shifted[0] == shifted[1] == 0.0 and np.all(np.diff(shifted[1:]) > 0) and shifted[-1] < 1.0
 
 
 def test_kor_activation_decays_after_the_stress() -> None:

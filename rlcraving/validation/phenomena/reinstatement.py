@@ -31,12 +31,13 @@ def protocol(cfg: Config) -> Measurement:
 
 
 UNIT = register(Phenomenon(
-    key="reinstatement", title="Cue-, drug- and stress-induced reinstatement", paper="Shaham et al. 2003",
+    key="reinstatement", title="Cue-, drug- and stress-induced reinstatement",
+    paper="Shaham et al. 2003; Buffalari & See 2009",
     paper_effect="cue-, drug-primed and stress-induced responding each exceed the extinction baseline; a weak "
                  "stressor does nothing, a strong one reinstates",
     paper_size="Shaham et al. 2003 (review of the procedure): each trigger reinstates responding above the "
                "extinction baseline; intermittent footshock reinstates at 0.5 mA for 10-15 min, not at weak "
-               "intensities",
+               "intensities. Buffalari & See 2009: 0.5 and 0.75 mA reinstated, 0.25 mA did not",
     criterion=f"direction: each of cue, prime and 0.5 mA stress > extinction control (95% CI above 0); size: the "
               f"{WEAK_SHOCK_MA:g} mA effect's 95% CI includes 0",
-    protocol=protocol, calibrated_on=("kor_half_mA",)))
+    protocol=protocol, calibrated_on=("kor_half_mA",)))  # kor_threshold_mA is cited (Buffalari & See 2009)
