@@ -180,3 +180,48 @@ def test_ray_backend_matches_local_backend(ray_cluster, tmp_path):
         assert len(a)
         pd.testing.assert_frame_equal(a, b)
     assert yaml.safe_load(SMOKE.read_text())["name"] == "smoke_test"
+
+
+def slow_after_first_runner(task: RunTask) -> FakeResult:
+    """The first two tasks finish at once; every other one would take a minute."""
+    if task.point > 0:
+        import time
+
+        time.sleep(60.0)
+    return fake_runner(task)
+
+
+def test_ray_interrupt_keeps_what_finished_and_cancels_the_rest(ray_cluster, tmp_path):
+    """Ctrl-C in the driver of a Ray sweep: finished runs are saved, running ones are cancelled
+    at once, and an attached cluster is left running."""
+    import os
+    import signal
+    import sys
+    import threading
+    import time
+
+    from ray import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers need not import the tests
+    tasks = plan(loads_spec(SPEC))
+    store = RunStore(tmp_path / "runs")
+
+    def interrupt_when_saved() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len([t for t in tasks if store.done(t.key)]) < 2:
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGINT)   # what Ctrl-C does to the driver
+
+    threading.Thread(target=interrupt_when_saved, daemon=True).start()
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        run_tasks(tasks, store, backend="ray", workers=2, runner=slow_after_first_runner, progress=False)
+    assert time.monotonic() - start < 50, "the running tasks were waited for, not cancelled"
+    saved = [t for t in tasks if store.done(t.key)]
+    assert [(t.point, t.seed) for t in saved] == [(0, 0), (0, 1)]
+    assert all(store.problem(t.key) == "absent" for t in tasks if t.point > 0)
+    assert ray_cluster.is_initialized()
+    deadline = time.monotonic() + 20    # the cancelled tasks' workers are killed: the CPUs come back
+    while time.monotonic() < deadline and ray_cluster.available_resources().get("CPU", 0) < 2:
+        time.sleep(0.2)
+    assert ray_cluster.available_resources().get("CPU", 0) == 2, "cancelled tasks still hold the cluster"
