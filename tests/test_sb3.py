@@ -18,7 +18,7 @@ import torch
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from rlcraving import Calendar, RatIP
-from rlcraving.agents.cohort import MEASURES, run_cohort
+from rlcraving.agents.cohort import EVENTS, LOCKED_SIGNALS, MEASURES, run_cohort
 from rlcraving.agents.sb3 import (
     ALGORITHMS,
     SB3_TRACE_SIGNALS,
@@ -157,12 +157,36 @@ def test_same_seed_same_numbers_and_torch_threads_restored() -> None:
 def test_traces_agree_with_the_table() -> None:
     result = run_sb3_cohort(4, TINY, seed=0, trace_sessions=(0, 2))
     traces, table = result.traces, result.table
-    assert set(traces["signal"]) == set(SB3_TRACE_SIGNALS) and set(traces["day"]) == {0, 2}
+    locked = {f"cue_locked_{name}" for name in LOCKED_SIGNALS}
+    assert set(traces["signal"]) == set(SB3_TRACE_SIGNALS) | locked and set(traces["day"]) == {0, 2}
     for day in (0, 2):
         rate = traces[(traces["day"] == day) & (traces["signal"] == "active_presses_per_min")]
         assert len(rate) == 3   # 1-min bins of a 3-min session
         assert rate["value"].sum() == pytest.approx(_mean(table, "active_presses", [day]))
     assert traces.loc[traces["day"] == 2, "phase"].eq("extinction").all()
+
+
+def test_events_count_the_table_and_the_critic_gives_a_prediction_error() -> None:
+    """Per-subject events (the cumulative record's material) add up to the table, as the TD
+    cohort's do; the prediction error is PPO's critic TD error, locked to cue onsets."""
+    calendar = [{"phase": "self_administration", "days": 2, "session_minutes": 10},
+                {"phase": "cue_reinstatement", "session_minutes": 10}]
+    result = run_sb3_cohort(5, calendar, seed=0, trace_sessions=(0, 2), event_subjects=range(5))
+    events, table = result.events, result.table
+    assert list(events.columns) == list(run_cohort(2, TINY).events.columns)
+    for day in (0, 2):
+        for event in EVENTS:
+            rows = events[(events["day"] == day) & (events["event"] == event)]
+            per_subject = rows.groupby("subject").size().reindex(range(5), fill_value=0).to_numpy()
+            cells = table[(table["day"] == day) & (table["measure"] == event)].sort_values("subject")
+            assert np.array_equal(per_subject, cells["value"].to_numpy()), (day, event)
+    assert not events[events["day"] == 1].size and (events["time_s"] <= 600).all()
+    traces = result.traces
+    locked = traces[traces["signal"] == "cue_locked_prediction_error"]
+    assert set(locked["day"]) == {0, 2} and locked["value"].notna().all() and locked["value"].abs().max() > 0
+    assert locked["time_s"].min() == -20.0 and locked["time_s"].max() == 40.0
+    dqn = run_sb3_cohort(2, TINY, algo="DQN", trace_sessions=(0,)).traces
+    assert dqn.loc[dqn["signal"] == "prediction_error", "value"].isna().all()
 
 
 @pytest.mark.parametrize("algo", ["A2C", "DQN", "RecurrentPPO"])

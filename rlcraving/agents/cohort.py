@@ -67,7 +67,7 @@ class CohortResult:
 
     table: pd.DataFrame
     traces: pd.DataFrame
-    events: pd.DataFrame = dataclasses.field(default_factory=lambda: _events_frame([]))
+    events: pd.DataFrame = dataclasses.field(default_factory=lambda: events_frame([]))
 
 
 def run_cohort(n_subjects: int, calendar: Calendar | Sequence[Mapping[str, Any]] | None = None, *,
@@ -268,6 +268,70 @@ def _progress_bar(progress: bool, total: int) -> Any:
     return tqdm(total=total, unit="session", desc="cohort")
 
 
+class CueLocked:
+    """Means of `LOCKED_SIGNALS` around drug-cue onsets (20 s before to 40 s after), per traced
+    session: the cue-locked part of the traces, shared by the TD and the SB3 recorders.
+
+    `step` is called once per time step with every subject's values for that step; a subject's
+    window closes at the end of its session (`sessions_ended`).
+    """
+
+    def __init__(self, n: int, n_slots: int, dt: float):
+        self.dt = float(dt)
+        self.before = int(math.ceil(LOCK_BEFORE_S / dt))
+        self.after = int(math.ceil(LOCK_AFTER_S / dt))
+        self.width = self.before + self.after + 1
+        self.n_slots = int(n_slots)
+        self.history = np.zeros((self.before + 1, len(LOCKED_SIGNALS), n))   # ring buffer of the last steps
+        self.since_onset = np.full(n, np.iinfo(np.int64).max // 2)
+        self.sums = np.zeros((self.n_slots, len(LOCKED_SIGNALS), self.width))
+        self.counts = np.zeros((self.n_slots, self.width))
+        self.tick = 0
+
+    def step(self, slot: np.ndarray, inside: np.ndarray, step_index: np.ndarray, onset: np.ndarray,
+             values: Sequence[np.ndarray]) -> None:
+        """One time step. slot: traced-session slot per subject (-1: not traced); inside: subjects
+        in a traced session; step_index: step within the session (before this step); onset: the
+        step started the drug cue; values: this step's `LOCKED_SIGNALS`, one array each."""
+        ring = self.tick % (self.before + 1)
+        h = self.history[ring]
+        for k, v in enumerate(values):
+            h[k] = v
+        self.since_onset += 1
+        size = self.n_slots * self.width
+        onset = onset & inside
+        if onset.any():
+            rows = np.flatnonzero(onset)
+            self.since_onset[rows] = 0
+            for lag in range(self.before + 1):   # offsets -before .. 0 from the history
+                past = self.history[(self.tick - lag) % (self.before + 1)]
+                cell = slot[rows] * self.width + (self.before - lag)
+                valid = step_index[rows] >= lag
+                self._add(cell[valid], past[:, rows[valid]], size)
+        after = inside & (self.since_onset >= 1) & (self.since_onset <= self.after)
+        if after.any():
+            rows = np.flatnonzero(after)
+            cell = slot[rows] * self.width + self.before + self.since_onset[rows]
+            self._add(cell, h[:, rows], size)
+        self.tick += 1
+
+    def _add(self, cell: np.ndarray, values: np.ndarray, size: int) -> None:
+        shape = (self.n_slots, self.width)
+        for k in range(len(LOCKED_SIGNALS)):
+            self.sums[:, k, :] += np.bincount(cell, weights=values[k], minlength=size).reshape(shape)
+        self.counts += np.bincount(cell, minlength=size).reshape(shape)
+
+    def sessions_ended(self, rows: np.ndarray) -> None:
+        """Close the windows of subjects `rows` (their session ended)."""
+        self.since_onset[rows] = np.iinfo(np.int64).max // 2
+
+    def frames(self, slot: int, condition: str, day: int, phase: str) -> list[pd.DataFrame]:
+        """Trace rows (signals cue_locked_<name>) of traced-session `slot`."""
+        offsets = (np.arange(self.width) - self.before) * self.dt
+        return [_frame(condition, day, phase, offsets, f"cue_locked_{name}",
+                       _mean(self.sums[slot, k], self.counts[slot])) for k, name in enumerate(LOCKED_SIGNALS)]
+
+
 class _Recorder:
     """Session summaries and within-session traces of a cohort, kept as preallocated arrays."""
 
@@ -289,13 +353,7 @@ class _Recorder:
         self.n_bins = -(-longest // self.bin_steps)
         self.sums = np.zeros((len(traced), len(BINNED_SIGNALS), self.n_bins))
         self.counts = np.zeros((len(traced), self.n_bins))
-        self.before = int(math.ceil(LOCK_BEFORE_S / dt))
-        self.after = int(math.ceil(LOCK_AFTER_S / dt))
-        self.history = np.zeros((self.before + 1, len(LOCKED_SIGNALS), n))   # ring buffer of the last steps
-        self.since_onset = np.full(n, np.iinfo(np.int64).max // 2)
-        self.locked_sums = np.zeros((len(traced), len(LOCKED_SIGNALS), self.before + self.after + 1))
-        self.locked_counts = np.zeros((len(traced), self.before + self.after + 1))
-        self.tick = 0
+        self.locked = CueLocked(n, len(traced), dt)
         self._step_index = np.zeros(n, dtype=np.int64)
         self._cue_before = np.zeros(n, dtype=bool)
         self._presses_before = np.zeros(n)
@@ -355,39 +413,15 @@ class _Recorder:
 
     def _lock(self, slot: np.ndarray, inside: np.ndarray, signal: np.ndarray) -> None:
         b = self.batch
-        ring = self.tick % (self.before + 1)
-        h = self.history[ring]
-        h[0], h[1], h[2] = signal, b.components["drug_dopamine"], b.components["incentive"]
         onset = inside & (b.cue_left > 0) & ~self._cue_before
-        self.since_onset += 1
-        width = self.before + self.after + 1
-        size = len(self.traced) * width
-        if onset.any():
-            rows = np.flatnonzero(onset)
-            self.since_onset[rows] = 0
-            for lag in range(self.before + 1):   # offsets -before .. 0 from the history
-                past = self.history[(self.tick - lag) % (self.before + 1)]
-                cell = slot[rows] * width + (self.before - lag)
-                valid = self._step_index[rows] >= lag
-                self._add_locked(cell[valid], past[:, rows[valid]], size, width)
-        after = inside & (self.since_onset >= 1) & (self.since_onset <= self.after)
-        if after.any():
-            rows = np.flatnonzero(after)
-            cell = slot[rows] * width + self.before + self.since_onset[rows]
-            self._add_locked(cell, h[:, rows], size, width)
-        self.tick += 1
-
-    def _add_locked(self, cell: np.ndarray, values: np.ndarray, size: int, width: int) -> None:
-        shape = (len(self.traced), width)
-        for k in range(len(LOCKED_SIGNALS)):
-            self.locked_sums[:, k, :] += np.bincount(cell, weights=values[k], minlength=size).reshape(shape)
-        self.locked_counts += np.bincount(cell, minlength=size).reshape(shape)
+        self.locked.step(slot, inside, self._step_index, onset,
+                         (signal, b.components["drug_dopamine"], b.components["incentive"]))
 
     def session_ended(self, rows: np.ndarray, day: np.ndarray) -> None:
         s = self.batch.summary
         for k, name in enumerate(SUMMARY_FIELDS):
             self.results[day, k, rows] = s[name][rows]
-        self.since_onset[rows] = np.iinfo(np.int64).max // 2
+        self.locked.sessions_ended(rows)
 
     # ------------------------------------------------------------------ tables
     def table(self, condition: str, first_subject: int = 0) -> pd.DataFrame:
@@ -395,7 +429,7 @@ class _Recorder:
 
     def events_table(self, condition: str) -> pd.DataFrame:
         phases = self.calendar.phases()
-        return _events_frame([(i, condition, d, phases[d], t, e) for i, d, t, e in self.events])
+        return events_frame([(i, condition, d, phases[d], t, e) for i, d, t, e in self.events])
 
     def traces(self, condition: str) -> pd.DataFrame:
         frames = []
@@ -406,10 +440,7 @@ class _Recorder:
             for k, name in enumerate(BINNED_SIGNALS):
                 frames.append(_frame(condition, day, phases[day], np.arange(n_bins) * TRACE_BIN_S, name,
                                      _mean(self.sums[s, k, :n_bins], counts)))
-            offsets = (np.arange(self.before + self.after + 1) - self.before) * self.dt
-            for k, name in enumerate(LOCKED_SIGNALS):
-                frames.append(_frame(condition, day, phases[day], offsets, f"cue_locked_{name}",
-                                     _mean(self.locked_sums[s, k], self.locked_counts[s])))
+            frames.extend(self.locked.frames(s, condition, day, phases[day]))
         if not frames:
             return pd.DataFrame({"condition": pd.Series(dtype=object), "day": pd.Series(dtype=np.int64),
                                  "phase": pd.Series(dtype=object), "time_s": pd.Series(dtype=float),
@@ -433,7 +464,8 @@ def tidy_table(results: np.ndarray, calendar: Calendar, condition: str, first_su
     })
 
 
-def _events_frame(rows: list[tuple[int, str, int, str, float, str]]) -> pd.DataFrame:
+def events_frame(rows: list[tuple[int, str, int, str, float, str]]) -> pd.DataFrame:
+    """The events table of rows (subject, condition, day, phase, time_s, event)."""
     frame = pd.DataFrame(rows, columns=["subject", "condition", "day", "phase", "time_s", "event"])
     return frame.astype({"subject": np.int64, "condition": object, "day": np.int64, "phase": object,
                          "time_s": float, "event": object})
@@ -448,5 +480,5 @@ def _frame(condition: str, day: int, phase: str, time_s: np.ndarray, signal: str
                          "signal": signal, "value": value})
 
 
-__all__ = ["BINNED_SIGNALS", "ENV_KWARGS", "EVENTS", "LOCKED_SIGNALS", "MEASURES", "CohortResult", "run_cohort",
-           "run_cohort_arms", "tidy_table"]
+__all__ = ["BINNED_SIGNALS", "ENV_KWARGS", "EVENTS", "LOCKED_SIGNALS", "MEASURES", "CohortResult", "CueLocked",
+           "events_frame", "run_cohort", "run_cohort_arms", "tidy_table"]

@@ -38,7 +38,16 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.logger import HumanOutputFormat, Logger
 
-from rlcraving.agents.cohort import ENV_KWARGS, MEASURES, TRACE_BIN_S, CohortResult, tidy_table
+from rlcraving.agents.cohort import (
+    ENV_KWARGS,
+    EVENTS,
+    MEASURES,
+    TRACE_BIN_S,
+    CohortResult,
+    CueLocked,
+    events_frame,
+    tidy_table,
+)
 from rlcraving.agents.sb3_vec_env import CocaineSeekingSB3VecEnv
 from rlcraving.checks import check_bool, check_choice, check_keys, check_number
 from rlcraving.core import session_steps
@@ -75,7 +84,7 @@ DQN_BUFFER_STEPS_PER_SUBJECT = 900
 #: Minibatches per PPO epoch when ``batch_size`` is not given (batch = n_steps * n_envs / 4).
 MINIBATCHES = 4
 #: Signals of the binned traces (1-min bins of per-step cohort means; *_per_min are rates).
-SB3_TRACE_SIGNALS = ("reward", "drug_dopamine", "incentive", "cue_value", "active_presses_per_min",
+SB3_TRACE_SIGNALS = ("prediction_error", "reward", "drug_dopamine", "incentive", "cue_value", "active_presses_per_min",
                      "infusions_per_min")
 ENV_SETTINGS_SUFFIX = ".env.json"
 
@@ -145,12 +154,19 @@ class SessionRecorder(BaseCallback):
     """Collects each subject's session summaries (first generation only) during training.
 
     Stops training once every subject has finished `calendar` (``stop_at_end``). With
-    `trace_sessions`, also records 1-min binned cohort means of `SB3_TRACE_SIGNALS` within those
-    calendar sessions.
+    `trace_sessions`, also records within those calendar sessions 1-min binned cohort means of
+    `SB3_TRACE_SIGNALS` and the cohort means of `cohort.LOCKED_SIGNALS` around drug-cue onsets
+    (as the TD cohort's traces); with `event_subjects`, every press and infusion of those subjects
+    in the traced sessions (`cohort.EVENTS`, as the TD cohort's events).
+
+    The agent's prediction error is its critic's TD error, r + gamma V(s') - V(s) (reward units per
+    step; V(s') of the session's last observation where a session ended, since the value is
+    bootstrapped there), for agents with a state-value critic (PPO, A2C); NaN for the others.
+    `record` takes one step's data, so a loop that acts without learning can feed it too.
     """
 
     def __init__(self, calendar: Calendar, n_subjects: int, *, trace_sessions: Sequence[int] = (),
-                 stop_at_end: bool = True):
+                 event_subjects: Sequence[int] = (), stop_at_end: bool = True):
         super().__init__()
         self.calendar = calendar
         self.n = int(n_subjects)
@@ -161,10 +177,14 @@ class SessionRecorder(BaseCallback):
         self.finished = np.zeros(self.n, dtype=np.int64)
         self.traced = tuple(sorted({int(check_number("trace_sessions[]", d, lo=0, hi=n_days - 1, integer=True))
                                     for d in trace_sessions}))
+        self.watched = np.array(sorted({int(check_number("event_subjects[]", i, lo=0, hi=self.n - 1, integer=True))
+                                        for i in event_subjects}), dtype=np.int64)
+        self.events: list[tuple[int, int, float, str]] = []   # (subject, day, time_s, event)
         self.slot = np.full(n_days + 1, -1, dtype=np.int64)
         self.slot[list(self.traced)] = np.arange(len(self.traced))
         self._trace_sums: np.ndarray | None = None
         self._trace_counts: np.ndarray | None = None
+        self._locked: CueLocked | None = None
         self._bin_steps = 1
         self._dt = 1.0
 
@@ -174,24 +194,34 @@ class SessionRecorder(BaseCallback):
         return bool((self.finished >= len(self.calendar)).all())
 
     def _on_training_start(self) -> None:
-        env = self.training_env.unwrapped
+        self.attach(self.training_env.unwrapped)
+
+    def attach(self, env: Any) -> None:
+        """Check `env` and size the trace arrays (once; training again continues the record)."""
         if not isinstance(env, CocaineSeekingSB3VecEnv) or env.num_envs != self.n:
             raise TypeError(f"SessionRecorder needs a CocaineSeekingSB3VecEnv of {self.n} subjects, "
                             f"got {type(env).__name__}")
+        if self._trace_counts is not None or not self.traced:
+            return
         self._dt = env.batch.params.dt_s
-        if self.traced:
-            self._bin_steps = max(1, int(round(TRACE_BIN_S / self._dt)))
-            n_bins = max(-(-session_steps(self.calendar[d], env.batch.params) // self._bin_steps)
-                         for d in self.traced)
-            self._trace_sums = np.zeros((len(self.traced), len(SB3_TRACE_SIGNALS), n_bins))
-            self._trace_counts = np.zeros((len(self.traced), n_bins))
+        self._bin_steps = max(1, int(round(TRACE_BIN_S / self._dt)))
+        n_bins = max(-(-session_steps(self.calendar[d], env.batch.params) // self._bin_steps) for d in self.traced)
+        self._trace_sums = np.zeros((len(self.traced), len(SB3_TRACE_SIGNALS), n_bins))
+        self._trace_counts = np.zeros((len(self.traced), n_bins))
+        self._locked = CueLocked(self.n, len(self.traced), self._dt)
 
     def _on_step(self) -> bool:
-        dones = self.locals["dones"]
-        if self.traced:
-            self._trace(self.locals["rewards"])
+        values = self.locals.get("values")
+        self.record(self.training_env.unwrapped, self.model, self.locals["new_obs"], self.locals["rewards"],
+                    self.locals["dones"], self.locals["infos"], values)
+        return not (self.stop_at_end and self.done)
+
+    def record(self, env: CocaineSeekingSB3VecEnv, model: BaseAlgorithm, new_obs: np.ndarray, rewards: np.ndarray,
+               dones: np.ndarray, infos: Sequence[Mapping[str, Any]], values: Any = None) -> None:
+        """One step of `env` (after ``env.step``): `values` are the critic's V(s) before the step."""
+        if self._trace_counts is not None:
+            self._trace(env, model, new_obs, rewards, dones, infos, values)
         if dones.any():
-            infos = self.locals["infos"]
             for i in np.flatnonzero(dones).tolist():
                 info = infos[i]
                 day = info["day"]
@@ -201,26 +231,37 @@ class SessionRecorder(BaseCallback):
                 self.results[day, :, i] = [summary[m] for m in MEASURES]
                 self.returns[day, i] = info["episode"]["r"]
                 self.finished[i] = day + 1
-        return not (self.stop_at_end and self.done)
+            if self._locked is not None:
+                self._locked.sessions_ended(np.flatnonzero(dones))
 
-    def _trace(self, reward: np.ndarray) -> None:
-        env: CocaineSeekingSB3VecEnv = self.training_env.unwrapped
-        day, gen = env.last_day, env.last_generation
-        slot = self.slot[np.minimum(day, len(self.calendar))]
-        rows = np.flatnonzero((gen == 0) & (slot >= 0))
-        if rows.size == 0 or self._trace_sums is None or self._trace_counts is None:
+    def _trace(self, env: CocaineSeekingSB3VecEnv, model: BaseAlgorithm, new_obs: np.ndarray, reward: np.ndarray,
+               dones: np.ndarray, infos: Sequence[Mapping[str, Any]], values: Any) -> None:
+        slot = self.slot[np.minimum(env.last_day, len(self.calendar))]
+        inside = (env.last_generation == 0) & (slot >= 0)
+        rows = np.flatnonzero(inside)
+        if rows.size == 0 or self._trace_sums is None or self._trace_counts is None or self._locked is None:
             return
         info, b = env.last_step_info, env.batch
+        error = prediction_error(model, new_obs, reward, dones, infos, values)
         n_bins = self._trace_counts.shape[1]
         cell = slot[rows] * n_bins + np.minimum(env.last_step_index[rows] // self._bin_steps, n_bins - 1)
         rate = 60.0 / b.params.dt_s
-        values = (reward, info["drug_dopamine"], info["incentive"], b.value_cue,
-                  env.last_presses * rate, env.last_infusions * rate)
+        signals = (error, reward, info["drug_dopamine"], info["incentive"], b.value_cue,
+                   env.last_presses * rate, env.last_infusions * rate)
         size = self._trace_counts.size
-        for k, v in enumerate(values):
+        for k, v in enumerate(signals):
             self._trace_sums[:, k, :] += np.bincount(cell, weights=np.broadcast_to(v, (b.n,))[rows],
                                                      minlength=size).reshape(self._trace_counts.shape)
         self._trace_counts += np.bincount(cell, minlength=size).reshape(self._trace_counts.shape)
+        self._locked.step(slot, inside, env.last_step_index, env.last_cue_onset,
+                          (error, info["drug_dopamine"], info["incentive"]))
+        if self.watched.size:
+            counts = np.stack([env.last_events[e][self.watched] for e in EVENTS])
+            for k, j in zip(*np.nonzero(counts > 0), strict=True):
+                i = int(self.watched[j])
+                if inside[i]:
+                    time_s = float((env.last_step_index[i] + 1) * self._dt)
+                    self.events.extend([(i, int(env.last_day[i]), time_s, EVENTS[k])] * int(round(counts[k, j])))
 
     # ------------------------------------------------------------------ tables
     def table(self, condition: str = "") -> pd.DataFrame:
@@ -228,8 +269,18 @@ class SessionRecorder(BaseCallback):
         frame = tidy_table(self.results, self.calendar, condition)
         return frame[~np.isnan(frame["value"].to_numpy())].reset_index(drop=True)
 
+    def events_table(self, condition: str = "") -> pd.DataFrame:
+        """Events of the watched subjects: subject, condition, day, phase, time_s, event."""
+        phases = self.calendar.phases()
+        return events_frame([(i, condition, d, phases[d], t, e) for i, d, t, e in self.events])
+
+    def result(self, condition: str = "") -> CohortResult:
+        """The table, traces and events, as a `CohortResult`."""
+        return CohortResult(self.table(condition), self.traces(condition), self.events_table(condition))
+
     def traces(self, condition: str = "") -> pd.DataFrame:
-        """Binned cohort means: condition, day, phase, time_s (bin start), signal, value."""
+        """Cohort means: condition, day, phase, time_s, signal, value (binned `SB3_TRACE_SIGNALS`,
+        time_s the bin start; cue_locked_<name>, time_s from the cue onset)."""
         frames = []
         if self._trace_sums is not None and self._trace_counts is not None:
             phases = self.calendar.phases()
@@ -241,11 +292,38 @@ class SessionRecorder(BaseCallback):
                         "condition": condition, "day": day, "phase": phases[day],
                         "time_s": (np.flatnonzero(keep) * self._bin_steps * self._dt).astype(float),
                         "signal": name, "value": self._trace_sums[s, k, keep] / counts[keep]}))
+                if self._locked is not None:
+                    frames.extend(self._locked.frames(s, condition, day, phases[day]))
         if not frames:
             return pd.DataFrame({"condition": pd.Series(dtype=object), "day": pd.Series(dtype=np.int64),
                                  "phase": pd.Series(dtype=object), "time_s": pd.Series(dtype=float),
                                  "signal": pd.Series(dtype=object), "value": pd.Series(dtype=float)})
         return pd.concat(frames, ignore_index=True)
+
+
+def prediction_error(model: BaseAlgorithm, new_obs: np.ndarray, reward: np.ndarray, dones: np.ndarray,
+                     infos: Sequence[Mapping[str, Any]], values: Any) -> np.ndarray:
+    """The critic's TD error r + gamma V(s') - V(s) per subject (reward units per step).
+
+    `values`: V(s) before the step (SB3's rollout ``values``); s' is the session's last observation
+    where a session ended (bootstrapped when the clock ran out, 0 at a breakpoint). NaN for agents
+    without a state-value critic taking the observation alone (DQN; RecurrentPPO, whose value needs
+    its LSTM state).
+    """
+    policy = model.policy
+    if values is None or isinstance(model, RecurrentPPO) or not hasattr(policy, "predict_values"):
+        return np.full(len(reward), np.nan)
+    following = np.array(new_obs, dtype=np.float32, copy=True)
+    ended = np.flatnonzero(dones)
+    for i in ended.tolist():
+        following[i] = infos[i]["terminal_observation"]
+    with torch.no_grad():
+        v_next = policy.predict_values(policy.obs_to_tensor(following)[0]).cpu().numpy().ravel()
+    for i in ended.tolist():
+        if not infos[i].get("TimeLimit.truncated", False):
+            v_next[i] = 0.0
+    v_now = values.cpu().numpy().ravel() if torch.is_tensor(values) else np.asarray(values, dtype=float).ravel()
+    return np.asarray(reward, dtype=float) + model.gamma * v_next - v_now
 
 
 # ---------------------------------------------------------------------------------------
@@ -254,8 +332,8 @@ class SessionRecorder(BaseCallback):
 
 
 def train_through_calendar(model: BaseAlgorithm, *, trace_sessions: Sequence[int] = (),
-                           progress_bar: bool = True, callback: BaseCallback | None = None,
-                           torch_num_threads: int | None = 1) -> SessionRecorder:
+                           event_subjects: Sequence[int] = (), progress_bar: bool = True,
+                           callback: BaseCallback | None = None, torch_num_threads: int | None = 1) -> SessionRecorder:
     """Let `model` learn while its subjects live once through their calendar; return the recorder.
 
     The model's environment must be a fresh (or freshly seeded) `CocaineSeekingSB3VecEnv`: the
@@ -267,7 +345,8 @@ def train_through_calendar(model: BaseAlgorithm, *, trace_sessions: Sequence[int
     if base.started and not base.seed_pending:
         raise ValueError("the model's environment has already run; seed it again (env.seed(s)) so that new "
                          "subjects start the calendar, or make a new one")
-    recorder = SessionRecorder(base.calendar, base.num_envs, trace_sessions=trace_sessions)
+    recorder = SessionRecorder(base.calendar, base.num_envs, trace_sessions=trace_sessions,
+                               event_subjects=event_subjects)
     callbacks: BaseCallback = recorder if callback is None else CallbackList([recorder, callback])
     total = base.num_envs * calendar_steps(base.calendar, base.batch.params)
     if not model._custom_logger and model.tensorboard_log is None:
@@ -294,7 +373,8 @@ SB3_ENV_KWARGS = (*ENV_KWARGS, "pavlovian_controller", "operant_level")
 def run_sb3_cohort(n_subjects: int, calendar: Calendar | Sequence[Mapping[str, Any]] | None = None, *,
                    algo: str = "PPO", algo_kwargs: Mapping[str, Any] | None = None,
                    env_kwargs: Mapping[str, Any] | None = None, seed: int = 0, condition: str = "",
-                   progress_bar: bool = False, trace_sessions: Sequence[int] = ()) -> CohortResult:
+                   progress_bar: bool = False, trace_sessions: Sequence[int] = (),
+                   event_subjects: Sequence[int] = ()) -> CohortResult:
     """`n_subjects` parallel subjects of one `algo` policy learning through `calendar`.
 
     Args:
@@ -308,11 +388,13 @@ def run_sb3_cohort(n_subjects: int, calendar: Calendar | Sequence[Mapping[str, A
         seed: seeds the subjects (subject i is subject i of any batch with this seed) and the agent.
         condition: label written to every row.
         progress_bar: SB3's progress bar over environment steps.
-        trace_sessions: calendar session indices whose binned traces to record.
+        trace_sessions: calendar session indices whose traces to record.
+        event_subjects: subjects whose presses and infusions in the traced sessions to list.
 
     Returns:
         `CohortResult`: `table` (subject, condition, day, phase, measure, value; measures
-        `cohort.MEASURES`) and `traces` (binned `SB3_TRACE_SIGNALS`).
+        `cohort.MEASURES`), `traces` (binned `SB3_TRACE_SIGNALS` and cue-locked
+        `cohort.LOCKED_SIGNALS`) and `events`, as the TD cohort's.
     """
     if not isinstance(condition, str):
         raise TypeError(f"condition={condition!r} has type {type(condition).__name__}; a str is required")
@@ -321,11 +403,12 @@ def run_sb3_cohort(n_subjects: int, calendar: Calendar | Sequence[Mapping[str, A
     check_keys("env_kwargs", kwargs, SB3_ENV_KWARGS)
     env = make_env(n_subjects, {**kwargs, "calendar": as_calendar(calendar)})
     model = make_model(algo, env, algo_kwargs, seed=seed)
-    recorder = train_through_calendar(model, trace_sessions=trace_sessions, progress_bar=progress_bar)
+    recorder = train_through_calendar(model, trace_sessions=trace_sessions, event_subjects=event_subjects,
+                                      progress_bar=progress_bar)
     if not recorder.done:
         raise RuntimeError(f"training ended before every subject finished the calendar "
                            f"({int(recorder.finished.min())} of {len(env.calendar)} sessions)")
-    return CohortResult(recorder.table(condition), recorder.traces(condition))
+    return recorder.result(condition)
 
 
 def phase_means(table: pd.DataFrame) -> pd.DataFrame:
@@ -455,6 +538,7 @@ __all__ = [
     "make_env",
     "make_model",
     "phase_means",
+    "prediction_error",
     "run_sb3_cohort",
     "save_agent",
     "settings_path",

@@ -16,8 +16,10 @@ Infos of subjects whose session did not end are empty dicts. What a callback may
 every step is kept as arrays instead, so nothing is built per subject on ordinary steps:
 `last_step_info` (the vector environment's info: reward components, dopamine gain, ...),
 and, for the step just taken, `last_day` (calendar index of each subject's session),
-`last_generation`, `last_step_index` (step within the session), `last_presses` (active-lever
-presses that went through) and `last_infusions`.
+`last_generation`, `last_step_index` (step within the session), `last_events` (per `EVENTS`
+counter, the increments this step: active-lever presses that went through, inactive presses,
+infusions; `last_presses` and `last_infusions` are its first and last arrays) and
+`last_cue_onset` (the step switched the drug cue on).
 
 One seed drives the batch: subject i of a batch seeded with s is subject i of every batch
 seeded with s (`CocaineSeekingVectorEnv`). ``seed(s)`` returns ``[s] * num_envs``.
@@ -34,6 +36,7 @@ import numpy as np
 from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvObs, VecEnvStepReturn
 
+from rlcraving.agents.cohort import EVENTS
 from rlcraving.core import SubjectBatch
 from rlcraving.envs.cocaine_seeking import CocaineSeekingVectorEnv
 from rlcraving.protocol import Calendar, as_calendar
@@ -62,8 +65,11 @@ class CocaineSeekingSB3VecEnv(VecEnv):
         self.last_day = np.zeros(n, dtype=np.int64)
         self.last_generation = np.zeros(n, dtype=np.int64)
         self.last_step_index = np.zeros(n, dtype=np.int64)
-        self.last_presses = np.zeros(n)
-        self.last_infusions = np.zeros(n)
+        self.last_events: dict[str, np.ndarray] = {e: np.zeros(n) for e in EVENTS}
+        self.last_presses = self.last_events["active_presses"]
+        self.last_infusions = self.last_events["infusions"]
+        self.last_cue_onset = np.zeros(n, dtype=bool)
+        self._cue_before = np.zeros(n, dtype=bool)
         self._returns = np.zeros(n)
         self._lengths = np.zeros(n, dtype=np.int64)
         self._t_start = time.perf_counter()
@@ -124,11 +130,14 @@ class CocaineSeekingSB3VecEnv(VecEnv):
         np.copyto(day, b.sessions_done)
         np.copyto(self.last_generation, self.generation)
         np.copyto(self.last_step_index, b.step_index)
-        presses_before, infusions_before = b.summary["active_presses"].copy(), b.summary["infusions"].copy()
+        before = {e: b.summary[e].copy() for e in EVENTS}
+        np.greater(b.cue_left, 0, out=self._cue_before)
         obs, reward, terminated, truncated, info = self.vector_env.step(self._actions)
         self._actions = None
         self.last_step_info = info
-        presses, infusions = b.summary["active_presses"], b.summary["infusions"]
+        np.greater(b.cue_left, 0, out=self.last_cue_onset)
+        self.last_cue_onset &= ~self._cue_before
+        after = {e: b.summary[e] for e in EVENTS}
         self._returns += reward
         self._lengths += 1
         done = terminated | truncated
@@ -136,8 +145,8 @@ class CocaineSeekingSB3VecEnv(VecEnv):
         if done.any():
             ended = np.flatnonzero(done)
             summary = info["session_summary"]
-            presses = np.where(done, summary["active_presses"], presses)
-            infusions = np.where(done, summary["infusions"], infusions)
+            after = {e: np.where(done, summary[e], after[e]) for e in EVENTS}
+            self.last_cue_onset &= ~done   # the cue state of an ended subject is its next session's
             elapsed = round(time.perf_counter() - self._t_start, 6)
             for i in ended.tolist():
                 infos[i] = {
@@ -155,8 +164,8 @@ class CocaineSeekingSB3VecEnv(VecEnv):
             # a subject whose session count restarted is a new subject (the calendar was finished)
             self.generation[ended] += self.batch.sessions_done[ended] == 0
             self._note_new_sessions(ended)
-        np.subtract(presses, presses_before, out=self.last_presses)
-        np.subtract(infusions, infusions_before, out=self.last_infusions)
+        for e in EVENTS:
+            np.subtract(after[e], before[e], out=self.last_events[e])
         return obs, reward.astype(np.float32), done, infos
 
     def close(self) -> None:
