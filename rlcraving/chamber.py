@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
+from numba import prange
 
 from rlcraving import pavlovian as pav
 from rlcraving import random as rnd
@@ -30,6 +30,7 @@ from rlcraving.organism import (
 )
 from rlcraving.params import ModelParams
 from rlcraving.protocol import CONTEXTS, PR_SERIES, SessionSettings
+from rlcraving.threads import BLOCK, block_end, blocks, kernel
 
 ACTIVE, INACTIVE, SUCROSE = 1, 2, 3  # and OTHER (0), the organism's own
 ACTION_MEANINGS = ("other", "active_lever", "inactive_lever", "sucrose_lever")
@@ -256,7 +257,7 @@ class Chamber:
 # The chamber's arithmetic of one step, compiled with numba (see rlcraving.core). L and S are the
 # organism's levels and constants; W the chamber's coefficients (CHAMBER_COEFFICIENTS).
 
-@numba.njit(cache=True)
+@kernel()
 def schedule(actions: np.ndarray, gain: np.ndarray, L: np.ndarray, S: np.ndarray, tally: np.ndarray,
              clocks: np.ndarray, timers: np.ndarray, ratio_count: np.ndarray, ratio: np.ndarray,
              progressive: np.ndarray, pr_index: np.ndarray, drug_available: np.ndarray,
@@ -272,50 +273,52 @@ def schedule(actions: np.ndarray, gain: np.ndarray, L: np.ndarray, S: np.ndarray
     step; the clock time of an unreinforced trial is kept (the subject's latest extinction learning).
     gain: baclofen's dopamine gain now. Returns whether any subject completed a ratio.
     """
-    any_completed = False
-    x = np.empty(excitation.shape[1])
-    other = np.empty(excitation.shape[1])
-    for i in range(actions.size):
-        tally[i, actions[i]] += 1.0
-        completed[i], cue[i], dose[i] = False, False, 0.0
-        if actions[i] != ACTIVE or timers[i, 0] > 0:
-            continue
-        ratio_count[i] += 1
-        if ratio_count[i] < ratio[i]:
-            continue
-        completed[i], any_completed = True, True
-        infused, cue[i] = drug_available[i], contingent_cue[i]
-        ratio_count[i] = 0
-        if progressive[i]:
-            tally[i, _BREAKPOINT] = ratio[i]
-            pr_index[i] += 1
-            ratio[i] = _PR[pr_index[i]]
-        if infused or cue[i]:
-            timers[i, 0] = W[_TIMEOUT_STEPS]
-        if cue[i]:
-            timers[i, 1] = W[_TIMEOUT_STEPS]
-        if infused:
-            dose[i] = S[i, _UNIT_DOSE]
-            tally[i, _INFUSIONS] += 1.0
-            tally[i, _INTAKE] += dose[i]
-            tally[i, _FIRST_HOUR_INFUSIONS] += clocks[i, 0] < W[_FIRST_HOUR_STEPS]
-            total_infusions[i] += 1.0
-            last_drug_h[i] = session_start_h[i] + clocks[i, 0] * W[_DT_S] / 3600.0
-            clocks[i, 1] = 0
-        else:
-            last_extinction_h[i] = session_start_h[i] + clocks[i, 0] * W[_DT_S] / 3600.0
-        x[0], x[1], x[2], x[3] = cue[i], 1.0, L[i, _OCCUPANCY], 1.0
-        other_inhibition(L[i, _RETRIEVAL], elsewhere[i], inhibition_old[i], other)
-        pav.trial(excitation[i], inhibition[i], x, 1.0 if infused else 0.0, S[i, _PAVLOVIAN_RATE],
-                  S[i, _EXTINCTION_RATE], gain[i], 1.0, other)
-    return any_completed
+    n_completed = 0   # completions across subjects: an integer sum, the same in any order
+    for block in prange(blocks(actions.size)):
+        x = np.empty(excitation.shape[1])   # scratch of this block of subjects
+        other = np.empty(excitation.shape[1])
+        for i in range(block * BLOCK, block_end(block, actions.size)):
+            tally[i, actions[i]] += 1.0
+            completed[i], cue[i], dose[i] = False, False, 0.0
+            if actions[i] != ACTIVE or timers[i, 0] > 0:
+                continue
+            ratio_count[i] += 1
+            if ratio_count[i] < ratio[i]:
+                continue
+            completed[i] = True
+            n_completed += 1
+            infused, cue[i] = drug_available[i], contingent_cue[i]
+            ratio_count[i] = 0
+            if progressive[i]:
+                tally[i, _BREAKPOINT] = ratio[i]
+                pr_index[i] += 1
+                ratio[i] = _PR[pr_index[i]]
+            if infused or cue[i]:
+                timers[i, 0] = W[_TIMEOUT_STEPS]
+            if cue[i]:
+                timers[i, 1] = W[_TIMEOUT_STEPS]
+            if infused:
+                dose[i] = S[i, _UNIT_DOSE]
+                tally[i, _INFUSIONS] += 1.0
+                tally[i, _INTAKE] += dose[i]
+                tally[i, _FIRST_HOUR_INFUSIONS] += clocks[i, 0] < W[_FIRST_HOUR_STEPS]
+                total_infusions[i] += 1.0
+                last_drug_h[i] = session_start_h[i] + clocks[i, 0] * W[_DT_S] / 3600.0
+                clocks[i, 1] = 0
+            else:
+                last_extinction_h[i] = session_start_h[i] + clocks[i, 0] * W[_DT_S] / 3600.0
+            x[0], x[1], x[2], x[3] = cue[i], 1.0, L[i, _OCCUPANCY], 1.0
+            other_inhibition(L[i, _RETRIEVAL], elsewhere[i], inhibition_old[i], other)
+            pav.trial(excitation[i], inhibition[i], x, 1.0 if infused else 0.0, S[i, _PAVLOVIAN_RATE],
+                      S[i, _EXTINCTION_RATE], gain[i], 1.0, other)
+    return n_completed > 0
 
 
-@numba.njit(cache=True)
+@kernel()
 def tick(clocks: np.ndarray, timers: np.ndarray, n_steps: np.ndarray, progressive: np.ndarray, W: np.ndarray,
          terminated: np.ndarray, truncated: np.ndarray) -> None:
     """Clocks (step index, steps since infusion, random counter) forward, timers down; episode ends."""
-    for i in range(clocks.shape[0]):
+    for i in prange(clocks.shape[0]):
         for k in range(3):
             clocks[i, k] += 1
             timers[i, k] = max(timers[i, k] - 1, 0)
@@ -323,12 +326,12 @@ def tick(clocks: np.ndarray, timers: np.ndarray, n_steps: np.ndarray, progressiv
         terminated[i] = progressive[i] and clocks[i, 1] >= W[_PR_LIMIT_STEPS] and not truncated[i]
 
 
-@numba.njit(cache=True)
+@kernel()
 def write_observation(obs: np.ndarray, L: np.ndarray, clocks: np.ndarray, timers: np.ndarray,
                       ratio_count: np.ndarray, ratio: np.ndarray, n_steps: np.ndarray, context: np.ndarray,
                       sucrose_available: np.ndarray, W: np.ndarray) -> None:
     """The observation (OBSERVATION_NAMES), each feature in [0, 1]."""
-    for i in range(obs.shape[0]):
+    for i in prange(obs.shape[0]):
         dysphoria, incentive = L[i, _DYSPHORIA], L[i, _INCENTIVE]
         obs[i, 0] = timers[i, 1] > 0
         obs[i, 1] = timers[i, 2] > 0

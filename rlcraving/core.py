@@ -38,7 +38,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 
 from rlcraving import random as rnd
@@ -67,6 +66,7 @@ from rlcraving.organism import (
 )
 from rlcraving.params import ModelParams
 from rlcraving.pharmacology import EFFECT_COLUMNS
+from rlcraving.threads import kernel
 
 
 @dataclass(frozen=True)
@@ -134,7 +134,7 @@ class SubjectBatch(Chamber, Organism):
         return obs, reward, terminated, truncated
 
 
-@numba.njit(cache=True)
+@kernel(9)
 def _advance(actions: np.ndarray, dose: np.ndarray, kor_drive: np.ndarray, cue: np.ndarray, pellet: np.ndarray,
              shock_mA: np.ndarray, gain: np.ndarray, natural_gain: np.ndarray, withdrawal: np.ndarray,
              L: np.ndarray, S: np.ndarray, excitation: np.ndarray, inhibition: np.ndarray, elsewhere: np.ndarray,
@@ -143,7 +143,8 @@ def _advance(actions: np.ndarray, dose: np.ndarray, kor_drive: np.ndarray, cue: 
              sucrose_available: np.ndarray, C: np.ndarray,
              W: np.ndarray, components: np.ndarray, reward: np.ndarray, obs: np.ndarray, terminated: np.ndarray,
              truncated: np.ndarray) -> None:
-    """Steps 4-9 for every subject (the organism's), then the chamber's clocks and observation."""
+    """Steps 4-9 for every subject (the organism's), then the chamber's clocks and observation (each
+    a kernel over subjects, run in the build of this one: serial or parallel)."""
     move_levels(dose, kor_drive, L, S, C)
     express(gain, withdrawal, L, S, excitation, inhibition, elsewhere, inhibition_old, timers[:, 1], C)
     step_reward(actions, cue, pellet, shock_mA, gain, natural_gain, L, S, C, components, reward)

@@ -21,6 +21,7 @@ from typing import Any
 
 import numba
 import numpy as np
+from numba import prange
 
 from rlcraving import pavlovian as pav
 from rlcraving import random as rnd
@@ -28,6 +29,7 @@ from rlcraving.checks import check_keys, check_per_subject
 from rlcraving.params import INDIVIDUAL_TRAITS, ModelParams
 from rlcraving.pharmacology import STATE_SIZE as BACLOFEN_STATE_SIZE
 from rlcraving.pharmacology import Placebo, Regimen, baclofen_model
+from rlcraving.threads import BLOCK, block_end, blocks, kernel
 
 OTHER = 0  # the action of doing nothing in particular: free of effort, never suppressed by sedation
 
@@ -449,14 +451,14 @@ class Organism:
 # The organism's arithmetic of one step, compiled with numba (see rlcraving.core): matrices have a
 # row per subject, indexed by the column constants of LEVELS, SUBJECT_CONSTANTS and COEFFICIENTS.
 
-@numba.njit(cache=True)
+@kernel(2)
 def move_levels(dose: np.ndarray, kor_drive: np.ndarray, L: np.ndarray, S: np.ndarray, C: np.ndarray) -> None:
     """Steps 4-6: cocaine kinetics and DAT occupancy (and the worth of its rise against the satiety
     level), KOR activation, allostasis, and the satiety level for the next step.
 
     dose: cocaine reaching the brain now (mg/kg); kor_drive: KOR activation added by stressors now.
     """
-    for i in range(L.shape[0]):
+    for i in prange(L.shape[0]):
         cocaine = L[i, _COCAINE] * C[_DECAY_COCAINE] + dose[i]
         occupancy = cocaine / (cocaine + C[_K50])
         before, sated = L[i, _OCCUPANCY], L[i, _SATIETY_OCCUPANCY]
@@ -488,47 +490,49 @@ def other_inhibition(retrieval: float, elsewhere: np.ndarray, inhibition_old: np
         out[k] = elsewhere[k] - (1.0 - retrieval) * inhibition_old[k]
 
 
-@numba.njit(cache=True)
+@kernel(2)
 def express(gain: np.ndarray, withdrawal: np.ndarray, L: np.ndarray, S: np.ndarray, excitation: np.ndarray,
             inhibition: np.ndarray, elsewhere: np.ndarray, inhibition_old: np.ndarray, cue_left: np.ndarray,
             C: np.ndarray) -> None:
     """Step 8: signals from the levels: dysphoria, kappa, extinction retrieval, net values,
     availability and incentive. gain, withdrawal: baclofen effects now; cue_left: steps the drug cue
     has left (> 0: present)."""
-    other = np.empty(excitation.shape[1])
-    net = np.empty(excitation.shape[1])
-    for i in range(L.shape[0]):
-        occ, kor = L[i, _OCCUPANCY], L[i, _KOR]
-        L[i, _DYSPHORIA] = L[i, _ALLOSTASIS] * S[i, _ALLOSTATIC_EXPRESSION] + kor + C[_WITHDRAWAL_GAIN] * withdrawal[i]
-        kappa = S[i, _INCENTIVE_SENSITIVITY] * (1.0 + C[_KAPPA_DRUG] * occ) * (1.0 + C[_KAPPA_STRESS] * kor)
-        kappa *= gain[i] * (1.0 + C[_KAPPA_WITHDRAWAL] * withdrawal[i])
-        L[i, _KAPPA] = kappa
-        # earlier extinction is retrieved in the drug-free, unstressed state it was learnt in (Bouton
-        # 2002), and less as time passes (spontaneous recovery), except for its general share
-        state = math.exp(-occ / C[_RETRIEVAL_OCCUPANCY] - kor / C[_RETRIEVAL_KOR])
-        retrieval = C[_GENERALITY] + (1.0 - C[_GENERALITY]) * state * S[i, _RETRIEVAL_TIME]
-        L[i, _RETRIEVAL] = retrieval
-        other_inhibition(retrieval, elsewhere[i], inhibition_old[i], other)
-        for k in range(net.size):
-            net[k] = max(excitation[i, k] - inhibition[i, k] - other[k], 0.0)
-        value_cue, value_context, value_drug_state, value_lever = net[0], net[1], net[2], net[3]
-        L[i, _VALUE_CUE], L[i, _VALUE_CONTEXT], L[i, _VALUE_DRUG_STATE] = value_cue, value_context, value_drug_state
-        L[i, _VALUE_LEVER] = value_lever
-        cue_term = S[i, _INCUBATED] * value_cue
-        L[i, _CUE_TERM] = cue_term
-        # the surge one unit dose would cause now below the satiety level, relative to its surge in a
-        # drug-free subject
-        after = L[i, _COCAINE] + S[i, _UNIT_DOSE]
-        sated = L[i, _SATIETY_OCCUPANCY]
-        availability = ((min(after / (after + C[_K50]), sated) - min(occ, sated))
-                        / max(min(S[i, _UNIT_OCCUPANCY], sated), 1e-12))
-        L[i, _AVAILABILITY] = availability
-        exteroceptive = value_context + value_lever + (cue_term if cue_left[i] > 0 else 0.0)
-        L[i, _INCENTIVE] = kappa * availability * (exteroceptive + occ * value_drug_state)
+    for block in prange(blocks(L.shape[0])):
+        other = np.empty(excitation.shape[1])   # scratch of this block of subjects
+        net = np.empty(excitation.shape[1])
+        for i in range(block * BLOCK, block_end(block, L.shape[0])):
+            occ, kor = L[i, _OCCUPANCY], L[i, _KOR]
+            L[i, _DYSPHORIA] = (L[i, _ALLOSTASIS] * S[i, _ALLOSTATIC_EXPRESSION] + kor
+                                + C[_WITHDRAWAL_GAIN] * withdrawal[i])
+            kappa = S[i, _INCENTIVE_SENSITIVITY] * (1.0 + C[_KAPPA_DRUG] * occ) * (1.0 + C[_KAPPA_STRESS] * kor)
+            kappa *= gain[i] * (1.0 + C[_KAPPA_WITHDRAWAL] * withdrawal[i])
+            L[i, _KAPPA] = kappa
+            # earlier extinction is retrieved in the drug-free, unstressed state it was learnt in (Bouton
+            # 2002), and less as time passes (spontaneous recovery), except for its general share
+            state = math.exp(-occ / C[_RETRIEVAL_OCCUPANCY] - kor / C[_RETRIEVAL_KOR])
+            retrieval = C[_GENERALITY] + (1.0 - C[_GENERALITY]) * state * S[i, _RETRIEVAL_TIME]
+            L[i, _RETRIEVAL] = retrieval
+            other_inhibition(retrieval, elsewhere[i], inhibition_old[i], other)
+            for k in range(net.size):
+                net[k] = max(excitation[i, k] - inhibition[i, k] - other[k], 0.0)
+            value_cue, value_context, value_drug_state, value_lever = net[0], net[1], net[2], net[3]
+            L[i, _VALUE_CUE], L[i, _VALUE_CONTEXT], L[i, _VALUE_DRUG_STATE] = value_cue, value_context, value_drug_state
+            L[i, _VALUE_LEVER] = value_lever
+            cue_term = S[i, _INCUBATED] * value_cue
+            L[i, _CUE_TERM] = cue_term
+            # the surge one unit dose would cause now below the satiety level, relative to its surge in a
+            # drug-free subject
+            after = L[i, _COCAINE] + S[i, _UNIT_DOSE]
+            sated = L[i, _SATIETY_OCCUPANCY]
+            availability = ((min(after / (after + C[_K50]), sated) - min(occ, sated))
+                            / max(min(S[i, _UNIT_OCCUPANCY], sated), 1e-12))
+            L[i, _AVAILABILITY] = availability
+            exteroceptive = value_context + value_lever + (cue_term if cue_left[i] > 0 else 0.0)
+            L[i, _INCENTIVE] = kappa * availability * (exteroceptive + occ * value_drug_state)
 
 
 
-@numba.njit(cache=True)
+@kernel(6)
 def step_reward(actions: np.ndarray, cue: np.ndarray, pellet: np.ndarray, shock_mA: np.ndarray, gain: np.ndarray,
                 natural_gain: np.ndarray, L: np.ndarray, S: np.ndarray, C: np.ndarray, components: np.ndarray,
                 total: np.ndarray) -> None:
@@ -536,7 +540,7 @@ def step_reward(actions: np.ndarray, cue: np.ndarray, pellet: np.ndarray, shock_
 
     cue, pellet: a drug-cue onset, a natural reward now; shock_mA: footshock now (mA).
     """
-    for i in range(L.shape[0]):
+    for i in prange(L.shape[0]):
         rise = L[i, _RISE]
         incentive = 0.0
         if cue[i]:

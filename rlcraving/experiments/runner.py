@@ -43,7 +43,7 @@ from rlcraving.files import atomic_write_bytes, atomic_write_text, remove_stale_
 
 Backend = Literal["local", "ray"]
 BACKENDS: tuple[str, ...] = ("local", "ray")
-_THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+_THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
 
 
 class CohortLike(Protocol):
@@ -280,7 +280,7 @@ def _note(message: str) -> None:
 
 @contextlib.contextmanager
 def _single_threaded_children() -> Iterator[None]:
-    """Child processes started inside inherit one BLAS/OpenMP thread each."""
+    """Child processes started inside inherit one BLAS/OpenMP/numba thread each (the workers share the cores)."""
     saved = {k: os.environ.get(k) for k in _THREAD_VARS}
     os.environ.update(dict.fromkeys(_THREAD_VARS, "1"))
     try:

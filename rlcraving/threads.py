@@ -1,0 +1,94 @@
+"""Compiled kernels over subjects that run on every core above a size threshold.
+
+`kernel` compiles a loop over subjects twice with numba: once serial and once with
+`parallel=True`, where `numba.prange` hands blocks of subjects to the threads. A call from
+Python takes the parallel build when the cohort has at least `PARALLEL_MIN_SUBJECTS` subjects
+and more than one thread is allowed (`numba.set_num_threads`, `NUMBA_NUM_THREADS`); below that
+the serial build runs, since starting the threads costs more than a small cohort's work. A
+kernel called from another kernel takes the build of its caller.
+
+A subject's numbers never depend on the thread that computes them: a kernel's loop over
+subjects writes each subject's own rows only, its scratch arrays are allocated per block of
+subjects (`blocks`), and no floating-point sum runs across subjects (counts across subjects
+are integer sums, which any order gives exactly). Results are therefore bit-identical whatever
+the thread count (tests/test_threads.py).
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Callable
+from typing import Any
+
+import numba
+import numpy as np
+
+#: Cohorts at least this large run on every core (measured in docs/performance.md: below it, the
+#: threads' start-up, a few microseconds a kernel, costs more than the work they share).
+PARALLEL_MIN_SUBJECTS = 2048
+
+#: Subjects a thread takes at a time (`blocks`): a block's scratch arrays are allocated once.
+BLOCK = 512
+
+
+@numba.njit(cache=True)
+def blocks(n: int) -> int:
+    """Number of blocks of `BLOCK` subjects that cover `n` subjects (the range of a `prange`)."""
+    return (n + BLOCK - 1) // BLOCK
+
+
+@numba.njit(cache=True)
+def block_end(block: int, n: int) -> int:
+    """One past the last subject of `block` (its first is `block * BLOCK`)."""
+    return min(n, (block + 1) * BLOCK)
+
+
+class Kernel:
+    """A loop over subjects compiled serial and parallel; calling it picks the build by the number
+    of subjects, `args[subjects_arg].shape[axis]`."""
+
+    def __init__(self, func: Callable[..., Any], subjects_arg: int, axis: int):
+        self.py_func, self.subjects_arg, self.axis = func, subjects_arg, axis
+        self.__name__, self.__qualname__, self.__doc__ = func.__name__, func.__qualname__, func.__doc__
+        self.__module__ = func.__module__
+        self.__wrapped__ = func
+        self._builds: dict[bool, Any] = {}
+
+    def build(self, parallel: bool) -> Any:
+        """The numba dispatcher of the serial or parallel build (compiled or loaded on first use)."""
+        if parallel not in self._builds:
+            self._builds[parallel] = _compile(self.py_func, parallel)
+        return self._builds[parallel]
+
+    def __call__(self, *args: Any) -> Any:
+        n = args[self.subjects_arg].shape[self.axis]
+        return self.build(n >= PARALLEL_MIN_SUBJECTS and numba.get_num_threads() > 1)(*args)
+
+
+def kernel(subjects_arg: int = 0, axis: int = 0) -> Callable[[Callable[..., Any]], Kernel]:
+    """Decorator: `func` loops over subjects with `numba.prange`; positional argument
+    `subjects_arg` has the subjects along `axis`."""
+
+    def wrap(func: Callable[..., Any]) -> Kernel:
+        return Kernel(func, subjects_arg, axis)
+
+    return wrap
+
+
+def _compile(func: Callable[..., Any], parallel: bool) -> Any:
+    """numba.njit of a copy of `func` whose global kernels are their builds of the same kind, named
+    apart (numba's cache tells builds apart by module and name only)."""
+    scope = dict(func.__globals__)
+    for name in func.__code__.co_names:
+        if isinstance(scope.get(name), Kernel):
+            scope[name] = scope[name].build(parallel)
+    copy = types.FunctionType(func.__code__, scope, func.__name__, func.__defaults__, func.__closure__)
+    copy.__qualname__ = func.__qualname__ + ("__parallel" if parallel else "__serial")
+    copy.__module__ = func.__module__
+    # a kernel without a prange of its own (one that calls kernels) needs no parallel transformation
+    return numba.njit(cache=True, parallel=parallel and "prange" in func.__code__.co_names)(copy)
+
+
+def thread_count_of(array: np.ndarray) -> int:
+    """Threads a kernel would use for a cohort of `array.shape[0]` subjects (1 below the threshold)."""
+    return numba.get_num_threads() if array.shape[0] >= PARALLEL_MIN_SUBJECTS else 1
