@@ -13,14 +13,20 @@ parameters as float64 arrays. The exponentials are left to numpy (`np.exp` betwe
 phases): numpy's vectorised float32 exp and the C library's differ in the last bit for about
 a third of arguments, and a choice near a boundary would follow that bit. No sum runs across
 subjects, so a subject's numbers do not depend on the others or on their number.
+
+Each function is a `rlcraving.threads.kernel`: its loop over blocks of subjects (`BLOCK`) runs on
+every core for large cohorts; within a block, each phase runs row by row over the block's
+subjects. Scratch rows with one entry per subject are shared, each block writing its own entries.
 """
 
 from __future__ import annotations
 
 import numba
 import numpy as np
+from numba import prange
 
 from rlcraving.random import uniform_one
+from rlcraving.threads import BLOCK, block_end, blocks, kernel
 
 _OTHER, _ACTIVE = 0, 1   # rlcraving.core.OTHER, ACTIVE (kept literal so that compiled code sees constants)
 
@@ -30,115 +36,126 @@ def _stride(values: np.ndarray) -> int:
     return 1 if values.size > 1 else 0
 
 
-@numba.njit(cache=True)
+@kernel(1, 1)
 def linear(weights: np.ndarray, phi: np.ndarray, out: np.ndarray) -> np.ndarray:
     """out[a, i] = sum_f weights[a, f, i] * phi[f, i], summed in feature order (2-D weights: out[i])."""
     n_features, n = phi.shape
     flat = weights.reshape(-1, n_features, n)
     target = out.reshape(-1, n)
-    for a in range(flat.shape[0]):
-        for i in range(n):
-            target[a, i] = flat[a, 0, i] * phi[0, i]
-        for f in range(1, n_features):
-            for i in range(n):
-                target[a, i] += flat[a, f, i] * phi[f, i]
+    for block in prange(blocks(n)):
+        lo, hi = block * BLOCK, block_end(block, n)
+        for a in range(flat.shape[0]):
+            for i in range(lo, hi):
+                target[a, i] = flat[a, 0, i] * phi[0, i]
+            for f in range(1, n_features):
+                for i in range(lo, hi):
+                    target[a, i] += flat[a, f, i] * phi[f, i]
     return out
 
 
-# Each phase runs row by row over all subjects (an inner loop over contiguous subjects, which
-# the compiler vectorises): a subject's values lie n apart, and a loop over one subject's
+# Each phase runs row by row over a block's subjects (an inner loop over contiguous subjects,
+# which the compiler vectorises): a subject's values lie n apart, and a loop over one subject's
 # features would touch a cache line per feature, all in the same cache set.
 
 @numba.njit(cache=True)
-def _scaled(row: np.ndarray, factor: np.ndarray, out: np.ndarray) -> None:
-    """out = row * factor (factor: one value, or one per subject)."""
+def _scaled(row: np.ndarray, factor: np.ndarray, out: np.ndarray, lo: int, hi: int) -> None:
+    """out = row * factor for subjects lo..hi-1 (factor: one value, or one per subject)."""
     if factor.size > 1:
-        for i in range(row.size):
+        for i in range(lo, hi):
             out[i] = row[i] * factor[i]
     else:
         shared = factor[0]
-        for i in range(row.size):
+        for i in range(lo, hi):
             out[i] = row[i] * shared
 
 
 @numba.njit(cache=True)
-def _add_scaled(out: np.ndarray, row: np.ndarray, factor: np.ndarray) -> None:
-    """out += row * factor (factor: one value, or one per subject)."""
+def _add_scaled(out: np.ndarray, row: np.ndarray, factor: np.ndarray, lo: int, hi: int) -> None:
+    """out += row * factor for subjects lo..hi-1 (factor: one value, or one per subject)."""
     if factor.size > 1:
-        for i in range(row.size):
+        for i in range(lo, hi):
             out[i] = out[i] + row[i] * factor[i]
     else:
         shared = factor[0]
-        for i in range(row.size):
+        for i in range(lo, hi):
             out[i] = out[i] + row[i] * shared
 
 
-@numba.njit(cache=True)
+@kernel(0, 0)
 def observed_features(obs: np.ndarray, columns: np.ndarray, occupancy_column: int, centres: np.ndarray,
                       scale: float, out: np.ndarray) -> None:
     """Rows of `out` (F, m): the observed columns, then the exponents scale (o - c)^2 of the occupancy
     bumps (the caller takes their exp)."""
     first, m = columns.size, obs.shape[0]
-    for f in range(first):
-        column = columns[f]
-        for i in range(m):
-            out[f, i] = obs[i, column]
-    occupancy = obs[:, occupancy_column].copy()
-    for k in range(centres.size):
-        row, centre = out[first + k], centres[k]
-        for i in range(m):
-            row[i] = occupancy[i] - centre
-        for i in range(m):
-            row[i] = row[i] * row[i] * scale
+    for block in prange(blocks(m)):
+        lo, hi = block * BLOCK, block_end(block, m)
+        for f in range(first):
+            column = columns[f]
+            for i in range(lo, hi):
+                out[f, i] = obs[i, column]
+        for k in range(centres.size):
+            row, centre = out[first + k], centres[k]
+            for i in range(lo, hi):
+                row[i] = obs[i, occupancy_column] - centre
+            for i in range(lo, hi):
+                row[i] = row[i] * row[i] * scale
 
 
-@numba.njit(cache=True)
+@kernel(0, 1)
 def preferences(values: np.ndarray, inverse_temperature: np.ndarray, other_bias: np.ndarray,
                 pavlovian_weight: np.ndarray, incentive: np.ndarray, out: np.ndarray) -> None:
     """out = beta values + biases (other behaviour: b_other; active lever: omega u), minus each
     subject's largest (the caller takes their exp)."""
     n_actions, m = values.shape
-    for a in range(n_actions):
-        _scaled(values[a], inverse_temperature, out[a])
     ones = np.ones(m)
-    _add_scaled(out[_OTHER], ones, other_bias)
-    _add_scaled(out[_ACTIVE], incentive, pavlovian_weight)
-    top = out[0].copy()
-    for a in range(1, n_actions):
-        row = out[a]
-        for i in range(m):
-            top[i] = row[i] if row[i] > top[i] else top[i]
-    for a in range(n_actions):
-        row = out[a]
-        for i in range(m):
-            row[i] = row[i] - top[i]
+    top = np.empty(m, dtype=out.dtype)
+    for block in prange(blocks(m)):
+        lo, hi = block * BLOCK, block_end(block, m)
+        for a in range(n_actions):
+            _scaled(values[a], inverse_temperature, out[a], lo, hi)
+        _add_scaled(out[_OTHER], ones, other_bias, lo, hi)
+        _add_scaled(out[_ACTIVE], incentive, pavlovian_weight, lo, hi)
+        for i in range(lo, hi):
+            top[i] = out[0, i]
+        for a in range(1, n_actions):
+            row = out[a]
+            for i in range(lo, hi):
+                top[i] = row[i] if row[i] > top[i] else top[i]
+        for a in range(n_actions):
+            row = out[a]
+            for i in range(lo, hi):
+                row[i] = row[i] - top[i]
 
 
-@numba.njit(cache=True)
+@kernel(0, 1)
 def choose(weights: np.ndarray, keys: np.ndarray, counter: np.ndarray, stream: int, chosen: np.ndarray,
            policy: np.ndarray, with_policy: bool) -> None:
     """Draw each subject's action from unnormalised `weights` (A, m; exp of the preferences, turned
     into cumulative sums in place): the number of cumulative sums at or below u * total, u uniform
     from the subject's stream. The probabilities go into `policy` when `with_policy`."""
     n_actions, m = weights.shape
-    if with_policy:
-        total = weights[0].copy()
-        for a in range(1, n_actions):
-            for i in range(m):
-                total[i] += weights[a, i]
-        for a in range(n_actions):
-            for i in range(m):
-                policy[a, i] = weights[a, i] / total[i]
-    for a in range(1, n_actions):
-        for i in range(m):
-            weights[a, i] += weights[a - 1, i]
+    total = np.empty(m, dtype=weights.dtype)
     threshold = np.empty(m)
-    for i in range(m):
-        threshold[i] = uniform_one(keys[i], counter[i], stream) * weights[n_actions - 1, i]
-    chosen[:] = 0
-    for a in range(n_actions - 1):
-        for i in range(m):
-            chosen[i] += weights[a, i] <= threshold[i]
+    for block in prange(blocks(m)):
+        lo, hi = block * BLOCK, block_end(block, m)
+        if with_policy:
+            for i in range(lo, hi):
+                total[i] = weights[0, i]
+            for a in range(1, n_actions):
+                for i in range(lo, hi):
+                    total[i] += weights[a, i]
+            for a in range(n_actions):
+                for i in range(lo, hi):
+                    policy[a, i] = weights[a, i] / total[i]
+        for a in range(1, n_actions):
+            for i in range(lo, hi):
+                weights[a, i] += weights[a - 1, i]
+        for i in range(lo, hi):
+            threshold[i] = uniform_one(keys[i], counter[i], stream) * weights[n_actions - 1, i]
+            chosen[i] = 0
+        for a in range(n_actions - 1):
+            for i in range(lo, hi):
+                chosen[i] += weights[a, i] <= threshold[i]
 
 
 @numba.njit(cache=True)
@@ -150,16 +167,16 @@ def _learning_signal(delta: float, gain: float) -> float:
 
 
 @numba.njit(cache=True)
-def _overlaps(phi: np.ndarray, phi_next: np.ndarray) -> np.ndarray:
-    """phi(s_t) . phi(s_{t+1}) per subject, summed in feature order in float32."""
-    total = phi[0] * phi_next[0]
+def _overlaps(phi: np.ndarray, phi_next: np.ndarray, out: np.ndarray, lo: int, hi: int) -> None:
+    """out = phi(s_t) . phi(s_{t+1}) for subjects lo..hi-1, summed in feature order in float32."""
+    for i in range(lo, hi):
+        out[i] = phi[0, i] * phi_next[0, i]
     for f in range(1, phi.shape[0]):
-        for i in range(phi.shape[1]):
-            total[i] += phi[f, i] * phi_next[f, i]
-    return total
+        for i in range(lo, hi):
+            out[i] += phi[f, i] * phi_next[f, i]
 
 
-@numba.njit(cache=True)
+@kernel(0, 2)
 def value_update(weights: np.ndarray, values: np.ndarray, next_values: np.ndarray, actions: np.ndarray,
                  next_actions: np.ndarray, reward: np.ndarray, done: np.ndarray, gain: np.ndarray,
                  gamma: np.ndarray, learning_rate: np.ndarray, phi: np.ndarray, phi_next: np.ndarray,
@@ -180,42 +197,46 @@ def value_update(weights: np.ndarray, values: np.ndarray, next_values: np.ndarra
     with_drug, with_baseline = drug.size > 0, average_reward.size > 0
     n_actions, n_features, n = weights.shape[0], weights.shape[1], weights.shape[2]
     step, step_other = np.empty(n), np.empty(n)
-    pressed, n_pressed = np.empty(n, dtype=np.int64), 0
-    for i in range(n):
-        if bootstrap_chosen:
-            bootstrap = next_values[next_actions[i], i]
-        else:
-            bootstrap = next_values[0, i]
-            for a in range(1, n_actions):
-                if next_values[a, i] > bootstrap:
-                    bootstrap = next_values[a, i]
-        live = 0.0 if done[i] else 1.0
-        r = reward[i] - drug[i] if with_drug else reward[i]
-        delta = (r + gamma[i * sg] * bootstrap * live) - values[actions[i], i]
-        if with_drug and drug[i] > 0:
-            delta = max(delta + drug[i], drug[i])
-        signal[i] = _learning_signal(delta, gain[i])
-        if with_baseline:   # the tonic baseline is not a burst: baclofen's gain leaves it
-            signal[i] -= average_reward[i] + allostasis_coefficient * allostasis[i]
-            average_reward[i] += baseline_rate * (reward[i] - average_reward[i])
-        step[i] = learning_rate[i * sl] * signal[i]
-        step_other[i] = step[i] if actions[i] == _OTHER else 0.0
-        if actions[i] != _OTHER:
-            pressed[n_pressed] = i
-            n_pressed += 1
-    for f in range(n_features):
-        for i in range(n):
-            weights[_OTHER, f, i] += np.float32(phi[f, i] * step_other[i])
-    for k in range(n_pressed):   # the few subjects that pressed a lever
-        i = pressed[k]
+    pressed = np.empty(n, dtype=np.int64)   # each block lists its pressing subjects in its own entries
+    overlap = np.empty(n, dtype=phi.dtype)
+    for block in prange(blocks(n)):
+        lo, hi = block * BLOCK, block_end(block, n)
+        n_pressed = lo
+        for i in range(lo, hi):
+            if bootstrap_chosen:
+                bootstrap = next_values[next_actions[i], i]
+            else:
+                bootstrap = next_values[0, i]
+                for a in range(1, n_actions):
+                    if next_values[a, i] > bootstrap:
+                        bootstrap = next_values[a, i]
+            live = 0.0 if done[i] else 1.0
+            r = reward[i] - drug[i] if with_drug else reward[i]
+            delta = (r + gamma[i * sg] * bootstrap * live) - values[actions[i], i]
+            if with_drug and drug[i] > 0:
+                delta = max(delta + drug[i], drug[i])
+            signal[i] = _learning_signal(delta, gain[i])
+            if with_baseline:   # the tonic baseline is not a burst: baclofen's gain leaves it
+                signal[i] -= average_reward[i] + allostasis_coefficient * allostasis[i]
+                average_reward[i] += baseline_rate * (reward[i] - average_reward[i])
+            step[i] = learning_rate[i * sl] * signal[i]
+            step_other[i] = step[i] if actions[i] == _OTHER else 0.0
+            if actions[i] != _OTHER:
+                pressed[n_pressed] = i
+                n_pressed += 1
         for f in range(n_features):
-            weights[actions[i], f, i] = weights[actions[i], f, i] + phi[f, i] * step[i]
-    overlap = _overlaps(phi, phi_next)
-    for i in range(n):
-        next_values[actions[i], i] = next_values[actions[i], i] + step[i] * overlap[i]
+            for i in range(lo, hi):
+                weights[_OTHER, f, i] += np.float32(phi[f, i] * step_other[i])
+        for k in range(lo, n_pressed):   # the few subjects that pressed a lever
+            i = pressed[k]
+            for f in range(n_features):
+                weights[actions[i], f, i] = weights[actions[i], f, i] + phi[f, i] * step[i]
+        _overlaps(phi, phi_next, overlap, lo, hi)
+        for i in range(lo, hi):
+            next_values[actions[i], i] = next_values[actions[i], i] + step[i] * overlap[i]
 
 
-@numba.njit(cache=True)
+@kernel(0, 2)
 def actor_critic_update(weights: np.ndarray, critic: np.ndarray, state_value: np.ndarray,
                         next_state_value: np.ndarray, policy: np.ndarray, next_values: np.ndarray,
                         actions: np.ndarray, reward: np.ndarray, done: np.ndarray, gain: np.ndarray,
@@ -230,23 +251,26 @@ def actor_critic_update(weights: np.ndarray, critic: np.ndarray, state_value: np
     sg, sl, sc = _stride(gamma), _stride(learning_rate), _stride(critic_learning_rate)
     n_actions, n_features, n = weights.shape[0], weights.shape[1], weights.shape[2]
     coefficient, critic_step = np.empty((n_actions, n)), np.empty(n)
-    for i in range(n):
-        live = 0.0 if done[i] else 1.0
-        delta = (reward[i] + gamma[i * sg] * next_state_value[i] * live) - state_value[i]
-        signal[i] = _learning_signal(delta, gain[i])
-        step = learning_rate[i * sl] * signal[i]
+    overlap = np.empty(n, dtype=phi.dtype)
+    for block in prange(blocks(n)):
+        lo, hi = block * BLOCK, block_end(block, n)
+        for i in range(lo, hi):
+            live = 0.0 if done[i] else 1.0
+            delta = (reward[i] + gamma[i * sg] * next_state_value[i] * live) - state_value[i]
+            signal[i] = _learning_signal(delta, gain[i])
+            step = learning_rate[i * sl] * signal[i]
+            for b in range(n_actions):
+                coefficient[b, i] = (np.float32(1.0 if actions[i] == b else 0.0) - policy[b, i]) * step
+            critic_step[i] = critic_learning_rate[i * sc] * signal[i]
         for b in range(n_actions):
-            coefficient[b, i] = (np.float32(1.0 if actions[i] == b else 0.0) - policy[b, i]) * step
-        critic_step[i] = critic_learning_rate[i * sc] * signal[i]
-    for b in range(n_actions):
+            for f in range(n_features):
+                for i in range(lo, hi):
+                    weights[b, f, i] += np.float32(phi[f, i] * coefficient[b, i])
         for f in range(n_features):
-            for i in range(n):
-                weights[b, f, i] += np.float32(phi[f, i] * coefficient[b, i])
-    for f in range(n_features):
-        for i in range(n):
-            critic[f, i] += np.float32(phi[f, i] * critic_step[i])
-    overlap = _overlaps(phi, phi_next)
-    for i in range(n):
-        for b in range(n_actions):
-            next_values[b, i] = next_values[b, i] + coefficient[b, i] * overlap[i]
-        next_state_value[i] = next_state_value[i] + critic_step[i] * overlap[i]
+            for i in range(lo, hi):
+                critic[f, i] += np.float32(phi[f, i] * critic_step[i])
+        _overlaps(phi, phi_next, overlap, lo, hi)
+        for i in range(lo, hi):
+            for b in range(n_actions):
+                next_values[b, i] = next_values[b, i] + coefficient[b, i] * overlap[i]
+            next_state_value[i] = next_state_value[i] + critic_step[i] * overlap[i]
