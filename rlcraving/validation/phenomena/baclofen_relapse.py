@@ -7,11 +7,16 @@ from rlcraving.validation.protocols import (
     RAT_DOSES_MG_PER_KG,
     acquisition,
     by_dose,
+    cohort,
     diff_ci,
     dose_detail,
     dose_response,
     extinction,
+    fmt,
+    fmt_ci,
     monotone_down,
+    paired_ci,
+    per_subject,
     rows,
     test_session,
 )
@@ -19,12 +24,17 @@ from rlcraving.validation.unit import Config, Measurement, Phenomenon, register
 
 #: Tolerance of the monotone fall over doses (fraction of the previous dose's mean).
 MONOTONE_TOLERANCE = 0.1
+#: Campbell et al. 1999 gave 1.25 and 2.5 mg/kg i.p. before the cocaine prime.
+CAMPBELL_DOSES_MG_PER_KG = (1.25, 2.5)
 
 
 def protocol(cfg: Config) -> Measurement:
-    """Cue and prime tests after SA and extinction, at each baclofen dose before the test."""
+    """Cue and prime tests after SA and extinction, at each baclofen dose before the test; the prime's
+    reinstatement effect is the primed test minus the same subjects' drug-free, baclofen-free extinction
+    control."""
     out, per_dose, ok, size = [], {}, [], []
     est = (0.0, 0.0, 0.0)
+    control = per_subject(cohort(cfg, acquisition() + extinction() + test_session("extinction")), "active_presses", -1)
     for phase in ("cue_reinstatement", "prime_reinstatement"):
         values, trend = dose_response(cfg, lambda dose, ph=phase: (
             acquisition() + extinction() + test_session(ph, baclofen=RatIP(dose)), "active_presses", -1))
@@ -36,6 +46,17 @@ def protocol(cfg: Config) -> Measurement:
         per_dose.update(by_dose(values, f"{phase}_"))
         if phase == "cue_reinstatement":
             est = d
+            continue
+        # Campbell 1999: each dose lowers the prime's reinstatement below that after saline (paired: same subjects)
+        effect = {dose: v - control for dose, v in zip(RAT_DOSES_MG_PER_KG, values, strict=True)}
+        placebo = effect[0.0].mean()
+        parts = []
+        for dose in CAMPBELL_DOSES_MG_PER_KG:
+            change = paired_ci(effect[0.0], effect[dose], cfg.seed)
+            size.append(change[2] < 0)
+            parts.append(f"{dose:g} mg/kg {fmt_ci(change)} ({100 * change[0] / max(placebo, 1e-9):+.0f}%)")
+        out.append(f"prime's reinstatement over the extinction control {fmt(control.mean())}: placebo "
+                   f"{fmt(placebo)}; change with baclofen {', '.join(parts)}")
     return Measurement(f"cue-induced presses, {RAT_DOSES_MG_PER_KG[-1]:g} mg/kg minus placebo", est, all(ok),
                        all(size), "; ".join(out), rows(**per_dose))
 
@@ -44,9 +65,13 @@ UNIT = register(Phenomenon(
     key="baclofen_relapse", title="Baclofen lowers cue- and drug-primed reinstatement",
     paper="Campbell et al. 1999; Di Ciano & Everitt 2003",
     paper_effect="cue-induced and drug-primed reinstatement fall with dose",
-    paper_size="Campbell et al. 1999: baclofen dose-dependently attenuates cocaine-primed reinstatement; Di Ciano & "
+    paper_size="Campbell et al. 1999 (abstract): baclofen 1.25 and 2.5 mg/kg i.p. 'dose-dependently reduced the "
+               "reinstatement of responding produced by priming injections of cocaine' (3.2 mg/kg i.v.), and did not "
+               "reinstate by itself; the size is in their figure, not in the text available here. Di Ciano & "
                "Everitt 2003: baclofen reduces cue-controlled cocaine seeking (second-order schedule)",
     criterion=f"direction: cue and prime tests at {RAT_DOSES_MG_PER_KG[-1]:g} mg/kg minus placebo < 0 (95% CI) "
               f"with negative Spearman trends; size: dose means fall monotonically "
-              f"({100 * MONOTONE_TOLERANCE:.0f}% tolerance)",
+              f"({100 * MONOTONE_TOLERANCE:.0f}% tolerance), and the prime's reinstatement (test minus the "
+              f"extinction control) is lower at each of {' and '.join(f'{d:g}' for d in CAMPBELL_DOSES_MG_PER_KG)} "
+              "mg/kg than after placebo (paired 95% CI below 0)",
     protocol=protocol))
