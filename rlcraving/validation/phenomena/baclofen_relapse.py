@@ -8,7 +8,6 @@ from rlcraving.validation.protocols import (
     acquisition,
     by_dose,
     cohort,
-    diff_ci,
     dose_detail,
     dose_response,
     extinction,
@@ -38,7 +37,7 @@ def protocol(cfg: Config) -> Measurement:
     for phase in ("cue_reinstatement", "prime_reinstatement"):
         values, trend = dose_response(cfg, lambda dose, ph=phase: (
             acquisition() + extinction() + test_session(ph, baclofen=RatIP(dose)), "active_presses", -1))
-        d = diff_ci(values[0], values[-1], cfg.seed)
+        d = paired_ci(values[0], values[-1], cfg.seed)  # the same subjects (seed, history) at each dose
         ok.append(d[2] < 0 and trend.statistic < 0)
         size.append(monotone_down([v.mean() for v in values], tolerance=MONOTONE_TOLERANCE))
         out.append(f"{phase.split('_')[0]}: {dose_detail(values, cfg.seed)} (rho {trend.statistic:.2f}, "
@@ -69,7 +68,7 @@ UNIT = register(Phenomenon(
                "reinstatement of responding produced by priming injections of cocaine' (3.2 mg/kg i.v.), and did not "
                "reinstate by itself; the size is in their figure, not in the text available here. Di Ciano & "
                "Everitt 2003: baclofen reduces cue-controlled cocaine seeking (second-order schedule)",
-    criterion=f"direction: cue and prime tests at {RAT_DOSES_MG_PER_KG[-1]:g} mg/kg minus placebo < 0 (95% CI) "
+    criterion=f"direction: cue and prime tests at {RAT_DOSES_MG_PER_KG[-1]:g} mg/kg minus placebo < 0 (paired 95% CI) "
               f"with negative Spearman trends; size: dose means fall monotonically "
               f"({100 * MONOTONE_TOLERANCE:.0f}% tolerance), and the prime's reinstatement (test minus the "
               f"extinction control) is lower at each of {' and '.join(f'{d:g}' for d in CAMPBELL_DOSES_MG_PER_KG)} "
