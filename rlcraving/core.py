@@ -98,8 +98,11 @@ class SubjectBatch(Chamber, Organism):
         when some subject has one. Levels, signals and reward components are updated in place: copy
         them to keep a step's values.
         """
-        actions = self.actions_taken = self._add_behaviour(np.asarray(actions, dtype=np.int64))
+        chosen = np.asarray(actions, dtype=np.int64)
+        actions = self.actions_taken = self._add_behaviour(chosen)
         a, gain, nat_gain, withdrawal = self._feel_baclofen(actions)
+        # what a learner should credit: its own choice, except where sedation changed what was done
+        self.performed_actions = None if a is actions else np.where(a != actions, a, chosen)
 
         # schedule on the drug lever: infusions, cues, timeouts, and the Pavlovian trials of
         # completed ratios (in the drug state at the start of the step); then rarer events
@@ -125,7 +128,7 @@ class SubjectBatch(Chamber, Organism):
         obs = np.empty((self.n, len(OBSERVATION_NAMES)), dtype=np.float32)
         reward = np.empty(self.n)
         terminated, truncated = np.empty(self.n, dtype=bool), np.empty(self.n, dtype=bool)
-        _advance(actions, dose, kor_drive, cue, pellet, shock_mA, gain, nat_gain, withdrawal,
+        _advance(a, dose, kor_drive, cue, pellet, shock_mA, gain, nat_gain, withdrawal,
                  self._levels, self._constants, self._excitation, self._inhibition, self._elsewhere,
                  self._inhibition_old, self._clocks, self._timers,
                  self.ratio_count, self.ratio, self.n_steps, self.progressive, self.context, self.sucrose_available,

@@ -38,9 +38,10 @@ REWARD_COMPONENTS = ("hedonic", "drug_dopamine", "incentive", "relief", "sucrose
 #: Columns of `Organism._levels`: what one step moves (state, then the signals derived from it).
 LEVELS = ("cocaine", "occupancy", "rise", "allostasis", "kor", "dysphoria", "kappa", "retrieval", "value_cue",
           "value_context", "value_drug_state", "value_lever", "cue_term", "availability", "incentive",
-          "satiety_occupancy")
+          "satiety_occupancy", "gut_pellets")
 (_COCAINE, _OCCUPANCY, _RISE, _ALLOSTASIS, _KOR, _DYSPHORIA, _KAPPA, _RETRIEVAL, _VALUE_CUE, _VALUE_CONTEXT,
- _VALUE_DRUG_STATE, _VALUE_LEVER, _CUE_TERM, _AVAILABILITY, _INCENTIVE, _SATIETY_OCCUPANCY) = range(len(LEVELS))
+ _VALUE_DRUG_STATE, _VALUE_LEVER, _CUE_TERM, _AVAILABILITY, _INCENTIVE, _SATIETY_OCCUPANCY,
+ _GUT_PELLETS) = range(len(LEVELS))
 #: Columns of `Organism._constants`: per-subject values fixed within a session.
 SUBJECT_CONSTANTS = ("allostasis_step", "dopamine_scale", "incentive_sensitivity", "shock_scale", "sucrose_scale",
                      "pavlovian_rate", "extinction_rate", "unit_dose", "unit_occupancy", "incubated",
@@ -52,11 +53,11 @@ SUBJECT_CONSTANTS = ("allostasis_step", "dopamine_scale", "incentive_sensitivity
 COEFFICIENTS = ("decay_cocaine", "decay_kor", "decay_allostasis", "k50", "hedonic_max", "incentive_weight",
                 "kappa_drug", "kappa_stress", "kappa_withdrawal", "withdrawal_gain", "retrieval_occupancy",
                 "retrieval_kor", "relief_weight", "press_cost", "generality", "satiety_threshold",
-                "satiety_set_point_shift", "satiety_excess_weight")
+                "satiety_set_point_shift", "satiety_excess_weight", "decay_gut", "per_meal_pellet")
 (_DECAY_COCAINE, _DECAY_KOR, _DECAY_ALLOSTASIS, _K50, _HEDONIC_MAX, _INCENTIVE_WEIGHT, _KAPPA_DRUG, _KAPPA_STRESS,
  _KAPPA_WITHDRAWAL, _WITHDRAWAL_GAIN, _RETRIEVAL_OCCUPANCY, _RETRIEVAL_KOR, _RELIEF_WEIGHT,
- _PRESS_COST, _GENERALITY, _SATIETY_THRESHOLD, _SATIETY_SET_POINT_SHIFT, _SATIETY_EXCESS_WEIGHT) = range(
-    len(COEFFICIENTS))
+ _PRESS_COST, _GENERALITY, _SATIETY_THRESHOLD, _SATIETY_SET_POINT_SHIFT, _SATIETY_EXCESS_WEIGHT, _DECAY_GUT,
+ _PER_MEAL_PELLET) = range(len(COEFFICIENTS))
 #: The drug-outcome stimuli whose strengths in the current context are cached, in slot order.
 DRUG_SLOTS = (pav.DRUG_CUE, None, pav.DRUG_STATE, pav.DRUG_LEVER)   # None: the current context
 
@@ -84,6 +85,7 @@ class Organism:
         self._decay_ip = math.exp(-self.dt_s / (60.0 * p.ip_absorption_half_life_min / math.log(2.0)))
         self._decay_kor = math.exp(-self.dt_s / (60.0 * p.kor_decay_min))
         self._decay_A = math.exp(-self.dt_s / (86400.0 * p.allostasis_recovery_days))
+        self._decay_gut = math.exp(-self.dt_s / (60.0 * p.gut_emptying_half_life_min / math.log(2.0)))
         coefficients = {
             "decay_cocaine": self._decay_c, "decay_kor": self._decay_kor, "decay_allostasis": self._decay_A,
             "k50": p.cocaine_k50_mg_per_kg, "hedonic_max": p.hedonic_max, "incentive_weight": p.incentive_weight,
@@ -92,7 +94,8 @@ class Organism:
             "retrieval_occupancy": p.extinction_retrieval_occupancy, "retrieval_kor": p.extinction_retrieval_kor,
             "relief_weight": p.relief_weight, "press_cost": -p.press_cost, "generality": p.extinction_generality,
             "satiety_threshold": p.satiety_threshold_mg_per_kg, "satiety_set_point_shift": p.satiety_set_point_shift,
-            "satiety_excess_weight": p.satiety_excess_weight}
+            "satiety_excess_weight": p.satiety_excess_weight, "decay_gut": self._decay_gut,
+            "per_meal_pellet": 1.0 / p.meal_size_pellets}
         self._coefficients = np.array([coefficients[name] for name in COEFFICIENTS], dtype=float)
         self._allocate_organism()
 
@@ -159,7 +162,7 @@ class Organism:
     def new_subjects(self, idx: np.ndarray, keys: np.ndarray) -> None:
         """Give the subjects at `idx` fresh, naive state and the given random keys."""
         idx = np.asarray(idx, dtype=np.int64)
-        for arr in (self.cocaine, self.ip_depot, self.occupancy, self.allostasis, self.kor,
+        for arr in (self.cocaine, self.ip_depot, self.occupancy, self.allostasis, self.kor, self.gut_pellets,
                     self.total_infusions, self.bac_clock_h, self.regimen_anchor_h, self.session_start_h):
             arr[idx] = 0.0
         self._sync_associations()
@@ -211,7 +214,8 @@ class Organism:
     # ------------------------------------------------------------------ between and at episode starts
     def _wash_out(self, idx: np.ndarray, gap_h: np.ndarray, arriving: np.ndarray | None = None) -> None:
         """Time away from the world between episodes (`gap_h` hours each): drugs wash out (the i.p.
-        depot and any cocaine still `arriving`, mg/kg, are absorbed first), allostasis and stress recover."""
+        depot and any cocaine still `arriving`, mg/kg, are absorbed first), allostasis and stress recover,
+        the gut empties of the pellets eaten."""
         p = self.params
         if not np.any(gap_h > 0):
             return
@@ -223,6 +227,7 @@ class Organism:
         self.occupancy[idx] = self.cocaine[idx] / (self.cocaine[idx] + p.cocaine_k50_mg_per_kg)
         self.allostasis[idx] *= np.exp(-gap_s / (86400.0 * p.allostasis_recovery_days))
         self.kor[idx] *= np.exp(-gap_s / (60.0 * p.kor_decay_min))
+        self.gut_pellets[idx] *= np.exp(-gap_s * math.log(2.0) / (60.0 * p.gut_emptying_half_life_min))
 
     def _set_incubation(self, idx: np.ndarray, start_h: np.ndarray) -> None:
         """Incubation of cue incentive (Grimm 2001) at `start_h`: Bateman function of days since the last drug."""
@@ -454,7 +459,8 @@ class Organism:
 @kernel(2)
 def move_levels(dose: np.ndarray, kor_drive: np.ndarray, L: np.ndarray, S: np.ndarray, C: np.ndarray) -> None:
     """Steps 4-6: cocaine kinetics and DAT occupancy (and the worth of its rise against the satiety
-    level), KOR activation, allostasis, and the satiety level for the next step.
+    level), KOR activation, allostasis, the satiety level for the next step, and gastric emptying of
+    the pellets eaten.
 
     dose: cocaine reaching the brain now (mg/kg); kor_drive: KOR activation added by stressors now.
     """
@@ -470,6 +476,7 @@ def move_levels(dose: np.ndarray, kor_drive: np.ndarray, L: np.ndarray, S: np.nd
         L[i, _KOR] = L[i, _KOR] * C[_DECAY_KOR] + kor_drive[i]
         L[i, _ALLOSTASIS] = L[i, _ALLOSTASIS] * C[_DECAY_ALLOSTASIS] + S[i, _ALLOSTASIS_STEP] * occupancy
         L[i, _SATIETY_OCCUPANCY] = satiety_occupancy(L[i, _ALLOSTASIS] * S[i, _ALLOSTATIC_EXPRESSION], C)
+        L[i, _GUT_PELLETS] *= C[_DECAY_GUT]
 
 
 @numba.njit(cache=True)
@@ -538,26 +545,38 @@ def step_reward(actions: np.ndarray, cue: np.ndarray, pellet: np.ndarray, shock_
                 total: np.ndarray) -> None:
     """Step 9: reward by component (REWARD_COMPONENTS order) and their sum (`total`).
 
-    cue, pellet: a drug-cue onset, a natural reward now; shock_mA: footshock now (mA).
+    cue, pellet: a drug-cue onset, a natural reward now; shock_mA: footshock now (mA). A pellet is
+    worth the share of the meal still wanted, 1 - G / G_meal (G: pellets in the gut; food satiety,
+    section 7), which scales its primary value and its cue's incentive; it then joins the gut.
     """
     for i in prange(L.shape[0]):
         rise = L[i, _RISE]
         incentive = 0.0
+        hunger = 0.0
         if cue[i]:
             incentive += L[i, _KAPPA] * L[i, _AVAILABILITY] * L[i, _CUE_TERM]
         if pellet[i]:
-            incentive += natural_gain[i] * S[i, _INCENTIVE_SENSITIVITY] * max(S[i, _VALUE_SUCROSE_CUE], 0.0)
+            hunger = food_hunger(L[i, _GUT_PELLETS], C)
+            L[i, _GUT_PELLETS] += 1.0
+            incentive += hunger * natural_gain[i] * S[i, _INCENTIVE_SENSITIVITY] * max(S[i, _VALUE_SUCROSE_CUE], 0.0)
         components[i, 0] = C[_HEDONIC_MAX] * rise
         components[i, 1] = gain[i] * S[i, _DOPAMINE_SCALE] * rise
         components[i, 2] = C[_INCENTIVE_WEIGHT] * incentive
         components[i, 3] = C[_RELIEF_WEIGHT] * L[i, _DYSPHORIA] * rise
-        components[i, 4] = S[i, _SUCROSE_SCALE] * natural_gain[i] * pellet[i]
+        components[i, 4] = S[i, _SUCROSE_SCALE] * hunger   # liking and hunger: not dopaminergic (section 10.3)
         components[i, 5] = C[_PRESS_COST] * (actions[i] != OTHER)
         components[i, 6] = S[i, _SHOCK_SCALE] * shock_mA[i]
         summed = components[i, 0]
         for k in range(1, components.shape[1]):
             summed += components[i, k]
         total[i] = summed
+
+
+@numba.njit(cache=True)
+def food_hunger(gut_pellets: float, C: np.ndarray) -> float:
+    """Share of the meal still wanted with `gut_pellets` in the gut: 1 - G / G_meal, at least 0
+    (response rate for food falls linearly with the food eaten; drive reduction with a quadratic drive)."""
+    return max(1.0 - gut_pellets * C[_PER_MEAL_PELLET], 0.0)
 
 
 def kor_response(mA: np.ndarray | float, p: ModelParams) -> np.ndarray | float:

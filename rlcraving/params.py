@@ -95,6 +95,18 @@ class ModelParams:
                                       "graded extinction retrieval landed; not bisected)")
     sucrose_reward: float = _p(0.5, "reward / pellet", 0.0, 100.0,
                                "calibrated: hedonic value of a sucrose pellet")
+    meal_size_pellets: float = _p(
+        150.0, "pellets (45 mg)", 1.0, 1e6,
+        "food satiety: a pellet is worth 1 - G / G_meal of a first pellet, G the pellets in the gut, so the rate "
+        "of food-reinforced responding falls linearly with the food eaten (Aoyama, 'Effects of hunger state on "
+        "within-session response decreases under CRF schedule': the x-intercept is the meal size, set by "
+        "hunger), the drive reduction of Keramati & Gutkin 2014 with a quadratic drive; calibrated so that "
+        "placebo q_learning rats earn ~80% of the 1-h FR1 schedule's 150 pellets (120 of 150, 40 subjects; 200 "
+        "gave 133)", basis="calibrated")
+    gut_emptying_half_life_min: float = _p(
+        60.0, "min", 1.0, 1e5,
+        "assumed: pellets leave the gut (gastric emptying) with this half-life, so a day between sessions "
+        "brings hunger back", basis="assumed")
 
     # --- Pavlovian learning (Rescorla-Wagner, summed prediction) ----------------------
     pavlovian_rate: float = _p(0.2, "1 / trial", 0.0, 1.0, "Rescorla & Wagner 1972 learning rate; calibrated")

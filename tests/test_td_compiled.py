@@ -53,6 +53,8 @@ def _reference_choose(agent: TDAgent, values: np.ndarray, incentive: np.ndarray)
 def _reference_learn(agent: TDAgent, obs: np.ndarray, reward: np.ndarray, done: np.ndarray) -> dict[str, np.ndarray]:
     """One step of `agent` (a copy, changed in place) as whole-array numpy operations."""
     rows, lr = np.arange(agent.n), agent._of("learning_rate", slice(None))
+    if agent.batch.performed_actions is not None:   # sedation changed what was done: credit that
+        agent.actions = agent.batch.performed_actions
     phi, phi_next = agent._phi, _reference_features(obs, agent.features)
     next_values = sequential_linear(agent.weights, phi_next)
     next_actions, policy = _reference_choose(agent, next_values, obs[:, agent.features.incentive_column])

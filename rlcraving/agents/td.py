@@ -274,6 +274,9 @@ class TDAgent:
         `obs`, `reward`, `done` are the core's output for the step (done: session over, no bootstrap).
         """
         phi, phi_next = self._phi, self.features(obs, self._phi_next)
+        performed = getattr(self.batch, "performed_actions", None)
+        if performed is not None:   # sedation held or released a press: credit what was done
+            self.actions = performed
         next_values = self._next_values(phi_next)
         next_actions = self._choose(next_values, obs[:, self.features.incentive_column])
         self._update(self._reward(reward), next_values, next_actions, done, phi, phi_next)

@@ -58,4 +58,4 @@ UNIT = register(Phenomenon(
     criterion=f"direction: sucrose presses at {MODERATE_DOSE_MG_PER_KG:g} mg/kg >= "
               f"{100 * MIN_RATIO_DIRECTION:.0f}% of placebo; size: >= {100 * MIN_RATIO_SIZE:.0f}%, with placebo "
               f"pellets <= {100 * MAX_SHARE_OF_CEILING:.0f}% of the schedule's maximum (off the ceiling)",
-    protocol=protocol))
+    protocol=protocol, calibrated_on=("meal_size_pellets",)))
