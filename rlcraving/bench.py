@@ -9,6 +9,7 @@ ceiling (a large numpy copy's bytes per second over the bytes of state a subject
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
@@ -16,7 +17,7 @@ import platform
 import resource
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -155,6 +156,107 @@ def memory_bandwidth_bytes_per_s(seconds: float, repeats: int = REPEATS, megabyt
         return 2 * source.nbytes
 
     return _rate(work, seconds, repeats)
+
+
+@numba.njit(parallel=True, cache=True)
+def _parallel_copy(target: np.ndarray, source: np.ndarray) -> None:
+    for i in numba.prange(source.size):
+        target[i] = source[i]
+
+
+def parallel_memory_bandwidth_bytes_per_s(seconds: float, repeats: int = REPEATS,
+                                          megabytes: int | None = None) -> Spread:
+    """Peer: `memory_bandwidth_bytes_per_s` with the copy spread over every numba thread (a
+    `prange` loop): the main-memory ceiling of a step that runs on every core."""
+    if megabytes is None:
+        megabytes = max(1024, 2 * (last_level_cache_bytes() or 0) // 2**20)
+    megabytes = check_number("megabytes", megabytes, lo=1, hi=2**20, integer=True)
+    source = np.ones(megabytes * 2**20 // 8)
+    target = np.empty_like(source)
+
+    def work() -> int:
+        _parallel_copy(target, source)
+        return 2 * source.nbytes
+
+    return _rate(work, seconds, repeats)
+
+
+@contextlib.contextmanager
+def numba_threads(n: int) -> Iterator[None]:
+    """numba's thread count set to `n` inside the block (restored after)."""
+    before = numba.get_num_threads()
+    numba.set_num_threads(n)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+
+
+def core_thread_scaling(n: int, seconds: float, steps: int = 20, repeats: int = REPEATS) -> dict[str, Spread]:
+    """The bare core at N = `n` on one thread and on every numba thread, measured in turns within
+    each repeat: subject-steps/s of each ("one", "all") and their ratio per repeat ("ratio")."""
+    batch = SubjectBatch(n)
+    _long_session(batch)
+    actions = np.random.default_rng(0).integers(0, 3, (steps, n))
+
+    def rate() -> float:
+        done, start = 0, time.perf_counter()
+        while (elapsed := time.perf_counter() - start) < seconds:
+            for a in actions:
+                batch.step(a)
+            done += actions.size
+        return done / elapsed
+
+    one, every = [], []
+    threads = numba.config.NUMBA_NUM_THREADS
+    for repeat in range(repeats + 1):   # the first round warms up (compiles or loads both builds)
+        with numba_threads(1):
+            r1 = rate()
+        with numba_threads(threads):
+            r2 = rate()
+        if repeat:
+            one.append(r1)
+            every.append(r2)
+    return {"one": Spread.of(one), "all": Spread.of(every),
+            "ratio": Spread.of([b / a for a, b in zip(one, every, strict=True)])}
+
+
+def vector_layer_overhead(env_id: str, n: int, seconds: float, repeats: int = REPEATS,
+                          **kwargs: Any) -> dict[str, Spread]:
+    """What the native VectorEnv adds to its core: each repeat steps `gym.make_vec(env_id, n)` with
+    random actions for `seconds`, timing the core's own `step` inside the env's; returns the env's
+    subject-steps/s ("env"), the core's ("core", its time inside those steps) and the overhead,
+    env time / core time - 1 ("overhead")."""
+    envs = gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point", **kwargs)
+    envs.reset(seed=0)
+    batch = envs.unwrapped.batch
+    inside = [0.0]
+    core_step = batch.step
+
+    def timed_step(actions: np.ndarray) -> Any:
+        start = time.perf_counter()
+        out = core_step(actions)
+        inside[0] += time.perf_counter() - start
+        return out
+
+    batch.step = timed_step   # the instance's step: the env calls it, the class is untouched
+    n_actions = envs.single_action_space.n
+    actions = np.random.default_rng(0).integers(0, n_actions, (50, n))
+    env_rates, core_rates, overheads = [], [], []
+    try:
+        for repeat in range(repeats + 1):   # the first round warms up
+            inside[0], done, start = 0.0, 0, time.perf_counter()
+            while (elapsed := time.perf_counter() - start) < seconds:
+                for a in actions:
+                    envs.step(a)
+                done += actions.size
+            if repeat:
+                env_rates.append(done / elapsed)
+                core_rates.append(done / inside[0])
+                overheads.append(elapsed / inside[0] - 1.0)
+    finally:
+        envs.close()
+    return {"env": Spread.of(env_rates), "core": Spread.of(core_rates), "overhead": Spread.of(overheads)}
 
 
 def per_subject_arrays(n: int, *holders: object) -> list[np.ndarray]:
@@ -402,6 +504,9 @@ def measure_peers(seconds: float, repeats: int, sizes: tuple[int, ...]) -> dict[
         "memory_bandwidth": _peer(memory_bandwidth_bytes_per_s(seconds, repeats), "bytes/s",
                                   "np.copyto (one thread) between two arrays larger than the cache, "
                                   "2 bytes of traffic per byte copied"),
+        "memory_bandwidth_all_threads": _peer(parallel_memory_bandwidth_bytes_per_s(seconds, repeats), "bytes/s",
+                                              f"the same copy as a prange loop on {numba.config.NUMBA_NUM_THREADS} "
+                                              "numba threads"),
     }
     for n in sizes:
         peers[f"cartpole_{n}"] = _peer(cartpole_vector_steps_per_s(n, seconds, repeats), "env-steps/s",
@@ -428,23 +533,60 @@ def run(out: Path | str = "results/bench", seconds: float = 2.0, quick: bool = F
                "td_cohort": td_cohort_traffic_bytes(big)}
 
     def figure(name: str, spread: Spread, unit: str, target: float, higher_is_better: bool = True,
-               n: int | None = None, traffic_bytes: float | None = None, note: str = "") -> Figure:
+               n: int | None = None, traffic_bytes: float | None = None, note: str = "",
+               versus_cartpole: bool = False, ceiling: float | None = None,
+               extra: dict[str, float] | None = None, target_text: str | None = None,
+               met: bool | None = None) -> Figure:
+        """One figure; `versus_cartpole`: the target is a ratio to CartPole at the same N;
+        `ceiling`: the bandwidth (bytes/s) behind the memory ceiling (default: the one-thread copy)."""
         value = spread.median
-        met = value >= target if higher_is_better else value <= target
         ratios: dict[str, float] = {}
         if n is not None:
             ratios = {"x_cartpole": value / peers[f"cartpole_{n}"]["median"],
                       "x_python_loop": value / peers["python_loop"]["median"]}
         if traffic_bytes is not None:
-            ratios["x_memory_ceiling"] = value / (bandwidth / traffic_bytes)
-            note += f"; ceiling {bandwidth / traffic_bytes:,.0f} at {traffic_bytes:,.0f} B/subject-step"
+            limit = (ceiling or bandwidth) / traffic_bytes
+            ratios["x_memory_ceiling"] = value / limit
+            note += f"; ceiling {limit:,.0f} at {traffic_bytes:,.0f} B/subject-step"
+        ratios.update(extra or {})
+        measured = ratios["x_cartpole"] if versus_cartpole else value
+        if met is None:
+            met = measured >= target if higher_is_better else measured <= target
         sign = ">=" if higher_is_better else "<="
-        return Figure(name, value, unit, f"{sign} {target:g}", met, ratios, note, spread.low, spread.high)
+        text = target_text or (f"{sign} {target:g}x CartPole" if versus_cartpole else f"{sign} {target:g}")
+        return Figure(name, value, unit, text, met, ratios, note, spread.low, spread.high)
 
     n_headline = 20 if quick else 200
+    threads = numba.config.NUMBA_NUM_THREADS
+    large = 16_384 if quick else 65_536
+    scaling_threads = core_thread_scaling(large, seconds, repeats=repeats)
+    every_core = peers["memory_bandwidth_all_threads"]["median"]
+    ratio = scaling_threads["ratio"].median
+    at_ceiling = scaling_threads["all"].median / (every_core / traffic["core"])
+    layer = vector_layer_overhead(rlcraving.ENV_ID, big, seconds, repeats)
+    person = vector_layer_overhead(rlcraving.OUTPATIENT_ENV_ID, big, seconds, repeats)
     figures = [
-        figure("vector_env_4096", vector_env_subject_steps_per_s(big, seconds, repeats), "subject-steps/s", 10e6,
-               n=big, traffic_bytes=traffic["vector_env"], note=f"gym.make_vec, N = {big}, random actions"),
+        figure("vector_env_4096", vector_env_subject_steps_per_s(big, seconds, repeats), "subject-steps/s", 1.0,
+               n=big, traffic_bytes=traffic["vector_env"], versus_cartpole=True,
+               note=f"gym.make_vec, N = {big}, random actions"),
+        figure("vector_layer_4096", Spread(*(100 * v for v in asdict(layer["overhead"]).values())), "%", 15.0,
+               higher_is_better=False,
+               note=f"time of the VectorEnv's step beyond its core's step (core {layer['core'].median:,.0f} "
+                    f"subject-steps/s inside an env at {layer['env'].median:,.0f}), N = {big}"),
+        figure("outpatient_vector_env_4096", person["env"], "subject-steps/s", 1.0, n=big, versus_cartpole=True,
+               note=f"the person's world (Outpatient-v0), gym.make_vec, N = {big}, random actions, 1-h steps"),
+        figure("outpatient_layer_4096", Spread(*(100 * v for v in asdict(person["overhead"]).values())), "%", 15.0,
+               higher_is_better=False,
+               note=f"the person's VectorEnv step beyond its core's (core {person['core'].median:,.0f} "
+                    f"subject-steps/s), N = {big}"),
+        figure(f"core_{threads}_threads_{large}", scaling_threads["all"], "subject-steps/s", 1.7,
+               traffic_bytes=traffic["core"], ceiling=every_core,
+               extra={"x_one_thread": ratio}, met=ratio >= 1.7 and at_ceiling >= 0.7,
+               target_text=">= 1.7x one thread and >= 0.7x ceiling",
+               note=f"bare core, N = {large:,}, {threads} numba threads against 1 in turns (one thread "
+                    f"{scaling_threads['one'].median:,.0f}; ratio min / median / max "
+                    f"{_spread_text(*asdict(scaling_threads['ratio']).values(), fmt='.2f')}); ceiling of the "
+                    f"{threads}-thread copy"),
         figure("td_cohort_4096", td_cohort_subject_steps_per_s(big, seconds, repeats=repeats), "subject-steps/s",
                15e6, n=big, traffic_bytes=traffic["td_cohort"], note=f"core + Q-learning, N = {big}"),
         figure("single_env", single_env_steps_per_s(seconds, repeats), "steps/s", 30e3, n=1,
@@ -646,12 +788,12 @@ def _ratio(reference: dict[str, float], key: str) -> str:
 def format_table(figures: list[dict[str, Any]]) -> str:
     """Markdown table of the figures: min / median / max, target on the median, ratios to peers."""
     rows = ["| benchmark | min | median | max | unit | target | met | x CartPole (same N) | x Python loop "
-            "| x memory ceiling | what |",
-            "|---|---|---|---|---|---|---|---|---|---|---|"]
+            "| x memory ceiling | x one thread | what |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for f in figures:
         low, high = (f"{v:,.1f}" if v is not None else "-" for v in (f.get("low"), f.get("high")))
         ratios = " | ".join(_ratio(f["reference"], key) for key in ("x_cartpole", "x_python_loop",
-                                                                      "x_memory_ceiling"))
+                                                                      "x_memory_ceiling", "x_one_thread"))
         rows.append(f"| {f['name']} | {low} | {f['value']:,.1f} | {high} | {f['unit']} | {f['target']} | "
                     f"{'yes' if f['met'] else 'no'} | {ratios} | {f['note']} |")
     return "\n".join(rows)

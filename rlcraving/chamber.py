@@ -30,7 +30,7 @@ from rlcraving.organism import (
 )
 from rlcraving.params import ModelParams
 from rlcraving.protocol import CONTEXTS, PR_SERIES, SessionSettings
-from rlcraving.threads import BLOCK, block_end, blocks, kernel
+from rlcraving.threads import block_end, block_start, blocks, kernel
 
 ACTIVE, INACTIVE, SUCROSE = 1, 2, 3  # and OTHER (0), the organism's own
 ACTION_MEANINGS = ("other", "active_lever", "inactive_lever", "sucrose_lever")
@@ -277,7 +277,7 @@ def schedule(actions: np.ndarray, gain: np.ndarray, L: np.ndarray, S: np.ndarray
     for block in prange(blocks(actions.size)):
         x = np.empty(excitation.shape[1])   # scratch of this block of subjects
         other = np.empty(excitation.shape[1])
-        for i in range(block * BLOCK, block_end(block, actions.size)):
+        for i in range(block_start(block), block_end(block, actions.size)):
             tally[i, actions[i]] += 1.0
             completed[i], cue[i], dose[i] = False, False, 0.0
             if actions[i] != ACTIVE or timers[i, 0] > 0:

@@ -29,7 +29,7 @@ from rlcraving.checks import check_keys, check_per_subject
 from rlcraving.params import INDIVIDUAL_TRAITS, ModelParams
 from rlcraving.pharmacology import STATE_SIZE as BACLOFEN_STATE_SIZE
 from rlcraving.pharmacology import Placebo, Regimen, baclofen_model
-from rlcraving.threads import BLOCK, block_end, blocks, kernel
+from rlcraving.threads import block_end, block_start, blocks, kernel
 
 OTHER = 0  # the action of doing nothing in particular: free of effort, never suppressed by sedation
 
@@ -507,7 +507,7 @@ def express(gain: np.ndarray, withdrawal: np.ndarray, L: np.ndarray, S: np.ndarr
     for block in prange(blocks(L.shape[0])):
         other = np.empty(excitation.shape[1])   # scratch of this block of subjects
         net = np.empty(excitation.shape[1])
-        for i in range(block * BLOCK, block_end(block, L.shape[0])):
+        for i in range(block_start(block), block_end(block, L.shape[0])):
             occ, kor = L[i, _OCCUPANCY], L[i, _KOR]
             L[i, _DYSPHORIA] = (L[i, _ALLOSTASIS] * S[i, _ALLOSTATIC_EXPRESSION] + kor
                                 + C[_WITHDRAWAL_GAIN] * withdrawal[i])

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numba
+import numba.np.ufunc.parallel
 import numpy as np
 
 #: Cohorts at least this large run on every core (measured in docs/performance.md: below it, the
@@ -37,10 +38,19 @@ def blocks(n: int) -> int:
     return (n + BLOCK - 1) // BLOCK
 
 
+# Block bounds are unsigned: numba wraps negative indices around, and with a signed index the
+# compiler cannot drop that check (nor vectorise a loop) unless it can prove the index >= 0.
+
 @numba.njit(cache=True)
-def block_end(block: int, n: int) -> int:
-    """One past the last subject of `block` (its first is `block * BLOCK`)."""
-    return min(n, (block + 1) * BLOCK)
+def block_start(block: int) -> np.uint64:
+    """First subject of `block`."""
+    return np.uint64(block * BLOCK)
+
+
+@numba.njit(cache=True)
+def block_end(block: int, n: int) -> np.uint64:
+    """One past the last subject of `block` of `n` subjects."""
+    return np.uint64(min(n, (block + 1) * BLOCK))
 
 
 class Kernel:
@@ -52,17 +62,30 @@ class Kernel:
         self.__name__, self.__qualname__, self.__doc__ = func.__name__, func.__qualname__, func.__doc__
         self.__module__ = func.__module__
         self.__wrapped__ = func
-        self._builds: dict[bool, Any] = {}
+        self._builds: list[Any] = [None, None]   # serial, parallel
 
     def build(self, parallel: bool) -> Any:
         """The numba dispatcher of the serial or parallel build (compiled or loaded on first use)."""
-        if parallel not in self._builds:
+        if self._builds[parallel] is None:
             self._builds[parallel] = _compile(self.py_func, parallel)
         return self._builds[parallel]
 
     def __call__(self, *args: Any) -> Any:
-        n = args[self.subjects_arg].shape[self.axis]
-        return self.build(n >= PARALLEL_MIN_SUBJECTS and numba.get_num_threads() > 1)(*args)
+        parallel = args[self.subjects_arg].shape[self.axis] >= PARALLEL_MIN_SUBJECTS and thread_count() > 1
+        build = self._builds[parallel]
+        return (build or self.build(parallel))(*args)
+
+
+_count: Callable[[], int] | None = None
+
+
+def thread_count() -> int:
+    """`numba.get_num_threads()`, without its lock on every call once the threads are started."""
+    global _count
+    if _count is None:
+        numba.get_num_threads()   # starts numba's threading layer
+        _count = getattr(numba.np.ufunc.parallel, "_get_num_threads", numba.get_num_threads)
+    return _count()
 
 
 def kernel(subjects_arg: int = 0, axis: int = 0) -> Callable[[Callable[..., Any]], Kernel]:
@@ -87,8 +110,3 @@ def _compile(func: Callable[..., Any], parallel: bool) -> Any:
     copy.__module__ = func.__module__
     # a kernel without a prange of its own (one that calls kernels) needs no parallel transformation
     return numba.njit(cache=True, parallel=parallel and "prange" in func.__code__.co_names)(copy)
-
-
-def thread_count_of(array: np.ndarray) -> int:
-    """Threads a kernel would use for a cohort of `array.shape[0]` subjects (1 below the threshold)."""
-    return numba.get_num_threads() if array.shape[0] >= PARALLEL_MIN_SUBJECTS else 1

@@ -15,7 +15,8 @@ def test_rates_are_min_median_max_over_repeats() -> None:
                    bench.td_cohort_subject_steps_per_s(16, seconds=0.02, repeats=3),
                    bench.cartpole_steps_per_s(0.02, repeats=3),
                    bench.cartpole_vector_steps_per_s(16, 0.02, repeats=3),
-                   bench.memory_bandwidth_bytes_per_s(0.02, repeats=3, megabytes=8)):
+                   bench.memory_bandwidth_bytes_per_s(0.02, repeats=3, megabytes=8),
+                   bench.parallel_memory_bandwidth_bytes_per_s(0.02, repeats=3, megabytes=8)):
         assert 0 < spread.low <= spread.median <= spread.high
 
 
@@ -47,11 +48,26 @@ def test_table_names_every_figure_its_spread_and_its_verdict() -> None:
                bench.Figure("memory_100k_subjects", 200.0, "MB", "<= 2048", True)]
     table = bench.format_table([asdict(f) for f in figures])
     assert ("| vector_env_4096 | 4,000,000.0 | 5,000,000.0 | 6,000,000.0 | subject-steps/s | >= 1e+07 | no | "
-            "0.30 | 40.00 | 0.50 | note |") in table
-    assert "| memory_100k_subjects | - | 200.0 | - | MB | <= 2048 | yes | - | - | - |  |" in table
+            "0.30 | 40.00 | 0.50 | - | note |") in table
+    assert "| memory_100k_subjects | - | 200.0 | - | MB | <= 2048 | yes | - | - | - | - |  |" in table
 
 
 def test_ppo_and_headline_measurements_run() -> None:
     assert bench.ppo_env_steps_per_s(n_subjects=4, timesteps=512, repeats=2).low > 0
     by_days = bench.protocol_scaling(4, (1,), repeats=2)
     assert 0 < by_days["seconds_low"][0] <= by_days["seconds"][0] <= by_days["seconds_high"][0]
+
+
+def test_thread_scaling_measures_one_and_every_thread_in_turns() -> None:
+    result = bench.core_thread_scaling(64, seconds=0.02, steps=2, repeats=2)
+    for spread in result.values():
+        assert 0 < spread.low <= spread.median <= spread.high
+    assert result["ratio"].low <= result["all"].high / result["one"].low
+
+
+@pytest.mark.parametrize("env_id", ["rlcraving/CocaineSeeking-v0", "rlcraving/Outpatient-v0"])
+def test_vector_layer_overhead_times_the_core_inside_the_env(env_id: str) -> None:
+    result = bench.vector_layer_overhead(env_id, 32, seconds=0.05, repeats=2)
+    assert 0 < result["env"].median < result["core"].median   # the env does its core's work and more
+    assert result["overhead"].low > 0
+    assert result["overhead"].median == pytest.approx(result["core"].median / result["env"].median - 1, rel=0.5)

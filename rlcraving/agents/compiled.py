@@ -26,14 +26,15 @@ import numpy as np
 from numba import prange
 
 from rlcraving.random import uniform_one
-from rlcraving.threads import BLOCK, block_end, blocks, kernel
+from rlcraving.threads import block_end, block_start, blocks, kernel
 
 _OTHER, _ACTIVE = 0, 1   # rlcraving.core.OTHER, ACTIVE (kept literal so that compiled code sees constants)
 
 
 @numba.njit(cache=True)
-def _stride(values: np.ndarray) -> int:
-    return 1 if values.size > 1 else 0
+def _stride(values: np.ndarray) -> np.uint64:
+    """1 for per-subject values, 0 for one shared value (unsigned, as the subject indices)."""
+    return np.uint64(1 if values.size > 1 else 0)
 
 
 @kernel(1, 1)
@@ -43,7 +44,7 @@ def linear(weights: np.ndarray, phi: np.ndarray, out: np.ndarray) -> np.ndarray:
     flat = weights.reshape(-1, n_features, n)
     target = out.reshape(-1, n)
     for block in prange(blocks(n)):
-        lo, hi = block * BLOCK, block_end(block, n)
+        lo, hi = block_start(block), block_end(block, n)
         for a in range(flat.shape[0]):
             for i in range(lo, hi):
                 target[a, i] = flat[a, 0, i] * phi[0, i]
@@ -88,7 +89,7 @@ def observed_features(obs: np.ndarray, columns: np.ndarray, occupancy_column: in
     bumps (the caller takes their exp)."""
     first, m = columns.size, obs.shape[0]
     for block in prange(blocks(m)):
-        lo, hi = block * BLOCK, block_end(block, m)
+        lo, hi = block_start(block), block_end(block, m)
         for f in range(first):
             column = columns[f]
             for i in range(lo, hi):
@@ -110,7 +111,7 @@ def preferences(values: np.ndarray, inverse_temperature: np.ndarray, other_bias:
     ones = np.ones(m)
     top = np.empty(m, dtype=out.dtype)
     for block in prange(blocks(m)):
-        lo, hi = block * BLOCK, block_end(block, m)
+        lo, hi = block_start(block), block_end(block, m)
         for a in range(n_actions):
             _scaled(values[a], inverse_temperature, out[a], lo, hi)
         _add_scaled(out[_OTHER], ones, other_bias, lo, hi)
@@ -137,7 +138,7 @@ def choose(weights: np.ndarray, keys: np.ndarray, counter: np.ndarray, stream: i
     total = np.empty(m, dtype=weights.dtype)
     threshold = np.empty(m)
     for block in prange(blocks(m)):
-        lo, hi = block * BLOCK, block_end(block, m)
+        lo, hi = block_start(block), block_end(block, m)
         if with_policy:
             for i in range(lo, hi):
                 total[i] = weights[0, i]
@@ -197,10 +198,10 @@ def value_update(weights: np.ndarray, values: np.ndarray, next_values: np.ndarra
     with_drug, with_baseline = drug.size > 0, average_reward.size > 0
     n_actions, n_features, n = weights.shape[0], weights.shape[1], weights.shape[2]
     step, step_other = np.empty(n), np.empty(n)
-    pressed = np.empty(n, dtype=np.int64)   # each block lists its pressing subjects in its own entries
+    pressed = np.empty(n, dtype=np.uint64)   # each block lists its pressing subjects in its own entries
     overlap = np.empty(n, dtype=phi.dtype)
     for block in prange(blocks(n)):
-        lo, hi = block * BLOCK, block_end(block, n)
+        lo, hi = block_start(block), block_end(block, n)
         n_pressed = lo
         for i in range(lo, hi):
             if bootstrap_chosen:
@@ -223,7 +224,7 @@ def value_update(weights: np.ndarray, values: np.ndarray, next_values: np.ndarra
             step_other[i] = step[i] if actions[i] == _OTHER else 0.0
             if actions[i] != _OTHER:
                 pressed[n_pressed] = i
-                n_pressed += 1
+                n_pressed += np.uint64(1)
         for f in range(n_features):
             for i in range(lo, hi):
                 weights[_OTHER, f, i] += np.float32(phi[f, i] * step_other[i])
@@ -253,7 +254,7 @@ def actor_critic_update(weights: np.ndarray, critic: np.ndarray, state_value: np
     coefficient, critic_step = np.empty((n_actions, n)), np.empty(n)
     overlap = np.empty(n, dtype=phi.dtype)
     for block in prange(blocks(n)):
-        lo, hi = block * BLOCK, block_end(block, n)
+        lo, hi = block_start(block), block_end(block, n)
         for i in range(lo, hi):
             live = 0.0 if done[i] else 1.0
             delta = (reward[i] + gamma[i * sg] * next_state_value[i] * live) - state_value[i]
