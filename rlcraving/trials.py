@@ -33,6 +33,9 @@ OUTCOMES = ("negative_urines", "confirmed_abstinent_weeks")
 #: A GEE treatment log odds beyond this (odds ratio e^10) is a diverged fit, reported as missing.
 MAX_LOG_ODDS = 10.0
 ELIGIBILITY = ("any", "severe")
+#: The first reward components (organism.REWARD_COMPONENTS) of an hour with a use, recorded per person
+#: over the treatment weeks: baclofen's gain scales the dopamine and (through kappa) incentive terms only.
+USE_REWARD = ("hedonic", "dopamine", "incentive", "relief")
 #: The person's TD agent: what differs from the rat's defaults, and why.
 PERSON_AGENT_PARAMS: dict[str, float] = {
     # chosen: a person weighs the next hours (the drug a purchase brings arrives an hour later),
@@ -128,7 +131,10 @@ def _regimen(spec: Any) -> Regimen:
 @dataclass
 class TrialResults:
     """Many trials of one design: one row per trial (`trials`), every urine of the first (`urines`)
-    and its people (`people`: arm, baseline positive share, heavier user, outcome)."""
+    and its people (`people`: arm, baseline positive share, heavier user, outcome, retained to the
+    end, and over the treatment weeks uses per week, mean baclofen dopamine gain (1 = none) and
+    dysphoria, the mean reward components of an hour with a use (`USE_REWARD`); access and
+    adherence, their traits)."""
 
     design: TrialDesign
     scale: int
@@ -160,11 +166,24 @@ def run_trials(design: TrialDesign, n_trials: int | None = None, *, scale: int =
     agent.new_subjects(everyone)
     agent.begin(everyone)
 
-    def live(weeks: int) -> None:
+    # per person over the treatment weeks: uses, hours, dopamine gain and dysphoria summed (the mechanism)
+    during = {"uses": np.zeros(n), "gain": np.zeros(n), "dysphoria": np.zeros(n), "hours": 0,
+              "use_hours": np.zeros(n), "reward": np.zeros((n, len(USE_REWARD)))}
+
+    def live(weeks: int, record: bool = False) -> None:
         for _ in range(weeks):
             for _ in range(batch.n_steps[0]):
                 obs, reward, terminated, truncated = batch.step(agent.actions)
                 agent.learn(obs, reward, terminated | truncated)
+                if record:
+                    during["gain"] += batch.dopamine_gain
+                    during["dysphoria"] += batch.dysphoria
+                    during["hours"] += 1
+                    rise = batch._components[:, 0] > 0.0          # an hour with a use: the components of its reward
+                    during["use_hours"] += rise
+                    during["reward"][rise] += batch._components[rise, : len(USE_REWARD)]
+            if record:
+                during["uses"] += batch.week_uses
             batch.end_weeks(everyone)
             batch.start_weeks(everyone)
             agent.begin(everyone)
@@ -193,7 +212,7 @@ def run_trials(design: TrialDesign, n_trials: int | None = None, *, scale: int =
     treated = np.flatnonzero(arm == 1)
     batch.assign_regimen(treated, design.baclofen, batch.now_h()[treated])
     treatment_from = len(batch.visits)
-    live(design.treatment_weeks)
+    live(design.treatment_weeks, record=True)
     urines = _visit_matrix(batch.visits[treatment_from:])
     rows = []
     for t in range(n_trials):
@@ -204,9 +223,22 @@ def run_trials(design: TrialDesign, n_trials: int | None = None, *, scale: int =
         if t == 0:
             first = pd.DataFrame({"person": people, "arm": np.where(arm[people] == 1, "baclofen", "placebo"),
                                   "baseline_positive": baseline_positive[people], "heavy": heavy,
-                                  "outcome": per_person})
+                                  "outcome": per_person, "retained": urines["tested"][-1, people],
+                                  "uses_per_week": during["uses"][people] / design.treatment_weeks,
+                                  "dopamine_gain": during["gain"][people] / during["hours"],
+                                  "dysphoria": during["dysphoria"][people] / during["hours"],
+                                  "access": batch.access[people], "adherence": batch.adherence[people],
+                                  **{f"reward_{name}": during["reward"][people, k] / np.maximum(
+                                      during["use_hours"][people], 1) for k, name in enumerate(USE_REWARD)}})
     return TrialResults(design, scale, pd.DataFrame(rows),
                         _urine_table(urines, first["person"].to_numpy(), arm, baseline_positive), first)
+
+
+def baclofen_reach(people: pd.DataFrame) -> pd.Series:
+    """Per person (`TrialResults.people`), the share of a use's reward that baclofen's gain scales:
+    the dopamine and incentive terms over the sum of `USE_REWARD` (NaN for a person with no use)."""
+    total = people[[f"reward_{k}" for k in USE_REWARD]].sum(axis=1)
+    return (people["reward_dopamine"] + people["reward_incentive"]) / total.where(total > 0)
 
 
 def _visit_matrix(visits: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from rlcraving.pharmacology import Titration
-from rlcraving.trials import TrialDesign, load_trial, run_trials
+from rlcraving.trials import TrialDesign, baclofen_reach, load_trial, run_trials
 
 EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
 SHORT = TrialDesign(name="short", n_randomised=24, history_weeks=2, baseline_weeks=1, treatment_weeks=2)
@@ -29,6 +29,12 @@ def test_a_short_trial_runs_end_to_end_and_the_same_seed_gives_the_same_trial() 
     assert 0.0 <= results.power() <= 1.0
     again = run_trials(SHORT, 2, seed=3).trials
     assert t.equals(again)
+    people = results.people      # the mechanism per person over the treatment weeks
+    on = people["arm"] == "baclofen"
+    assert np.all(people.loc[~on, "dopamine_gain"] == 1.0) and np.all(people.loc[on, "dopamine_gain"] < 1.0)
+    assert np.all(people["uses_per_week"] >= 0) and set(people["retained"]) <= {True, False}
+    reach = baclofen_reach(people).dropna()     # dopamine and incentive share of a use's reward
+    assert reach.size > 0 and np.all((reach > 0) & (reach < 1))
 
 
 def test_a_severe_only_trial_randomises_only_people_positive_at_every_baseline_urine() -> None:

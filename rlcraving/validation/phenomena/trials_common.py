@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rlcraving.trials import TrialResults, load_trial, run_trials
+from rlcraving.trials import TrialResults, baclofen_reach, load_trial, run_trials
 from rlcraving.validation.protocols import fmt_ci, rows
 from rlcraving.validation.unit import Config
 
@@ -56,8 +56,22 @@ def describe(results: TrialResults, found: dict[str, tuple[float, float, float]]
             f"lighter {fmt_ci(found['light'])} (heavier minus lighter in the same trials "
             f"{fmt_ci(found['heavy_minus_light'])}); retained to the end baclofen {t['retained_baclofen'].mean():.0%}, "
             f"placebo {t['retained_placebo'].mean():.0%}; craving 0-100 baclofen {t['craving_baclofen'].mean():.0f}, "
-            f"placebo {t['craving_placebo'].mean():.0f}. Individual differences that make trials differ: access "
-            "(severity), adherence, renal function and the organism's traits, drawn per person")
+            f"placebo {t['craving_placebo'].mean():.0f}. {mechanism(results)}. Individual differences that make "
+            "trials differ: access (severity), adherence, renal function and the organism's traits, drawn per person")
+
+
+def mechanism(results: TrialResults) -> str:
+    """What baclofen reaches, in the first trial's people: uses per week, gain, and the share of a
+    use's reward that the gain scales (placebo arm, heavier and lighter users)."""
+    people = results.people
+    on, heavy = people["arm"] == "baclofen", people["heavy"].astype(bool)
+    reach = baclofen_reach(people)
+    light = f", lighter {reach[~on & ~heavy].mean():.0%}" if (~heavy).any() else ""
+    return (f"Mechanism (first trial, treatment weeks): uses per week baclofen "
+            f"{people.loc[on, 'uses_per_week'].mean():.1f} vs placebo {people.loc[~on, 'uses_per_week'].mean():.1f}; "
+            f"mean dopamine gain on baclofen {people.loc[on, 'dopamine_gain'].mean():.2f}; the share of a use's "
+            f"reward that the gain scales (dopamine and incentive terms; the rest is hedonic and relief), placebo "
+            f"arm: heavier users {reach[~on & heavy].mean():.0%}{light}")
 
 
 def outcome_rows(results: TrialResults):
