@@ -11,7 +11,8 @@ its output.
 
 Variants: the design as it is; 80 mg/day (the label's maximum); every dose taken; adverse events
 that do not raise dropout; and two counterfactual organisms that are *not* the model: baclofen's gain
-also scaling the relief term, or scaling the whole reward of a use.
+also scaling the relief term, or scaling the whole reward of a use; and a counterfactual drug, full
+efficacy (Emax 1) at half the EC50.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from rlcraving import trials
-from rlcraving.outpatient import PersonBatch
+from rlcraving.outpatient import OutpatientParams, PersonBatch, human_params
 from rlcraving.pharmacology import Titration
 
 EXPERIMENTS = Path(__file__).resolve().parent
@@ -45,6 +46,17 @@ def _gated(components: tuple[int, ...]) -> type[PersonBatch]:
     return Gated
 
 
+def _potent(**changes: float) -> type[PersonBatch]:
+    """A PersonBatch whose organism has these baclofen parameters changed (a counterfactual drug)."""
+
+    class Potent(PersonBatch):
+        def __init__(self, n: int, params=None, options=None, world=None) -> None:
+            base = human_params(world or OutpatientParams())
+            super().__init__(n, base.replace(**changes), options, world)
+
+    return Potent
+
+
 def variants(design: trials.TrialDesign) -> dict[str, tuple[trials.TrialDesign, Callable | None]]:
     """Name -> (design, PersonBatch class or None for the model's own)."""
     world = dict(design.world)
@@ -57,6 +69,7 @@ def variants(design: trials.TrialDesign) -> dict[str, tuple[trials.TrialDesign, 
             design, world={**world, "dropout_adverse_factor": 1.0}), None),
         "counterfactual: relief gated too": (design, _gated((3,))),
         "counterfactual: whole use reward gated": (design, _gated((0, 3))),
+        "counterfactual: Emax 1, EC50 halved": (design, _potent(baclofen_emax=1.0, baclofen_ec50_mg_per_l=0.125)),
     }
 
 
