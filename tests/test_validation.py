@@ -102,3 +102,20 @@ def test_calibrated_parameters_are_listed_with_their_rows() -> None:
     rows = {name: keys for name, _, keys in validation.calibration_rows()}
     assert rows["relief_weight"] == "escalation"
     assert "incubation" in rows["incubation_gain"]
+
+
+def test_incubation_tests_grimms_day() -> None:
+    """Grimm et al. 2001's test day: extinction sessions back to back after the abstinence, then the cue test."""
+    from rlcraving.validation.phenomena import incubation
+
+    day = incubation.test_day(60)
+    assert [e["phase"] for e in day] == ["extinction"] * incubation.TEST_DAY_EXTINCTION_SESSIONS + ["cue_reinstatement"]
+    assert day[0]["abstinence_days"] == 60 and all(e["abstinence_days"] == 0 for e in day[1:])
+
+
+def test_choice_follows_training_on_both_rewards() -> None:
+    from rlcraving.validation.phenomena import individual_differences as unit
+
+    phases = [e["phase"] for e in unit.choice_calendar()]
+    assert phases.count("self_administration") == phases.count("sucrose_self_administration") == unit.TRAINING_PAIRS
+    assert phases[-1] == "choice" and phases.index("choice") == 2 * unit.TRAINING_PAIRS

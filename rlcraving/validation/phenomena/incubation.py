@@ -66,8 +66,8 @@ def protocol(cfg: Config) -> Measurement:
               f"{fmt(prime_change[0])} [{fmt(prime_change[1])}, {fmt(prime_change[2])}])")
     return Measurement("cue-test presses, 60 d minus 1 d abstinence", est, est[1] > 0 and declined,
                        ratio >= MIN_INCUBATION_RATIO and prime_flat, detail,
-                       rows(**{f"cue_{d}d": v for d, v in cue.items()}, **{f"extinction_{d}d": v for d, v in ext.items()},
-                            **{f"prime_{d}d": v for d, v in prime.items()}))
+                       rows(**{f"{name}_{d}d": v for name, group in (("cue", cue), ("extinction", ext),
+                                                                     ("prime", prime)) for d, v in group.items()}))
 
 
 UNIT = register(Phenomenon(

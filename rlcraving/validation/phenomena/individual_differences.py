@@ -41,14 +41,15 @@ def protocol(cfg: Config) -> Measurement:
     prefers = _prefers_drug(trained)
     untrained = _prefers_drug(cohort(cfg, acquisition() + test_session("choice"), individual_differences=True,
                                      sucrose_lever=True))
+    infusions, pellets = per_subject(trained, "infusions", -1).mean(), per_subject(trained, "pellets", -1).mean()
     share = float(resistant.mean())
     lo, hi = stats.bootstrap_ci(resistant.astype(float), seed=cfg.seed)
     detail = (f"punishment-resistant (punished intake >= {100 * RESISTANT_FRACTION:.0f}% of unpunished): "
               f"{100 * share:.1f}% [{100 * lo:.1f}, {100 * hi:.1f}]; prefer cocaine over sucrose (more infusions than "
               f"pellets in the last of {CHOICE_SESSIONS} choice sessions, after {TRAINING_PAIRS} days of each reward "
-              f"on alternate days): {100 * prefers.mean():.1f}% (infusions "
-              f"{per_subject(trained, 'infusions', -1).mean():.3g}, pellets {per_subject(trained, 'pellets', -1).mean():.3g}); "
-              f"in one choice session after cocaine training alone (a novel sucrose lever): {100 * untrained.mean():.1f}%. "
+              f"on alternate days): {100 * prefers.mean():.1f}% (infusions {infusions:.3g}, pellets {pellets:.3g}); "
+              f"in one choice session after cocaine training alone (a novel sucrose lever): "
+              f"{100 * untrained.mean():.1f}%. "
               "A free-operant count is not Cantin's discrete-trial choice: a session's pellets (up to 150 an hour) "
               "and infusions (held near the satiety level) are not on one scale, so the counts favour sucrose")
     size = (RESISTANT_RANGE[0] <= share <= RESISTANT_RANGE[1]
