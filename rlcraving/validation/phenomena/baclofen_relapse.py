@@ -53,7 +53,8 @@ def protocol(cfg: Config) -> Measurement:
         for dose in CAMPBELL_DOSES_MG_PER_KG:
             change = paired_ci(effect[0.0], effect[dose], cfg.seed)
             size.append(change[2] < 0)
-            parts.append(f"{dose:g} mg/kg {fmt_ci(change)} ({100 * change[0] / max(placebo, 1e-9):+.0f}%)")
+            share = f" ({100 * change[0] / placebo:+.0f}%)" if placebo > 0 else ""  # no share of no reinstatement
+            parts.append(f"{dose:g} mg/kg {fmt_ci(change)}{share}")
         out.append(f"prime's reinstatement over the extinction control {fmt(control.mean())}: placebo "
                    f"{fmt(placebo)}; change with baclofen {', '.join(parts)}")
     return Measurement(f"cue-induced presses, {RAT_DOSES_MG_PER_KG[-1]:g} mg/kg minus placebo", est, all(ok),
