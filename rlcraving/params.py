@@ -136,10 +136,13 @@ class ModelParams:
 
     # --- behaviour the environment adds to any agent's (Dayan, Niv, Seymour & Daw 2006) -
     pavlovian_approach_per_h: float = _p(
-        60.0, "presses / h at full observed incentive", 0.0, 900.0,
+        15.0, "presses / h at full observed incentive", 0.0, 900.0,
         "Pavlovian controller beside the agent's (Dayan, Niv, Seymour & Daw 2006): incentive salience draws the "
         "subject to the drug lever at once (sign-tracking, Flagel et al. 2009), at this rate times the observed "
-        "incentive u / (1 + u); chosen", basis="chosen")
+        "incentive u / (1 + u); chosen below the satiety-regulated intake, so that self-administration stays "
+        "instrumental: at 60 its presses alone held ~11 infusions/h and SB3 A2C stopped pressing after session 1 "
+        "(every press then the environment's); at 15 A2C presses the active lever itself in every FR1 session. "
+        "Also measured on the default_sb3 row: 0 lost stress reinstatement there", basis="chosen")
     cue_approach_per_h: float = _p(
         900.0, "presses / h at full observed incentive, while the drug cue is on", 0.0, 3600.0,
         "a drug cue elicits approach to, and pressing of, the lever it signals (sign-tracking: Uslaner et al. "

@@ -306,18 +306,17 @@ def test_ppo_acquires_drug_taking(placebo: pd.DataFrame) -> None:
     """Intake is regulated at the satiety level (docs/model.md 3.4): a 10-min session holds about
     S/u loading infusions plus 10 min x k S/u, ~4 at the defaults, so the active lever leads the
     inactive one by a few presses, not by a multiple (PPO's own exploration presses each lever a few
-    times per session)."""
+    times per session; measured 7.5 / 4.6 = 1.6x, seed 0, so the 2x of 1-h sessions is not asked here)."""
     last = range(SA_DAYS - 3, SA_DAYS)
     assert _mean(placebo, "active_presses", last) > 1.25 * _mean(placebo, "inactive_presses", last)
     assert _mean(placebo, "infusions", last) > 4.0   # per 10-min session
 
 
 def test_ppo_extinguishes(placebo: pd.DataFrame) -> None:
-    """Extinction brings active pressing well below its self-administration level. With intake
-    regulated at the satiety level, self-administration is ~5 active presses per 10-min session, and
-    PPO's own exploration keeps ~2-3 presses per lever in such a session, so the bar is 60%."""
+    """Extinction brings active pressing below half its self-administration level (measured: 39%, 2.9 of
+    7.5 presses per 10-min session, seed 0)."""
     sa = _mean(placebo, "active_presses", range(SA_DAYS - 3, SA_DAYS))
-    assert _mean(placebo, "active_presses", range(SA_DAYS + 3, SA_DAYS + 6)) < 0.6 * sa
+    assert _mean(placebo, "active_presses", range(SA_DAYS + 3, SA_DAYS + 6)) < 0.5 * sa
 
 
 def test_ppo_shows_cue_induced_reinstatement(placebo: pd.DataFrame) -> None:
@@ -349,3 +348,47 @@ def test_every_algorithm_acquires_extinguishes_and_reinstates(algo: str) -> None
     last_sa = range(SA_DAYS - 3, SA_DAYS)
     assert _mean(table, "active_presses", last_sa) > 2.0 * _mean(table, "inactive_presses", last_sa)
     assert _mean(table, "active_presses", [TEST_DAY]) > 1.3 * _mean(table, "active_presses", [BASELINE_DAY])
+
+
+def _own_presses(params: dict[str, float]) -> np.ndarray:
+    """A2C with SB3's defaults through gym.make, 8 subjects, three 1-h FR1 sessions: per session, the active
+    and inactive presses the agent chose itself (the environment adds its own, docs/model.md 3.2)."""
+    from stable_baselines3 import A2C
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.env_util import make_vec_env
+
+    calendar = [{"phase": "self_administration", "days": 4}]
+    venv = make_vec_env("rlcraving/CocaineSeeking-v0", n_envs=8, seed=0,
+                        env_kwargs={"calendar": calendar, "params": params})
+    model = A2C("MlpPolicy", venv, seed=0, device="cpu")
+    steps = 900   # 1 h of 4-s steps
+
+    class Own(BaseCallback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.t, self.counts = 0, np.zeros((3, 2))
+
+        def _on_step(self) -> bool:
+            chosen = np.asarray(self.locals["actions"]).ravel()
+            self.counts[self.t // steps] += [(chosen == 1).mean(), (chosen == 2).mean()]
+            self.t += 1
+            return True
+
+    own = Own()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        model.learn(3 * steps * 8, callback=own)
+    finally:
+        torch.set_num_threads(threads)
+    return own.counts
+
+
+def test_self_administration_stays_the_agents_own() -> None:
+    """The Pavlovian controller's presses alone stay below the satiety-regulated intake, so an agent's own
+    presses keep their value and a library-default learner presses the active lever itself after its first
+    session (measured: 5.4 active / 2.0 inactive an hour in sessions 2-3; with the former 60/h controller
+    rate, 0.7 / 0.7: the environment took the drug for it)."""
+    counts = _own_presses({})
+    active, inactive = counts[1:].mean(axis=0)
+    assert active > 3.0 and active > 2.0 * inactive, counts

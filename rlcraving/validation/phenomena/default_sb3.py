@@ -17,22 +17,29 @@ from rlcraving.protocol import session
 from rlcraving.validation.protocols import EXTINCTION_DAYS, SA_DAYS, fmt
 from rlcraving.validation.unit import Config, Measurement, Phenomenon, register
 
-ALGOS, SUBJECTS = ("A2C", "PPO"), 8
+ALGOS, SUBJECTS = ("A2C", "DQN", "PPO"), 8
 #: The phenomena each algorithm must show, in the order of the detail.
 CHECKS = ("acquisition", "extinction", "cue", "baclofen", "stress", "renewal")
 
 
 def _session_counts(model: Any, steps: int, env: Any) -> list[dict[str, float]]:
-    """Learn for `steps` vector steps; the summaries of the sessions that ended."""
+    """Learn for `steps` vector steps; the summaries of the sessions that ended, each with `own_active`: the
+    active presses the agent chose itself (the rest of `active_presses` the environment added, docs/model.md
+    3.2)."""
     from stable_baselines3.common.callbacks import BaseCallback
 
     class Sessions(BaseCallback):
         def __init__(self) -> None:
             super().__init__()
             self.summaries: list[dict[str, float]] = []
+            self.own = np.zeros(env.num_envs)
 
         def _on_step(self) -> bool:
-            self.summaries += [info["session_summary"] for info in self.locals["infos"] if "session_summary" in info]
+            self.own += np.asarray(self.locals["actions"]).ravel() == 1
+            for i, info in enumerate(self.locals["infos"]):
+                if "session_summary" in info:
+                    self.summaries.append({**info["session_summary"], "own_active": float(self.own[i])})
+                    self.own[i] = 0.0
             return True
 
     recorder = Sessions()
@@ -66,13 +73,18 @@ def train_and_test(algo: str, seed: int, extinction_context: str, tests: dict[st
         training = pd.DataFrame(_session_counts(model, (SA_DAYS + EXTINCTION_DAYS) * steps, venv))
         folder = tempfile.mkdtemp()
         model.save(os.path.join(folder, "agent"))
+        if hasattr(model, "replay_buffer"):   # DQN's memory of its history is part of the trained agent
+            model.save_replay_buffer(os.path.join(folder, "memory"))
         results = {}
         for name, options in tests.items():
             env = copy.deepcopy(venv)
             agent = cls.load(os.path.join(folder, "agent"), env=env, device="cpu")
+            if hasattr(agent, "replay_buffer"):
+                agent.load_replay_buffer(os.path.join(folder, "memory"))
             agent._last_obs = np.stack([e.reset(options=options)[0] for e in env.envs])   # same subjects
             summaries = _session_counts(agent, steps, env)[:SUBJECTS]
             results[name] = np.array([s["active_presses"] for s in summaries])
+            results[f"{name}_own"] = np.array([s["own_active"] for s in summaries])
         return training, results
     finally:
         torch.set_num_threads(threads)
@@ -98,9 +110,11 @@ def _checks(algo: str, seed: int) -> tuple[dict[str, bool], str, dict[str, np.nd
               f"({fmt(sa.infusions.mean())} infusions), last extinction {fmt(last_ext.active_presses.mean())}; tests: "
               f"extinction {fmt(mean['extinction'])}, cue {fmt(mean['cue'])}, cue + 2.5 mg/kg baclofen "
               f"{fmt(mean['cue_baclofen'])}, stress {fmt(mean['stress'])}; after extinction in B: in B "
-              f"{fmt(mean['in_b'])}, in A {fmt(mean['in_a'])}; fails: "
+              f"{fmt(mean['in_b'])}, in A {fmt(mean['in_a'])}; active presses the agent chose itself: last FR1 "
+              f"{fmt(sa.own_active.mean())}, last extinction {fmt(last_ext.own_active.mean())}, cue test "
+              f"{fmt(mean['cue_own'])}, stress test {fmt(mean['stress_own'])}; fails: "
               f"{', '.join(k for k in CHECKS if not ok[k]) or 'none'}")
-    return ok, detail, {f"{algo}_{k}": v for k, v in {**test, **aba}.items()}
+    return ok, detail, {f"{algo}_{k}": v for k, v in {**test, **aba}.items() if not k.endswith("_own")}
 
 
 def protocol(cfg: Config) -> Measurement:
