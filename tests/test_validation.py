@@ -83,13 +83,22 @@ def test_ppo_headline() -> None:
     assert finding.direction_agrees, finding.detail
 
 
+#: The default_sb3 row's checks each algorithm fails with SB3's defaults (docs/sb3.md has the numbers and
+#: why): DQN does not come to prefer the active lever in 10 sessions; PPO (n_steps=2048) updates its
+#: policy 9 times in the protocol and stays near its initial, uniform one.
+DEFAULT_SB3_FAILS = {"A2C": set(), "DQN": {"acquisition", "extinction"},
+                     "PPO": {"acquisition", "extinction", "cue", "stress"}}
+
+
 @pytest.mark.slow
-def test_a2c_with_library_defaults_shows_every_relapse_phenomenon() -> None:
-    """The default_sb3 row's protocol for A2C alone (SB3 defaults, gym.make, 8 subjects)."""
+def test_default_sb3_row_holds_its_verdicts() -> None:
+    """The default_sb3 row's protocol (SB3 defaults, gym.make, 8 subjects, seed 0), each algorithm's failed
+    checks as measured; A2C shows every phenomenon."""
     from rlcraving.validation.phenomena import default_sb3
 
-    ok, detail, _ = default_sb3._checks("A2C", 0)
-    assert all(ok.values()), detail
+    for algo in default_sb3.ALGOS:
+        ok, detail, _ = default_sb3._checks(algo, 0)
+        assert {k for k, v in ok.items() if not v} == DEFAULT_SB3_FAILS[algo], detail
 
 
 def test_every_unit_states_the_papers_size_and_its_criterion() -> None:
