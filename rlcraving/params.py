@@ -64,14 +64,10 @@ class ModelParams:
         "reduction, Keramati & Gutkin 2014, with n = m = 1). 3 brought the q_learning cohort's dose slope near "
         "Pickens & Thompson 1968's (-0.80 vs -0.55, 50 subjects) but left default-trained PPO pressing the "
         "active lever no more than the inactive one in 10-min sessions", basis="chosen")
-    infusion_delay_s: float = _p(
-        0.0, "s", 0.0, 60.0,
-        "i.v. cocaine acts in the brain within seconds of the press (the pump runs ~4-6 s), within the press's own "
-        "4 s step. A one-step delay (4 s) put the drug's worth on the step after the press, where the TD agents' "
-        "linear values (no cue x occupancy conjunction) credited it to the drug cue's state whatever the level: "
-        "they pressed above the satiety threshold at high unit doses and infusions/h fell with dose with a log-log "
-        "slope of -0.54 (q_learning, 40 subjects; -0.76 with no delay, Tsibulsky & Norman 1999's threshold gives "
-        "-0.85)", basis="chosen")
+    infusion_delay_s: float = _p(4.0, "s", 0.0, 60.0,
+                                 "i.v. cocaine acts in the brain within seconds; one 4 s step separates the cue "
+                                 "(at the press) from the drug's action, so a learnt cue can come to predict it",
+                                 basis="chosen")
     ip_absorption_half_life_min: float = _p(5.0, "min", 0.1, 120.0,
                                             "assumed: i.p. cocaine primes peak in brain within ~10-15 min")
     ip_bioavailability: float = _p(0.5, "fraction", 0.0, 1.0,

@@ -135,11 +135,10 @@ def test_sessions_are_truncated_by_their_clock() -> None:
 
 
 def test_cocaine_decays_with_its_half_life_and_sets_occupancy() -> None:
-    delayed = P.replace(infusion_delay_s=3 * P.dt_s)   # a catheter transit of three steps
-    batch = new_batch(session(unit_dose_mg_per_kg=1.5), params=delayed)
+    batch = new_batch(session(unit_dose_mg_per_kg=1.5))
     batch.step(np.array([ACTIVE]))
     assert batch.cocaine[0] == 0.0, "the infusion is still in the catheter"
-    run(batch, OTHER, round(delayed.infusion_delay_s / P.dt_s) - 1)
+    run(batch, OTHER, round(P.infusion_delay_s / P.dt_s) - 1)
     obs, *_ = batch.step(np.array([OTHER]))
     peak = batch.cocaine[0]
     assert peak == pytest.approx(1.5)

@@ -75,4 +75,4 @@ UNIT = register(Phenomenon(
     criterion=f"direction: slope < 0 (95% CI) and a faster first {LOADING_MINUTES:g} min; size: slope in "
               f"[{SLOPE_RANGE[0]:g}, {SLOPE_RANGE[1]:g}] and the first-{LOADING_MINUTES:g}-min rate >= "
               f"{MIN_LOADING_RATIO:g}x the rest of the session's",
-    protocol=protocol, calibrated_on=("infusion_delay_s",)))
+    protocol=protocol))
