@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 TORCH := torch==2.13.0
 
-.PHONY: setup demo app test test-slow test-browser validate bench fit-example lint clean
+.PHONY: setup demo app test test-slow test-browser validate bench fit-example pretrained lint clean
 
 $(BIN)/rlcraving: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -47,6 +47,11 @@ fit-example: setup
 	cp results/fit/worked_example/report.md results/fit/worked_example/check.csv \
 	   results/fit/worked_example/group_differences.csv results/fit/worked_example/metadata.json docs/fitting/
 	cp results/fit/worked_example/figures/*.png docs/fitting/figures/
+
+# the pre-trained PPO shipped with the package (rlcraving/agents/data/ppo_acquisition.*): fixed seed,
+# protocol in rlcraving.agents.pretrained.PROTOCOL, recorded beside it; run again when the environment changes
+pretrained: setup
+	$(BIN)/python -m rlcraving.agents.pretrained
 
 lint: setup
 	$(BIN)/ruff check rlcraving tests

@@ -40,6 +40,37 @@ def test_lesson_events_count_the_table(small):
     assert np.array_equal(per_subject, result.presses(les.test_day))
 
 
+@pytest.fixture(scope="module")
+def small_ppo() -> classroom.LessonResult:
+    return classroom.simulate(classroom.Lesson(agent=classroom.PRETRAINED_PPO, **SMALL))
+
+
+def test_the_pretrained_ppo_lives_the_lesson_as_the_td_agents_do(small_ppo):
+    """Same tables as a TD lesson: arms share the history, events count the table, the traces the
+    figures draw are there; the panel says where the PPO comes from."""
+    result = small_ppo
+    les = result.lesson
+    for day in range(les.test_day):
+        assert np.array_equal(result.presses(day, 0.0), result.presses(day, 5.0))
+    assert not np.array_equal(result.presses(les.test_day, 0.0), result.presses(les.test_day, 5.0))
+    ev = result.events
+    placebo = ev[(ev["condition"] == "placebo") & (ev["day"] == les.test_day) & (ev["event"] == "active_presses")]
+    per_subject = placebo.groupby("subject").size().reindex(range(les.subjects), fill_value=0).to_numpy()
+    assert np.array_equal(per_subject, result.presses(les.test_day))
+    signals = set(result.traces["signal"])
+    assert {"cue_locked_prediction_error", "cue_locked_drug_dopamine"} <= signals
+    assert set(result.traces["day"]) == {0, les.acquisition_days - 1, les.test_day}
+    text = " ".join(classroom.what_is_happening(result, 2.5))
+    record = pretrained_record()
+    assert "PPO" in text and f"{record['per_session_means']['active_presses'][0]:.1f} active" in text
+
+
+def pretrained_record() -> dict:
+    from rlcraving.agents.pretrained import training_record
+
+    return training_record()
+
+
 def test_lesson_is_reproducible(small):
     again = classroom.simulate(classroom.Lesson(**SMALL))
     assert small.table.equals(again.table) and small.events.equals(again.events)
@@ -131,6 +162,32 @@ def test_page_every_control_moved_at_once():
 @pytest.mark.slow
 def test_page_every_control_moved_one_at_a_time():
     _move_every_control(_page().run(), one_run_each=True)
+
+
+def test_page_runs_the_pretrained_ppo_and_shows_its_numbers(small_ppo, monkeypatch):
+    """The page asks for the PPO lesson and shows its numbers (the lesson itself is the fixture's:
+    `simulate` of that lesson is the fixture, tested above, so the PPO is not run twice)."""
+    asked: list[classroom.Lesson] = []
+    real = classroom.simulate
+
+    def simulate(lesson: classroom.Lesson, report=None) -> classroom.LessonResult:
+        asked.append(lesson)
+        return small_ppo if lesson == small_ppo.lesson.without_dose() else real(lesson, report)
+
+    monkeypatch.setattr(classroom, "simulate", simulate)
+    at = _page().run()
+    at.sidebar.selectbox(key="agent").set_value(classroom.PRETRAINED_PPO).run(timeout=300)
+    assert not at.exception and small_ppo.lesson.without_dose() in asked
+    les, result = small_ppo.lesson, small_ppo
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Relapse test, placebo (active presses)"] == f"{result.presses(les.test_day).mean():.1f}"
+    assert metrics["Relapse test, baclofen 2.5 mg/kg i.p. (active presses)"] == \
+        f"{result.presses(les.test_day, 2.5).mean():.1f}"
+    assert _count(at._tree, "Image") == 4 and len(at.caption) == 5   # the PPO note under the agent control
+    assert any("pre-trained" in c.value for c in at.sidebar.caption)
+    assert "critic" in " ".join(c.value for c in at.caption)
+    at.sidebar.select_slider[0].set_value(5.0).run(timeout=10)   # cached: no simulation now
+    assert not at.exception
 
 
 def test_app_command_is_offline_and_quiet():

@@ -87,6 +87,14 @@ class CocaineSeekingSB3VecEnv(VecEnv):
         """A seed is set for the next `reset`, which will then start new subjects."""
         return self._batch_seed is not None
 
+    def follow(self, calendar: Calendar | Sequence[Any]) -> None:
+        """Continue on `calendar`, which starts with the sessions already lived (the sessions still to
+        start are taken from it); e.g. a copy of the batch going on to another test."""
+        cal = as_calendar(calendar)
+        self.vector_env._protocol.calendar = cal   # the protocol reads its calendar as sessions start
+        self.calendar = cal
+        self.env_kwargs["calendar"] = cal
+
     # ------------------------------------------------------------------ VecEnv API
     def seed(self, seed: int | None = None) -> Sequence[int | None]:
         """Seed the next `reset` (one seed for the whole batch)."""

@@ -1,10 +1,11 @@
 """The classroom lesson behind the app: one cohort learns, extinguishes and meets a relapse test,
 under placebo and under each dose of baclofen. No web code here: the app and the tests call it.
 
-A `Lesson` is what a student sets (dose and route, abstinence, stress, knockout, cue, agent,
-cohort size); `simulate` runs it and returns a `LessonResult` whose tables feed the figures in
-`rlcraving.experiments.figures` and whose numbers feed the captions. Every dose of the route's
-ladder is run, so moving the dose slider only picks an arm that is already there.
+A `Lesson` is what a student sets (dose and route, abstinence, stress, knockout, cue, agent: a TD
+agent or the pre-trained PPO of `rlcraving.agents.pretrained`, cohort size); `simulate` runs it
+and returns a `LessonResult` whose tables feed the figures in `rlcraving.experiments.figures` and
+whose numbers feed the captions. Every dose of the route's ladder is run, so moving the dose
+slider only picks an arm that is already there.
 """
 
 from __future__ import annotations
@@ -34,8 +35,10 @@ ROUTES: dict[str, dict[str, Any]] = {
     "oral": {"label": "person: oral, three times a day", "unit": "mg/day oral",
              "doses": (0.0, 20.0, 40.0, 60.0, 80.0)},
 }
-#: Agents a student can pick: the hand-written TD agents (docs/agents.md).
-LESSON_AGENTS = tuple(AGENTS)
+#: The pre-trained PPO (`rlcraving.agents.pretrained`): learnt acquisition beforehand, learns on from extinction.
+PRETRAINED_PPO = "pretrained_ppo"
+#: Agents a student can pick: the hand-written TD agents (docs/agents.md) and the pre-trained PPO.
+LESSON_AGENTS = (*AGENTS, PRETRAINED_PPO)
 MAX_SUBJECTS = 200
 MAX_STRESS_MA = 1.5   # the footshock range of the stress-reinstatement studies (0.5 mA default)
 BOOTSTRAP = 1000
@@ -160,10 +163,18 @@ def simulate(lesson: Lesson, report: Callable[[int, int], None] | None = None) -
     """
     arms = {lesson.arm_name(d): [lesson.test_session(d)] for d in lesson.doses}
     traced = (0, lesson.acquisition_days - 1, lesson.test_day)
-    results: dict[str, CohortResult] = run_cohort_arms(
-        lesson.subjects, lesson.history(), arms, agent=lesson.agent, seed=lesson.seed,
-        env_kwargs={"individual_differences": True, "kor_knockout": lesson.kor_knockout},
-        trace_sessions=traced, event_subjects=range(lesson.subjects), report=report)
+    env_kwargs = {"individual_differences": True, "kor_knockout": lesson.kor_knockout}
+    results: dict[str, CohortResult]
+    if lesson.agent == PRETRAINED_PPO:
+        from rlcraving.agents.pretrained import run_pretrained_arms  # torch and SB3 only when asked for
+
+        results = run_pretrained_arms(lesson.subjects, lesson.history(), arms, frozen_sessions=lesson.acquisition_days,
+                                      env_kwargs=env_kwargs, seed=lesson.seed, trace_sessions=traced,
+                                      event_subjects=range(lesson.subjects), report=report)
+    else:
+        results = run_cohort_arms(lesson.subjects, lesson.history(), arms, agent=lesson.agent, seed=lesson.seed,
+                                  env_kwargs=env_kwargs, trace_sessions=traced,
+                                  event_subjects=range(lesson.subjects), report=report)
     table = pd.concat([r.table for r in results.values()], ignore_index=True)
     traces = pd.concat([r.traces for r in results.values()], ignore_index=True)
     events = pd.concat([r.events for r in results.values()], ignore_index=True)
@@ -195,10 +206,10 @@ def what_is_happening(result: LessonResult, dose: float) -> list[str]:
     went = "rose" if last_sa > first else "went"
     fell = "fell" if last_ext < last_sa else "stayed"
     lines = [
-        f"**Learning.** {les.subjects} simulated subjects (each a {les.agent.replace('_', '-')} learner with its own "
-        f"traits) can press a lever for an intravenous dose of cocaine in daily 1-h sessions; each dose comes with a "
-        f"light-and-tone cue. Active presses {went} from {first:.1f} in session 1 to {last_sa:.1f} in session "
-        f"{les.acquisition_days}.{knockout}",
+        f"**Learning.** {les.subjects} simulated subjects ({learner_words(les.agent)}) can press a lever for an "
+        f"intravenous dose of cocaine in daily 1-h sessions; each dose comes with a light-and-tone cue. Active presses "
+        f"{went} from {first:.1f} in session 1 to {last_sa:.1f} in session {les.acquisition_days}.{knockout}"
+        + (pretraining_words() if les.agent == PRETRAINED_PPO else ""),
         f"**Extinction.** For {_count(les.extinction_days, 'session')} pressing gives nothing: no drug, no cue. "
         f"Pressing {fell} {'to' if fell == 'fell' else 'at'} {last_ext:.1f} per session.",
         f"**The relapse test** comes {_count(les.abstinence_days, 'day')} later. Pressing still gives no drug, but "
@@ -216,9 +227,32 @@ def what_is_happening(result: LessonResult, dose: float) -> list[str]:
     return lines
 
 
+def learner_words(agent: str) -> str:
+    """Who decides the presses, in words."""
+    if agent == PRETRAINED_PPO:
+        return ("their bodies and traits their own, their choices made by one shared PPO policy, a small neural "
+                "network trained with stable-baselines3")
+    return f"each a {agent.replace('_', '-')} learner with its own traits"
+
+
+def pretraining_words() -> str:
+    """What the pre-trained PPO brings with it: its training record, in words."""
+    from rlcraving.agents.pretrained import training_record
+
+    record = training_record()
+    protocol, means = record["protocol"], record["per_session_means"]
+    active, inactive = means["active_presses"], means["inactive_presses"]
+    return (f" The PPO arrives trained: before this lesson it lived {protocol['acquisition_days']} such sessions "
+            f"with {protocol['subjects']} other subjects on placebo, pressing at random at first ({active[0]:.1f} "
+            f"active and {inactive[0]:.1f} inactive presses in session 1) and {active[-1]:.1f} active and "
+            f"{inactive[-1]:.1f} inactive in session {protocol['acquisition_days']}. Here it acts on what it learnt "
+            "through acquisition, and learns again from extinction on.")
+
+
 def _count(n: float, unit: str) -> str:
     """ "1 day", "6 sessions"."""
     return f"{n:g} {unit}{'' if n == 1 else 's'}"
 
 
-__all__ = ["LESSON_AGENTS", "ROUTES", "Lesson", "LessonResult", "regimen", "simulate", "what_is_happening"]
+__all__ = ["LESSON_AGENTS", "PRETRAINED_PPO", "ROUTES", "Lesson", "LessonResult", "learner_words", "pretraining_words",
+           "regimen", "simulate", "what_is_happening"]

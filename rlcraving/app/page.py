@@ -17,6 +17,16 @@ st.set_page_config(page_title="rlcraving: cocaine seeking and baclofen", layout=
 
 
 CACHED_LESSONS = 32
+#: Shown under the agent control when the pre-trained PPO is chosen (the time is measured: docs/sb3.md).
+PPO_NOTE = ("The PPO is a neural network (stable-baselines3) shipped pre-trained on acquisition; it learns on "
+            "through extinction and the tests. That is slow: the first run of a setting takes a minute or more "
+            "(91 s for 16 subjects measured on a busy 2-core machine; the TD agents take seconds). Each setting "
+            "is kept once run, so going back to it, or to another dose, is instant.")
+
+
+def agent_words(agent: str) -> str:
+    """The agent control's label for `agent`."""
+    return "PPO, pre-trained (stable-baselines3)" if agent == classroom.PRETRAINED_PPO else agent.replace("_", "-")
 
 
 @st.cache_resource
@@ -53,8 +63,10 @@ def controls() -> classroom.Lesson:
                          key="stress")
     contingent = side.checkbox("Cue follows each press in the test (contingent cue)", True, key="contingent")
     knockout = side.checkbox("Kappa-opioid receptor knockout (no stress pathway)", False, key="knockout")
-    agent = side.selectbox("Learner (TD agent, docs/agents.md)", classroom.LESSON_AGENTS, key="agent",
-                           format_func=lambda a: a.replace("_", "-"))
+    agent = side.selectbox("Learner (a TD agent, docs/agents.md; or a PPO pre-trained on acquisition)",
+                           classroom.LESSON_AGENTS, key="agent", format_func=agent_words)
+    if agent == classroom.PRETRAINED_PPO:
+        side.caption(PPO_NOTE)
     subjects = side.slider("Cohort size (subjects)", 4, 64, 16, 4, key="subjects")
     seed = side.number_input("Random seed (same seed, same subjects)", 0, 10_000, 0, key="seed")
     acquisition = side.slider("Acquisition: cocaine sessions (1 h a day; days)", 2, 20, 10, key="acquisition")
@@ -142,11 +154,19 @@ def dopamine_caption(result: classroom.LessonResult) -> str:
 
     early, late = peak(0, True), peak(les.acquisition_days - 1, True)
     cue = peak(les.test_day, False)
+    if les.agent == classroom.PRETRAINED_PPO:
+        return (f"Average learning signal around the moment the cue comes on (time 0). For the PPO it is the error of "
+                f"its critic (reward now + discounted value of the next moment - value of this moment). The PPO "
+                f"arrived trained on acquisition, so its session 1 here is not naive and the signal is not expected "
+                f"to move from the drug to the cue: its largest value after the cue was {early:.3f} in session 1 and "
+                f"{late:.3f} in session {les.acquisition_days}; in the test the cue itself evoked {cue:.3f}. The right "
+                f"panel is the environment's own dopamine surge when the drug arrives, the same for any learner. "
+                "Units: the model's reward units per 4-s step.")
     return (f"Average learning signal around the moment the cue comes on (time 0). In session 1 the drug's arrival "
             f"a few seconds later is a surprise: the prediction error peaks at {early:.3f}. By session "
             f"{les.acquisition_days} the cue predicts the drug and the peak after it is {late:.3f}. In the test, the "
             f"cue itself evokes {cue:.3f}, and the drug that does not come leaves a dip below zero. "
-            "Units: the model's reward units per 4-s step.")
+            + "Units: the model's reward units per 4-s step.")
 
 
 def dose_caption(result: classroom.LessonResult) -> str:
