@@ -6,7 +6,14 @@ chamber) and ``rlcraving/Outpatient-v0`` (a person's days), each with a native v
 for ``gym.make_vec``.
 """
 
+import os
 from importlib.metadata import PackageNotFoundError, version
+
+# Threads of the compiled kernels that wait for work sleep rather than spin (OpenMP's passive
+# wait policy; read when numba's OpenMP layer starts, so a user's own OMP_WAIT_POLICY wins). On a
+# machine whose cores are busy with other work, spinning waiters took the cores from the threads
+# with work: a 4096-subject vector env ran 16x slower on 2 threads than on 1 (docs/performance.md).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import gymnasium as gym
 
