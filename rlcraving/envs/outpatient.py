@@ -289,8 +289,7 @@ class OutpatientVectorEnv(VectorEnv):
             ended = np.flatnonzero(done)
             info["final_obs"] = obs.copy()
             info["_final_obs"] = done.copy()
-            info["week_summary"] = {k: np.array([week_summary(self._batch, i)[k] for i in range(self.num_envs)])
-                                    for k in WEEK_SUMMARY}
+            info["week_summary"] = week_summaries(self._batch)
             info["_week_summary"] = done.copy()
             self._life.reset(ended, None, None)
             obs = self._batch.observe()
@@ -309,17 +308,27 @@ WEEK_SUMMARY = ("uses", "seeking_hours", "urine_tests", "urine_positive", "doses
                 "attending", *(f"adverse_{name}" for name in ADVERSE_EVENTS))
 
 
-def week_summary(batch: PersonBatch, i: int) -> dict[str, float]:
-    """What person `i` did this week, and the clinic's measures of it (visits of this week)."""
-    week_start = batch.session_start_h[i]
-    tests = [v for v in batch.visits if v["visit"][i] and v["attending"][i] and v["hour"][i] >= week_start]
-    out = {"uses": float(batch.week_uses[i]), "seeking_hours": float(batch.week_seeks[i]),
-           "urine_tests": float(len(tests)), "urine_positive": float(sum(bool(v["urine_positive"][i]) for v in tests)),
-           "doses_taken": float(batch.doses_taken[i]), "doses_missed": float(batch.missed_doses[i]),
-           "attending": float(batch.attending[i])}
+def week_summaries(batch: PersonBatch) -> dict[str, np.ndarray]:
+    """What each person did this week, and the clinic's measures of it (visits of this week), as
+    one array per field of `WEEK_SUMMARY`."""
+    week_start = batch.session_start_h
+    tests = np.zeros(batch.n, dtype=np.int64)
+    positive = np.zeros(batch.n, dtype=np.int64)
+    for v in batch.visits:
+        tested = v["visit"] & v["attending"] & (v["hour"] >= week_start)
+        tests += tested
+        positive += tested & v["urine_positive"].astype(bool)
+    out = {"uses": batch.week_uses, "seeking_hours": batch.week_seeks, "urine_tests": tests,
+           "urine_positive": positive, "doses_taken": batch.doses_taken, "doses_missed": batch.missed_doses,
+           "attending": batch.attending}
     for k, name in enumerate(ADVERSE_EVENTS):
-        out[f"adverse_{name}"] = float(batch.adverse_counts[i, k])
-    return out
+        out[f"adverse_{name}"] = batch.adverse_counts[:, k]
+    return {k: np.asarray(v, dtype=float).copy() for k, v in out.items()}
+
+
+def week_summary(batch: PersonBatch, i: int) -> dict[str, float]:
+    """`week_summaries` of person `i`, as numbers."""
+    return {k: float(v[i]) for k, v in week_summaries(batch).items()}
 
 
 def ansi(batch: PersonBatch, i: int) -> str:
