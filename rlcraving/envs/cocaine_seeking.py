@@ -47,23 +47,17 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
-from gymnasium import spaces
-from gymnasium.vector import AutoresetMode, VectorEnv
 
 from rlcraving import random as rnd
 from rlcraving.checks import (
-    check_action,
-    check_actions,
     check_bool,
     check_keys,
     check_number,
-    check_render_mode,
-    check_seed,
 )
 from rlcraving.core import ACTION_MEANINGS, OBSERVATION_NAMES, REWARD_COMPONENTS, SubjectBatch, SubjectOptions
 from rlcraving.envs import render
+from rlcraving.envs.views import SingleView, VectorView
 from rlcraving.params import ModelParams
 from rlcraving.pharmacology import MAX_MG_PER_DAY, REGIMEN_TYPES, OralTID, Placebo, Regimen
 from rlcraving.protocol import SESSION_KEYS, Calendar, SessionSettings, as_calendar, session
@@ -217,7 +211,24 @@ def _initial_regimen(mg_per_day: Any, regimen: Any) -> Regimen:
     return OralTID(float(mg_per_day)) if mg_per_day > 0 else Placebo()
 
 
-class CocaineSeekingEnv(gym.Env[np.ndarray, np.int64]):
+class _Chamber:
+    """What a view of chambers adds to the Gymnasium contract (`views`)."""
+
+    summary_key = "session_summary"
+    _batch: SubjectBatch
+    _protocol: Protocol
+
+    def _summaries(self) -> dict[str, np.ndarray]:
+        return {k: v.copy() for k, v in self._batch.summary.items()}
+
+    def _ansi(self, i: int) -> str:
+        return render.ansi(self._batch, i, self._protocol.current[i].phase)
+
+    def _rgb(self, i: int) -> np.ndarray:
+        return render.rgb(self._batch, i)
+
+
+class CocaineSeekingEnv(_Chamber, SingleView):
     """One subject in an operant chamber (see the module docstring for the spaces and rewards).
 
     Args:
@@ -236,69 +247,39 @@ class CocaineSeekingEnv(gym.Env[np.ndarray, np.int64]):
         render_mode: "ansi" or "rgb_array".
     """
 
-    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 8}
-
     def __init__(self, *, calendar: Calendar | Sequence[Mapping[str, Any]] | None = None,
                  sucrose_lever: bool = False, kor_knockout: bool = False, baclofen_mg_per_day: float = 0.0,
                  baclofen: Regimen | None = None, individual_differences: bool = False,
                  params: ModelParams | Mapping[str, float] | None = None, render_mode: str | None = None,
                  pavlovian_controller: bool = True, operant_level: bool = True):
-        self.render_mode = check_render_mode(render_mode, self.metadata["render_modes"])
-        self._protocol = Protocol(1, calendar=calendar, sucrose_lever=sucrose_lever, kor_knockout=kor_knockout,
-                                   individual_differences=individual_differences,
-                                   baclofen_mg_per_day=baclofen_mg_per_day, baclofen=baclofen, params=params,
-                                   pavlovian_controller=pavlovian_controller, operant_level=operant_level)
-        self._batch = self._protocol.batch
-        self.action_space = spaces.Discrete(self._batch.n_actions)
-        self.observation_space = spaces.Box(0.0, 1.0, (len(OBSERVATION_NAMES),), np.float32)
-        self.action_meanings = list(ACTION_MEANINGS[: self._batch.n_actions])
-        self.observation_names = list(OBSERVATION_NAMES)
-        self._started = False
-        self._session_over = False
-        self._action = np.zeros(1, dtype=np.int64)
-
-    @property
-    def batch(self) -> SubjectBatch:
-        """The simulation core behind this view (N = 1)."""
-        return self._batch
+        self._protocol = _protocol(1, locals())
+        self._bind(self._protocol, _meanings(self._protocol), list(OBSERVATION_NAMES), render_mode)
 
     @property
     def session(self) -> SessionSettings:
         """Settings of the session in progress."""
         return self._protocol.current[0]
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        seed = check_seed(seed)
-        super().reset(seed=seed)
-        if seed is None and not self._started:
-            seed = int(self.np_random.integers(2**63))
-        self._protocol.reset(np.zeros(1, dtype=np.int64), seed, options)
-        self._started, self._session_over = True, False
-        return self._batch.observe()[0], {"phase": self.session.phase, "session": int(self._batch.sessions_done[0])}
+    def _reset_info(self) -> dict[str, Any]:
+        return {"phase": self.session.phase, "session": int(self._batch.sessions_done[0])}
 
-    def step(self, action):
-        if not self._started:
-            raise gym.error.ResetNeeded("call reset() before step()")
-        if self._session_over:
-            raise gym.error.ResetNeeded(f"the {self.session.phase} session has ended (terminated or truncated); "
-                                        "call reset() to start the next session")
-        self._action[0] = check_action(action, self._batch.n_actions, self.action_meanings)
-        obs, reward, terminated, truncated = self._batch.step(self._action)
-        info = self._protocol.info(0)
-        info = {k: float(v) for k, v in info.items()}
-        done = bool(terminated[0] or truncated[0])
-        if done:
-            self._session_over = True
-            info["session_summary"] = {k: float(v[0]) for k, v in self._batch.summary.items()}
-            info["session_summary"]["phase"] = self.session.phase
-        return obs[0], float(reward[0]), bool(terminated[0]), bool(truncated[0]), info
+    def _summary(self) -> dict[str, Any]:
+        return {**super()._summary(), "phase": self.session.phase}
 
-    def render(self):
-        if self.render_mode == "ansi":
-            return render.ansi(self._batch, 0, self.session.phase)
-        if self.render_mode == "rgb_array":
-            return render.rgb(self._batch, 0)
-        return None
+    def _over_message(self) -> str:
+        return (f"the {self.session.phase} session has ended (terminated or truncated); "
+                "call reset() to start the next session")
+
+
+def _protocol(n: int, kwargs: Mapping[str, Any]) -> Protocol:
+    """The world of an environment made with `kwargs` (its `__init__`'s locals)."""
+    names = ("calendar", "sucrose_lever", "kor_knockout", "individual_differences", "baclofen_mg_per_day",
+             "baclofen", "params", "pavlovian_controller", "operant_level")
+    return Protocol(n, **{k: kwargs[k] for k in names})
+
+
+def _meanings(protocol: Protocol) -> list[str]:
+    return list(ACTION_MEANINGS[: protocol.batch.n_actions])
 
 
 def make_env(**kwargs: Any) -> CocaineSeekingEnv:
@@ -311,7 +292,7 @@ def make_env(**kwargs: Any) -> CocaineSeekingEnv:
     return CocaineSeekingEnv(**kwargs)
 
 
-class CocaineSeekingVectorEnv(VectorEnv):
+class CocaineSeekingVectorEnv(_Chamber, VectorView):
     """N subjects in parallel chambers, stepped as arrays (Gymnasium's native VectorEnv).
 
     Same kwargs as `CocaineSeekingEnv`, plus ``num_envs``. Subject i of a batch seeded with s
@@ -321,69 +302,15 @@ class CocaineSeekingVectorEnv(VectorEnv):
     (autoreset "same step"; the final observation and the session summary are in `info`).
     """
 
-    metadata = {"render_modes": ["ansi", "rgb_array"], "autoreset_mode": AutoresetMode.SAME_STEP,
-                "render_fps": 8}
-
     def __init__(self, num_envs: int = 1, *, calendar: Calendar | Sequence[Mapping[str, Any]] | None = None,
                  sucrose_lever: bool = False, kor_knockout: bool = False, baclofen_mg_per_day: float = 0.0,
                  baclofen: Regimen | None = None, individual_differences: bool = False,
                  params: ModelParams | Mapping[str, float] | None = None, render_mode: str | None = None,
                  pavlovian_controller: bool = True, operant_level: bool = True):
-        self.render_mode = check_render_mode(render_mode, self.metadata["render_modes"])
-        self._protocol = Protocol(num_envs, calendar=calendar, sucrose_lever=sucrose_lever,
-                                   kor_knockout=kor_knockout, individual_differences=individual_differences,
-                                   baclofen_mg_per_day=baclofen_mg_per_day, baclofen=baclofen, params=params,
-                                   pavlovian_controller=pavlovian_controller, operant_level=operant_level)
-        self._batch = self._protocol.batch
-        self.num_envs = int(num_envs)
-        self.single_action_space = spaces.Discrete(self._batch.n_actions)
-        self.single_observation_space = spaces.Box(0.0, 1.0, (len(OBSERVATION_NAMES),), np.float32)
-        self.action_space = spaces.MultiDiscrete(np.full(self.num_envs, self._batch.n_actions))
-        self.observation_space = spaces.Box(0.0, 1.0, (self.num_envs, len(OBSERVATION_NAMES)), np.float32)
-        self.action_meanings = list(ACTION_MEANINGS[: self._batch.n_actions])
-        self.observation_names = list(OBSERVATION_NAMES)
-        self._started = False
-
-    @property
-    def batch(self) -> SubjectBatch:
-        """The simulation core behind this view."""
-        return self._batch
+        self._protocol = _protocol(num_envs, locals())
+        self._bind(self._protocol, _meanings(self._protocol), list(OBSERVATION_NAMES), render_mode)
 
     @property
     def sessions(self) -> list[SessionSettings]:
         """Settings of each subject's session in progress."""
         return list(self._protocol.current)
-
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        seed = check_seed(seed)
-        super().reset(seed=seed)
-        if seed is None and not self._started:
-            seed = int(self.np_random.integers(2**63))
-        self._protocol.reset(np.arange(self.num_envs), seed, options)
-        self._started = True
-        return self._batch.observe(), {}
-
-    def step(self, actions):
-        if not self._started:
-            raise gym.error.ResetNeeded("call reset() before step()")
-        actions = check_actions(actions, self.num_envs, self._batch.n_actions, self.action_meanings)
-        obs, reward, terminated, truncated = self._batch.step(actions)
-        info = {k: np.array(v, copy=True) for k, v in self._protocol.info(slice(None)).items()}
-        done = terminated | truncated
-        if done.any():  # same-step autoreset: the next session starts now, final data in info
-            ended = np.flatnonzero(done)
-            info["final_obs"] = obs.copy()
-            info["_final_obs"] = done.copy()
-            info["session_summary"] = {k: v.copy() for k, v in self._batch.summary.items()}
-            info["_session_summary"] = done.copy()
-            self._protocol.reset(ended, None, None)
-            obs = self._batch.observe()
-        return obs, reward, terminated, truncated, info
-
-    def render(self):
-        if self.render_mode == "ansi":
-            return "".join(render.ansi(self._batch, i, self._protocol.current[i].phase)
-                           for i in range(min(self.num_envs, 8)))
-        if self.render_mode == "rgb_array":
-            return tuple(render.rgb(self._batch, i) for i in range(self.num_envs))
-        return None

@@ -45,21 +45,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
-from gymnasium import spaces
-from gymnasium.vector import AutoresetMode, VectorEnv
 
 from rlcraving import random as rnd
 from rlcraving.checks import (
-    check_action,
-    check_actions,
     check_bool,
     check_keys,
     check_number,
-    check_render_mode,
-    check_seed,
 )
+from rlcraving.envs.views import SingleView, VectorView
 from rlcraving.organism import REWARD_COMPONENTS
 from rlcraving.outpatient import (
     ACTION_MEANINGS,
@@ -155,7 +149,29 @@ class Life:
         return info
 
 
-class OutpatientEnv(gym.Env[np.ndarray, np.int64]):
+class _People:
+    """What a view of people adds to the Gymnasium contract (`views`)."""
+
+    summary_key = "week_summary"
+    _batch: PersonBatch
+
+    def _summaries(self) -> dict[str, np.ndarray]:
+        return week_summaries(self._batch)
+
+    def _ansi(self, i: int) -> str:
+        return ansi(self._batch, i)
+
+    def _rgb(self, i: int) -> np.ndarray:
+        return rgb(self._batch, i)
+
+
+def make_env(**kwargs: Any) -> OutpatientEnv:
+    """`gym.make`'s entry point, so that ``render_mode="human"`` is refused when the environment is
+    made (see `rlcraving.envs.cocaine_seeking.make_env`)."""
+    return OutpatientEnv(**kwargs)
+
+
+class OutpatientEnv(_People, SingleView):
     """One person between clinic visits (see the module docstring for the spaces).
 
     Args:
@@ -171,68 +187,28 @@ class OutpatientEnv(gym.Env[np.ndarray, np.int64]):
         render_mode: "ansi" or "rgb_array".
     """
 
-    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 8}
-
     def __init__(self, *, route: str = "smoked", baclofen_mg_per_day: float = 0.0, baclofen: Regimen | None = None,
                  alcohol: bool = False, renal_function: float | None = None, individual_differences: bool = True,
                  kor_knockout: bool = False, params: ModelParams | Mapping[str, float] | None = None,
                  world: OutpatientParams | Mapping[str, float] | None = None, render_mode: str | None = None):
-        self.render_mode = check_render_mode(render_mode, self.metadata["render_modes"])
-        self._life = Life(1, route=route, baclofen_mg_per_day=baclofen_mg_per_day, baclofen=baclofen,
-                          alcohol=alcohol, renal_function=renal_function,
-                          individual_differences=individual_differences, kor_knockout=kor_knockout,
-                          params=params, world=world)
-        self._batch = self._life.batch
-        self.action_space = spaces.Discrete(len(ACTION_MEANINGS))
-        self.observation_space = spaces.Box(0.0, 1.0, (len(OBSERVATION_NAMES),), np.float32)
-        self.action_meanings = list(ACTION_MEANINGS)
-        self.observation_names = list(OBSERVATION_NAMES)
-        self._started = False
-        self._done = False
-        self._action = np.zeros(1, dtype=np.int64)
+        self._life = _life(1, locals())
+        self._bind(self._life, list(ACTION_MEANINGS), list(OBSERVATION_NAMES), render_mode)
 
-    @property
-    def batch(self) -> PersonBatch:
-        """The simulation core behind this view (N = 1)."""
-        return self._batch
+    def _reset_info(self) -> dict[str, Any]:
+        return {"week": int(self._batch.weeks_done[0])}
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        seed = check_seed(seed)
-        super().reset(seed=seed)
-        if seed is None and not self._started:
-            seed = int(self.np_random.integers(2**63))
-        self._life.reset(np.zeros(1, dtype=np.int64), seed, options)
-        self._started, self._done = True, False
-        return self._batch.observe()[0], {"week": int(self._batch.weeks_done[0])}
-
-    def step(self, action):
-        if not self._started:
-            raise gym.error.ResetNeeded("call reset() before step()")
-        if self._done:
-            raise gym.error.ResetNeeded("the week is over; call reset() to continue with the next")
-        self._action[0] = check_action(action, len(ACTION_MEANINGS), self.action_meanings)
-        obs, reward, terminated, truncated = self._batch.step(self._action)
-        info = {k: float(v) for k, v in self._life.info(0).items()}
-        self._done = bool(terminated[0] or truncated[0])
-        if self._done:
-            info["week_summary"] = week_summary(self._batch, 0)
-        return obs[0], float(reward[0]), bool(terminated[0]), bool(truncated[0]), info
-
-    def render(self):
-        if self.render_mode == "ansi":
-            return ansi(self._batch, 0)
-        if self.render_mode == "rgb_array":
-            return rgb(self._batch, 0)
-        return None
+    def _over_message(self) -> str:
+        return "the week is over; call reset() to continue with the next"
 
 
-def make_env(**kwargs: Any) -> OutpatientEnv:
-    """`gym.make`'s entry point, so that ``render_mode="human"`` is refused when the environment is
-    made (see `rlcraving.envs.cocaine_seeking.make_env`)."""
-    return OutpatientEnv(**kwargs)
+def _life(n: int, kwargs: Mapping[str, Any]) -> Life:
+    """The world of an environment made with `kwargs` (its `__init__`'s locals)."""
+    names = ("route", "baclofen_mg_per_day", "baclofen", "alcohol", "renal_function", "individual_differences",
+             "kor_knockout", "params", "world")
+    return Life(n, **{k: kwargs[k] for k in names})
 
 
-class OutpatientVectorEnv(VectorEnv):
+class OutpatientVectorEnv(_People, VectorView):
     """N people, stepped as arrays (Gymnasium's native VectorEnv); same kwargs plus ``num_envs``.
 
     Person i of a batch seeded with s is person i of any other batch seeded with s, and the single
@@ -240,67 +216,13 @@ class OutpatientVectorEnv(VectorEnv):
     (autoreset "same step"; the final observation and the week summary are in `info`).
     """
 
-    metadata = {"render_modes": ["ansi", "rgb_array"], "autoreset_mode": AutoresetMode.SAME_STEP,
-                "render_fps": 8}
-
     def __init__(self, num_envs: int = 1, *, route: str = "smoked", baclofen_mg_per_day: float = 0.0,
                  baclofen: Regimen | None = None, alcohol: bool = False, renal_function: float | None = None,
                  individual_differences: bool = True, kor_knockout: bool = False,
                  params: ModelParams | Mapping[str, float] | None = None,
                  world: OutpatientParams | Mapping[str, float] | None = None, render_mode: str | None = None):
-        self.render_mode = check_render_mode(render_mode, self.metadata["render_modes"])
-        self._life = Life(num_envs, route=route, baclofen_mg_per_day=baclofen_mg_per_day, baclofen=baclofen,
-                          alcohol=alcohol, renal_function=renal_function,
-                          individual_differences=individual_differences, kor_knockout=kor_knockout,
-                          params=params, world=world)
-        self._batch = self._life.batch
-        self.num_envs = int(num_envs)
-        n_actions, n_obs = len(ACTION_MEANINGS), len(OBSERVATION_NAMES)
-        self.single_action_space = spaces.Discrete(n_actions)
-        self.single_observation_space = spaces.Box(0.0, 1.0, (n_obs,), np.float32)
-        self.action_space = spaces.MultiDiscrete(np.full(self.num_envs, n_actions))
-        self.observation_space = spaces.Box(0.0, 1.0, (self.num_envs, n_obs), np.float32)
-        self.action_meanings = list(ACTION_MEANINGS)
-        self.observation_names = list(OBSERVATION_NAMES)
-        self._started = False
-
-    @property
-    def batch(self) -> PersonBatch:
-        """The simulation core behind this view."""
-        return self._batch
-
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        seed = check_seed(seed)
-        super().reset(seed=seed)
-        if seed is None and not self._started:
-            seed = int(self.np_random.integers(2**63))
-        self._life.reset(np.arange(self.num_envs), seed, options)
-        self._started = True
-        return self._batch.observe(), {}
-
-    def step(self, actions):
-        if not self._started:
-            raise gym.error.ResetNeeded("call reset() before step()")
-        actions = check_actions(actions, self.num_envs, len(ACTION_MEANINGS), self.action_meanings)
-        obs, reward, terminated, truncated = self._batch.step(actions)
-        info = {k: np.array(v, copy=True) for k, v in self._life.info(slice(None)).items()}
-        done = terminated | truncated
-        if done.any():
-            ended = np.flatnonzero(done)
-            info["final_obs"] = obs.copy()
-            info["_final_obs"] = done.copy()
-            info["week_summary"] = week_summaries(self._batch)
-            info["_week_summary"] = done.copy()
-            self._life.reset(ended, None, None)
-            obs = self._batch.observe()
-        return obs, reward, terminated, truncated, info
-
-    def render(self):
-        if self.render_mode == "ansi":
-            return "".join(ansi(self._batch, i) for i in range(min(self.num_envs, 8)))
-        if self.render_mode == "rgb_array":
-            return tuple(rgb(self._batch, i) for i in range(self.num_envs))
-        return None
+        self._life = _life(num_envs, locals())
+        self._bind(self._life, list(ACTION_MEANINGS), list(OBSERVATION_NAMES), render_mode)
 
 
 #: Fields of a week's summary (`info["week_summary"]` at a week's end).
