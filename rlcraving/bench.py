@@ -656,6 +656,15 @@ last bit for about a third of arguments, and a choice near a boundary would foll
 compiled step reproduces the numpy rule bit for bit (tests/test_td_compiled.py); in CPU time at
 N = 4096 the learner went from about 1.4x the core's step to about 1x.
 
+The kernels' idle threads sleep rather than spin: `import rlcraving` sets OpenMP's
+`OMP_WAIT_POLICY=PASSIVE` unless the user has set it (numba's OpenMP layer reads it when it starts).
+With the default active policy, a 4096-subject vector env on 2 threads ran 16x slower than on one
+(0.48 against 7.6 M subject-steps/s) while other processes kept the two cores busy: each waiting
+thread spun on a core the working thread needed, at every one of a step's parallel loops. With
+passive waits the same measurement gave 7.6 on 2 threads and 7.6 on one at N = 4096 (6.2 and 5.3
+at 16,384); on a quiet machine a passive wait costs a wake-up of some microseconds per parallel loop
+(the bench's thread-scaling row measures it).
+
 Studies of any size run as chunks of subjects (`rlcraving population`, on local processes or a
 Ray cluster with `--backend ray --address HOST:PORT`): subject i is the same in any chunk, so the
 chunks' rows, appended in subject order to one Parquet file with dictionary-coded strings (28
