@@ -1,8 +1,10 @@
-"""Cocaine occupancy and baclofen pharmacology against the seeds' figures.
+"""Cocaine occupancy and baclofen pharmacology against the published figures.
 
-Seeds 000/001: oral baclofen peaks 1-3 h after a dose, half-life 2-6 h, 70-85% renally excreted
+*Baclofen for Cocaine Cravings* and *Is Baclofen Effective for Cocaine Cravings?* (docs/model.md,
+references): oral baclofen peaks 1-3 h after a dose, half-life 2-6 h, 70-85% renally excreted
 unchanged (renal impairment -> accumulation); clinical regimens of 5-20 mg three times a day with
-titration; abrupt discontinuation gives a withdrawal syndrome that tapering avoids (seed 003).
+titration; abrupt discontinuation gives a withdrawal syndrome that tapering avoids (*What are the management strategies for
+baclofen withdrawal symptoms?*, Dr.Oracle).
 """
 
 from __future__ import annotations
@@ -199,7 +201,7 @@ def test_withdrawal_appears_when_occupancy_falls_and_fades_with_adaptation() -> 
     stop = int(24 * days_on / step_h)
     assert np.all(withdrawal[:stop] == 0.0), "no withdrawal while the level is constant"
     peak = int(np.argmax(withdrawal))
-    # seed 003: the syndrome evolves over 1-3 days after the stop
+    # the withdrawal article: the syndrome evolves over 1-3 days after the stop
     assert 24 <= (peak - stop) * step_h <= 72, f"peak {(peak - stop) * step_h:.0f} h after the stop"
     assert withdrawal[peak] > 0.25  # adapted to half occupancy, now none
     tau = int(round(24 * PARAMS.baclofen_adaptation_days / step_h))
