@@ -36,6 +36,8 @@ ELIGIBILITY = ("any", "severe")
 #: The first reward components (organism.REWARD_COMPONENTS) of an hour with a use, recorded per person
 #: over the treatment weeks: baclofen's gain scales the dopamine and (through kappa) incentive terms only.
 USE_REWARD = ("hedonic", "dopamine", "incentive", "relief")
+#: TrialDesign.agent names that are stable-baselines3 algorithms (`rlcraving.agents.sb3.ALGORITHMS`).
+SB3_AGENTS = ("PPO", "A2C", "DQN", "RecurrentPPO")
 #: The person's TD agent: what differs from the rat's defaults, and why.
 PERSON_AGENT_PARAMS: dict[str, float] = {
     # chosen: a person weighs the next hours (the drug a purchase brings arrives an hour later),
@@ -64,6 +66,7 @@ class TrialDesign:
     alcohol: bool = False
     agent: str = "q_learning"
     agent_params: Mapping[str, float] = field(default_factory=dict)
+    algo_kwargs: Mapping[str, Any] = field(default_factory=dict)
     world: Mapping[str, float] = field(default_factory=dict)
     trials: int = 100
     scales: tuple[int, ...] = (1, 10)
@@ -77,7 +80,20 @@ class TrialDesign:
         check_choice("outcome", self.outcome, OUTCOMES)
         check_choice("route", self.route, ROUTES)
         check_bool("alcohol", self.alcohol)
-        check_choice("agent", self.agent, AGENTS)
+        check_choice("agent", self.agent, (*AGENTS, *SB3_AGENTS))
+        for name in ("agent_params", "algo_kwargs"):
+            if not isinstance(getattr(self, name), Mapping):
+                raise TypeError(f"{name}={getattr(self, name)!r} must be a mapping of names to values")
+        if self.agent in SB3_AGENTS:
+            if self.agent_params:
+                raise ValueError(f"agent_params={dict(self.agent_params)!r} are a TD agent's; agent={self.agent!r} "
+                                 "is a stable-baselines3 algorithm: give its settings as algo_kwargs")
+            from rlcraving.agents.sb3 import check_algo_kwargs
+
+            check_algo_kwargs(self.agent, self.algo_kwargs)
+        elif self.algo_kwargs:
+            raise ValueError(f"algo_kwargs={dict(self.algo_kwargs)!r} are a stable-baselines3 algorithm's; "
+                             f"agent={self.agent!r} is a TD agent: give its parameters as agent_params")
         check_number("trials", self.trials, lo=1, hi=100_000, integer=True)
         for scale in self.scales:
             check_number("scales[]", scale, lo=1, hi=1000, integer=True)
@@ -148,90 +164,156 @@ class TrialResults:
         return float(((t["gee_p"] < alpha) & (t["gee_log_odds"] > 0)).mean())
 
 
+def person_discount(world: OutpatientParams) -> float:
+    """Per-step discount of an SB3 person (gamma): the TD person's time constant,
+    `PERSON_AGENT_PARAMS["discount_time_s"]`, at the world's step (3 h at 1 h steps: 0.72)."""
+    return float(np.exp(-3600.0 * world.dt_h / PERSON_AGENT_PARAMS["discount_time_s"]))
+
+
+class TrialLife:
+    """The people of many trials of one design and what the protocol does to them, week by week.
+
+    Shared by every kind of agent (one code path): whoever chooses the actions steps `batch` an hour
+    at a time and calls `after_step`; when the week ends, `next_week` (end it, start the next) and
+    `enter_stage` (enrolment after `history_weeks`, screening and randomisation after the baseline).
+    `result` analyses the urines as the paper did. The TD driver is `run_trials`; the SB3 one is
+    `rlcraving.agents.sb3.live_sb3_trial`.
+    """
+
+    def __init__(self, design: TrialDesign, n_trials: int, scale: int, seed: int):
+        self.design, self.n_trials, self.scale, self.seed = design, n_trials, scale, seed
+        self.n_per_trial = design.n_randomised * scale
+        self.screened = self.n_per_trial * design.screen_factor
+        n = self.n = n_trials * self.screened
+        world = OutpatientParams().replace(**design.world)
+        self.batch = batch = PersonBatch(n, options=PersonOptions(route=design.route, alcohol=design.alcohol),
+                                         world=world)
+        self.everyone = np.arange(n)
+        batch.new_subjects(self.everyone, subject_keys(seed, self.everyone))
+        batch.start_weeks(self.everyone, attending=False)
+        self.week = 0                # weeks lived
+        self.recording = False
+        # per person over the treatment weeks: uses, hours, dopamine gain and dysphoria summed (the mechanism)
+        self.during = {"uses": np.zeros(n), "gain": np.zeros(n), "dysphoria": np.zeros(n), "hours": 0,
+                       "use_hours": np.zeros(n), "reward": np.zeros((n, len(USE_REWARD)))}
+        self.arm = np.full(n, -1)
+        self.baseline_positive = np.full(n, np.nan)
+        self._baseline_from = self._treatment_from = 0
+
+    @property
+    def finished(self) -> bool:
+        """Every week of the design has been lived."""
+        return self.week >= self.design.weeks
+
+    def after_step(self) -> None:
+        """An hour has been stepped: add it to the treatment weeks' record."""
+        if not self.recording:
+            return
+        batch, during = self.batch, self.during
+        during["gain"] += batch.dopamine_gain
+        during["dysphoria"] += batch.dysphoria
+        during["hours"] += 1
+        rise = batch._components[:, 0] > 0.0          # an hour with a use: the components of its reward
+        during["use_hours"] += rise
+        during["reward"][rise] += batch._components[rise, : len(USE_REWARD)]
+
+    def next_week(self) -> None:
+        """The week has ended for everyone: record it and start the next."""
+        if self.recording:
+            self.during["uses"] += self.batch.week_uses
+        self.batch.end_weeks(self.everyone)
+        self.batch.start_weeks(self.everyone)
+        self.week += 1
+
+    def enter_stage(self) -> None:
+        """What the protocol does at the start of this week: enrolment, then randomisation."""
+        d, batch = self.design, self.batch
+        if self.week == d.history_weeks:
+            batch.attending[:] = True                      # enrolment: the baseline's urines
+            self._baseline_from = len(batch.visits)
+        if self.week == d.history_weeks + d.baseline_weeks:
+            self._randomise()
+            self._treatment_from = len(batch.visits)
+            self.recording = True
+
+    def _randomise(self) -> None:
+        d, batch = self.design, self.batch
+        base = _visit_matrix(batch.visits[self._baseline_from:])
+        tested = base["tested"].sum(axis=0)
+        self.baseline_positive = np.where(tested > 0, (base["positive"] & base["tested"]).sum(axis=0)
+                                          / np.maximum(tested, 1), np.nan)
+        # screening and randomisation, per trial
+        arm = self.arm
+        rng = np.random.default_rng(self.seed)
+        for t in range(self.n_trials):
+            block = np.arange(t * self.screened, (t + 1) * self.screened)
+            eligible = block[batch.attending[block] & np.isfinite(self.baseline_positive[block])]
+            if d.eligibility == "severe":
+                eligible = eligible[self.baseline_positive[eligible] >= 1.0]
+            chosen = eligible[: self.n_per_trial]
+            order = rng.permutation(chosen.size)
+            arm[chosen[order[: chosen.size // 2]]] = 1
+            arm[chosen[order[chosen.size // 2:]]] = 0
+        batch.attending[arm < 0] = False
+        treated = np.flatnonzero(arm == 1)
+        batch.assign_regimen(treated, d.baclofen, batch.now_h()[treated])
+
+    def result(self) -> TrialResults:
+        """Each trial's outcome, analysed as the paper did; the first trial's urines and people."""
+        if not self.finished:
+            raise RuntimeError(f"the trial's people have lived {self.week} of {self.design.weeks} weeks")
+        d, batch, during, arm, base = self.design, self.batch, self.during, self.arm, self.baseline_positive
+        urines = _visit_matrix(batch.visits[self._treatment_from:])
+        rows = []
+        for t in range(self.n_trials):
+            block = np.arange(t * self.screened, (t + 1) * self.screened)
+            people = block[arm[block] >= 0]
+            summary, per_person, heavy = _analyse(d, urines, people, arm[people], base[people])
+            rows.append({"trial": t, **summary})
+            if t == 0:
+                first = pd.DataFrame({"person": people, "arm": np.where(arm[people] == 1, "baclofen", "placebo"),
+                                      "baseline_positive": base[people], "heavy": heavy,
+                                      "outcome": per_person, "retained": urines["tested"][-1, people],
+                                      "uses_per_week": during["uses"][people] / d.treatment_weeks,
+                                      "dopamine_gain": during["gain"][people] / during["hours"],
+                                      "dysphoria": during["dysphoria"][people] / during["hours"],
+                                      "access": batch.access[people], "adherence": batch.adherence[people],
+                                      **{f"reward_{name}": during["reward"][people, k] / np.maximum(
+                                          during["use_hours"][people], 1) for k, name in enumerate(USE_REWARD)}})
+        return TrialResults(d, self.scale, pd.DataFrame(rows), _urine_table(urines, first["person"].to_numpy(), arm,
+                                                                             base), first)
+
+
 def run_trials(design: TrialDesign, n_trials: int | None = None, *, scale: int = 1, seed: int = 0) -> TrialResults:
-    """Run `n_trials` (default `design.trials`) trials of `design` at `scale` times its sample size."""
+    """Run `n_trials` (default `design.trials`) trials of `design` at `scale` times its sample size.
+
+    The people's agent is `design.agent`: a TD agent, one per person (`rlcraving.agents.td`), or a
+    stable-baselines3 algorithm (`SB3_AGENTS`), one policy shared by all the people of the run
+    (`rlcraving.agents.sb3.live_sb3_trial`)."""
     n_trials = check_number("n_trials", design.trials if n_trials is None else n_trials, lo=1, hi=100_000,
                             integer=True)
     check_number("scale", scale, lo=1, hi=1000, integer=True)
-    n_per_trial = design.n_randomised * scale
-    screened = n_per_trial * design.screen_factor
-    n = n_trials * screened
-    world = OutpatientParams().replace(**design.world)
-    batch = PersonBatch(n, options=PersonOptions(route=design.route, alcohol=design.alcohol), world=world)
-    everyone = np.arange(n)
-    batch.new_subjects(everyone, subject_keys(seed, everyone))
-    batch.start_weeks(everyone, attending=False)
+    life = TrialLife(design, n_trials, scale, seed)
+    if design.agent in SB3_AGENTS:
+        from rlcraving.agents.sb3 import live_sb3_trial
+
+        live_sb3_trial(life, design.agent, design.algo_kwargs, seed=seed)
+        return life.result()
+    batch, everyone = life.batch, life.everyone
     agent = make_agent(design.agent, batch, {**PERSON_AGENT_PARAMS, **design.agent_params},
                        individual_differences=True)
     agent.new_subjects(everyone)
     agent.begin(everyone)
-
-    # per person over the treatment weeks: uses, hours, dopamine gain and dysphoria summed (the mechanism)
-    during = {"uses": np.zeros(n), "gain": np.zeros(n), "dysphoria": np.zeros(n), "hours": 0,
-              "use_hours": np.zeros(n), "reward": np.zeros((n, len(USE_REWARD)))}
-
-    def live(weeks: int, record: bool = False) -> None:
-        for _ in range(weeks):
-            for _ in range(batch.n_steps[0]):
-                obs, reward, terminated, truncated = batch.step(agent.actions)
-                agent.learn(obs, reward, terminated | truncated)
-                if record:
-                    during["gain"] += batch.dopamine_gain
-                    during["dysphoria"] += batch.dysphoria
-                    during["hours"] += 1
-                    rise = batch._components[:, 0] > 0.0          # an hour with a use: the components of its reward
-                    during["use_hours"] += rise
-                    during["reward"][rise] += batch._components[rise, : len(USE_REWARD)]
-            if record:
-                during["uses"] += batch.week_uses
-            batch.end_weeks(everyone)
-            batch.start_weeks(everyone)
-            agent.begin(everyone)
-
-    live(design.history_weeks)
-    batch.attending[:] = True                      # enrolment: the baseline's urines
-    baseline_from = len(batch.visits)
-    live(design.baseline_weeks)
-    base = _visit_matrix(batch.visits[baseline_from:])
-    baseline_positive = np.where(base["tested"].sum(axis=0) > 0,
-                                 (base["positive"] & base["tested"]).sum(axis=0) / np.maximum(base["tested"].sum(0), 1),
-                                 np.nan)
-    # screening and randomisation, per trial
-    arm = np.full(n, -1)
-    rng = np.random.default_rng(seed)
-    for t in range(n_trials):
-        block = np.arange(t * screened, (t + 1) * screened)
-        eligible = block[batch.attending[block] & np.isfinite(baseline_positive[block])]
-        if design.eligibility == "severe":
-            eligible = eligible[baseline_positive[eligible] >= 1.0]
-        chosen = eligible[:n_per_trial]
-        order = rng.permutation(chosen.size)
-        arm[chosen[order[: chosen.size // 2]]] = 1
-        arm[chosen[order[chosen.size // 2:]]] = 0
-    batch.attending[arm < 0] = False
-    treated = np.flatnonzero(arm == 1)
-    batch.assign_regimen(treated, design.baclofen, batch.now_h()[treated])
-    treatment_from = len(batch.visits)
-    live(design.treatment_weeks, record=True)
-    urines = _visit_matrix(batch.visits[treatment_from:])
-    rows = []
-    for t in range(n_trials):
-        block = np.arange(t * screened, (t + 1) * screened)
-        people = block[arm[block] >= 0]
-        summary, per_person, heavy = _analyse(design, urines, people, arm[people], baseline_positive[people])
-        rows.append({"trial": t, **summary})
-        if t == 0:
-            first = pd.DataFrame({"person": people, "arm": np.where(arm[people] == 1, "baclofen", "placebo"),
-                                  "baseline_positive": baseline_positive[people], "heavy": heavy,
-                                  "outcome": per_person, "retained": urines["tested"][-1, people],
-                                  "uses_per_week": during["uses"][people] / design.treatment_weeks,
-                                  "dopamine_gain": during["gain"][people] / during["hours"],
-                                  "dysphoria": during["dysphoria"][people] / during["hours"],
-                                  "access": batch.access[people], "adherence": batch.adherence[people],
-                                  **{f"reward_{name}": during["reward"][people, k] / np.maximum(
-                                      during["use_hours"][people], 1) for k, name in enumerate(USE_REWARD)}})
-    return TrialResults(design, scale, pd.DataFrame(rows),
-                        _urine_table(urines, first["person"].to_numpy(), arm, baseline_positive), first)
+    life.enter_stage()
+    while not life.finished:
+        for _ in range(batch.n_steps[0]):
+            obs, reward, terminated, truncated = batch.step(agent.actions)
+            agent.learn(obs, reward, terminated | truncated)
+            life.after_step()
+        life.next_week()
+        agent.begin(everyone)
+        life.enter_stage()
+    return life.result()
 
 
 def baclofen_reach(people: pd.DataFrame) -> pd.Series:

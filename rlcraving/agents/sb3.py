@@ -48,7 +48,7 @@ from rlcraving.agents.cohort import (
     events_frame,
     tidy_table,
 )
-from rlcraving.agents.sb3_vec_env import CocaineSeekingSB3VecEnv
+from rlcraving.agents.sb3_vec_env import CocaineSeekingSB3VecEnv, PeopleSB3VecEnv, WeeklyLife
 from rlcraving.checks import check_bool, check_choice, check_keys, check_number
 from rlcraving.core import session_steps
 from rlcraving.files import atomic_write_bytes, atomic_write_text
@@ -132,8 +132,17 @@ def algo_kwargs_for(algo: str, n_envs: int, algo_kwargs: Mapping[str, Any] | Non
     return kwargs
 
 
-def make_model(algo: str, env: CocaineSeekingSB3VecEnv, algo_kwargs: Mapping[str, Any] | None = None, *,
-               seed: int = 0) -> BaseAlgorithm:
+def check_algo_kwargs(algo: str, algo_kwargs: Mapping[str, Any]) -> None:
+    """Refuse an unknown algorithm, or keyword arguments that `algo` does not take (naming them)."""
+    check_choice("algo", algo, ALGORITHMS)
+    if not isinstance(algo_kwargs, Mapping):
+        raise TypeError(f"algo_kwargs={algo_kwargs!r} must be a dict of {algo} keyword arguments")
+    allowed = [k for k in inspect.signature(ALGORITHMS[algo]).parameters if k not in ("env", "policy", "seed")]
+    check_keys("algo_kwargs", algo_kwargs, allowed)
+
+
+def make_model(algo: str, env: CocaineSeekingSB3VecEnv | PeopleSB3VecEnv,
+               algo_kwargs: Mapping[str, Any] | None = None, *, seed: int = 0) -> BaseAlgorithm:
     """An untrained `algo` agent (see `ALGORITHMS`) on `env`, seeded: same seed, same numbers."""
     check_number("seed", seed, lo=0, hi=2**32 - 1, integer=True)
     kwargs = algo_kwargs_for(algo, env.num_envs, algo_kwargs)
@@ -365,6 +374,47 @@ def _sb3_env_of(model: BaseAlgorithm) -> CocaineSeekingSB3VecEnv:
     return base
 
 
+class _Until(BaseCallback):
+    """Stops training once `finished()` is true (checked after every step)."""
+
+    def __init__(self, finished: Any):
+        super().__init__()
+        self.finished = finished
+
+    def _on_step(self) -> bool:
+        return not self.finished()
+
+
+def live_sb3_trial(life: Any, algo: str = "PPO", algo_kwargs: Mapping[str, Any] | None = None, *, seed: int = 0,
+                   torch_num_threads: int | None = 1) -> BaseAlgorithm:
+    """One `algo` policy shared by all the people of `life` (a `rlcraving.trials.TrialLife`), learning
+    every hour while they live through the design's weeks (history, baseline, treatment); returns it.
+
+    The protocol (enrolment, randomisation, the record of the treatment weeks) is the trial's own, the
+    same as for TD agents. The discount is the TD person's time constant (`trials.person_discount`:
+    gamma 0.72 per hour) unless `algo_kwargs` sets ``gamma``; the rest is `DEFAULT_ALGO_KWARGS[algo]`.
+    """
+    from rlcraving.trials import person_discount
+
+    env = PeopleSB3VecEnv(life=life)
+    model = make_model(algo, env, {"gamma": person_discount(life.batch.world), **dict(algo_kwargs or {})}, seed=seed)
+    model.set_logger(Logger(None, []))
+    life.enter_stage()      # the first week's stage (enrolment when there is no untreated history)
+    total = env.num_envs * (life.design.weeks - life.week) * int(life.batch.n_steps[0])
+    with torch_threads(torch_num_threads):
+        model.learn(total_timesteps=total, callback=_Until(lambda: life.finished))
+    if not life.finished:
+        raise RuntimeError(f"training ended after {life.week} of {life.design.weeks} weeks")
+    return model
+
+
+def make_people_env(n_people: int, env_kwargs: Mapping[str, Any] | None = None) -> PeopleSB3VecEnv:
+    """The SB3 vector environment of `n_people` in the person's world, living week after week
+    (env_kwargs: `OutpatientVectorEnv` kwargs: route, baclofen_mg_per_day, baclofen, alcohol, ...)."""
+    check_number("n_people", n_people, lo=1, hi=10_000_000, integer=True)
+    return PeopleSB3VecEnv(life=WeeklyLife(int(n_people), **dict(env_kwargs or {})))
+
+
 #: Environment options an SB3 cohort accepts: the TD cohort's and the environment's own behaviour, which
 #: SB3 agents (unlike the TD agents, which carry it in their policy) meet by default.
 SB3_ENV_KWARGS = (*ENV_KWARGS, "pavlovian_controller", "operant_level")
@@ -529,14 +579,18 @@ __all__ = [
     "SB3_ENV_KWARGS",
     "SB3_TRACE_SIGNALS",
     "CocaineSeekingSB3VecEnv",
+    "PeopleSB3VecEnv",
     "SessionRecorder",
     "algo_kwargs_for",
     "calendar_steps",
+    "check_algo_kwargs",
     "env_settings_from_json",
     "env_settings_to_json",
+    "live_sb3_trial",
     "load_agent",
     "make_env",
     "make_model",
+    "make_people_env",
     "phase_means",
     "prediction_error",
     "run_sb3_cohort",

@@ -23,6 +23,11 @@ infusions; `last_presses` and `last_infusions` are its first and last arrays) an
 
 One seed drives the batch: subject i of a batch seeded with s is subject i of every batch
 seeded with s (`CocaineSeekingVectorEnv`). ``seed(s)`` returns ``[s] * num_envs``.
+
+`PeopleSB3VecEnv` is the same for the person's world (`rlcraving.outpatient.PersonBatch`, a week an
+episode): the people and what happens between their weeks belong to a "life" (`WeeklyLife`, or a
+trial's `rlcraving.trials.TrialLife`), so that an SB3 policy and a TD agent live through the same
+protocol code.
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvO
 from rlcraving.agents.cohort import EVENTS
 from rlcraving.core import SubjectBatch
 from rlcraving.envs.cocaine_seeking import CocaineSeekingVectorEnv
+from rlcraving.envs.outpatient import Life, week_summary
+from rlcraving.outpatient import ACTION_MEANINGS, OBSERVATION_NAMES, PersonBatch
 from rlcraving.protocol import Calendar, as_calendar
 
 
@@ -206,11 +213,7 @@ class CocaineSeekingSB3VecEnv(VecEnv):
 
     # ------------------------------------------------------------------ helpers
     def _indices(self, indices: VecEnvIndices) -> list[int]:
-        if indices is None:
-            return list(range(self.num_envs))
-        if isinstance(indices, int):
-            return [indices]
-        return list(indices)
+        return _indices(indices, self.num_envs)
 
     def _note_new_sessions(self, idx: np.ndarray) -> None:
         """Remember the phase of the sessions just started at `idx`."""
@@ -219,4 +222,162 @@ class CocaineSeekingSB3VecEnv(VecEnv):
             self.phase[i] = current[i].phase
 
 
-__all__ = ["CocaineSeekingSB3VecEnv"]
+class WeeklyLife:
+    """People living week after week with nothing done between weeks (the default life of
+    `PeopleSB3VecEnv`): `rlcraving.envs.outpatient.Life` with the environment's keyword arguments."""
+
+    def __init__(self, n: int, **env_kwargs: Any):
+        kwargs = {"route": "smoked", "baclofen_mg_per_day": 0.0, "baclofen": None, "alcohol": False,
+                  "renal_function": None, "individual_differences": True, "kor_knockout": False, "params": None,
+                  "world": None}
+        unknown = sorted(set(env_kwargs) - set(kwargs))
+        if unknown:
+            raise TypeError(f"unknown keyword argument(s) {unknown} of the person's world; allowed: {sorted(kwargs)}")
+        self.life = Life(n, **{**kwargs, **env_kwargs})
+        self.batch: PersonBatch = self.life.batch
+        self.everyone = np.arange(self.batch.n)
+        self.week = 0
+        self.started = False
+
+    def start(self, seed: int, options: Any = None) -> None:
+        """New people (seeded with `seed`), their first week started with `options` (`WEEK_OPTIONS`)."""
+        self.life.reset(self.everyone, int(seed), options)
+        self.week, self.started = 0, True
+
+    def after_step(self) -> None:
+        """Nothing is recorded hour by hour."""
+
+    def next_week(self) -> None:
+        self.life.reset(self.everyone, None, None)
+        self.week += 1
+
+    def enter_stage(self) -> None:
+        """Nothing happens between weeks."""
+
+
+class PeopleSB3VecEnv(VecEnv):
+    """The people of a life (`WeeklyLife` by default, or a trial's `rlcraving.trials.TrialLife`) as an
+    SB3 `VecEnv`: N people of one shared policy, a week (168 one-hour steps) an episode.
+
+    ``PeopleSB3VecEnv(16, baclofen_mg_per_day=60.0)`` makes a `WeeklyLife` from the keyword arguments
+    of `OutpatientVectorEnv`; ``PeopleSB3VecEnv(life=trial_life)`` steps a trial's people, which the
+    trial has made and seeded (`seed` and `reset` then start no one new). A life has ``batch`` (a
+    `PersonBatch`), ``after_step()`` (called after every hour), ``next_week()`` and ``enter_stage()``
+    (called in turn when the week ends; the observation returned is the next week's first, after
+    the protocol's stage).
+
+    Weeks end together. A week's end info holds ``terminal_observation``, ``TimeLimit.truncated``
+    (True: life goes on after the week), ``episode`` (Monitor-style), ``week`` (weeks lived before
+    it) and ``week_summary`` (`rlcraving.envs.outpatient.WEEK_SUMMARY`).
+    """
+
+    def __init__(self, num_envs: int | None = None, *, life: Any = None, **env_kwargs: Any):
+        if life is None:
+            life = WeeklyLife(16 if num_envs is None else num_envs, **env_kwargs)
+        elif env_kwargs or (num_envs is not None and num_envs != life.batch.n):
+            raise ValueError(f"life={type(life).__name__} makes its own people ({life.batch.n}); give neither "
+                             f"num_envs={num_envs!r} nor environment keyword arguments {sorted(env_kwargs)}")
+        self.life = life
+        self.action_meanings = list(ACTION_MEANINGS)
+        self.observation_names = list(OBSERVATION_NAMES)
+        self.render_mode = None
+        super().__init__(life.batch.n, gym.spaces.Box(0.0, 1.0, (len(OBSERVATION_NAMES),), np.float32),
+                         gym.spaces.Discrete(len(ACTION_MEANINGS)))
+        self._returns = np.zeros(self.num_envs)
+        self._lengths = np.zeros(self.num_envs, dtype=np.int64)
+        self._t_start = time.perf_counter()
+        self._batch_seed: int | None = None
+        self._actions: np.ndarray | None = None
+
+    @property
+    def batch(self) -> PersonBatch:
+        """The `PersonBatch` simulated."""
+        return self.life.batch
+
+    def seed(self, seed: int | None = None) -> Sequence[int | None]:
+        """Seed the next `reset` (one seed for the whole batch; a trial's people are seeded by the trial)."""
+        if seed is None:
+            seed = int(np.random.randint(0, np.iinfo(np.uint32).max, dtype=np.uint32))
+        self._batch_seed = int(seed)
+        return [self._batch_seed] * self.num_envs
+
+    def reset(self) -> VecEnvObs:
+        """New people if the life makes them (`WeeklyLife.start`: with the pending seed, and the options
+        of ``set_options``, one dict for all); then the current observation."""
+        start = getattr(self.life, "start", None)
+        if start is not None and (self._batch_seed is not None or not self.life.started):
+            options = self._options[0] if self._options else {}
+            if any(o != options for o in self._options):
+                raise ValueError("set_options gave different options to different people; this VecEnv resets "
+                                 "all people together and needs one options dict for all")
+            seed = self._batch_seed if self._batch_seed is not None else int(np.random.randint(2**31))
+            start(seed, options or None)
+        self._batch_seed = None
+        self._returns[:] = 0.0
+        self._lengths[:] = 0
+        self._reset_seeds()
+        self._reset_options()
+        self.reset_infos = [{} for _ in range(self.num_envs)]
+        return self.batch.observe()
+
+    def step_async(self, actions: np.ndarray) -> None:
+        self._actions = np.asarray(actions, dtype=np.int64).reshape(self.num_envs)
+
+    def step_wait(self) -> VecEnvStepReturn:
+        if self._actions is None:
+            raise RuntimeError("step_wait() called without step_async(actions)")
+        obs, reward, terminated, truncated = self.batch.step(self._actions)
+        self._actions = None
+        self.life.after_step()
+        self._returns += reward
+        self._lengths += 1
+        done = terminated | truncated
+        infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
+        if done.any():
+            if not done.all():
+                raise RuntimeError("the people's weeks ended apart; they start and end together")
+            elapsed = round(time.perf_counter() - self._t_start, 6)
+            summaries = [week_summary(self.batch, i) for i in range(self.num_envs)]
+            for i in range(self.num_envs):
+                infos[i] = {"terminal_observation": obs[i], "TimeLimit.truncated": bool(truncated[i]),
+                            "week": int(self.life.week), "week_summary": summaries[i],
+                            "episode": {"r": float(self._returns[i]), "l": int(self._lengths[i]), "t": elapsed}}
+            self._returns[:] = 0.0
+            self._lengths[:] = 0
+            self.life.next_week()
+            self.life.enter_stage()
+            obs = self.batch.observe()
+        return obs, reward.astype(np.float32), done, infos
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
+        """Attributes are shared by the people: this environment's value, once per index."""
+        return [getattr(self, attr_name)] * len(_indices(indices, self.num_envs))
+
+    def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
+        raise AttributeError(f"set_attr({attr_name!r}): the people share one batch; change the life instead")
+
+    def env_method(self, method_name: str, *method_args: Any, indices: VecEnvIndices = None,
+                   **method_kwargs: Any) -> list[Any]:
+        """Call a method of this (shared) environment once; its result is given for each index."""
+        result = getattr(self, method_name)(*method_args, **method_kwargs)
+        return [result] * len(_indices(indices, self.num_envs))
+
+    def env_is_wrapped(self, wrapper_class: type[gym.Wrapper], indices: VecEnvIndices = None) -> list[bool]:
+        return [False] * len(_indices(indices, self.num_envs))
+
+    def get_images(self) -> Sequence[np.ndarray | None]:
+        return [None] * self.num_envs
+
+
+def _indices(indices: VecEnvIndices, n: int) -> list[int]:
+    if indices is None:
+        return list(range(n))
+    if isinstance(indices, int):
+        return [indices]
+    return list(indices)
+
+
+__all__ = ["CocaineSeekingSB3VecEnv", "PeopleSB3VecEnv", "WeeklyLife"]
