@@ -177,11 +177,13 @@ class TrialLife:
     at a time and calls `after_step`; when the week ends, `next_week` (end it, start the next) and
     `enter_stage` (enrolment after `history_weeks`, screening and randomisation after the baseline).
     `result` analyses the urines as the paper did. The TD driver is `run_trials`; the SB3 one is
-    `rlcraving.agents.sb3.live_sb3_trial`.
+    `rlcraving.agents.sb3.live_sb3_trial`. The people are trials `first_trial` ... `first_trial +
+    n_trials - 1` of the seed's: trial t has the same people whichever trials share its batch.
     """
 
-    def __init__(self, design: TrialDesign, n_trials: int, scale: int, seed: int):
+    def __init__(self, design: TrialDesign, n_trials: int, scale: int, seed: int, first_trial: int = 0):
         self.design, self.n_trials, self.scale, self.seed = design, n_trials, scale, seed
+        self.first_trial = check_number("first_trial", first_trial, lo=0, hi=100_000, integer=True)
         self.n_per_trial = design.n_randomised * scale
         self.screened = self.n_per_trial * design.screen_factor
         n = self.n = n_trials * self.screened
@@ -189,7 +191,8 @@ class TrialLife:
         self.batch = batch = PersonBatch(n, options=PersonOptions(route=design.route, alcohol=design.alcohol),
                                          world=world)
         self.everyone = np.arange(n)
-        batch.new_subjects(self.everyone, subject_keys(seed, self.everyone))
+        # trial t's people are the same whichever trials share the batch with it
+        batch.new_subjects(self.everyone, subject_keys(seed, first_trial * self.screened + self.everyone))
         batch.start_weeks(self.everyone, attending=False)
         self.week = 0                # weeks lived
         self.recording = False
@@ -244,7 +247,7 @@ class TrialLife:
                                           / np.maximum(tested, 1), np.nan)
         # screening and randomisation, per trial
         arm = self.arm
-        rng = np.random.default_rng(self.seed)
+        rng = np.random.default_rng(self.seed if self.first_trial == 0 else [self.seed, self.first_trial])
         for t in range(self.n_trials):
             block = np.arange(t * self.screened, (t + 1) * self.screened)
             eligible = block[batch.attending[block] & np.isfinite(self.baseline_positive[block])]
@@ -287,18 +290,16 @@ class TrialLife:
 def run_trials(design: TrialDesign, n_trials: int | None = None, *, scale: int = 1, seed: int = 0) -> TrialResults:
     """Run `n_trials` (default `design.trials`) trials of `design` at `scale` times its sample size.
 
-    The people's agent is `design.agent`: a TD agent, one per person (`rlcraving.agents.td`), or a
-    stable-baselines3 algorithm (`SB3_AGENTS`), one policy shared by all the people of the run
-    (`rlcraving.agents.sb3.live_sb3_trial`)."""
+    The people's agent is `design.agent`: a TD agent, one per person (`rlcraving.agents.td`; all
+    trials' people in one batch), or a stable-baselines3 algorithm (`SB3_AGENTS`): one policy per
+    trial, shared by its people (`rlcraving.agents.sb3.live_sb3_trial`, seeded seed + trial), so that
+    trials stay independent; trial t has the same people either way."""
     n_trials = check_number("n_trials", design.trials if n_trials is None else n_trials, lo=1, hi=100_000,
                             integer=True)
     check_number("scale", scale, lo=1, hi=1000, integer=True)
-    life = TrialLife(design, n_trials, scale, seed)
     if design.agent in SB3_AGENTS:
-        from rlcraving.agents.sb3 import live_sb3_trial
-
-        live_sb3_trial(life, design.agent, design.algo_kwargs, seed=seed)
-        return life.result()
+        return _run_sb3_trials(design, n_trials, scale, seed)
+    life = TrialLife(design, n_trials, scale, seed)
     batch, everyone = life.batch, life.everyone
     agent = make_agent(design.agent, batch, {**PERSON_AGENT_PARAMS, **design.agent_params},
                        individual_differences=True)
@@ -314,6 +315,22 @@ def run_trials(design: TrialDesign, n_trials: int | None = None, *, scale: int =
         agent.begin(everyone)
         life.enter_stage()
     return life.result()
+
+
+def _run_sb3_trials(design: TrialDesign, n_trials: int, scale: int, seed: int) -> TrialResults:
+    """`run_trials` with an SB3 person: each trial its own people and policy, one after another."""
+    from rlcraving.agents.sb3 import live_sb3_trial
+
+    first, rows = None, []
+    for t in range(n_trials):
+        life = TrialLife(design, 1, scale, seed, first_trial=t)
+        live_sb3_trial(life, design.agent, design.algo_kwargs, seed=seed + t)
+        result = life.result()
+        rows.append(result.trials.assign(trial=t))
+        if first is None:
+            first = result
+    assert first is not None
+    return TrialResults(design, scale, pd.concat(rows, ignore_index=True), first.urines, first.people)
 
 
 def baclofen_reach(people: pd.DataFrame) -> pd.Series:

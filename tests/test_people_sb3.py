@@ -144,6 +144,13 @@ def test_an_sb3_trial_has_the_td_trials_tables_and_the_same_seed_gives_the_same_
     assert results.trials.equals(again.trials) and results.people.equals(again.people)
 
 
+def test_a_trial_has_the_same_people_alone_as_beside_other_trials() -> None:
+    together = TrialLife(SHORT, 3, 1, 5)
+    alone = TrialLife(SHORT, 1, 1, 5, first_trial=2)
+    for trait in ("access", "adherence", "renal_function", "exposure"):
+        assert np.array_equal(getattr(together.batch, trait)[2 * 24:], getattr(alone.batch, trait))
+
+
 def test_the_sb3_trial_spec_is_shoptaw_2003_with_a_ppo_person() -> None:
     ppo = load_trial(EXPERIMENTS / "shoptaw_2003_ppo.yaml")
     paper = load_trial(EXPERIMENTS / "shoptaw_2003.yaml")
