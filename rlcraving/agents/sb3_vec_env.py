@@ -32,6 +32,7 @@ protocol code.
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -44,7 +45,7 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvO
 from rlcraving.agents.cohort import EVENTS
 from rlcraving.core import SubjectBatch
 from rlcraving.envs.cocaine_seeking import CocaineSeekingVectorEnv
-from rlcraving.envs.outpatient import Life, week_summary
+from rlcraving.envs.outpatient import Life, OutpatientVectorEnv, week_summaries
 from rlcraving.outpatient import ACTION_MEANINGS, OBSERVATION_NAMES, PersonBatch
 from rlcraving.protocol import Calendar, as_calendar
 
@@ -227,9 +228,8 @@ class WeeklyLife:
     `PeopleSB3VecEnv`): `rlcraving.envs.outpatient.Life` with the environment's keyword arguments."""
 
     def __init__(self, n: int, **env_kwargs: Any):
-        kwargs = {"route": "smoked", "baclofen_mg_per_day": 0.0, "baclofen": None, "alcohol": False,
-                  "renal_function": None, "individual_differences": True, "kor_knockout": False, "params": None,
-                  "world": None}
+        kwargs = {k: p.default for k, p in inspect.signature(OutpatientVectorEnv).parameters.items()
+                  if k not in ("num_envs", "render_mode")}
         unknown = sorted(set(env_kwargs) - set(kwargs))
         if unknown:
             raise TypeError(f"unknown keyword argument(s) {unknown} of the person's world; allowed: {sorted(kwargs)}")
@@ -337,10 +337,11 @@ class PeopleSB3VecEnv(VecEnv):
             if not done.all():
                 raise RuntimeError("the people's weeks ended apart; they start and end together")
             elapsed = round(time.perf_counter() - self._t_start, 6)
-            summaries = [week_summary(self.batch, i) for i in range(self.num_envs)]
+            summaries = week_summaries(self.batch)
             for i in range(self.num_envs):
                 infos[i] = {"terminal_observation": obs[i], "TimeLimit.truncated": bool(truncated[i]),
-                            "week": int(self.life.week), "week_summary": summaries[i],
+                            "week": int(self.life.week),
+                            "week_summary": {k: float(v[i]) for k, v in summaries.items()},
                             "episode": {"r": float(self._returns[i]), "l": int(self._lengths[i]), "t": elapsed}}
             self._returns[:] = 0.0
             self._lengths[:] = 0
