@@ -15,6 +15,11 @@ changes, not only its scale (a uniform rescaling of every reward would be cancel
 advantage normalisation; see docs/sb3.md).
 
 Defaults are classroom-sized: `DEFAULT_ALGO_KWARGS` per algorithm, torch on one thread.
+
+In the person's world (`rlcraving/Outpatient-v0`), `make_people_env` is the batched VecEnv of N people
+living week after week, and `live_sb3_trial` lets one policy live a trial's protocol
+(`rlcraving.trials.TrialLife`, the TD person's too); `rlcraving.trials.run_trials` calls it for a design
+whose agent is an SB3 algorithm.
 """
 
 from __future__ import annotations
