@@ -40,9 +40,34 @@ def test_lesson_events_count_the_table(small):
     assert np.array_equal(per_subject, result.presses(les.test_day))
 
 
+#: The PPO's lived histories of this module's lessons (as the app keeps them).
+PPO_HISTORIES: dict = {}
+
+
 @pytest.fixture(scope="module")
 def small_ppo() -> classroom.LessonResult:
-    return classroom.simulate(classroom.Lesson(agent=classroom.PRETRAINED_PPO, **SMALL))
+    return classroom.simulate(classroom.Lesson(agent=classroom.PRETRAINED_PPO, **SMALL), histories=PPO_HISTORIES)
+
+
+def test_another_ppo_test_after_the_same_history_lives_only_the_test(small_ppo, monkeypatch):
+    """A lesson that differs only in its test reuses the lived history (acquisition and extinction
+    are not run again) and gets the same history's numbers; the numbers of a history that is reused
+    are those of a fresh run (tests/test_pretrained.py)."""
+    from rlcraving.agents import pretrained
+
+    def no_history(*args, **kwargs):
+        raise AssertionError("the history was lived again")
+
+    monkeypatch.setattr(pretrained, "live_history", no_history)
+    stressed = classroom.Lesson(agent=classroom.PRETRAINED_PPO, stress_mA=0.5, abstinence_days=30.0, **SMALL)
+    assert stressed.history_key() == small_ppo.lesson.history_key() and len(PPO_HISTORIES) == 1
+    told: list[tuple[int, int]] = []
+    result = classroom.simulate(stressed, report=lambda done, total: told.append((done, total)),
+                                histories=PPO_HISTORIES)
+    les = result.lesson
+    for day in range(les.test_day):
+        assert np.array_equal(result.presses(day), small_ppo.presses(day))
+    assert told[0][0] >= les.test_day and told[-1] == (les.test_day + len(les.doses),) * 2
 
 
 def test_the_pretrained_ppo_lives_the_lesson_as_the_td_agents_do(small_ppo):
@@ -170,9 +195,9 @@ def test_page_runs_the_pretrained_ppo_and_shows_its_numbers(small_ppo, monkeypat
     asked: list[classroom.Lesson] = []
     real = classroom.simulate
 
-    def simulate(lesson: classroom.Lesson, report=None) -> classroom.LessonResult:
+    def simulate(lesson: classroom.Lesson, report=None, histories=None) -> classroom.LessonResult:
         asked.append(lesson)
-        return small_ppo if lesson == small_ppo.lesson.without_dose() else real(lesson, report)
+        return small_ppo if lesson == small_ppo.lesson.without_dose() else real(lesson, report, histories)
 
     monkeypatch.setattr(classroom, "simulate", simulate)
     at = _page().run()

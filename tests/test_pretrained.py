@@ -3,6 +3,7 @@ deterministic, and it goes on learning through the arms of a lesson."""
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -89,3 +90,55 @@ def test_bad_arms_are_refused(tmp_path: Path):
                                        frozen_sessions=1)
     with pytest.raises(ValueError, match="env_kwargs"):
         pretrained.run_pretrained_arms(2, HISTORY, ARMS, frozen_sessions=1, env_kwargs={"sucrose_lever": True})
+
+
+def test_the_lesson_policy_is_sb3s_policy_in_numpy():
+    """The gradient-free passes (numpy) give torch's values, log-probabilities and action
+    probabilities; the training pass gives SB3's own log-probabilities and entropies."""
+    import torch
+    from stable_baselines3.common.policies import ActorCriticPolicy
+
+    env = make_env(6, {"calendar": pretrained.calendar()})
+    model = pretrained.load(env)
+    policy = model.policy
+    assert isinstance(policy, pretrained.LessonPolicy)
+    env.seed(3)
+    obs = env.reset()
+    for step in range(40):
+        obs, *_ = env.step(np.full(6, step % 3))
+    tensor = torch.as_tensor(obs)
+    with torch.no_grad():
+        actions, values, log_prob = policy(tensor)
+        dist = ActorCriticPolicy.get_distribution(policy, tensor)
+        assert torch.allclose(values, ActorCriticPolicy.predict_values(policy, tensor), atol=1e-5)
+        assert torch.allclose(log_prob, dist.log_prob(actions), atol=1e-5)
+        probs = dist.distribution.probs.numpy().astype(float)
+    policy.seed_actions(1)
+    many = policy.act(np.repeat(obs[:1], 100_000, axis=0))[0]
+    freq = np.bincount(many, minlength=probs.shape[1]) / many.size
+    assert np.abs(freq - probs[0]).max() < 4 * np.sqrt(probs[0].max() * (1 - probs[0].max()) / many.size) + 1e-3
+    twin = copy.deepcopy(policy)
+    with torch.no_grad():
+        twin.value_net.bias.add_(1.0)   # a copy's numpy pass follows the copy's own parameters
+    assert np.allclose(twin.value_of(obs), policy.value_of(obs) + 1.0, atol=1e-5)
+    chosen = torch.as_tensor(np.arange(6) % 3)
+    ours, theirs = policy.evaluate_actions(tensor, chosen), ActorCriticPolicy.evaluate_actions(policy, tensor, chosen)
+    for a, b in zip(ours, theirs, strict=True):
+        assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_a_lived_history_serves_any_test_with_the_numbers_of_a_fresh_run(tmp_path: Path):
+    pretrained.train(tmp_path, TINY)
+    kwargs = dict(frozen_sessions=2, env_kwargs={"individual_differences": True}, seed=2, trace_sessions=(0, 3),
+                  event_subjects=range(4), where=tmp_path)
+    lived = pretrained.live_history(4, HISTORY, arms=2, **kwargs)
+    other = {"shock": [{"phase": "stress_reinstatement", "session_minutes": 3, "footshock_mA": 0.5}]}
+    first = pretrained.run_arms(lived, ARMS)
+    second = pretrained.run_arms(lived, other)
+    for arms, result in ((ARMS, first), (other, second)):
+        fresh = pretrained.run_pretrained_arms(4, HISTORY, arms, **kwargs)
+        for name in arms:
+            assert result[name].table.equals(fresh[name].table) and result[name].events.equals(fresh[name].events)
+            assert result[name].traces.equals(fresh[name].traces)
+    with pytest.raises(ValueError, match=r"arms have \[2\] sessions after the history"):
+        pretrained.run_arms(lived, {"two": ARMS["placebo"] * 2})

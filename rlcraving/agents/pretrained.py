@@ -27,14 +27,18 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from gymnasium import spaces
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.logger import Logger
+from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.common.torch_layers import FlattenExtractor
 from stable_baselines3.common.utils import set_random_seed
 
 from rlcraving.agents.cohort import CohortResult
@@ -53,7 +57,7 @@ from rlcraving.agents.sb3_vec_env import CocaineSeekingSB3VecEnv
 from rlcraving.checks import check_keys, check_number
 from rlcraving.core import session_steps
 from rlcraving.files import atomic_write_text
-from rlcraving.protocol import Calendar, as_calendar
+from rlcraving.protocol import Calendar, CalendarEntry, as_calendar
 
 DATA = Path(__file__).with_name("data")
 NAME = "ppo_acquisition"
@@ -123,6 +127,103 @@ def training_record(where: str | Path = DATA) -> dict[str, Any]:
     return json.loads((Path(where) / f"{NAME}.training.json").read_text())
 
 
+#: A layer as numpy sees it: ("linear", weight (in, out), bias) or ("tanh" | "relu", None, None).
+_Layer = tuple[str, Any, Any]
+
+
+def _layer(module: torch.nn.Module) -> _Layer:
+    if isinstance(module, torch.nn.Linear):
+        return "linear", module.weight.detach().numpy().T, module.bias.detach().numpy()
+    if isinstance(module, (torch.nn.Tanh, torch.nn.ReLU)):
+        return ("tanh" if isinstance(module, torch.nn.Tanh) else "relu"), None, None
+    raise TypeError(f"LessonPolicy has no numpy pass for {type(module).__name__}")
+
+
+class LessonPolicy(ActorCriticPolicy):
+    """SB3's PPO `MlpPolicy` (same networks, same parameters) whose gradient-free passes run in numpy.
+
+    Collecting a rollout asks the policy for every subject's action once per 4-s step: torch spends
+    about 0.5 ms on such a call for 16 subjects (module dispatch, a validated `Categorical`), numpy
+    about 0.03 ms. The maths is the same: the tanh MLPs in float32, an action drawn from the
+    softmax of the logits (with the policy's own generator, `seed_actions`), its log-probability,
+    the critic's value. Passes that need gradients (PPO's updates) are torch's; `evaluate_actions`
+    there computes the categorical log-probability and entropy straight from the logits.
+    """
+
+    rng: np.random.Generator = np.random.default_rng(0)
+
+    def seed_actions(self, seed: int | Sequence[int]) -> None:
+        """Seed the generator the gradient-free passes draw actions with (same seed, same actions)."""
+        self.rng = np.random.default_rng(seed)
+
+    def _numpy_layers(self) -> tuple[list[_Layer], list[_Layer], _Layer, _Layer]:
+        """Numpy views (no copies) of the actor's and critic's layers and heads."""
+        source = self.value_net.bias.data_ptr()   # a deep copy has new tensors (an update or a load is in place)
+        cached = getattr(self, "_layers", None)
+        if cached is None or cached[0] != source:
+            nets = self.mlp_extractor
+            cached = (source, [_layer(m) for m in nets.policy_net], [_layer(m) for m in nets.value_net],
+                      _layer(self.action_net), _layer(self.value_net))
+            self._layers = cached
+        return cached[1], cached[2], cached[3], cached[4]
+
+    def _fits_numpy(self) -> bool:
+        return (isinstance(self.action_space, spaces.Discrete) and isinstance(self.observation_space, spaces.Box)
+                and isinstance(self.pi_features_extractor, FlattenExtractor)
+                and isinstance(self.vf_features_extractor, FlattenExtractor))
+
+    @staticmethod
+    def _mlp(x: np.ndarray, layers: list[_Layer]) -> np.ndarray:
+        for kind, weight, bias in layers:
+            x = x @ weight + bias if kind == "linear" else np.tanh(x) if kind == "tanh" else np.maximum(x, 0.0)
+        return x
+
+    def act(self, obs: np.ndarray, deterministic: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Actions (int64), values V(s) (float32, shape (n, 1)) and log-probabilities (float32) for `obs`."""
+        pi_layers, vf_layers, (_, w_a, b_a), (_, w_v, b_v) = self._numpy_layers()
+        x = np.asarray(obs, dtype=np.float32).reshape(len(obs), -1)
+        logits = self._mlp(x, pi_layers) @ w_a + b_a
+        values = self._mlp(x, vf_layers) @ w_v + b_v
+        log_p = logits - logits.max(axis=1, keepdims=True)
+        log_p -= np.log(np.exp(log_p).sum(axis=1, keepdims=True))
+        if deterministic:
+            actions = log_p.argmax(axis=1)
+        else:
+            below = np.cumsum(np.exp(log_p.astype(np.float64)), axis=1)
+            u = self.rng.random(len(x)) * below[:, -1]
+            actions = np.minimum((below < u[:, None]).sum(axis=1), logits.shape[1] - 1)
+        return (actions.astype(np.int64), values.astype(np.float32),
+                log_p[np.arange(len(x)), actions].astype(np.float32))
+
+    def forward(self, obs: torch.Tensor, deterministic: bool = False
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        if torch.is_grad_enabled() or not self._fits_numpy():
+            return super().forward(obs, deterministic)
+        actions, values, log_prob = self.act(obs.numpy(), deterministic)
+        return torch.from_numpy(actions), torch.from_numpy(values), torch.from_numpy(log_prob)
+
+    def value_of(self, obs: np.ndarray) -> np.ndarray:
+        """The critic's V(s) (float32, shape (n, 1)) for numpy observations."""
+        _, vf_layers, _, (_, w_v, b_v) = self._numpy_layers()
+        x = np.asarray(obs, dtype=np.float32).reshape(len(obs), -1)
+        return (self._mlp(x, vf_layers) @ w_v + b_v).astype(np.float32)
+
+    def predict_values(self, obs: torch.Tensor) -> torch.Tensor:
+        if torch.is_grad_enabled() or not self._fits_numpy():
+            return super().predict_values(obs)
+        return torch.from_numpy(self.value_of(obs.numpy()))
+
+    def evaluate_actions(self, obs: torch.Tensor, actions: torch.Tensor
+                         ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        if not (self._fits_numpy() and self.share_features_extractor):
+            return super().evaluate_actions(obs, actions)
+        latent_pi, latent_vf = self.mlp_extractor(self.extract_features(obs))
+        log_p = torch.log_softmax(self.action_net(latent_pi), dim=-1)
+        log_prob = log_p.gather(1, actions.long().reshape(-1, 1)).squeeze(1)
+        entropy = -(log_p.exp() * log_p).sum(dim=1)
+        return self.value_net(latent_vf), log_prob, entropy
+
+
 def load(env: CocaineSeekingSB3VecEnv, where: str | Path = DATA) -> PPO:
     """The pre-trained PPO on `env` (its subjects, any number), the classroom minibatch rule kept.
 
@@ -133,11 +234,14 @@ def load(env: CocaineSeekingSB3VecEnv, where: str | Path = DATA) -> PPO:
         raise FileNotFoundError(f"{path} is missing; make it with `python -m rlcraving.agents.pretrained`")
     batch_size = algo_kwargs_for("PPO", env.num_envs)["batch_size"]
     try:
-        model = PPO.load(path, env=env, device="cpu", batch_size=batch_size)
+        model = PPO.load(path, env=env, device="cpu", batch_size=batch_size,
+                         custom_objects={"policy_class": LessonPolicy})
     except ValueError as error:   # SB3's space check
         raise ValueError(f"{path} does not fit the environment ({error}); the environment changed since it was "
                          "made: regenerate it with `python -m rlcraving.agents.pretrained`") from error
     model.set_logger(Logger(None, []))
+    for group in model.policy.optimizer.param_groups:   # Adam's multi-tensor step: the same update, ~20% faster
+        group["foreach"] = True
     return model
 
 
@@ -171,13 +275,112 @@ class _Report(BaseCallback):
         return True
 
 
+@dataclass
+class History:
+    """A cohort of the pre-trained PPO at the last 4-s step of its shared history (`live_history`),
+    ready to part into arms (`run_arms`, which copies it and leaves it as it is: one history serves
+    any number of tests)."""
+
+    model: PPO
+    recorder: SessionRecorder
+    sessions: int        # sessions in the history
+    arm_sessions: int    # sessions every arm has after it
+    arms: int            # arms planned (for progress reports)
+    seed: int
+
+
+def live_history(n_subjects: int, history: Sequence[Mapping[str, Any]], *, frozen_sessions: int,
+                 arm_sessions: int = 1, arms: int = 1, env_kwargs: Mapping[str, Any] | None = None, seed: int = 0,
+                 trace_sessions: Sequence[int] = (), event_subjects: Sequence[int] = (),
+                 report: Callable[[int, int], None] | None = None, where: str | Path = DATA) -> History:
+    """New subjects (`seed`, `env_kwargs`) live `history` with the pre-trained PPO: its first
+    `frozen_sessions` sessions with the policy acting and not learning, then learning.
+
+    Stops one 4-s step before the history's end, where `run_arms` parts the cohort. `trace_sessions`
+    may name sessions of the arms (history sessions + k). `report(done, total)` as sessions end,
+    total counting `arms` arms of `arm_sessions` sessions each.
+    """
+    kwargs = dict(env_kwargs or {})
+    check_keys("env_kwargs", kwargs, LESSON_ENV_KWARGS)
+    shared = len(as_calendar(list(history)))
+    check_number("frozen_sessions", frozen_sessions, lo=0, hi=shared - 1, integer=True)
+    after = check_number("arm_sessions", arm_sessions, lo=1, hi=1000, integer=True)
+    n_arms = check_number("arms", arms, lo=1, hi=1000, integer=True)
+    seed = check_number("seed", seed, lo=0, hi=2**32 - 1, integer=True)
+    # the arms' sessions are not started here (each arm brings its own); a placeholder holds their place
+    last = as_calendar(list(history)).entries[-1]
+    placeholder = CalendarEntry(last.phase, after, last.overrides)
+    calendar = as_calendar([*history, placeholder])
+    env = make_env(n_subjects, {**kwargs, "calendar": calendar})
+    model = load(env, where)
+    env.seed(seed)   # after load: SB3 seeds the env there
+    recorder = SessionRecorder(calendar, env.num_envs, trace_sessions=trace_sessions, event_subjects=event_subjects,
+                               stop_at_end=False)
+    recorder.attach(env)
+    total = shared + n_arms * after
+
+    def tell() -> None:
+        if report is not None:
+            report(int(recorder.finished.min()), total)
+
+    with torch_threads(1):
+        set_random_seed(seed)
+        model.policy.seed_actions([seed, 0])
+        _act(model, env, recorder, frozen_sessions, tell)
+        learnt = sum(session_steps(calendar[d], env.batch.params) for d in range(frozen_sessions, shared))
+        _learn(model, [recorder, _Steps(learnt - 1), _Report(tell)])
+    recorder.locals, recorder.globals = {}, {}   # SB3's references to the training loop's frames
+    return History(model, recorder, shared, after, n_arms, seed)
+
+
+def run_arms(lived: History, arms: Mapping[str, Sequence[Mapping[str, Any]]], *,
+             report: Callable[[int, int], None] | None = None) -> dict[str, CohortResult]:
+    """Each arm: a copy of `lived` (policy, optimiser, subjects) goes on learning through the arm's
+    sessions. Every arm draws the same action noise, so arms differ only by their sessions.
+
+    `report(done, total)` as sessions end, counting on from the history's sessions.
+    """
+    if not isinstance(arms, Mapping) or not arms:
+        raise ValueError(f"arms={arms!r} must be a non-empty dict of name -> calendar entries")
+    history = lived.recorder.calendar.entries
+    calendars = {name: as_calendar([*history[:-1], *entries]) for name, entries in arms.items()}
+    lengths = sorted({len(c) - lived.sessions for c in calendars.values()})
+    if lengths != [lived.arm_sessions]:
+        raise ValueError(f"arms have {lengths} sessions after the history; this history was lived for arms of "
+                         f"{lived.arm_sessions}")
+    total = lived.sessions + max(lived.arms, len(arms)) * lived.arm_sessions
+    now = {"recorder": lived.recorder, "offset": 0}   # whose sessions `tell` counts
+
+    def tell() -> None:
+        if report is not None:
+            report(now["offset"] + int(now["recorder"].finished.min()), total)
+
+    results = {}
+    with torch_threads(1):
+        for k, (name, cal) in enumerate(calendars.items()):
+            model, recorder = copy.deepcopy((lived.model, lived.recorder))
+            model.get_env().unwrapped.follow(cal)
+            recorder.follow(cal)
+            recorder.stop_at_end = True
+            now.update(recorder=recorder, offset=k * lived.arm_sessions)
+            set_random_seed(lived.seed + 1)
+            model.policy.seed_actions([lived.seed, 1])
+            _learn(model, [recorder, _Report(tell)])
+            if not recorder.done:
+                raise RuntimeError(f"arm {name!r} ended before every subject finished it")
+            recorder.locals, recorder.globals = {}, {}
+            results[name] = recorder.result(name)
+    return results
+
+
 def run_pretrained_arms(n_subjects: int, history: Sequence[Mapping[str, Any]],
                         arms: Mapping[str, Sequence[Mapping[str, Any]]], *, frozen_sessions: int,
                         env_kwargs: Mapping[str, Any] | None = None, seed: int = 0,
                         trace_sessions: Sequence[int] = (), event_subjects: Sequence[int] = (),
                         report: Callable[[int, int], None] | None = None,
                         where: str | Path = DATA) -> dict[str, CohortResult]:
-    """`cohort.run_cohort_arms` for the pre-trained PPO: one `CohortResult` per arm.
+    """`cohort.run_cohort_arms` for the pre-trained PPO: one `CohortResult` per arm
+    (`live_history`, then `run_arms`).
 
     The history's first `frozen_sessions` sessions are lived with the policy acting, not learning;
     the policy learns in every later session. Every arm has as many sessions as the first. The last
@@ -186,46 +389,14 @@ def run_pretrained_arms(n_subjects: int, history: Sequence[Mapping[str, Any]],
     """
     if not isinstance(arms, Mapping) or not arms:
         raise ValueError(f"arms={arms!r} must be a non-empty dict of name -> calendar entries")
-    kwargs = dict(env_kwargs or {})
-    check_keys("env_kwargs", kwargs, LESSON_ENV_KWARGS)
-    calendars = {name: as_calendar([*history, *entries]) for name, entries in arms.items()}
     shared = len(as_calendar(list(history)))
-    lengths = {len(c) for c in calendars.values()}
+    lengths = {len(as_calendar([*history, *entries])) for entries in arms.values()}
     if len(lengths) != 1:
         raise ValueError(f"arms have {sorted(lengths)} sessions in all; every arm needs as many as the first")
-    check_number("frozen_sessions", frozen_sessions, lo=0, hi=shared - 1, integer=True)
-    first = next(iter(calendars.values()))
-    env = make_env(n_subjects, {**kwargs, "calendar": first})
-    model = load(env, where)
-    env.seed(check_number("seed", seed, lo=0, hi=2**32 - 1, integer=True))   # after load: SB3 seeds the env there
-    recorder = SessionRecorder(first, env.num_envs, trace_sessions=trace_sessions, event_subjects=event_subjects,
-                               stop_at_end=False)
-    recorder.attach(env)
-    total = shared + len(arms) * (len(first) - shared)
-    now = {"recorder": recorder, "offset": 0}   # whose sessions `tell` counts
-
-    def tell() -> None:
-        if report is not None:
-            report(now["offset"] + int(now["recorder"].finished.min()), total)
-
-    with torch_threads(1):
-        set_random_seed(int(seed))
-        _act(model, env, recorder, frozen_sessions, tell)
-        learnt = sum(session_steps(first[d], env.batch.params) for d in range(frozen_sessions, shared))
-        _learn(model, [recorder, _Steps(learnt - 1), _Report(tell)])
-        results = {}
-        for k, (name, cal) in enumerate(calendars.items()):
-            recorder.locals, recorder.globals = {}, {}   # SB3's references to the training loop's frames
-            arm_model, arm_recorder = copy.deepcopy((model, recorder))
-            arm_model.get_env().unwrapped.follow(cal)
-            arm_recorder.calendar, arm_recorder.stop_at_end = cal, True
-            now.update(recorder=arm_recorder, offset=k * (len(first) - shared))
-            set_random_seed(int(seed) + 1)   # every arm draws the same action noise: arms differ by their sessions
-            _learn(arm_model, [arm_recorder, _Report(tell)])
-            if not arm_recorder.done:
-                raise RuntimeError(f"arm {name!r} ended before every subject finished it")
-            results[name] = arm_recorder.result(name)
-    return results
+    lived = live_history(n_subjects, history, frozen_sessions=frozen_sessions, arm_sessions=lengths.pop() - shared,
+                         arms=len(arms), env_kwargs=env_kwargs, seed=seed, trace_sessions=trace_sessions,
+                         event_subjects=event_subjects, report=report, where=where)
+    return run_arms(lived, arms, report=report)
 
 
 def _act(model: PPO, env: CocaineSeekingSB3VecEnv, recorder: SessionRecorder, sessions: int,
@@ -236,9 +407,8 @@ def _act(model: PPO, env: CocaineSeekingSB3VecEnv, recorder: SessionRecorder, se
     policy = model.policy
     policy.set_training_mode(False)
     while int(recorder.finished.min()) < sessions:
-        with torch.no_grad():
-            actions, values, _ = policy(policy.obs_to_tensor(obs)[0])
-        obs, rewards, dones, infos = env.step(actions.cpu().numpy())
+        actions, values, _ = policy.act(obs)
+        obs, rewards, dones, infos = env.step(actions)
         recorder.record(env, model, obs, rewards, dones, infos, values)
         if dones.any():
             tell()
@@ -267,8 +437,8 @@ def main(argv: Sequence[str] | None = None) -> None:
           f"policy sha256 {record['policy_sha256'][:12]}")
 
 
-__all__ = ["DATA", "LESSON_ENV_KWARGS", "NAME", "PROTOCOL", "calendar", "load", "main",
-           "policy_checksum", "run_pretrained_arms", "train", "training_record"]
+__all__ = ["DATA", "LESSON_ENV_KWARGS", "NAME", "PROTOCOL", "History", "LessonPolicy", "calendar", "live_history",
+           "load", "main", "policy_checksum", "run_arms", "run_pretrained_arms", "train", "training_record"]
 
 if __name__ == "__main__":
     main()

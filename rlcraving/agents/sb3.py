@@ -201,6 +201,7 @@ class SessionRecorder(BaseCallback):
         self._locked: CueLocked | None = None
         self._bin_steps = 1
         self._dt = 1.0
+        self._params: ModelParams | None = None
 
     @property
     def done(self) -> bool:
@@ -217,12 +218,30 @@ class SessionRecorder(BaseCallback):
                             f"got {type(env).__name__}")
         if self._trace_counts is not None or not self.traced:
             return
+        self._params = env.batch.params
         self._dt = env.batch.params.dt_s
         self._bin_steps = max(1, int(round(TRACE_BIN_S / self._dt)))
-        n_bins = max(-(-session_steps(self.calendar[d], env.batch.params) // self._bin_steps) for d in self.traced)
+        n_bins = self._bins_needed()
         self._trace_sums = np.zeros((len(self.traced), len(SB3_TRACE_SIGNALS), n_bins))
         self._trace_counts = np.zeros((len(self.traced), n_bins))
         self._locked = CueLocked(self.n, len(self.traced), self._dt)
+
+    def _bins_needed(self) -> int:
+        if self._params is None:
+            raise RuntimeError("attach the recorder to its environment first")
+        return max(-(-session_steps(self.calendar[d], self._params) // self._bin_steps) for d in self.traced)
+
+    def follow(self, calendar: Calendar) -> None:
+        """Go on recording on `calendar`: as many sessions as the one recorded so far, starting with the
+        sessions already lived (a copy of the cohort going on to another test). Trace bins grow to fit."""
+        if len(calendar) != len(self.calendar):
+            raise ValueError(f"calendar has {len(calendar)} sessions; this recorder records {len(self.calendar)}")
+        self.calendar = calendar
+        if self._trace_sums is not None and self._trace_counts is not None:
+            grow = self._bins_needed() - self._trace_counts.shape[1]
+            if grow > 0:
+                self._trace_sums = np.pad(self._trace_sums, ((0, 0), (0, 0), (0, grow)))
+                self._trace_counts = np.pad(self._trace_counts, ((0, 0), (0, grow)))
 
     def _on_step(self) -> bool:
         values = self.locals.get("values")
@@ -331,8 +350,12 @@ def prediction_error(model: BaseAlgorithm, new_obs: np.ndarray, reward: np.ndarr
     ended = np.flatnonzero(dones)
     for i in ended.tolist():
         following[i] = infos[i]["terminal_observation"]
-    with torch.no_grad():
-        v_next = policy.predict_values(policy.obs_to_tensor(following)[0]).cpu().numpy().ravel()
+    value_of = getattr(policy, "value_of", None)   # a numpy critic (pretrained.LessonPolicy) skips torch
+    if value_of is not None:
+        v_next = np.asarray(value_of(following), dtype=float).ravel()
+    else:
+        with torch.no_grad():
+            v_next = policy.predict_values(policy.obs_to_tensor(following)[0]).cpu().numpy().ravel()
     for i in ended.tolist():
         if not infos[i].get("TimeLimit.truncated", False):
             v_next[i] = 0.0

@@ -11,7 +11,7 @@ slider only picks an arm that is already there.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,6 +83,10 @@ class Lesson:
     @property
     def unit(self) -> str:
         return ROUTES[self.route]["unit"]
+
+    def history_key(self) -> tuple[Any, ...]:
+        """What the shared history (acquisition and extinction) depends on: not the test's settings."""
+        return (self.agent, self.subjects, self.seed, self.kor_knockout, self.acquisition_days, self.extinction_days)
 
     def without_dose(self) -> Lesson:
         """The same lesson with the dose at placebo: what `simulate` depends on."""
@@ -156,21 +160,32 @@ class LessonResult:
         return int(np.argsort(np.abs(test - np.median(test)), kind="stable")[0])
 
 
-def simulate(lesson: Lesson, report: Callable[[int, int], None] | None = None) -> LessonResult:
+def simulate(lesson: Lesson, report: Callable[[int, int], None] | None = None,
+             histories: MutableMapping[tuple[Any, ...], Any] | None = None) -> LessonResult:
     """Run the lesson: the shared history once, then the test under every dose of the route.
 
-    `report(done, total)` is called as sessions end (for a progress bar).
+    `report(done, total)` is called as sessions end (for a progress bar). `histories`, if given,
+    keeps the pre-trained PPO's lived histories by `Lesson.history_key` (the app's cache): a lesson
+    that differs from one already run only in its test (route, abstinence, stress, cue) then lives
+    only the test. The numbers are the same either way (tested).
     """
     arms = {lesson.arm_name(d): [lesson.test_session(d)] for d in lesson.doses}
     traced = (0, lesson.acquisition_days - 1, lesson.test_day)
     env_kwargs = {"individual_differences": True, "kor_knockout": lesson.kor_knockout}
     results: dict[str, CohortResult]
     if lesson.agent == PRETRAINED_PPO:
-        from rlcraving.agents.pretrained import run_pretrained_arms  # torch and SB3 only when asked for
+        from rlcraving.agents import pretrained  # torch and SB3 only when asked for
 
-        results = run_pretrained_arms(lesson.subjects, lesson.history(), arms, frozen_sessions=lesson.acquisition_days,
-                                      env_kwargs=env_kwargs, seed=lesson.seed, trace_sessions=traced,
-                                      event_subjects=range(lesson.subjects), report=report)
+        key = lesson.history_key()
+        lived = None if histories is None else histories.get(key)
+        if lived is None:
+            lived = pretrained.live_history(lesson.subjects, lesson.history(), frozen_sessions=lesson.acquisition_days,
+                                            arms=len(arms), env_kwargs=env_kwargs, seed=lesson.seed,
+                                            trace_sessions=traced, event_subjects=range(lesson.subjects),
+                                            report=report)
+            if histories is not None:
+                histories[key] = lived
+        results = pretrained.run_arms(lived, arms, report=report)
     else:
         results = run_cohort_arms(lesson.subjects, lesson.history(), arms, agent=lesson.agent, seed=lesson.seed,
                                   env_kwargs=env_kwargs, trace_sessions=traced,

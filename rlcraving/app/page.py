@@ -17,6 +17,7 @@ st.set_page_config(page_title="rlcraving: cocaine seeking and baclofen", layout=
 
 
 CACHED_LESSONS = 32
+CACHED_HISTORIES = 8
 #: Shown under the agent control when the pre-trained PPO is chosen (the time is measured: docs/sb3.md).
 PPO_NOTE = ("The PPO is a neural network (stable-baselines3) shipped pre-trained on acquisition; it learns on "
             "through extinction and the tests. That is slow: the first run of a setting takes a minute or more "
@@ -35,6 +36,13 @@ def _lessons() -> dict[classroom.Lesson, classroom.LessonResult]:
     return {}
 
 
+@st.cache_resource
+def _histories() -> dict[tuple, object]:
+    """The pre-trained PPO's lived histories (`classroom.simulate`'s cache), shared by every session
+    (oldest dropped past 8): another test after the same history lives only the test."""
+    return {}
+
+
 def run_lesson(lesson: classroom.Lesson, bar: st.delta_generator.DeltaGenerator) -> classroom.LessonResult:
     """The lesson's results: from the cache, or simulated with a progress bar."""
     store = _lessons()
@@ -42,9 +50,11 @@ def run_lesson(lesson: classroom.Lesson, bar: st.delta_generator.DeltaGenerator)
         def report(done: int, total: int) -> None:
             bar.progress(done / total, text=f"simulating: session {done} of {total}")
 
-        store[lesson] = classroom.simulate(lesson, report=report)
-        while len(store) > CACHED_LESSONS:
-            store.pop(next(iter(store)))
+        histories = _histories()
+        store[lesson] = classroom.simulate(lesson, report=report, histories=histories)
+        for cache, size in ((store, CACHED_LESSONS), (histories, CACHED_HISTORIES)):
+            while len(cache) > size:
+                cache.pop(next(iter(cache)))
     return store[lesson]
 
 

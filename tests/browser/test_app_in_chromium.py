@@ -1,8 +1,10 @@
 """The classroom app in a real headless Chromium (Debian's `chromium`, driven by Playwright), with
-the network cut: the page loads, draws its four figures and reacts to the dose slider.
+the network cut: the page loads, draws its four figures and reacts to the dose slider, with a TD
+agent and with the pre-trained PPO.
 
 Run by `make test-browser` (and by .ci/run, which installs chromium when it is missing); not part
-of the default suite. `RLCRAVING_APP_SCREENSHOT=path.png` also saves a screenshot of the page.
+of the default suite. `RLCRAVING_APP_SCREENSHOT=path.png` also saves a screenshot of the page
+(`RLCRAVING_APP_SCREENSHOT_PPO=path.png`: of the page with the pre-trained PPO).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,7 +57,14 @@ def server() -> Iterator[str]:
         proc.wait(timeout=20)
 
 
-def test_page_loads_offline_draws_its_figures_and_follows_the_slider(server):
+DRAWN = "[...document.querySelectorAll('[data-testid=\"stImage\"] img')]"
+METRICS = "[...document.querySelectorAll('[data-testid=\"stMetricLabel\"]')]"
+
+
+@pytest.fixture()
+def page(server: str) -> Iterator[Any]:
+    """A fresh headless Chromium page on the app, with the network cut; after the test, no request
+    may have gone anywhere but this machine."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (or set RLCRAVING_CHROMIUM)")
     sync_api = pytest.importorskip("playwright.sync_api")
@@ -64,23 +74,51 @@ def test_page_loads_offline_draws_its_figures_and_follows_the_slider(server):
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
                                     args=["--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, "
                                           "EXCLUDE localhost", "--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1500})
-        page.on("request", lambda r: outside.append(r.url) if r.url.startswith(("http:", "https:", "ws:", "wss:"))
-                and not any(f"//{h}:" in r.url or f"//{h}/" in r.url for h in LOCAL_HOSTS) else None)
-        page.goto(server, timeout=PAGE_TIMEOUT_MS)
-        drawn = "[...document.querySelectorAll('[data-testid=\"stImage\"] img')]"
-        page.wait_for_function(f"{drawn}.filter(i => i.complete && i.naturalWidth > 200).length == 4",
-                               timeout=PAGE_TIMEOUT_MS)
-        metrics = page.locator('[data-testid="stMetricLabel"]')
-        assert "baclofen 2.5 mg/kg i.p." in " ".join(metrics.all_inner_texts())
-        shot = os.environ.get("RLCRAVING_APP_SCREENSHOT")
-        if shot:
-            page.screenshot(path=shot, full_page=True)
-        dose = page.locator('[data-testid="stSidebar"] [data-testid="stSlider"] input[type="range"]').first
-        assert dose.get_attribute("aria-valuetext") == "2.5 mg/kg i.p."
-        dose.focus()
-        dose.press("ArrowRight")   # 2.5 -> 5 mg/kg
-        page.wait_for_function("[...document.querySelectorAll('[data-testid=\"stMetricLabel\"]')]"
-                               ".some(e => e.innerText.includes('baclofen 5 mg/kg i.p.'))", timeout=PAGE_TIMEOUT_MS)
+        tab = browser.new_page(viewport={"width": 1400, "height": 1500})
+        tab.on("request", lambda r: outside.append(r.url) if r.url.startswith(("http:", "https:", "ws:", "wss:"))
+               and not any(f"//{h}:" in r.url or f"//{h}/" in r.url for h in LOCAL_HOSTS) else None)
+        tab.goto(server, timeout=PAGE_TIMEOUT_MS)
+        yield tab
         browser.close()
     assert not outside, f"the page asked for outside addresses: {outside[:5]}"
+
+
+def _wait_for_figures(page: Any) -> None:
+    page.wait_for_function(f"{DRAWN}.filter(i => i.complete && i.naturalWidth > 200).length == 4",
+                           timeout=PAGE_TIMEOUT_MS)
+
+
+def _step_dose_slider(page: Any, now: str, then: str) -> None:
+    """Move the dose slider one step right with the keyboard and wait for the page to follow."""
+    dose = page.locator('[data-testid="stSidebar"] [data-testid="stSlider"] input[type="range"]').first
+    assert dose.get_attribute("aria-valuetext") == now
+    dose.focus()
+    dose.press("ArrowRight")
+    page.wait_for_function(f"{METRICS}.some(e => e.innerText.includes('baclofen {then}'))", timeout=PAGE_TIMEOUT_MS)
+
+
+def test_page_loads_offline_draws_its_figures_and_follows_the_slider(page):
+    _wait_for_figures(page)
+    metrics = page.locator('[data-testid="stMetricLabel"]')
+    assert "baclofen 2.5 mg/kg i.p." in " ".join(metrics.all_inner_texts())
+    shot = os.environ.get("RLCRAVING_APP_SCREENSHOT")
+    if shot:
+        page.screenshot(path=shot, full_page=True)
+    _step_dose_slider(page, "2.5 mg/kg i.p.", "5 mg/kg i.p.")
+
+
+def test_the_pretrained_ppo_runs_in_the_page_and_follows_the_slider(page):
+    """The PPO chosen in the sidebar: the page runs it (progress bar, then four figures and its note),
+    and the dose slider is served from what was run."""
+    _wait_for_figures(page)
+    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
+    page.get_by_role("option", name="PPO, pre-trained (stable-baselines3)").click()
+    page.wait_for_function("document.body.innerText.includes('shipped pre-trained on acquisition')",
+                           timeout=PAGE_TIMEOUT_MS)
+    page.wait_for_function("document.body.innerText.includes('For the PPO it is the error of its critic')",
+                           timeout=PAGE_TIMEOUT_MS)
+    _wait_for_figures(page)
+    shot = os.environ.get("RLCRAVING_APP_SCREENSHOT_PPO")
+    if shot:
+        page.screenshot(path=shot, full_page=True)
+    _step_dose_slider(page, "2.5 mg/kg i.p.", "5 mg/kg i.p.")
