@@ -16,7 +16,10 @@ regenerates it (same seed, same parameters: the checksum is tested).
 settings) live the history's first `frozen_sessions` sessions (acquisition, which the checkpoint
 has learnt) with the pre-trained policy acting and not learning, then the policy goes on learning,
 as the TD agents do, through the rest of the history (extinction) and each arm's own sessions (the
-tests). Arms are copies of the policy and the subjects at the end of the history.
+tests). Arms are copies of the policy and the subjects at the end of the history; `live_history`
+and `run_arms` are its two halves, so one lived history can serve many tests (the app keeps them).
+In a lesson the PPO updates on whole rollouts (`LESSON_MINIBATCHES`), and its policy is a
+`LessonPolicy`: SB3's, with the passes that need no gradient in numpy (the same numbers, faster).
 """
 
 from __future__ import annotations
@@ -66,6 +69,15 @@ PROTOCOL: dict[str, Any] = {"subjects": 32, "acquisition_days": 10, "session_min
                             "individual_differences": True}
 #: Environment options a lesson may set on the pre-trained PPO's subjects.
 LESSON_ENV_KWARGS = ("kor_knockout", "individual_differences", "params")
+#: Minibatches per epoch when the PPO learns on in a lesson (pre-training used `sb3.MINIBATCHES`, 4):
+#: one, the whole 64-step rollout, so 4 updates per rollout (n_epochs) instead of 16. An update costs
+#: the same few ms whatever its size (torch's per-call overhead at these network sizes), so this
+#: quarters the lesson's training time, which was half of its time. Measured (docs/sb3.md, 16
+#: subjects, seeds 0-2): extinction and the placebo cue test as with 16 updates (last extinction
+#: session 10.6-13.9 vs 9.5-14.1 presses, placebo test 53-67 vs 55-75), and the policy's own presses
+#: in the test now fall with the dose (with 16 updates they did not, and only the environment's
+#: cue-driven presses carried baclofen's effect): the lesson's baclofen effect depends on this setting.
+LESSON_MINIBATCHES = 1
 
 
 def calendar(protocol: Mapping[str, Any] = PROTOCOL) -> Calendar:
@@ -294,7 +306,8 @@ def live_history(n_subjects: int, history: Sequence[Mapping[str, Any]], *, froze
                  trace_sessions: Sequence[int] = (), event_subjects: Sequence[int] = (),
                  report: Callable[[int, int], None] | None = None, where: str | Path = DATA) -> History:
     """New subjects (`seed`, `env_kwargs`) live `history` with the pre-trained PPO: its first
-    `frozen_sessions` sessions with the policy acting and not learning, then learning.
+    `frozen_sessions` sessions with the policy acting and not learning, then learning (updates on
+    whole rollouts, `LESSON_MINIBATCHES`).
 
     Stops one 4-s step before the history's end, where `run_arms` parts the cohort. `trace_sessions`
     may name sessions of the arms (history sessions + k). `report(done, total)` as sessions end,
@@ -313,6 +326,7 @@ def live_history(n_subjects: int, history: Sequence[Mapping[str, Any]], *, froze
     calendar = as_calendar([*history, placeholder])
     env = make_env(n_subjects, {**kwargs, "calendar": calendar})
     model = load(env, where)
+    model.batch_size = model.n_steps * env.num_envs // LESSON_MINIBATCHES
     env.seed(seed)   # after load: SB3 seeds the env there
     recorder = SessionRecorder(calendar, env.num_envs, trace_sessions=trace_sessions, event_subjects=event_subjects,
                                stop_at_end=False)
@@ -437,8 +451,9 @@ def main(argv: Sequence[str] | None = None) -> None:
           f"policy sha256 {record['policy_sha256'][:12]}")
 
 
-__all__ = ["DATA", "LESSON_ENV_KWARGS", "NAME", "PROTOCOL", "History", "LessonPolicy", "calendar", "live_history",
-           "load", "main", "policy_checksum", "run_arms", "run_pretrained_arms", "train", "training_record"]
+__all__ = ["DATA", "LESSON_ENV_KWARGS", "LESSON_MINIBATCHES", "NAME", "PROTOCOL", "History", "LessonPolicy",
+           "calendar", "live_history", "load", "main", "policy_checksum", "run_arms", "run_pretrained_arms", "train",
+           "training_record"]
 
 if __name__ == "__main__":
     main()

@@ -20,9 +20,10 @@ CACHED_LESSONS = 32
 CACHED_HISTORIES = 8
 #: Shown under the agent control when the pre-trained PPO is chosen (the time is measured: docs/sb3.md).
 PPO_NOTE = ("The PPO is a neural network (stable-baselines3) shipped pre-trained on acquisition; it learns on "
-            "through extinction and the tests. That is slow: the first run of a setting takes a minute or more "
-            "(91 s for 16 subjects measured on a busy 2-core machine; the TD agents take seconds). Each setting "
-            "is kept once run, so going back to it, or to another dose, is instant.")
+            "through extinction and the tests, so its first run of a setting is slower than a TD agent's: about 10 s "
+            "of computing for 16 subjects (longer when the machine is busy; docs/sb3.md). The lived history is kept, "
+            "so another test (stress, abstinence, cue, route) after it takes a few seconds, and another dose is "
+            "instant.")
 
 
 def agent_words(agent: str) -> str:
