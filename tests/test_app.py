@@ -114,6 +114,12 @@ def test_lesson_rejects_bad_settings(field, value, words):
         classroom.Lesson(**{field: value})
 
 
+def test_a_flat_course_is_not_called_a_rise():
+    assert classroom.change_words(16.2, 16.6, 10).startswith("were 16.2 in session 1 and 16.6 in session 10")
+    assert classroom.change_words(3.0, 9.0, 10) == "rose from 3.0 in session 1 to 9.0 in session 10"
+    assert classroom.change_words(9.0, 3.0, 4).startswith("fell from 9.0")
+
+
 def test_what_is_happening_reads_the_numbers(small):
     result = small
     les = result.lesson

@@ -218,12 +218,11 @@ def what_is_happening(result: LessonResult, dose: float) -> list[str]:
     placebo = result.presses(les.test_day).mean()
     treated = result.presses(les.test_day, dose).mean()
     knockout = " They lack the kappa-opioid receptor (knockout)." if les.kor_knockout else ""
-    went = "rose" if last_sa > first else "went"
     fell = "fell" if last_ext < last_sa else "stayed"
     lines = [
         f"**Learning.** {les.subjects} simulated subjects ({learner_words(les.agent)}) can press a lever for an "
         f"intravenous dose of cocaine in daily 1-h sessions; each dose comes with a light-and-tone cue. Active presses "
-        f"{went} from {first:.1f} in session 1 to {last_sa:.1f} in session {les.acquisition_days}.{knockout}"
+        f"{change_words(first, last_sa, les.acquisition_days)}.{knockout}"
         + (pretraining_words() if les.agent == PRETRAINED_PPO else ""),
         f"**Extinction.** For {_count(les.extinction_days, 'session')} pressing gives nothing: no drug, no cue. "
         f"Pressing {fell} {'to' if fell == 'fell' else 'at'} {last_ext:.1f} per session.",
@@ -240,6 +239,16 @@ def what_is_happening(result: LessonResult, dose: float) -> list[str]:
         lines.append("**Baclofen** is at 0 (placebo): pick a dose to see what turning down dopamine signalling does "
                      "to the test.")
     return lines
+
+
+def change_words(first: float, last: float, last_session: int) -> str:
+    """ "rose from 3.0 in session 1 to 9.0 in session 10" (or fell; or "were ... and ..." when the
+    change is under a fifth, so that a flat course is not called a rise)."""
+    if last > 1.2 * first:
+        return f"rose from {first:.1f} in session 1 to {last:.1f} in session {last_session}"
+    if first > 1.2 * last:
+        return f"fell from {first:.1f} in session 1 to {last:.1f} in session {last_session}"
+    return f"were {first:.1f} in session 1 and {last:.1f} in session {last_session}, about as many"
 
 
 def learner_words(agent: str) -> str:
@@ -269,5 +278,5 @@ def _count(n: float, unit: str) -> str:
     return f"{n:g} {unit}{'' if n == 1 else 's'}"
 
 
-__all__ = ["LESSON_AGENTS", "PRETRAINED_PPO", "ROUTES", "Lesson", "LessonResult", "learner_words", "pretraining_words",
-           "regimen", "simulate", "what_is_happening"]
+__all__ = ["LESSON_AGENTS", "PRETRAINED_PPO", "ROUTES", "Lesson", "LessonResult", "change_words",
+           "learner_words", "pretraining_words", "regimen", "simulate", "what_is_happening"]

@@ -28,7 +28,7 @@ PPO_NOTE = ("The PPO is a neural network (stable-baselines3) shipped pre-trained
 
 def agent_words(agent: str) -> str:
     """The agent control's label for `agent`."""
-    return "PPO, pre-trained (stable-baselines3)" if agent == classroom.PRETRAINED_PPO else agent.replace("_", "-")
+    return "PPO, pre-trained" if agent == classroom.PRETRAINED_PPO else agent.replace("_", "-")
 
 
 @st.cache_resource
@@ -140,9 +140,13 @@ def course_caption(result: classroom.LessonResult, dose: float) -> str:
     les = result.lesson
     first, last = result.presses(0).mean(), result.presses(les.acquisition_days - 1).mean()
     inactive = result.presses(les.acquisition_days - 1, measure="inactive_presses").mean()
+    course = classroom.change_words(first, last, les.acquisition_days)
+    if les.agent == classroom.PRETRAINED_PPO:
+        learning = f"The PPO arrived trained on acquisition: active presses {course}"
+    else:
+        learning = f"Active presses {course}, as the subjects learned that the lever brings cocaine"
     return (f"Each dot is the mean over {les.subjects} subjects in one daily session (shaded: 95% interval). "
-            f"Presses on the active lever rose from {first:.1f} to {last:.1f} as the subjects learned that it "
-            f"brings cocaine, while the inactive lever (dashed) stayed near {inactive:.1f}. When pressing stopped "
+            f"{learning}, while the inactive lever (dashed) stayed near {inactive:.1f}. When pressing stopped "
             "paying (extinction), pressing fell. All groups are the same subjects with the same history until the "
             f"test, where they part: placebo, and {result.arm(dose) if dose else 'no treatment'}.")
 

@@ -111,8 +111,8 @@ def test_the_pretrained_ppo_runs_in_the_page_and_follows_the_slider(page):
     """The PPO chosen in the sidebar: the page runs it (progress bar, then four figures and its note),
     and the dose slider is served from what was run."""
     _wait_for_figures(page)
-    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
-    page.get_by_role("option", name="PPO, pre-trained (stable-baselines3)").click()
+    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"] button[aria-label="Open"]').first.click()
+    page.locator('[role="option"]', has_text="PPO, pre-trained").click()
     page.wait_for_function("document.body.innerText.includes('shipped pre-trained on acquisition')",
                            timeout=PAGE_TIMEOUT_MS)
     page.wait_for_function("document.body.innerText.includes('For the PPO it is the error of its critic')",
