@@ -358,6 +358,7 @@ def dopamine_shift_figure(traces: pd.DataFrame, *, labels: dict[str, str] | None
     days = sorted(locked["day"].unique())
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.3), sharex=True)
     palette = plt.get_cmap("viridis")
+    arm_colors = _colors(len(conditions))   # where groups part: each its colour of the course figure
     for ax, signal in zip(axes, ("cue_locked_prediction_error", "cue_locked_drug_dopamine"), strict=True):
         for k, day in enumerate(days):
             part = locked[(locked["signal"] == signal) & (locked["day"] == day)]
@@ -369,10 +370,11 @@ def dopamine_shift_figure(traces: pd.DataFrame, *, labels: dict[str, str] | None
                     continue
                 mean = block.groupby("time_s")["value"].mean()
                 label = f"session {day + 1} ({phase_words(str(block['phase'].iloc[0]), short=True)})"
+                color = palette(0.75 * k / max(len(days) - 1, 1))
                 if differ:
                     label += f", {labels.get(name, name)}"
-                ax.plot(mean.index, mean.to_numpy(), color=palette(0.75 * k / max(len(days) - 1, 1)),
-                        lw=2, ls=("-", "--", ":", "-.")[c % 4], label=label)
+                    color = arm_colors[conditions.index(name)]
+                ax.plot(mean.index, mean.to_numpy(), color=color, lw=2, ls="--" if differ else "-", label=label)
         ax.axvline(0, color="0.5", lw=1, ls=":")
         ax.axhline(0, color="0.7", lw=0.8)
         ax.set_xlabel("time from cue onset (s)")
