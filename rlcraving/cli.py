@@ -424,7 +424,9 @@ def _trial_summary(results: Any, seconds: float) -> list[str]:
            if fitted < len(t) else ""),
         f"  subgroup by baseline use: heavier users {np.nanmean(t['effect_heavy']):+.2f}, "
         f"lighter {np.nanmean(t['effect_light']):+.2f}; interaction p < 0.05 in "
-        f"{(t['gee_interaction_p'] < 0.05).mean():.0%} of trials",
+        f"{(t['gee_interaction_p'] < 0.05).mean():.0%} of trials"
+        + (f" (not fitted in {missing}: one subgroup only, or a degenerate trial)"
+           if (missing := int(t["gee_interaction_p"].isna().sum())) else ""),
     ]
 
 

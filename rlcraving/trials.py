@@ -394,7 +394,8 @@ def _analyse(design: TrialDesign, urines: dict[str, np.ndarray], people: np.ndar
 
 def _gee(units: np.ndarray, observed: np.ndarray, arm: np.ndarray, heavy: np.ndarray) -> dict[str, float]:
     """Binomial GEE with exchangeable correlation within a person: y ~ arm + time, and the
-    interaction with heavier baseline use. Returns the arm's log odds and p, the interaction's p."""
+    interaction with heavier baseline use. Returns the arm's log odds and p, the interaction's p
+    (NaN where everyone observed is in one subgroup: the interaction is then the arm itself)."""
     import statsmodels.api as sm
     from statsmodels.genmod.cov_struct import Exchangeable
 
@@ -412,9 +413,10 @@ def _gee(units: np.ndarray, observed: np.ndarray, arm: np.ndarray, heavy: np.nda
                                        cov_struct=Exchangeable()).fit()
             if abs(float(main.params["arm"])) <= MAX_LOG_ODDS:   # beyond: the fit diverged (separation)
                 out["gee_log_odds"], out["gee_p"] = float(main.params["arm"]), float(main.pvalues["arm"])
-            inter = sm.GEE.from_formula("y ~ arm * heavy + time", groups="person", data=frame,
-                                        family=sm.families.Binomial(), cov_struct=Exchangeable()).fit()
-            out["gee_interaction_p"] = float(inter.pvalues["arm:heavy"])
+            if frame["heavy"].nunique() > 1:   # with one subgroup (e.g. all severe) arm:heavy is arm: not identified
+                inter = sm.GEE.from_formula("y ~ arm * heavy + time", groups="person", data=frame,
+                                            family=sm.families.Binomial(), cov_struct=Exchangeable()).fit()
+                out["gee_interaction_p"] = float(inter.pvalues["arm:heavy"])
         except (ValueError, np.linalg.LinAlgError):   # a degenerate trial (e.g. nobody negative in an arm)
             pass
     return out

@@ -44,6 +44,17 @@ def test_a_severe_only_trial_randomises_only_people_positive_at_every_baseline_u
     assert np.all(results.urines["baseline_positive"] == 1.0)
 
 
+def test_the_interaction_with_heavier_use_is_not_reported_where_everyone_is_in_one_subgroup() -> None:
+    from rlcraving.trials import _gee
+
+    units = np.random.default_rng(0).random((12, 20)) < 0.3      # visits x people
+    observed, arm = np.ones((12, 20), dtype=bool), np.arange(20) % 2
+    split = _gee(units, observed, arm, np.arange(20) < 10)
+    assert 0.0 < split["gee_interaction_p"] < 1.0
+    alone = _gee(units, observed, arm, np.ones(20, dtype=bool))   # e.g. Kahn's severe users: all "heavier"
+    assert np.isnan(alone["gee_interaction_p"]) and alone["gee_p"] == split["gee_p"]
+
+
 def test_the_papers_designs_load_as_the_papers_ran_them() -> None:
     shoptaw = load_trial(EXPERIMENTS / "shoptaw_2003.yaml")
     assert (shoptaw.n_randomised, shoptaw.treatment_weeks, shoptaw.outcome) == (70, 16, "negative_urines")
