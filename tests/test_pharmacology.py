@@ -3,8 +3,8 @@
 *Baclofen for Cocaine Cravings* and *Is Baclofen Effective for Cocaine Cravings?* (docs/model.md,
 references): oral baclofen peaks 1-3 h after a dose, half-life 2-6 h, 70-85% renally excreted
 unchanged (renal impairment -> accumulation); clinical regimens of 5-20 mg three times a day with
-titration; abrupt discontinuation gives a withdrawal syndrome that tapering avoids (*What are the management strategies for
-baclofen withdrawal symptoms?*, Dr.Oracle).
+titration; abrupt discontinuation gives a withdrawal syndrome that tapering avoids
+(*What are the management strategies for baclofen withdrawal symptoms?*, Dr.Oracle).
 """
 
 from __future__ import annotations
