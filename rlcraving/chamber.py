@@ -21,6 +21,7 @@ from rlcraving.organism import (
     _DYSPHORIA,
     _EXTINCTION_RATE,
     _INCENTIVE,
+    _KOR,
     _OCCUPANCY,
     _PAVLOVIAN_RATE,
     _RETRIEVAL,
@@ -43,8 +44,10 @@ SUMMARY_FIELDS = ("active_presses", "inactive_presses", "sucrose_presses", "infu
                   "shocks", "breakpoint", "intake_mg_per_kg", "first_hour_infusions")
 
 #: Entries of `Chamber._chamber_coefficients`: the chamber's constants of one step.
-CHAMBER_COEFFICIENTS = ("timeout_fraction", "pr_limit_steps", "dt_s", "timeout_steps", "first_hour_steps")
-_TIMEOUT_FRACTION, _PR_LIMIT_STEPS, _DT_S, _TIMEOUT_STEPS, _FIRST_HOUR_STEPS = range(len(CHAMBER_COEFFICIENTS))
+CHAMBER_COEFFICIENTS = ("timeout_fraction", "pr_limit_steps", "dt_s", "timeout_steps", "first_hour_steps",
+                        "generality", "retrieval_kor")
+(_TIMEOUT_FRACTION, _PR_LIMIT_STEPS, _DT_S, _TIMEOUT_STEPS, _FIRST_HOUR_STEPS, _GENERALITY,
+ _RETRIEVAL_KOR) = range(len(CHAMBER_COEFFICIENTS))
 #: Columns of `Chamber._tally` (column 0 counts "other" steps and is not reported).
 (_BREAKPOINT, _INFUSIONS, _INTAKE, _FIRST_HOUR_INFUSIONS) = (
     1 + SUMMARY_FIELDS.index(name) for name in ("breakpoint", "infusions", "intake_mg_per_kg", "first_hour_infusions"))
@@ -77,7 +80,8 @@ class Chamber:
         self._transit_slot = self._transit_left = 0
         coefficients = {"timeout_fraction": 1.0 / max(self._timeout_steps, 1), "pr_limit_steps": self._pr_limit_steps,
                         "dt_s": p.dt_s, "timeout_steps": self._timeout_steps,
-                        "first_hour_steps": self._first_hour_steps}
+                        "first_hour_steps": self._first_hour_steps, "generality": p.extinction_generality,
+                        "retrieval_kor": p.extinction_retrieval_kor}
         self._chamber_coefficients = np.array([coefficients[name] for name in CHAMBER_COEFFICIENTS], dtype=float)
         # per-step rates of the presses the environment adds to the agent's (docs/model.md 3.2)
         self._approach_rate = (p.pavlovian_approach_per_h * p.dt_s / 3600.0 if self.options.pavlovian_controller
@@ -309,8 +313,11 @@ def schedule(actions: np.ndarray, gain: np.ndarray, L: np.ndarray, S: np.ndarray
                 last_extinction_h[i] = session_start_h[i] + clocks[i, 0] * W[_DT_S] / 3600.0
             x[0], x[1], x[2], x[3] = cue[i], 1.0, L[i, _OCCUPANCY], 1.0
             other_inhibition(L[i, _RETRIEVAL], elsewhere[i], inhibition_old[i], other)
+            # new extinction is learnt more slowly under stress (stress impairs extinction learning, Maren
+            # & Holmes 2016): the stress factor of retrieval, with its general share
+            learning = W[_GENERALITY] + (1.0 - W[_GENERALITY]) * math.exp(-L[i, _KOR] / W[_RETRIEVAL_KOR])
             pav.trial(excitation[i], inhibition[i], x, 1.0 if infused else 0.0, S[i, _PAVLOVIAN_RATE],
-                      S[i, _EXTINCTION_RATE], gain[i], 1.0, other)
+                      S[i, _EXTINCTION_RATE] * learning, gain[i], 1.0, other)
     return n_completed > 0
 
 

@@ -45,6 +45,9 @@ PERSON_AGENT_PARAMS: dict[str, float] = {
     "discount_time_s": 3 * 3600.0,
     # chosen: with equal values, ordinary activity is ten times as likely as seeking or using an hour
     "operant_presses_per_h": 0.1,
+    # the person's world keeps separate action values (docs/agents.md, value_sharing): sharing the
+    # state's value was measured in the chamber only, and the trial rows were not re-run with it
+    "value_sharing": 0.0,
 }
 
 
@@ -301,7 +304,8 @@ def run_trials(design: TrialDesign, n_trials: int | None = None, *, scale: int =
         return _run_sb3_trials(design, n_trials, scale, seed)
     life = TrialLife(design, n_trials, scale, seed)
     batch, everyone = life.batch, life.everyone
-    agent = make_agent(design.agent, batch, {**PERSON_AGENT_PARAMS, **design.agent_params},
+    person = {k: v for k, v in PERSON_AGENT_PARAMS.items() if k in AGENTS[design.agent].PARAMETERS}
+    agent = make_agent(design.agent, batch, {**person, **design.agent_params},
                        individual_differences=True)
     agent.new_subjects(everyone)
     agent.begin(everyone)

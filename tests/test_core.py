@@ -467,6 +467,28 @@ def test_extinction_learnt_under_stress_is_retrieved_under_stress() -> None:
     assert ends[0.5] < ends[0.0] + 0.15
 
 
+def test_extinction_is_learnt_more_slowly_under_stress() -> None:
+    """docs/model.md section 5: an unreinforced drug trial lays down extinction at the rate
+    beta f (-delta), f = zeta + (1 - zeta) exp(-k / sigma_k): in full unstressed, more slowly in the
+    stressed cue test (Maren & Holmes 2016)."""
+    import copy
+    extinguished = _trained_then_extinguished()
+    factors = {}
+    for mA in (0.0, 0.5):
+        batch = copy.deepcopy(extinguished)
+        next_session(batch, session("cue_reinstatement", footshock_mA=mA))
+        kor = float(batch.kor[0])
+        predicted = float(batch.value_cue[0] + batch.value_context[0] + batch.value_lever[0]
+                          + batch.occupancy[0] * batch.value_drug_state[0])
+        before = batch.I[0, pav.DRUG_CUE, 0, pav.DRUG]
+        batch.step(np.array([ACTIVE]))   # one completed ratio, unreinforced: the cue comes on
+        laid_down = batch.I[0, pav.DRUG_CUE, 0, pav.DRUG] - before
+        factor = P.extinction_generality + (1 - P.extinction_generality) * np.exp(-kor / P.extinction_retrieval_kor)
+        assert laid_down == pytest.approx(batch.extinction_rate[0] * factor * predicted, rel=1e-9)
+        factors[mA] = factor
+    assert factors[0.0] == 1.0 and factors[0.5] < 0.8
+
+
 def test_renewal_is_partial() -> None:
     """ABA renewal restores part of the lever's value: the general share of its extinction in B is
     expressed in A (Bouton 2004), so A after B lies between the trained and the AAA-extinguished value."""

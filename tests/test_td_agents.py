@@ -124,7 +124,7 @@ def test_redish_is_ordinary_td_without_the_drug():
 
 def test_dezfouli_with_a_frozen_baseline_is_undiscounted_redish():
     runs = {}
-    for name, kind, params in (("redish", Redish, {"discount_time_s": 1e6}),
+    for name, kind, params in (("redish", Redish, {"discount_time_s": 1e6, "value_sharing": 0.0}),
                                ("dezfouli0", Dezfouli, {"baseline_time_min": 1e6, "allostasis_weight": 0.0}),
                                ("dezfouli", Dezfouli, {})):
         batch = _batch(5)

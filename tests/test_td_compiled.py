@@ -57,6 +57,9 @@ def _reference_learn(agent: TDAgent, obs: np.ndarray, reward: np.ndarray, done: 
         agent.actions = agent.batch.performed_actions
     phi, phi_next = agent._phi, _reference_features(obs, agent.features)
     next_values = sequential_linear(agent.weights, phi_next)
+    sharing = agent.settings.get("value_sharing", 0.0)
+    if sharing > 0:   # a lever's value: its own weights' plus the shared part of other behaviour's
+        next_values[1:] += WEIGHT_DTYPE(sharing) * next_values[OTHER]
     next_actions, policy = _reference_choose(agent, next_values, obs[:, agent.features.incentive_column])
     overlap = sequential_linear(phi, phi_next)
     r = agent._reward(reward)
@@ -90,6 +93,8 @@ def _reference_learn(agent: TDAgent, obs: np.ndarray, reward: np.ndarray, done: 
             pressed = np.flatnonzero(agent.actions == a)
             agent.weights[a][:, pressed] += phi[:, pressed] * step[pressed]
         next_values[agent.actions, rows] += step * overlap
+        if sharing > 0:
+            next_values[1:] += sharing * np.where(agent.actions == OTHER, step, 0.0) * overlap
     return {"signal": signal, "actions": next_actions, "values": next_values, "weights": agent.weights.copy(),
             "phi": phi_next}
 
@@ -136,6 +141,28 @@ def test_q_learning_bootstraps_from_the_best_action_and_sarsa_from_the_chosen(bo
     compiled.value_update(np.zeros((3, 4, 3), dtype=WEIGHT_DTYPE), np.zeros((3, 3), dtype=WEIGHT_DTYPE),
                           next_values.copy(), np.zeros(3, dtype=np.int64), next_actions, zeros,
                           np.zeros(3, dtype=bool), np.ones(3), np.ones(1), np.zeros(1), phi, phi,
-                          bootstrap_chosen, np.zeros(0), np.zeros(0), 0.0, 0.0, np.zeros(0), signal)
+                          bootstrap_chosen, np.zeros(0), np.zeros(0), 0.0, 0.0, np.zeros(0), 0.0, signal)
     expected = next_values[next_actions, rows] if bootstrap_chosen else next_values.max(axis=0)
     assert np.array_equal(signal, expected)
+
+
+def test_other_behaviours_value_reaches_the_levers_in_step() -> None:
+    """With value_sharing, a lever's value is its own weights' plus that share of other behaviour's
+    (the state's value): an update of other behaviour moves every lever's value by the share, and
+    the values kept in step equal those computed afresh from the weights."""
+    n = 16
+    batch = SubjectBatch(n)
+    batch.new_subjects(np.arange(n), subject_keys(3, np.arange(n)))
+    batch.start_sessions(np.arange(n), session("self_administration"), first=True)
+    for sharing, moves in ((0.0, False), (0.5, True)):
+        agent = AGENTS["q_learning"](batch, {"value_sharing": sharing})
+        agent.new_subjects(np.arange(n))
+        agent.begin(np.arange(n))
+        agent.actions[:] = OTHER
+        obs, reward, terminated, truncated = batch.step(agent.actions)
+        reward = reward + 1.0   # a surprise credited to other behaviour
+        agent.learn(obs, reward, terminated | truncated)
+        fresh = agent._shared(sequential_linear(agent.weights, agent._phi))
+        np.testing.assert_allclose(agent.values, fresh, rtol=1e-5, atol=1e-7)
+        assert np.all(agent.weights[ACTIVE] == 0.0)   # no lever was pressed
+        assert bool(np.all(agent.values[ACTIVE] > 0)) is moves

@@ -182,7 +182,7 @@ def value_update(weights: np.ndarray, values: np.ndarray, next_values: np.ndarra
                  next_actions: np.ndarray, reward: np.ndarray, done: np.ndarray, gain: np.ndarray,
                  gamma: np.ndarray, learning_rate: np.ndarray, phi: np.ndarray, phi_next: np.ndarray,
                  bootstrap_chosen: bool, drug: np.ndarray, average_reward: np.ndarray, baseline_rate: float,
-                 allostasis_coefficient: float, allostasis: np.ndarray, signal: np.ndarray) -> None:
+                 allostasis_coefficient: float, allostasis: np.ndarray, sharing: float, signal: np.ndarray) -> None:
     """Error, learning signal and update of the value learners (`rlcraving.agents.td`), per subject:
 
         delta0 = (r - D) + gamma V(s') * (not done) - Q(s, a)     V(s') = max_a' or Q(s', a')
@@ -190,6 +190,8 @@ def value_update(weights: np.ndarray, values: np.ndarray, next_values: np.ndarra
         s      = learning signal of delta
         s     -= rbar + kappa;  rbar += rate (r - rbar)           (empty `average_reward`: none)
         w_a += alpha s phi(s);  Q(s', a) += alpha s phi(s) . phi(s')
+        a = other: Q(s', b) += sharing alpha s phi(s) . phi(s') for every lever b (a lever's value
+                   is its own weights' plus `sharing` times other behaviour's, the state's value)
 
     Other behaviour is updated for every subject (by 0 unless taken) in float32, as the masked
     vector update it replaces; a lever only for the subjects that pressed it, in float64.
@@ -235,6 +237,10 @@ def value_update(weights: np.ndarray, values: np.ndarray, next_values: np.ndarra
         _overlaps(phi, phi_next, overlap, lo, hi)
         for i in range(lo, hi):
             next_values[actions[i], i] = next_values[actions[i], i] + step[i] * overlap[i]
+        if sharing > 0.0:
+            for a in range(1, n_actions):
+                for i in range(lo, hi):
+                    next_values[a, i] = next_values[a, i] + sharing * step_other[i] * overlap[i]
 
 
 @kernel(0, 2)
