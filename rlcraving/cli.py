@@ -409,25 +409,39 @@ def _trial_summary(results: Any, seconds: float) -> list[str]:
 
     t = results.trials
     effect = t["effect"].to_numpy()
+    effect = effect[np.isfinite(effect)]   # a trial with an empty arm has no effect
+    head = f"  {len(t)} trial(s), {t['n'].mean():.1f} randomised on average, in {seconds:.0f} s"
+    if not effect.size:
+        return [head, "  no trial could be analysed: in each, an arm had nobody randomised (raise n_randomised)"]
     lo, hi = bootstrap_ci(effect)
     spread = np.quantile(effect, [0.025, 0.975])
     unit = ("benzoylecgonine-free urines" if results.design.outcome == "negative_urines"
             else "confirmed abstinent weeks")
     fitted = int(t["gee_p"].notna().sum())
+    empty = (f" ({len(t) - effect.size} trial(s) with an empty arm left out)" if effect.size < len(t) else "")
     return [
-        f"  {len(t)} trial(s), {t['n'].mean():.1f} randomised on average, in {seconds:.0f} s",
+        head,
         f"  baclofen {t['outcome_baclofen'].mean():.2f} vs placebo {t['outcome_placebo'].mean():.2f} {unit} "
         f"per person: effect {effect.mean():+.2f} [95% CI {lo:+.2f}, {hi:+.2f}]; "
-        f"trials spread {spread[0]:+.2f} to {spread[1]:+.2f}",
+        f"trials spread {spread[0]:+.2f} to {spread[1]:+.2f}{empty}",
         f"  GEE p < 0.05 favouring baclofen: {results.power():.0%} of trials"
         + (f" ({len(t) - fitted} GEE fit(s) diverged or could not be made; counted as not significant)"
            if fitted < len(t) else ""),
-        f"  subgroup by baseline use: heavier users {np.nanmean(t['effect_heavy']):+.2f}, "
-        f"lighter {np.nanmean(t['effect_light']):+.2f}; interaction p < 0.05 in "
+        f"  subgroup by baseline use: heavier users {_finite_mean(t['effect_heavy']):+.2f}, "
+        f"lighter {_finite_mean(t['effect_light']):+.2f}; interaction p < 0.05 in "
         f"{(t['gee_interaction_p'] < 0.05).mean():.0%} of trials"
         + (f" (not fitted in {missing}: one subgroup only, or a degenerate trial)"
            if (missing := int(t["gee_interaction_p"].isna().sum())) else ""),
     ]
+
+
+def _finite_mean(values: Any) -> float:
+    """Mean of a column's finite values (NaN when none: one subgroup only in every trial)."""
+    import numpy as np
+
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    return float(v.mean()) if v.size else float("nan")
 
 
 @app.command(name="fit")

@@ -380,20 +380,27 @@ def _analyse(design: TrialDesign, urines: dict[str, np.ndarray], people: np.ndar
         clean = ((~tested | negative) & ~(reported & tested))[: 3 * weeks].reshape(shape).all(axis=1)
         units = observed & clean
         per_person = units.sum(axis=0).astype(float)
-    heavy = baseline_positive >= np.nanmedian(baseline_positive)
-    out = {"n": float(people.size), "outcome_baclofen": per_person[arm == 1].mean(),
-           "outcome_placebo": per_person[arm == 0].mean()}
+    heavy = baseline_positive >= (np.nanmedian(baseline_positive) if people.size else 0.0)
+    # an arm can be empty in a very small trial (people drop out before randomisation): its
+    # measures are then missing (NaN), and the trial cannot be analysed
+    out = {"n": float(people.size), "outcome_baclofen": _mean(per_person[arm == 1]),
+           "outcome_placebo": _mean(per_person[arm == 0])}
     out["effect"] = out["outcome_baclofen"] - out["outcome_placebo"]
     for name, group in (("heavy", heavy), ("light", ~heavy)):
-        b, p = per_person[(arm == 1) & group], per_person[(arm == 0) & group]
-        out[f"effect_{name}"] = (b.mean() - p.mean()) if b.size and p.size else np.nan
-    out["retained_baclofen"] = float(tested[-1][arm == 1].mean())
-    out["retained_placebo"] = float(tested[-1][arm == 0].mean())
+        out[f"effect_{name}"] = _mean(per_person[(arm == 1) & group]) - _mean(per_person[(arm == 0) & group])
+    out["retained_baclofen"] = _mean(tested[-1][arm == 1])
+    out["retained_placebo"] = _mean(tested[-1][arm == 0])
     craving = np.where(tested, urines["craving"][:, people], np.nan)
-    out["craving_baclofen"] = float(np.nanmean(craving[:, arm == 1]))
-    out["craving_placebo"] = float(np.nanmean(craving[:, arm == 0]))
+    out["craving_baclofen"] = _mean(craving[:, arm == 1])
+    out["craving_placebo"] = _mean(craving[:, arm == 0])
     out.update(_gee(units, observed, arm, heavy))
     return out, per_person, heavy
+
+
+def _mean(values: np.ndarray) -> float:
+    """Mean of the finite values; NaN when there are none (an empty arm or subgroup)."""
+    finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values.ravel()
+    return float(finite.mean()) if finite.size else float("nan")
 
 
 def _gee(units: np.ndarray, observed: np.ndarray, arm: np.ndarray, heavy: np.ndarray) -> dict[str, float]:

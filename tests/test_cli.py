@@ -186,3 +186,18 @@ def test_trial_runs_a_design_many_times_writes_its_table_and_figure_and_prints_t
     subprocess.run(args[:-1] + [str(tmp_path / "again")], capture_output=True, text=True, check=True,
                    env={**os.environ, "PYTHONPATH": str(ROOT)})     # same seed, same trials
     assert (tmp_path / "again" / "tiny_trials.csv").read_text() == (tmp_path / "out" / "tiny_trials.csv").read_text()
+
+
+def test_trial_with_an_empty_arm_is_reported_not_a_traceback(tmp_path):
+    # 4 severe users planned, one screened per place: at seed 1 nobody is randomised (measured),
+    # so no trial has both arms; the command says so in a line and still writes its table
+    design = tmp_path / "empty.yaml"
+    design.write_text("name: empty\nn_randomised: 4\nhistory_weeks: 1\nbaseline_weeks: 1\ntreatment_weeks: 1\n"
+                      "eligibility: severe\nscreen_factor: 1\n", encoding="utf-8")
+    args = [sys.executable, "-W", "error::RuntimeWarning", "-m", "rlcraving", "trial", str(design), "--trials", "1",
+            "--scale", "1", "--seed", "1", "--out", str(tmp_path / "out")]
+    done = subprocess.run(args, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    table = pd.read_csv(tmp_path / "out" / "empty_trials.csv")
+    assert table["effect"].isna().all()
+    assert "no trial could be analysed" in done.stdout and "Traceback" not in done.stderr
