@@ -13,6 +13,8 @@ from importlib.metadata import PackageNotFoundError, version
 # wait policy; read when numba's OpenMP layer starts, so a user's own OMP_WAIT_POLICY wins). On a
 # machine whose cores are busy with other work, spinning waiters took the cores from the threads
 # with work: a 4096-subject vector env ran 16x slower on 2 threads than on 1 (docs/performance.md).
+# A passive wait costs a wake-up per parallel loop, so only large cohorts run on every core
+# (rlcraving.threads.PARALLEL_MIN_SUBJECTS).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import gymnasium as gym

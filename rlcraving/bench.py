@@ -662,8 +662,11 @@ With the default active policy, a 4096-subject vector env on 2 threads ran 16x s
 (0.48 against 7.6 M subject-steps/s) while other processes kept the two cores busy: each waiting
 thread spun on a core the working thread needed, at every one of a step's parallel loops. With
 passive waits the same measurement gave 7.6 on 2 threads and 7.6 on one at N = 4096 (6.2 and 5.3
-at 16,384); on a quiet machine a passive wait costs a wake-up of some microseconds per parallel loop
-(the bench's thread-scaling row measures it).
+at 16,384). On a quiet machine a passive wait costs a wake-up at every parallel loop: at N = 4096
+the vector env ran at 3.1 M subject-steps/s on 2 threads against 6.2 on one, at 65,536 at 5.9
+against 4.2. So cohorts run on every core only from 32,768 subjects
+(`threads.PARALLEL_MIN_SUBJECTS`; it was 2,048 with spinning waits), and below that on one, at
+the one-thread rate whatever else the machine is doing.
 
 Studies of any size run as chunks of subjects (`rlcraving population`, on local processes or a
 Ray cluster with `--backend ray --address HOST:PORT`): subject i is the same in any chunk, so the

@@ -24,9 +24,11 @@ import numba
 import numba.np.ufunc.parallel
 import numpy as np
 
-#: Cohorts at least this large run on every core (measured in docs/performance.md: below it, the
-#: threads' start-up, a few microseconds a kernel, costs more than the work they share).
-PARALLEL_MIN_SUBJECTS = 2048
+#: Cohorts at least this large run on every core. The kernels' threads wait passively (see
+#: `rlcraving/__init__.py`), and waking them costs more than a small cohort's work: vector env
+#: subject-steps/s on 2 threads against 1 (M, medians of 3 one-second runs, quiet 2-core machine):
+#: 3.1 vs 6.2 at N = 4096, 5.9 vs 6.1 at 16,384, 4.8 vs 4.6 at 32,768, 5.9 vs 4.2 at 65,536.
+PARALLEL_MIN_SUBJECTS = 32_768
 
 #: Subjects a thread takes at a time (`blocks`): a block's scratch arrays are allocated once.
 BLOCK = 512
