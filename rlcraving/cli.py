@@ -156,10 +156,14 @@ def _execute(study: Any, out: str | None, *, workers: int, backend: BackendChoic
         raise _fail(f"{err} (metadata.json records this); resume with: {again} (saved runs are skipped)",
                     EXIT_INTERRUPTED) from None
     if not quiet:
-        _print_result(result, time.perf_counter() - start)
+        from rlcraving.experiments.figures import condition_words
+
+        _print_result(result, time.perf_counter() - start, condition_words(study))
 
 
-def _print_result(result: Any, seconds: float) -> None:
+def _print_result(result: Any, seconds: float, words: dict[str, str] | None = None) -> None:
+    """Print a study's summary table (conditions in `words`: "baclofen 2.5 mg/kg i.p."), its tests
+    and where its results and figures are."""
     from rich.console import Console
     from rich.table import Table
 
@@ -173,6 +177,7 @@ def _print_result(result: Any, seconds: float) -> None:
         for name in ("outcome", "condition", "n", "mean [95% CI]", *(["change from baseline"] if has_change else [])):
             table.add_column(name, justify="left" if name in ("outcome", "condition") else "right")
         for row in format_summary(result.summary):
+            row[1] = (words or {}).get(row[1], row[1])
             table.add_row(*row)
         console.print(table)
     for line in _test_lines(result.tests):
