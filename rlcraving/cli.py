@@ -410,7 +410,7 @@ def _trial_summary(results: Any, seconds: float) -> list[str]:
     trials' spread, the share with GEE p < 0.05 favouring baclofen, and the subgroup by baseline use."""
     import numpy as np
 
-    from rlcraving.stats import bootstrap_ci
+    from rlcraving.stats import bootstrap_ci, finite_mean
 
     t = results.trials
     effect = t["effect"].to_numpy()
@@ -432,21 +432,12 @@ def _trial_summary(results: Any, seconds: float) -> list[str]:
         f"  GEE p < 0.05 favouring baclofen: {results.power():.0%} of trials"
         + (f" ({len(t) - fitted} GEE fit(s) diverged or could not be made; counted as not significant)"
            if fitted < len(t) else ""),
-        f"  subgroup by baseline use: heavier users {_finite_mean(t['effect_heavy']):+.2f}, "
-        f"lighter {_finite_mean(t['effect_light']):+.2f}; interaction p < 0.05 in "
+        f"  subgroup by baseline use: heavier users {finite_mean(t['effect_heavy']):+.2f}, "
+        f"lighter {finite_mean(t['effect_light']):+.2f}; interaction p < 0.05 in "
         f"{(t['gee_interaction_p'] < 0.05).mean():.0%} of trials"
         + (f" (not fitted in {missing}: one subgroup only, or a degenerate trial)"
            if (missing := int(t["gee_interaction_p"].isna().sum())) else ""),
     ]
-
-
-def _finite_mean(values: Any) -> float:
-    """Mean of a column's finite values (NaN when none: one subgroup only in every trial)."""
-    import numpy as np
-
-    v = np.asarray(values, dtype=float)
-    v = v[np.isfinite(v)]
-    return float(v.mean()) if v.size else float("nan")
 
 
 @app.command(name="fit")

@@ -37,6 +37,13 @@ def _array(x: ArrayLike, name: str = "x") -> np.ndarray:
     return a
 
 
+def finite_mean(values: ArrayLike) -> float:
+    """Mean of the finite values; NaN when there are none (an empty arm or subgroup)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    return float(v.mean()) if v.size else float("nan")
+
+
 def bootstrap_ci(x: ArrayLike, *, n_boot: int = 2000, level: float = 0.95, seed: int | Sequence[int] = 0,
                  statistic: Callable[[np.ndarray], np.ndarray] = lambda s: s.mean(axis=-1)) -> tuple[float, float]:
     """Percentile bootstrap interval of `statistic` (applied along the last axis of resamples).

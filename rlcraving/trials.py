@@ -28,6 +28,7 @@ from rlcraving.files import save_figure
 from rlcraving.outpatient import ROUTES, OutpatientParams, PersonBatch, PersonOptions
 from rlcraving.pharmacology import OralTID, Regimen, Titration
 from rlcraving.random import subject_keys
+from rlcraving.stats import finite_mean
 
 OUTCOMES = ("negative_urines", "confirmed_abstinent_weeks")
 #: A GEE treatment log odds beyond this (odds ratio e^10) is a diverged fit, reported as missing.
@@ -383,24 +384,19 @@ def _analyse(design: TrialDesign, urines: dict[str, np.ndarray], people: np.ndar
     heavy = baseline_positive >= (np.nanmedian(baseline_positive) if people.size else 0.0)
     # an arm can be empty in a very small trial (people drop out before randomisation): its
     # measures are then missing (NaN), and the trial cannot be analysed
-    out = {"n": float(people.size), "outcome_baclofen": _mean(per_person[arm == 1]),
-           "outcome_placebo": _mean(per_person[arm == 0])}
+    out = {"n": float(people.size), "outcome_baclofen": finite_mean(per_person[arm == 1]),
+           "outcome_placebo": finite_mean(per_person[arm == 0])}
     out["effect"] = out["outcome_baclofen"] - out["outcome_placebo"]
     for name, group in (("heavy", heavy), ("light", ~heavy)):
-        out[f"effect_{name}"] = _mean(per_person[(arm == 1) & group]) - _mean(per_person[(arm == 0) & group])
-    out["retained_baclofen"] = _mean(tested[-1][arm == 1])
-    out["retained_placebo"] = _mean(tested[-1][arm == 0])
+        out[f"effect_{name}"] = (finite_mean(per_person[(arm == 1) & group])
+                                 - finite_mean(per_person[(arm == 0) & group]))
+    out["retained_baclofen"] = finite_mean(tested[-1][arm == 1])
+    out["retained_placebo"] = finite_mean(tested[-1][arm == 0])
     craving = np.where(tested, urines["craving"][:, people], np.nan)
-    out["craving_baclofen"] = _mean(craving[:, arm == 1])
-    out["craving_placebo"] = _mean(craving[:, arm == 0])
+    out["craving_baclofen"] = finite_mean(craving[:, arm == 1])
+    out["craving_placebo"] = finite_mean(craving[:, arm == 0])
     out.update(_gee(units, observed, arm, heavy))
     return out, per_person, heavy
-
-
-def _mean(values: np.ndarray) -> float:
-    """Mean of the finite values; NaN when there are none (an empty arm or subgroup)."""
-    finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values.ravel()
-    return float(finite.mean()) if finite.size else float("nan")
 
 
 def _gee(units: np.ndarray, observed: np.ndarray, arm: np.ndarray, heavy: np.ndarray) -> dict[str, float]:
