@@ -68,3 +68,12 @@ def test_worker_processes_give_the_same_table(tmp_path) -> None:
     two = run_population(6, HISTORY, ARMS, tmp_path / "two.parquet", chunk_subjects=2, workers=2)
     assert pd.read_parquet(one.path).equals(pd.read_parquet(two.path))
     assert two.worker_peak_mb > 0
+
+
+def test_ray_backend_writes_the_local_backends_table(tmp_path) -> None:
+    pytest.importorskip("ray", reason="Ray is not installed (pip install 'rlcraving[ray]')")
+    local = run_population(5, HISTORY, ARMS, tmp_path / "local.parquet", chunk_subjects=2, seed=1)
+    remote = run_population(5, HISTORY, ARMS, tmp_path / "ray.parquet", chunk_subjects=2, seed=1,
+                            backend="ray", workers=2)
+    assert remote.n_chunks == local.n_chunks == 3
+    assert pd.read_parquet(remote.path).equals(pd.read_parquet(local.path))

@@ -39,7 +39,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from rlcraving.checks import check_number
-from rlcraving.experiments.runner import BACKENDS, Backend, _init_worker, _single_threaded_children
+from rlcraving.experiments.runner import (
+    BACKENDS,
+    Backend,
+    _init_worker,
+    _single_threaded_children,
+    ray_connection,
+)
 from rlcraving.files import atomic_write, output_folder
 
 #: Subjects per chunk: the core and the learners run fastest at a few thousand subjects (their
@@ -179,24 +185,10 @@ def _ordered(work: Callable[[Chunk], pa.Table], chunks: Sequence[Chunk], workers
 
 def _ordered_ray(work: Callable[[Chunk], pa.Table], chunks: Sequence[Chunk], workers: int,
                  address: str | None) -> Iterator[pa.Table]:
-    try:
-        import ray
-    except ImportError:
-        raise RuntimeError("the ray backend needs Ray: pip install 'rlcraving[ray]' (or use --backend local)") \
-            from None
-    started = not ray.is_initialized()
-    if started:
-        kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
-        if address is None:
-            kwargs["num_cpus"] = workers
-        ray.init(address=address, **kwargs)
-    try:
+    with ray_connection(workers, address) as ray:
         remote = ray.remote(num_cpus=1, max_retries=0)(work)
         window = 1 + (workers if address is None else int(ray.cluster_resources().get("CPU", workers)))
         yield from _windowed(remote.remote, ray.get, chunks, window)
-    finally:
-        if started:
-            ray.shutdown()
 
 
 def _windowed(submit: Callable[[Chunk], Any], result: Callable[[Any], pa.Table], chunks: Sequence[Chunk],

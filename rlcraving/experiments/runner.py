@@ -338,8 +338,10 @@ def _stop(pool: ProcessPoolExecutor) -> None:
             process.join(timeout=5)
 
 
-def _run_ray(tasks: Sequence[RunTask], runner: Runner, workers: int, address: str | None,
-             finished: Callable[[RunTask, Any], None]) -> None:
+@contextlib.contextmanager
+def ray_connection(workers: int, address: str | None) -> Iterator[Any]:
+    """The `ray` module, connected: to the cluster at `address`, or to a local instance of `workers` CPUs
+    started here (and shut down on leaving; an instance already running is used and left running)."""
     try:
         import ray
     except ImportError:
@@ -353,6 +355,15 @@ def _run_ray(tasks: Sequence[RunTask], runner: Runner, workers: int, address: st
             kwargs["num_cpus"] = workers
         ray.init(address=address, **kwargs)
     try:
+        yield ray
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _run_ray(tasks: Sequence[RunTask], runner: Runner, workers: int, address: str | None,
+             finished: Callable[[RunTask, Any], None]) -> None:
+    with ray_connection(workers, address) as ray:
         remote = ray.remote(num_cpus=1, max_retries=0)(execute)
         refs = {remote.remote(t, runner): t for t in tasks}
         remaining = list(refs)
@@ -374,6 +385,3 @@ def _run_ray(tasks: Sequence[RunTask], runner: Runner, workers: int, address: st
                 with contextlib.suppress(Exception):
                     finished(refs[ref], ray.get(ref))
             raise
-    finally:
-        if started:
-            ray.shutdown()
