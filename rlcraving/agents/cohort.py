@@ -328,7 +328,7 @@ class CueLocked:
     def frames(self, slot: int, condition: str, day: int, phase: str) -> list[pd.DataFrame]:
         """Trace rows (signals cue_locked_<name>) of traced-session `slot`."""
         offsets = (np.arange(self.width) - self.before) * self.dt
-        return [_frame(condition, day, phase, offsets, f"cue_locked_{name}",
+        return [trace_frame(condition, day, phase, offsets, f"cue_locked_{name}",
                        _mean(self.sums[slot, k], self.counts[slot])) for k, name in enumerate(LOCKED_SIGNALS)]
 
 
@@ -438,14 +438,10 @@ class _Recorder:
             n_bins = -(-self._session_steps(day) // self.bin_steps)
             counts = self.counts[s, :n_bins]
             for k, name in enumerate(BINNED_SIGNALS):
-                frames.append(_frame(condition, day, phases[day], np.arange(n_bins) * TRACE_BIN_S, name,
+                frames.append(trace_frame(condition, day, phases[day], np.arange(n_bins) * TRACE_BIN_S, name,
                                      _mean(self.sums[s, k, :n_bins], counts)))
             frames.extend(self.locked.frames(s, condition, day, phases[day]))
-        if not frames:
-            return pd.DataFrame({"condition": pd.Series(dtype=object), "day": pd.Series(dtype=np.int64),
-                                 "phase": pd.Series(dtype=object), "time_s": pd.Series(dtype=float),
-                                 "signal": pd.Series(dtype=object), "value": pd.Series(dtype=float)})
-        return pd.concat(frames, ignore_index=True)
+        return traces_table(frames)
 
 
 def tidy_table(results: np.ndarray, calendar: Calendar, condition: str, first_subject: int = 0) -> pd.DataFrame:
@@ -475,10 +471,22 @@ def _mean(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return np.divide(sums, counts, out=np.full(sums.shape, np.nan), where=counts > 0)
 
 
-def _frame(condition: str, day: int, phase: str, time_s: np.ndarray, signal: str, value: np.ndarray) -> pd.DataFrame:
+def trace_frame(condition: str, day: int, phase: str, time_s: np.ndarray, signal: str,
+                value: np.ndarray) -> pd.DataFrame:
+    """One signal's trace of one session: a row per time bin (`time_s`, s from session start)."""
     return pd.DataFrame({"condition": condition, "day": day, "phase": phase, "time_s": time_s.astype(float),
                          "signal": signal, "value": value})
 
 
+def traces_table(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """The traces table of `frames` (of `trace_frame`); with no frames, empty with the columns' types."""
+    if not frames:
+        return pd.DataFrame({"condition": pd.Series(dtype=object), "day": pd.Series(dtype=np.int64),
+                             "phase": pd.Series(dtype=object), "time_s": pd.Series(dtype=float),
+                             "signal": pd.Series(dtype=object), "value": pd.Series(dtype=float)})
+    return pd.concat(frames, ignore_index=True)
+
+
 __all__ = ["BINNED_SIGNALS", "ENV_KWARGS", "EVENTS", "LOCKED_SIGNALS", "MEASURES", "CohortResult", "CueLocked",
-           "events_frame", "run_cohort", "run_cohort_arms", "tidy_table"]
+           "events_frame", "run_cohort", "run_cohort_arms", "tidy_table", "trace_frame",
+           "traces_table"]

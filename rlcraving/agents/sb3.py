@@ -52,6 +52,8 @@ from rlcraving.agents.cohort import (
     CueLocked,
     events_frame,
     tidy_table,
+    trace_frame,
+    traces_table,
 )
 from rlcraving.agents.sb3_vec_env import CocaineSeekingSB3VecEnv, PeopleSB3VecEnv, WeeklyLife
 from rlcraving.checks import check_bool, check_choice, check_keys, check_number
@@ -321,17 +323,12 @@ class SessionRecorder(BaseCallback):
                 counts = self._trace_counts[s]
                 keep = counts > 0
                 for k, name in enumerate(SB3_TRACE_SIGNALS):
-                    frames.append(pd.DataFrame({
-                        "condition": condition, "day": day, "phase": phases[day],
-                        "time_s": (np.flatnonzero(keep) * self._bin_steps * self._dt).astype(float),
-                        "signal": name, "value": self._trace_sums[s, k, keep] / counts[keep]}))
+                    frames.append(trace_frame(condition, day, phases[day],
+                                              np.flatnonzero(keep) * self._bin_steps * self._dt, name,
+                                              self._trace_sums[s, k, keep] / counts[keep]))
                 if self._locked is not None:
                     frames.extend(self._locked.frames(s, condition, day, phases[day]))
-        if not frames:
-            return pd.DataFrame({"condition": pd.Series(dtype=object), "day": pd.Series(dtype=np.int64),
-                                 "phase": pd.Series(dtype=object), "time_s": pd.Series(dtype=float),
-                                 "signal": pd.Series(dtype=object), "value": pd.Series(dtype=float)})
-        return pd.concat(frames, ignore_index=True)
+        return traces_table(frames)
 
 
 def prediction_error(model: BaseAlgorithm, new_obs: np.ndarray, reward: np.ndarray, dones: np.ndarray,
