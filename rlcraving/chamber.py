@@ -221,13 +221,9 @@ class Chamber:
         1 - exp(-operant rate dt). One uniform draw per subject and step."""
         if self._approach_rate == 0.0 and self._operant_p == 0.0:
             return actions
-        u = self.incentive / (1.0 + self.incentive)
-        rate = self._approach_rate + self._cue_approach_rate * (self.cue_left > 0)
-        active = -np.expm1(-rate * u) + self._operant_p
-        draw = rnd.uniform(self.keys, self.counter, _STREAM_BEHAVIOUR)
-        free = actions == OTHER
-        out = np.where(free & (draw < active), ACTIVE, actions)
-        out[free & (draw >= active) & (draw < active + self._operant_p)] = INACTIVE
+        out = np.empty_like(actions)
+        add_behaviour(actions, self._levels, self._timers, self._clocks, self.keys, self._approach_rate,
+                      self._cue_approach_rate, self._operant_p, out)
         return out
 
     def _through_catheter(self, dose: np.ndarray | float, events: bool) -> np.ndarray:
@@ -319,6 +315,26 @@ def schedule(actions: np.ndarray, gain: np.ndarray, L: np.ndarray, S: np.ndarray
             pav.trial(excitation[i], inhibition[i], x, 1.0 if infused else 0.0, S[i, _PAVLOVIAN_RATE],
                       S[i, _EXTINCTION_RATE] * learning, gain[i], 1.0, other)
     return n_completed > 0
+
+
+@kernel()
+def add_behaviour(actions: np.ndarray, L: np.ndarray, timers: np.ndarray, clocks: np.ndarray, keys: np.ndarray,
+                  approach: float, cue_approach: float, operant_p: float, out: np.ndarray) -> None:
+    """`Chamber._add_behaviour` into `out`: where the action is "other", the drug lever with probability
+    1 - exp(-(approach + cue_approach [cue on]) u) + operant_p (u = I / (1 + I)), else the inactive
+    lever with probability operant_p; one uniform draw per subject on its behaviour stream."""
+    for i in prange(actions.shape[0]):
+        out[i] = actions[i]
+        if actions[i] != OTHER:
+            continue
+        u = L[i, _INCENTIVE] / (1.0 + L[i, _INCENTIVE])
+        rate = approach + (cue_approach if timers[i, 1] > 0 else 0.0)
+        active = -math.expm1(-rate * u) + operant_p
+        draw = rnd.uniform_one(keys[i], clocks[i, 2], _STREAM_BEHAVIOUR)
+        if draw < active:
+            out[i] = ACTIVE
+        elif draw < active + operant_p:
+            out[i] = INACTIVE
 
 
 @kernel()
