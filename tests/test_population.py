@@ -77,3 +77,30 @@ def test_ray_backend_writes_the_local_backends_table(tmp_path) -> None:
                             backend="ray", workers=2)
     assert remote.n_chunks == local.n_chunks == 3
     assert pd.read_parquet(remote.path).equals(pd.read_parquet(local.path))
+
+
+def test_an_interrupt_keeps_finished_chunks_and_the_same_call_resumes(tmp_path, monkeypatch) -> None:
+    import rlcraving.experiments.population as population
+
+    out = tmp_path / "t.parquet"
+    run = population.run_chunk
+    calls: list[int] = []
+
+    def interrupted_after_two(chunk):
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        calls.append(chunk.first)
+        return run(chunk)
+
+    monkeypatch.setattr(population, "run_chunk", interrupted_after_two)
+    with pytest.raises(population.PopulationInterrupted, match="2 of 4 chunk"):
+        run_population(7, HISTORY, ARMS, out, chunk_subjects=2, seed=4)
+    assert not out.exists()                                  # nothing half-written
+    calls.clear()
+    monkeypatch.setattr(population, "run_chunk", lambda c: calls.append(c.first) or run(c))
+    resumed = run_population(7, HISTORY, ARMS, out, chunk_subjects=2, seed=4)
+    assert (calls, resumed.resumed_chunks) == ([4, 6], 2)   # only the chunks not finished before
+    whole = run_population(7, HISTORY, ARMS, tmp_path / "whole.parquet", chunk_subjects=2, seed=4)
+    assert pd.read_parquet(out).equals(pd.read_parquet(whole.path))
+    assert pq.read_schema(out).remove_metadata().equals(SCHEMA)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.parquet", "whole.parquet"]   # parts merged, removed

@@ -4,9 +4,11 @@ Subject i of a seed's cohort is the same whatever cohort it is in (its random ke
 the seed and i), so a cohort of N subjects splits into chunks of subjects [s, s + chunk) that
 run independently, and the chunks' tables, concatenated, are the whole cohort's table bit for
 bit. Each chunk runs `run_cohort_arms` (the arms share their history, lived once per chunk) and
-returns its rows as an Arrow table; the driver appends them, in subject order, to one Parquet
+returns its rows as an Arrow table; the driver merges them, in subject order, into one Parquet
 file (one row group per chunk). Only a few chunks are held at a time, so memory is bounded by
-the chunk size and the number of workers, not by N:
+the chunk size and the number of workers, not by N. Each finished chunk is written to a folder
+beside the table until they are merged, so an interrupt (Ctrl-C) keeps them and the same command
+resumes, running only the chunks not finished:
 
     rlcraving population --subjects 1000000 --workers 2                      # local processes
     rlcraving population --subjects 1000000 --backend ray --address auto     # a Ray cluster
@@ -21,8 +23,11 @@ memory, with `pyarrow.dataset` / `pyarrow.parquet.ParquetFile.iter_batches`.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import resource
+import shlex
+import shutil
 import sys
 import time
 from collections import deque
@@ -101,6 +106,8 @@ class PopulationResult:
     driver_peak_mb: float
     worker_peak_mb: float
     workers: int
+    #: Chunks found finished by an earlier, interrupted call and not run again.
+    resumed_chunks: int = 0
 
     @property
     def peak_mb_bound(self) -> float:
@@ -134,7 +141,10 @@ def run_population(n_subjects: int, history: Sequence[Mapping[str, Any]],
                    seed: int = 0, progress: bool = False) -> PopulationResult:
     """Run `n_subjects` TD subjects through `history` and then each of `arms` (as `run_cohort_arms`),
     in chunks of `chunk_subjects`, on `workers` local processes or Ray (`backend`, `address`);
-    write the merged table to the Parquet file `out` (atomically) and return where and what it cost."""
+    write the merged table to the Parquet file `out` (atomically) and return where and what it cost.
+
+    Each finished chunk is kept in a folder beside `out` until the merge; after an interrupt
+    (`PopulationInterrupted`) the same call runs only the chunks not yet finished."""
     n = check_number("n_subjects", n_subjects, lo=1, hi=2**31, integer=True)
     size = check_number("chunk_subjects", chunk_subjects, lo=1, hi=10_000_000, integer=True)
     workers = check_number("workers", workers, lo=1, hi=4096, integer=True)
@@ -145,24 +155,58 @@ def run_population(n_subjects: int, history: Sequence[Mapping[str, Any]],
     chunks = [Chunk(first, min(size, n - first), tuple(history), {k: tuple(v) for k, v in arms.items()},
                     agent, agent_params, env_kwargs, int(seed)) for first in range(0, n, size)]
     out = Path(out)
+    parts = _parts_folder(out, n, size, chunks[0])
+    parts.mkdir(parents=True, exist_ok=True)
+    todo = [c for c in chunks if not _part(parts, c).exists()]
     start = time.perf_counter()
-    rows = 0
-
-    def write(tmp: Path) -> None:
-        nonlocal rows
-        with pq.ParquetWriter(tmp, SCHEMA) as writer:
-            for done, table in enumerate(_ordered(run_chunk, chunks, workers, backend, address), start=1):
-                writer.write_table(table)
-                rows += table.num_rows
-                if progress:
-                    print(f"\rchunks {done}/{len(chunks)}", end="", file=sys.stderr, flush=True)
+    try:
+        for done, (chunk, table) in enumerate(zip(todo, _ordered(run_chunk, todo, workers, backend, address),
+                                                  strict=True), start=len(chunks) - len(todo) + 1):
+            atomic_write(_part(parts, chunk), lambda tmp, t=table: pq.write_table(t, tmp))
+            if progress:
+                print(f"\rchunks {done}/{len(chunks)}", end="", file=sys.stderr, flush=True)
+    except KeyboardInterrupt:
+        kept = sum(_part(parts, c).exists() for c in chunks)
+        raise PopulationInterrupted(kept, len(chunks), parts) from None
+    finally:
         if progress:
             print(file=sys.stderr)
+    rows = 0
 
-    atomic_write(out, write)
+    def merge(tmp: Path) -> None:
+        nonlocal rows
+        with pq.ParquetWriter(tmp, SCHEMA) as writer:
+            for chunk in chunks:   # one row group per chunk, in subject order
+                table = pq.read_table(_part(parts, chunk), schema=SCHEMA)
+                writer.write_table(table)
+                rows += table.num_rows
+
+    atomic_write(out, merge)
+    shutil.rmtree(parts)
     seconds = time.perf_counter() - start
     return PopulationResult(out, n, rows, len(chunks), seconds, _peak_mb(resource.RUSAGE_SELF),
-                            _peak_mb(resource.RUSAGE_CHILDREN), workers)
+                            _peak_mb(resource.RUSAGE_CHILDREN), workers, len(chunks) - len(todo))
+
+
+class PopulationInterrupted(KeyboardInterrupt):
+    """A population study stopped by an interrupt: `kept` of `total` chunks are kept in `parts`, and the
+    same call again runs only the others."""
+
+    def __init__(self, kept: int, total: int, parts: Path):
+        super().__init__(f"interrupted: {kept} of {total} chunk(s) kept in {parts}")
+        self.kept, self.total, self.parts = kept, total, parts
+
+
+def _parts_folder(out: Path, n: int, size: int, chunk: Chunk) -> Path:
+    """Where the finished chunks of this study wait to be merged into `out`: a folder beside it named by
+    the study (subjects, chunk size, protocol, agent, environment, seed), so that only the same study resumes."""
+    study = repr((n, size, chunk.history, sorted(chunk.arms.items()), chunk.agent, chunk.agent_params,
+                  chunk.env_kwargs, chunk.seed, SCHEMA.to_string()))
+    return out.with_name(f".{out.name}.parts-{hashlib.sha256(study.encode()).hexdigest()[:16]}")
+
+
+def _part(parts: Path, chunk: Chunk) -> Path:
+    return parts / f"subjects-{chunk.first:010d}.parquet"
 
 
 def _peak_mb(who: int) -> float:
@@ -233,8 +277,16 @@ def main(subjects: int = 100_000, out: str = "results/population", chunk: int = 
     for path in created:
         print(f"created folder {path}")
     history, arms = headline_study()
-    result = run_population(subjects, history, arms, folder / "results.parquet", chunk_subjects=chunk,
-                            workers=workers, backend=backend, address=address, seed=seed, progress=True)
+    try:
+        result = run_population(subjects, history, arms, folder / "results.parquet", chunk_subjects=chunk,
+                                workers=workers, backend=backend, address=address, seed=seed, progress=True)
+    except PopulationInterrupted as err:
+        again = shlex.join(["rlcraving", *sys.argv[1:]]) if sys.argv[1:] else "the same command"
+        print(f"rlcraving population: {err}; resume with: {again} (kept chunks are not run again)",
+              file=sys.stderr)
+        raise SystemExit(130) from None
+    if result.resumed_chunks:
+        print(f"resumed: {result.resumed_chunks} of {result.n_chunks} chunks were kept from an interrupted run")
     memory = (f"{result.driver_peak_mb:,.0f} MB here, {result.worker_peak_mb:,.0f} MB in the largest worker "
               f"(at most {result.peak_mb_bound:,.0f} MB in all)" if workers > 1 else f"{result.driver_peak_mb:,.0f} MB")
     print(f"{result.n_subjects:,} subjects x {len(arms)} arms: {result.n_rows:,} rows in {result.n_chunks} chunks, "
@@ -243,5 +295,5 @@ def main(subjects: int = 100_000, out: str = "results/population", chunk: int = 
     return result
 
 
-__all__ = ["DEFAULT_CHUNK_SUBJECTS", "HEADLINE_DOSES_MG_PER_KG", "SCHEMA", "Chunk", "PopulationResult",
-           "headline_study", "main", "run_chunk", "run_population"]
+__all__ = ["DEFAULT_CHUNK_SUBJECTS", "HEADLINE_DOSES_MG_PER_KG", "SCHEMA", "Chunk", "PopulationInterrupted",
+           "PopulationResult", "headline_study", "main", "run_chunk", "run_population"]
