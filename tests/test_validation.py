@@ -80,11 +80,10 @@ def test_ppo_headline() -> None:
     assert finding.direction_agrees, finding.detail
 
 
-#: The default_sb3 row's checks each algorithm fails with SB3's defaults (docs/sb3.md has the numbers and
-#: why): DQN does not come to prefer the active lever in 10 sessions; PPO (n_steps=2048) updates its
-#: policy 9 times in the protocol and stays near its initial, uniform one.
-DEFAULT_SB3_FAILS = {"A2C": set(), "DQN": {"acquisition", "extinction"},
-                     "PPO": {"acquisition", "extinction", "cue", "stress"}}
+#: The default_sb3 row's checks each algorithm fails with SB3's defaults, trained to criterion (docs/sb3.md
+#: has the numbers and why): DQN never meets the acquisition criterion (60 sessions) and does not extinguish;
+#: PPO meets it after 37 sessions and then shows every phenomenon, as A2C (10 sessions).
+DEFAULT_SB3_FAILS = {"A2C": set(), "DQN": {"acquisition", "extinction"}, "PPO": set()}
 
 
 @pytest.mark.slow

@@ -58,6 +58,7 @@ from rlcraving.agents.cohort import (
 from rlcraving.agents.sb3_vec_env import CocaineSeekingSB3VecEnv, PeopleSB3VecEnv, WeeklyLife
 from rlcraving.checks import check_bool, check_choice, check_keys, check_number
 from rlcraving.core import session_steps
+from rlcraving.criterion import CRITERION, TrainingCriterion
 from rlcraving.files import atomic_write_bytes, atomic_write_text
 from rlcraving.params import ModelParams
 from rlcraving.pharmacology import REGIMEN_TYPES
@@ -624,3 +625,70 @@ __all__ = [
     "torch_threads",
     "train_through_calendar",
 ]
+
+
+@dataclasses.dataclass(frozen=True)
+class CriterionRun:
+    """A cohort trained to criterion: `result` (FR1 sessions 0 .. sa_sessions - 1, then extinction sessions,
+    then the tests), the sessions each phase took, and whether its criterion was met within its maximum."""
+
+    result: CohortResult
+    sa_sessions: int
+    extinction_sessions: int
+    acquired: bool
+    extinguished: bool
+
+
+def _phase_means(result: CohortResult, phase: str, measure: str) -> list[float]:
+    """Cohort mean of `measure` per session of `phase`, in calendar order."""
+    t = result.table
+    rows = t[(t["phase"] == phase) & (t["measure"] == measure)]
+    return rows.groupby("day")["value"].mean().sort_index().tolist()
+
+
+def run_sb3_cohort_to_criterion(n_subjects: int, tests: Sequence[Mapping[str, Any]], *,
+                                criterion: TrainingCriterion = CRITERION, session_minutes: float = 60.0,
+                                extinction_overrides: Mapping[str, Any] | None = None,
+                                **cohort_kwargs: Any) -> CriterionRun:
+    """`run_sb3_cohort` with training to `criterion` (Shaham et al. 2003): FR1 sessions of `session_minutes`
+    until the acquisition criterion (or `criterion.max_sa`), then extinction sessions (settings
+    `extinction_overrides`, e.g. a context) until the extinction criterion (or `criterion.max_extinction`),
+    then the calendar entries `tests`. `cohort_kwargs` go to `run_sb3_cohort` (algo, algo_kwargs, env_kwargs,
+    seed, condition).
+
+    A cohort's first sessions do not depend on the sessions after them (same seed, same subjects, the agent
+    learns from what it has lived), so the sessions each criterion needs are found on a calendar that runs
+    to the maximum, and the cohort is then run on the calendar that stops there; the criteria are checked
+    again on that run (DQN's exploration schedule spans the whole calendar, so its first sessions can differ).
+    """
+    hours = check_number("session_minutes", session_minutes, lo=1.0, hi=24 * 60.0) / 60.0
+    ext = {**dict(extinction_overrides or {}), "session_minutes": session_minutes}
+
+    def calendar(sa: int, extinction: int, then: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
+        entries = [{"phase": "self_administration", "days": sa, "session_minutes": session_minutes}]
+        if extinction:
+            entries.append({"phase": "extinction", "days": extinction, **ext})
+        return [*entries, *(dict(e) for e in then)]
+
+    def acquired_after(result: CohortResult) -> int | None:
+        counts = [_phase_means(result, "self_administration", m)
+                  for m in ("active_presses", "inactive_presses", "infusions")]
+        return next((k for k in range(1, len(counts[0]) + 1)
+                     if criterion.acquired(*(c[:k] for c in counts), session_hours=hours)), None)
+
+    def extinguished_after(result: CohortResult) -> int | None:
+        level = criterion.acquisition_level(_phase_means(result, "self_administration", "active_presses"))
+        active = _phase_means(result, "extinction", "active_presses")
+        return next((j for j in range(1, len(active) + 1) if criterion.extinguished(active[:j], level)), None)
+
+    sa = acquired_after(run_sb3_cohort(n_subjects, calendar(criterion.max_sa, 0), **cohort_kwargs))
+    sa = criterion.max_sa if sa is None else sa
+    found = extinguished_after(run_sb3_cohort(n_subjects, calendar(sa, criterion.max_extinction), **cohort_kwargs))
+    extinction = criterion.max_extinction if found is None else found
+    result = run_sb3_cohort(n_subjects, calendar(sa, extinction, tests), **cohort_kwargs)
+    active, inactive, infusions = (_phase_means(result, "self_administration", m)
+                                   for m in ("active_presses", "inactive_presses", "infusions"))
+    extinguished = criterion.extinguished(_phase_means(result, "extinction", "active_presses")[:extinction],
+                                          criterion.acquisition_level(active))
+    return CriterionRun(result, sa, extinction, criterion.acquired(active, inactive, infusions, session_hours=hours),
+                        extinguished)

@@ -11,10 +11,11 @@ import numpy as np
 import pandas as pd
 
 from rlcraving.chamber import session_steps
+from rlcraving.criterion import CRITERION, TrainingCriterion
 from rlcraving.params import ModelParams
 from rlcraving.pharmacology import RatIP
 from rlcraving.protocol import session
-from rlcraving.validation.protocols import EXTINCTION_DAYS, SA_DAYS, fmt
+from rlcraving.validation.protocols import fmt
 from rlcraving.validation.unit import Config, Measurement, Phenomenon, register
 
 ALGOS, SUBJECTS = ("A2C", "DQN", "PPO"), 8
@@ -22,10 +23,55 @@ ALGOS, SUBJECTS = ("A2C", "DQN", "PPO"), 8
 CHECKS = ("acquisition", "extinction", "cue", "baclofen", "stress", "renewal")
 
 
-def _session_counts(model: Any, steps: int, env: Any) -> list[dict[str, float]]:
-    """Learn for `steps` vector steps; the summaries of the sessions that ended, each with `own_active`: the
-    active presses the agent chose itself (the rest of `active_presses` the environment added, docs/model.md
-    3.2)."""
+class _Experimenter:
+    """What the experimenter decides after each session of training (`criterion`): FR1 until the acquisition
+    criterion or `max_sa` sessions, then extinction in `context` until the extinction criterion or
+    `max_extinction` sessions, then stop. Sessions after the calendar's first are set by
+    ``reset(options=...)``: the session the environment began at the end of the last one (no step taken)
+    is replaced, the same day (``abstinence_days=0``)."""
+
+    def __init__(self, criterion: TrainingCriterion, context: str) -> None:
+        self.criterion, self.context = criterion, context
+        self.sessions: list[dict[str, float]] = []   # the summaries, cohort means per session
+        self.phase = "self_administration"
+        self.acquired_after: int | None = None        # FR1 sessions when the acquisition criterion was met
+        self.extinguished_after: int | None = None    # extinction sessions when its criterion was met
+
+    def _column(self, phase: str, key: str) -> list[float]:
+        return [s[key] for s in self.sessions if s["phase"] == phase]
+
+    def after_session(self, summary: dict[str, float]) -> bool:
+        """Note a finished session (cohort means); True while training goes on."""
+        self.sessions.append({**summary, "phase": self.phase})
+        c = self.criterion
+        if self.phase == "self_administration":
+            active, inactive, infusions = (self._column(self.phase, k)
+                                           for k in ("active_presses", "inactive_presses", "infusions"))
+            if c.acquired(active, inactive, infusions):
+                self.acquired_after = len(active)
+            if self.acquired_after is not None or len(active) >= c.max_sa:
+                self.phase = "extinction"
+            return True
+        active = self._column("extinction", "active_presses")
+        level = c.acquisition_level(self._column("self_administration", "active_presses"))
+        if c.extinguished(active, level):
+            self.extinguished_after = len(active)
+        return self.extinguished_after is None and len(active) < c.max_extinction
+
+    @property
+    def options(self) -> dict[str, Any] | None:
+        """`reset` options of the next session; None for an FR1 session (the calendar's)."""
+        if self.phase == "self_administration":
+            return None
+        return {"phase": "extinction", "context": self.context, "abstinence_days": 0.0}
+
+
+def _learn(model: Any, env: Any, max_steps: int, experimenter: _Experimenter | None = None
+           ) -> list[dict[str, float]]:
+    """Let `model` learn on `env` (a VecEnv of `SUBJECTS` single environments, in step) for at most
+    `max_steps` vector steps, or, with `experimenter`, until it stops training; the summaries of the sessions
+    that ended, each with `own_active`: the active presses the agent chose itself (the rest of
+    `active_presses` the environment added, docs/model.md 3.2)."""
     from stable_baselines3.common.callbacks import BaseCallback
 
     class Sessions(BaseCallback):
@@ -36,23 +82,37 @@ def _session_counts(model: Any, steps: int, env: Any) -> list[dict[str, float]]:
 
         def _on_step(self) -> bool:
             self.own += np.asarray(self.locals["actions"]).ravel() == 1
+            ended = []
             for i, info in enumerate(self.locals["infos"]):
                 if "session_summary" in info:
                     self.summaries.append({**info["session_summary"], "own_active": float(self.own[i])})
                     self.own[i] = 0.0
+                    ended.append(i)
+            if experimenter is None or not ended:
+                return True
+            if len(ended) != env.num_envs:
+                raise RuntimeError("sessions ended at different steps; training to criterion needs them in step")
+            mean = pd.DataFrame(self.summaries[-env.num_envs:]).mean(numeric_only=True).to_dict()
+            if not experimenter.after_session(mean):
+                return False
+            # the next session, as the experimenter sets it
+            for i, e in enumerate(env.envs if experimenter.options is not None else ()):
+                self.locals["new_obs"][i] = e.reset(options=experimenter.options)[0]
             return True
 
     recorder = Sessions()
-    model.learn(steps * env.num_envs, callback=recorder, reset_num_timesteps=False)
+    model.learn(max_steps * env.num_envs, callback=recorder, reset_num_timesteps=False)
     return recorder.summaries
 
 
-def train_and_test(algo: str, seed: int, extinction_context: str, tests: dict[str, dict[str, Any]]
-                   ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    """`algo` with SB3's defaults on `SUBJECTS` environments made by `gym.make`: ten FR1 sessions in A and ten
-    extinction sessions in `extinction_context`, learning throughout; then each test session (options of
-    `reset`) from a copy of the trained agent and subjects, learning on, as the animal. Returns the training
-    sessions' summaries and each test's active presses per subject."""
+def train_and_test(algo: str, seed: int, extinction_context: str, tests: dict[str, dict[str, Any]],
+                   criterion: TrainingCriterion = CRITERION
+                   ) -> tuple[pd.DataFrame, dict[str, np.ndarray], _Experimenter]:
+    """`algo` with SB3's defaults on `SUBJECTS` environments made by `gym.make`, trained to `criterion`: FR1
+    sessions in A, then extinction sessions in `extinction_context`, learning throughout; then each test
+    session (options of `reset`, two days after the last extinction session) from a copy of the trained
+    agent and subjects, learning on, as the animal. Returns the training sessions' summaries, each test's
+    active presses per subject, and the experimenter (sessions needed)."""
     import torch
     from stable_baselines3 import A2C, DQN, PPO
     from stable_baselines3.common.env_util import make_vec_env
@@ -63,14 +123,15 @@ def train_and_test(algo: str, seed: int, extinction_context: str, tests: dict[st
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        calendar = [{"phase": "self_administration", "days": SA_DAYS},
-                    {"phase": "extinction", "days": EXTINCTION_DAYS, "context": extinction_context},
-                    {"phase": "extinction", "context": extinction_context}]   # in progress when training stops
+        most = criterion.max_sa + criterion.max_extinction
+        # every session after the first is set by the experimenter; the calendar only has to last
         venv = make_vec_env("rlcraving/CocaineSeeking-v0", n_envs=SUBJECTS, seed=seed,
-                            env_kwargs={"calendar": calendar})
+                            env_kwargs={"calendar": [{"phase": "self_administration", "days": most + 1}]})
         steps = session_steps(session("self_administration"), ModelParams())   # every session here lasts 1 h
         model = cls("MlpPolicy", venv, seed=seed, device="cpu")
-        training = pd.DataFrame(_session_counts(model, (SA_DAYS + EXTINCTION_DAYS) * steps, venv))
+        experimenter = _Experimenter(criterion, extinction_context)
+        summaries = _learn(model, venv, most * steps, experimenter)
+        training = pd.DataFrame(summaries)
         folder = tempfile.mkdtemp()
         model.save(os.path.join(folder, "agent"))
         if hasattr(model, "replay_buffer"):   # DQN's memory of its history is part of the trained agent
@@ -81,32 +142,48 @@ def train_and_test(algo: str, seed: int, extinction_context: str, tests: dict[st
             agent = cls.load(os.path.join(folder, "agent"), env=env, device="cpu")
             if hasattr(agent, "replay_buffer"):
                 agent.load_replay_buffer(os.path.join(folder, "memory"))
-            agent._last_obs = np.stack([e.reset(options=options)[0] for e in env.envs])   # same subjects
-            summaries = _session_counts(agent, steps, env)[:SUBJECTS]
+            # same subjects; the test replaces the session begun (no step taken) when training stopped, a day
+            # after it: with no gap, an i.p. pretreatment before the session could not be given
+            agent._last_obs = np.stack([e.reset(options=options)[0] for e in env.envs])
+            summaries = _learn(agent, env, steps)[:SUBJECTS]
             results[name] = np.array([s["active_presses"] for s in summaries])
             results[f"{name}_own"] = np.array([s["own_active"] for s in summaries])
-        return training, results
+        return training, results, experimenter
     finally:
         torch.set_num_threads(threads)
+
+
+def _sessions_needed(done: _Experimenter, phases: str = "both") -> str:
+    """How many sessions training took, and whether each criterion was met, in words."""
+    c = done.criterion
+    n_sa = sum(s["phase"] == "self_administration" for s in done.sessions)
+    n_ext = len(done.sessions) - n_sa
+    sa = (f"acquisition criterion met after {n_sa} FR1 sessions" if done.acquired_after is not None
+          else f"acquisition criterion not met in {c.max_sa} FR1 sessions")
+    ext = (f"extinction criterion met after {n_ext} sessions" if done.extinguished_after is not None
+           else f"extinction criterion not met in {n_ext} sessions")
+    return ext if phases == "extinction" else f"{sa}, {ext}"
 
 
 def _checks(algo: str, seed: int) -> tuple[dict[str, bool], str, dict[str, np.ndarray]]:
     aaa_tests = {"extinction": {"phase": "extinction"}, "cue": {"phase": "cue_reinstatement"},
                  "cue_baclofen": {"phase": "cue_reinstatement", "baclofen": RatIP(2.5)},
                  "stress": {"phase": "stress_reinstatement"}}
-    training, test = train_and_test(algo, seed, "A", aaa_tests)
-    _, aba = train_and_test(algo, seed, "B", {"in_b": {"phase": "extinction", "context": "B"},
-                                              "in_a": {"phase": "extinction", "context": "A"}})
+    training, test, done = train_and_test(algo, seed, "A", aaa_tests)
+    _, aba, done_b = train_and_test(algo, seed, "B", {"in_b": {"phase": "extinction", "context": "B"},
+                                                      "in_a": {"phase": "extinction", "context": "A"}})
     sa = training[training.phase == "self_administration"].tail(SUBJECTS)
     last_ext = training[training.phase == "extinction"].tail(SUBJECTS)
     mean = {k: float(v.mean()) for k, v in {**test, **aba}.items()}
-    ok = {"acquisition": sa.active_presses.mean() > 2 * sa.inactive_presses.mean() and sa.infusions.mean() >= 5,
+    ok = {"acquisition": done.acquired_after is not None and sa.active_presses.mean() > 2 * sa.inactive_presses.mean()
+          and sa.infusions.mean() >= 5,
           "extinction": last_ext.active_presses.mean() < 0.5 * sa.active_presses.mean(),
           "cue": mean["cue"] > 1.5 * mean["extinction"],
           "baclofen": mean["cue_baclofen"] < mean["cue"],
           "stress": mean["stress"] > 1.5 * mean["extinction"],
           "renewal": mean["in_a"] > 1.5 * mean["in_b"]}
-    detail = (f"{algo}: last FR1 {fmt(sa.active_presses.mean())} active / {fmt(sa.inactive_presses.mean())} inactive "
+    detail = (f"{algo}: {_sessions_needed(done)} (extinction in B: {_sessions_needed(done_b, 'extinction')}); "
+              f"last FR1 {fmt(sa.active_presses.mean())} active / {fmt(sa.inactive_presses.mean())} inactive "
               f"({fmt(sa.infusions.mean())} infusions), last extinction {fmt(last_ext.active_presses.mean())}; tests: "
               f"extinction {fmt(mean['extinction'])}, cue {fmt(mean['cue'])}, cue + 2.5 mg/kg baclofen "
               f"{fmt(mean['cue_baclofen'])}, stress {fmt(mean['stress'])}; after extinction in B: in B "
@@ -137,12 +214,20 @@ UNIT = register(Phenomenon(
     paper="Shaham et al. 2003; Crombag & Shaham 2002; Di Ciano & Everitt 2003",
     paper_effect="any reasonable learner in the chamber acquires, extinguishes, reinstates to the cue (less "
                  "under baclofen) and to stress, and renews in the drug-taking context",
-    paper_size="as the TD rows: each trigger raises responding above the extinction baseline (Shaham et al. "
-               "2003); baclofen lowers cue-controlled seeking (Di Ciano & Everitt 2003); renewal in A after "
-               "extinction in B (Crombag & Shaham 2002)",
+    paper_size="as the TD rows, after training to criterion as in the reinstatement procedure (Shaham et al. "
+               "2003: self-administration for at least 10 daily sessions and until intake is stable, extinction "
+               "until responding falls below a fraction of it): each trigger raises responding above the "
+               "extinction baseline (Shaham et al. 2003); baclofen lowers cue-controlled seeking (Di Ciano & "
+               "Everitt 2003); renewal in A after extinction in B (Crombag & Shaham 2002)",
     criterion=f"direction: for each of {', '.join(ALGOS)} ({SUBJECTS} subjects, SB3 defaults, environments from "
-              "gym.make, learning on in every session): last FR1 active > 2x inactive with >= 5 infusions; last "
-              "extinction < 50% of last FR1; cue test and stress test > 1.5x the extinction test; cue test under "
-              "2.5 mg/kg i.p. baclofen below the placebo cue test; test in A > 1.5x test in B after extinction "
-              "in B",
+              f"gym.make, learning on in every session), trained to criterion: FR1 sessions (at least "
+              f"{CRITERION.min_sa}, at most {CRITERION.max_sa}) until each of the last {CRITERION.stable_sessions} "
+              f"has active > {CRITERION.ratio:g}x inactive, >= {CRITERION.min_infusions:g} infusions and "
+              f"infusions within {CRITERION.stability:.0%} of their mean (an agent that never meets it fails), "
+              f"then extinction sessions (at least {CRITERION.min_extinction}, at most "
+              f"{CRITERION.max_extinction}) until the last {CRITERION.extinguished_sessions} are below "
+              f"{CRITERION.extinction_fraction:.0%} of the last FR1 sessions' active presses; then last FR1 "
+              "active > 2x inactive with >= 5 infusions; last extinction < 50% of last FR1; cue test and stress "
+              "test > 1.5x the extinction test; cue test under 2.5 mg/kg i.p. baclofen below the placebo cue "
+              "test; test in A > 1.5x test in B after extinction in B",
     protocol=protocol, sb3=True))

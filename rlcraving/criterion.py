@@ -1,0 +1,90 @@
+"""Training to criterion: when a subject has acquired self-administration, and when it has extinguished.
+
+The reinstatement procedure trains each animal to a criterion, not for a fixed number of sessions
+(Shaham et al. 2003): self-administration for a minimum number of daily sessions and then until intake
+is stable, extinction for a minimum number of sessions and then until responding falls below a fraction
+of its self-administration level. `TrainingCriterion` holds those numbers; `acquired` and `extinguished`
+decide from the sessions so far (per-session means of a cohort, or one subject's counts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from rlcraving.checks import check_number
+
+
+@dataclass(frozen=True)
+class TrainingCriterion:
+    """The criteria of training (counts per session).
+
+    Acquisition: at least `min_sa` FR1 sessions, then until each of the last `stable_sessions` has active
+    presses above `ratio` x inactive presses and at least `min_infusions` infusions an hour of session, with
+    infusions within `stability` (a fraction) of their mean over those sessions; at most `max_sa` sessions.
+    Extinction: at least `min_extinction` sessions, then until each of the last `extinguished_sessions` has
+    active presses below `extinction_fraction` x the acquisition level (mean active presses of the last
+    `stable_sessions` FR1 sessions); at most `max_extinction` sessions.
+    """
+
+    min_sa: int = 10
+    max_sa: int = 60
+    stable_sessions: int = 3
+    ratio: float = 2.0
+    min_infusions: float = 5.0
+    stability: float = 0.2
+    min_extinction: int = 10
+    max_extinction: int = 30
+    extinguished_sessions: int = 2
+    extinction_fraction: float = 0.25
+
+    def __post_init__(self) -> None:
+        check_number("min_sa", self.min_sa, lo=1, hi=10_000, integer=True)
+        check_number("max_sa", self.max_sa, lo=self.min_sa, hi=10_000, integer=True)
+        check_number("stable_sessions", self.stable_sessions, lo=1, hi=self.min_sa, integer=True)
+        check_number("ratio", self.ratio, lo=0.0, hi=1e6)
+        check_number("min_infusions", self.min_infusions, lo=0.0, hi=1e6)
+        check_number("stability", self.stability, lo=0.0, hi=1e6)
+        check_number("min_extinction", self.min_extinction, lo=1, hi=10_000, integer=True)
+        check_number("max_extinction", self.max_extinction, lo=self.min_extinction, hi=10_000, integer=True)
+        check_number("extinguished_sessions", self.extinguished_sessions, lo=1, hi=self.min_extinction,
+                     integer=True)
+        check_number("extinction_fraction", self.extinction_fraction, lo=0.0, hi=1.0)
+
+    def acquired(self, active: Sequence[float], inactive: Sequence[float], infusions: Sequence[float],
+                 session_hours: float = 1.0) -> bool:
+        """Whether the FR1 sessions so far (per-session active and inactive presses and infusions, in order;
+        sessions of `session_hours` h) meet the acquisition criterion."""
+        check_number("session_hours", session_hours, lo=1e-6, hi=1e3)
+        a, i, n = (np.asarray(x, dtype=float) for x in (active, inactive, infusions))
+        if not a.size == i.size == n.size:
+            raise ValueError(f"active, inactive and infusions have {a.size}, {i.size} and {n.size} sessions; "
+                             "give one value per session for each")
+        if a.size < self.min_sa:
+            return False
+        k = self.stable_sessions
+        a, i, n = a[-k:], i[-k:], n[-k:]
+        stable = bool(np.all(np.abs(n - n.mean()) <= self.stability * n.mean()))
+        return bool(np.all(a > self.ratio * i) and np.all(n >= self.min_infusions * session_hours) and stable)
+
+    def acquisition_level(self, active: Sequence[float]) -> float:
+        """Active presses per session at the end of self-administration: the mean of the last
+        `stable_sessions` FR1 sessions."""
+        a = np.asarray(active, dtype=float)
+        if a.size == 0:
+            raise ValueError("active is empty; give the FR1 sessions' active presses")
+        return float(a[-self.stable_sessions:].mean())
+
+    def extinguished(self, active: Sequence[float], acquisition_level: float) -> bool:
+        """Whether the extinction sessions so far (per-session active presses, in order) meet the extinction
+        criterion, against `acquisition_level` (`acquisition_level`)."""
+        a = np.asarray(active, dtype=float)
+        if a.size < self.min_extinction:
+            return False
+        return bool(np.all(a[-self.extinguished_sessions:] < self.extinction_fraction * acquisition_level))
+
+
+#: The criteria of the validation's SB3 row and slow tests (written before their runs).
+CRITERION = TrainingCriterion()
