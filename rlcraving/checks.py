@@ -84,17 +84,28 @@ def check_action(value: Any, n_actions: int, meanings: Iterable[str]) -> int:
 
 
 def check_actions(actions: Any, num_envs: int, n_actions: int, meanings: Iterable[str]) -> np.ndarray:
-    """A vector env's actions: whole numbers in [0, n_actions), one per sub-environment."""
+    """A vector env's actions: whole numbers in [0, n_actions), one per sub-environment.
+
+    Cheap on valid actions (a vector env checks every step): one pass, the largest of the actions
+    read as unsigned integers (a negative one reads as a huge number); the offending entry is
+    looked for only to word the error.
+    """
     actions = np.asarray(actions)
-    meanings = list(meanings)
     if actions.dtype.kind not in "iu":
-        raise TypeError(f"actions={actions!r} has dtype {actions.dtype}; whole numbers in "
-                        f"[0, {n_actions - 1}] ({meanings}) are required")
+        raise TypeError(f"actions={_short(actions)} has dtype {actions.dtype}; whole numbers in "
+                        f"[0, {n_actions - 1}] ({list(meanings)}) are required")
     if actions.shape != (num_envs,):
         raise ValueError(f"actions has shape {actions.shape}; ({num_envs},) is required")
-    if actions.size and (actions.min() < 0 or actions.max() >= n_actions):
-        raise ValueError(f"actions={actions!r} must be in [0, {n_actions - 1}] ({meanings})")
+    if actions.size and actions.view(f"u{actions.itemsize}").max() >= n_actions:
+        i = int(np.flatnonzero((actions < 0) | (actions >= n_actions))[0])
+        raise ValueError(f"actions[{i}]={int(actions[i])} must be in [0, {n_actions - 1}] ({list(meanings)}); "
+                         f"actions={_short(actions)}")
     return actions
+
+
+def _short(array: np.ndarray) -> str:
+    """A one-line repr of `array`, elided past a few entries."""
+    return np.array2string(array, threshold=8, edgeitems=3, max_line_width=10**6, separator=", ")
 
 
 def check_render_mode(render_mode: Any, allowed: Iterable[str]) -> str | None:

@@ -287,6 +287,8 @@ class Organism:
         """Positions in `idx` grouped by regimen, anchor, clock, state and `columns` (usually one group)."""
         key = np.column_stack([self.regimen_index[idx], self.regimen_anchor_h[idx], self.bac_clock_h[idx],
                                self.bac_state[idx], *columns])
+        if len(idx) and (key == key[:1]).all():   # the usual case, without np.unique's sort of the rows
+            return [np.arange(len(idx))]
         _, inverse = np.unique(key, axis=0, return_inverse=True)
         inverse = inverse.ravel()
         return [np.flatnonzero(inverse == g) for g in range(inverse.max() + 1)]

@@ -150,3 +150,28 @@ def test_vector_render_modes(mode: str) -> None:
         assert out.count("\n") == 2 and "infusions 1" in out and "infusions 0" in out
     else:
         assert len(out) == 2 and all(img.dtype == np.uint8 and img.shape[2] == 3 for img in out)
+
+
+def test_info_arrays_are_read_only_views_and_ended_steps_copies() -> None:
+    """A step's info shows the state read-only (writing into it cannot change a subject); the step
+    that ends sessions hands copies taken before the autoreset."""
+    envs = CocaineSeekingVectorEnv(3, calendar=[{"phase": "self_administration", "session_minutes": 1.0}])
+    envs.reset(seed=0)
+    _, _, terminated, truncated, info = envs.step(np.array([ACTIVE, 0, ACTIVE]))
+    assert not (terminated | truncated).any()
+    with pytest.raises(ValueError, match="read-only"):
+        info["cocaine_mg_per_kg"][0] = 1.0
+    assert np.shares_memory(info["cocaine_mg_per_kg"], envs.batch.cocaine)
+    while not (terminated | truncated).any():
+        _, _, terminated, truncated, info = envs.step(np.array([ACTIVE, 0, ACTIVE]))
+    assert not np.shares_memory(info["cocaine_mg_per_kg"], envs.batch.cocaine)
+
+
+def test_out_of_range_vector_action_names_the_entry_on_one_line() -> None:
+    envs = CocaineSeekingVectorEnv(500)
+    envs.reset(seed=0)
+    actions = np.zeros(500, dtype=np.int64)
+    actions[321] = -4
+    with pytest.raises(ValueError) as caught:
+        envs.step(actions)
+    assert "actions[321]=-4" in str(caught.value) and "\n" not in str(caught.value)

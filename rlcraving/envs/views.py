@@ -125,7 +125,13 @@ class SingleView(_View, gym.Env[np.ndarray, np.int64]):
 
 class VectorView(_View, VectorEnv):
     """N subjects stepped as arrays; a finished subject starts its next episode within the same
-    step (autoreset "same step"; the final observation and the episode's summary are in `info`)."""
+    step (autoreset "same step"; the final observation and the episode's summary are in `info`).
+
+    The arrays of a step's `info` are read-only views of the world's state, valid until the next
+    `step` or `reset` (which update that state in place): copy an array to keep it. On a step where
+    some subject's episode ends they are copies (the autoreset changes the state within the step).
+    Observations, rewards and the termination flags are new arrays every step.
+    """
 
     metadata = {"render_modes": RENDER_MODES, "autoreset_mode": AutoresetMode.SAME_STEP, "render_fps": 8}
 
@@ -148,9 +154,13 @@ class VectorView(_View, VectorEnv):
             raise gym.error.ResetNeeded("call reset() before step()")
         actions = check_actions(actions, self.num_envs, len(self.action_meanings), self.action_meanings)
         obs, reward, terminated, truncated = self._batch.step(actions)
-        info = {k: np.array(v, copy=True) for k, v in self._world.info(slice(None)).items()}
+        info = self._world.info(slice(None))
         done = terminated | truncated
-        if done.any():
+        if not done.any():
+            for v in info.values():   # the world's state, shown read-only until the next step
+                v.flags.writeable = False
+        else:   # the resets below change the state: this step's values are copied first
+            info = {k: np.array(v, copy=True) for k, v in info.items()}
             info["final_obs"] = obs.copy()
             info["_final_obs"] = done.copy()
             info[self.summary_key] = self._summaries()
