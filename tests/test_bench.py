@@ -71,3 +71,9 @@ def test_vector_layer_overhead_times_the_core_inside_the_env(env_id: str) -> Non
     assert 0 < result["env"].median < result["core"].median   # the env does its core's work and more
     assert result["overhead"].low > 0
     assert result["overhead"].median == pytest.approx(result["core"].median / result["env"].median - 1, rel=0.5)
+
+
+@pytest.mark.slow
+def test_demo_is_timed_warm_in_fresh_processes() -> None:
+    spread = bench.demo_seconds(repeats=2)
+    assert 0 < spread.low <= spread.median <= spread.high
