@@ -662,6 +662,14 @@ Profiled with pyinstrument and cProfile on the core at N = 1 and N = 4096 with r
 - Rare events stay in numpy and run only when some subject has one: pellets and their trials,
   shocks, catheter transit, i.p. absorption. Baclofen's kinetics do not depend on behaviour, so
   each session's effects are tabulated once per group of identical subjects and read by index.
+- The environment's own behaviour (the Pavlovian controller and the operant level, docs/model.md
+  3.2) was ten numpy operations a step, the largest cost of a single env's step: it is one
+  compiled loop (`chamber.add_behaviour`) with the same draws, and `gym.make`'s env went from
+  30.8 k to 74.7 k steps/s (same machine, load ~0.7).
+- The vector env's layer: `info` arrays are read-only views of the state, valid until the next
+  step (copies on a step where a session ends, taken before the autoreset); the action check is
+  one pass (the largest action read as unsigned); the baclofen grouping at a session start skips
+  its row sort when every subject shares its regimen (a 4096-subject reset 17 -> 6 ms).
 - The Rescorla-Wagner rule is one compiled function (`pavlovian.trial`), used by the compiled
   step and by `pavlovian.learn` alike. The compiled step reproduces the numpy one bit for bit
   except for the order in which a trial's prediction is summed (differences of 1e-16).
