@@ -5,7 +5,7 @@ the seed and i), so a cohort of N subjects splits into chunks of subjects [s, s 
 run independently, and the chunks' tables, concatenated, are the whole cohort's table bit for
 bit. Each chunk runs `run_cohort_arms` (the arms share their history, lived once per chunk) and
 returns its rows as an Arrow table; the driver merges them, in subject order, into one Parquet
-file (one row group per chunk). Only a few chunks are held at a time, so memory is bounded by
+file (its row groups in subject order). Only a few chunks are held at a time, so memory is bounded by
 the chunk size and the number of workers, not by N. Each finished chunk is written to a folder
 beside the table until they are merged, so an interrupt (Ctrl-C) keeps them and the same command
 resumes, running only the chunks not finished:
@@ -176,7 +176,7 @@ def run_population(n_subjects: int, history: Sequence[Mapping[str, Any]],
     def merge(tmp: Path) -> None:
         nonlocal rows
         with pq.ParquetWriter(tmp, SCHEMA) as writer:
-            for chunk in chunks:   # one row group per chunk, in subject order
+            for chunk in chunks:   # in subject order
                 table = pq.read_table(_part(parts, chunk), schema=SCHEMA)
                 writer.write_table(table)
                 rows += table.num_rows
