@@ -149,6 +149,7 @@ class Chamber:
             gap_h = start_h - end_h
             switch_h = end_h  # a new regimen takes over where the gap begins
         n_steps = session_steps(s, p)
+        _check_pretreatment(s, start_h - switch_h)
         self._home_cage(idx, gap_h)
         self._start_baclofen(idx, switch_h, start_h, s.regimen, n_steps)
         self.session_start_h[idx] = start_h
@@ -251,6 +252,20 @@ class Chamber:
             return None
         self.summary["shocks"] += punished
         return np.where(punished, self.punish_mA, 0.0)
+
+
+def _check_pretreatment(s: SessionSettings, room_h: np.ndarray) -> None:
+    """An i.p. pretreatment `minutes_before` a session needs that much time since the regimen took over
+    (the end of the last session): otherwise it would fall inside the last session and not be given."""
+    before = getattr(s.regimen, "minutes_before", None)
+    if before is None or s.regimen.mg_per_kg == 0 or room_h.size == 0:
+        return
+    room_min = float(room_h.min()) * 60.0
+    if room_min < before:
+        raise ValueError(f"baclofen={s.regimen!r} is injected {before:g} min before the session, but the session "
+                         f"begins {room_min:.0f} min after the last one ended (abstinence_days="
+                         f"{s.abstinence_days:g}); leave at least {before:g} min (abstinence_days > 0) or give "
+                         f"minutes_before <= {room_min:.0f}")
 
 
 # ---------------------------------------------------------------------------------------------

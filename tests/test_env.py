@@ -302,3 +302,16 @@ def test_invariants_under_random_play(seed: int, sessions: list[dict], actions: 
             assert info["cost"] <= 0 and info["punishment"] <= 0
             if terminated or truncated:
                 break
+
+
+def test_a_pretreatment_with_no_room_before_the_session_is_refused_not_dropped() -> None:
+    from rlcraving.pharmacology import RatIP
+
+    env = gym.make("rlcraving/CocaineSeeking-v0", calendar=[{"phase": "self_administration", "days": 3}])
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=r"injected 30 min before the session.*abstinence_days=0"):
+        env.reset(options={"phase": "cue_reinstatement", "baclofen": RatIP(2.5), "abstinence_days": 0.0})
+    env.reset(options={"phase": "cue_reinstatement", "baclofen": RatIP(2.5, minutes_before=0.0),
+                       "abstinence_days": 0.0})
+    info = [env.step(0)[4] for _ in range(100)][-1]
+    assert info["baclofen_mg_per_l"] > 0 and info["baclofen_gain"] < 1   # given at the session's start

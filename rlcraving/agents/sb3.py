@@ -597,36 +597,6 @@ def load_agent(path: str | Path, *, num_envs: int | None = None, seed: int | Non
     return ALGORITHMS[algo].load(zip_path, env=env, device="cpu")
 
 
-__all__ = [
-    "ALGORITHMS",
-    "DEFAULT_ALGO_KWARGS",
-    "DQN_BUFFER_STEPS_PER_SUBJECT",
-    "POLICIES",
-    "SB3_ENV_KWARGS",
-    "SB3_TRACE_SIGNALS",
-    "CocaineSeekingSB3VecEnv",
-    "PeopleSB3VecEnv",
-    "SessionRecorder",
-    "algo_kwargs_for",
-    "calendar_steps",
-    "check_algo_kwargs",
-    "env_settings_from_json",
-    "env_settings_to_json",
-    "live_sb3_trial",
-    "load_agent",
-    "make_env",
-    "make_model",
-    "make_people_env",
-    "phase_means",
-    "prediction_error",
-    "run_sb3_cohort",
-    "save_agent",
-    "settings_path",
-    "torch_threads",
-    "train_through_calendar",
-]
-
-
 @dataclasses.dataclass(frozen=True)
 class CriterionRun:
     """A cohort trained to criterion: `result` (FR1 sessions 0 .. sa_sessions - 1, then extinction sessions,
@@ -692,3 +662,34 @@ def run_sb3_cohort_to_criterion(n_subjects: int, tests: Sequence[Mapping[str, An
                                           criterion.acquisition_level(active))
     return CriterionRun(result, sa, extinction, criterion.acquired(active, inactive, infusions, session_hours=hours),
                         extinguished)
+
+
+__all__ = [
+    "ALGORITHMS",
+    "DEFAULT_ALGO_KWARGS",
+    "DQN_BUFFER_STEPS_PER_SUBJECT",
+    "POLICIES",
+    "SB3_ENV_KWARGS",
+    "SB3_TRACE_SIGNALS",
+    "CocaineSeekingSB3VecEnv",
+    "PeopleSB3VecEnv",
+    "SessionRecorder",
+    "algo_kwargs_for",
+    "calendar_steps",
+    "check_algo_kwargs",
+    "env_settings_from_json",
+    "env_settings_to_json",
+    "live_sb3_trial",
+    "load_agent",
+    "make_env",
+    "make_model",
+    "make_people_env",
+    "phase_means",
+    "prediction_error",
+    "run_sb3_cohort",
+    "run_sb3_cohort_to_criterion",
+    "save_agent",
+    "settings_path",
+    "torch_threads",
+    "train_through_calendar",
+]
