@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 from numba import prange
 
@@ -352,11 +353,12 @@ def add_behaviour(actions: np.ndarray, L: np.ndarray, timers: np.ndarray, clocks
             out[i] = INACTIVE
 
 
-@kernel()
-def tick(clocks: np.ndarray, timers: np.ndarray, n_steps: np.ndarray, progressive: np.ndarray, W: np.ndarray,
-         terminated: np.ndarray, truncated: np.ndarray) -> None:
-    """Clocks (step index, steps since infusion, random counter) forward, timers down; episode ends."""
-    for i in prange(clocks.shape[0]):
+@numba.njit(cache=True)
+def tick(lo: int, hi: int, clocks: np.ndarray, timers: np.ndarray, n_steps: np.ndarray, progressive: np.ndarray,
+         W: np.ndarray, terminated: np.ndarray, truncated: np.ndarray) -> None:
+    """Subjects lo..hi-1: clocks (step index, steps since infusion, random counter) forward, timers
+    down; episode ends."""
+    for i in range(lo, hi):
         for k in range(3):
             clocks[i, k] += 1
             timers[i, k] = max(timers[i, k] - 1, 0)
@@ -368,8 +370,18 @@ def tick(clocks: np.ndarray, timers: np.ndarray, n_steps: np.ndarray, progressiv
 def write_observation(obs: np.ndarray, L: np.ndarray, clocks: np.ndarray, timers: np.ndarray,
                       ratio_count: np.ndarray, ratio: np.ndarray, n_steps: np.ndarray, context: np.ndarray,
                       sucrose_available: np.ndarray, W: np.ndarray) -> None:
-    """The observation (OBSERVATION_NAMES), each feature in [0, 1]."""
-    for i in prange(obs.shape[0]):
+    """The observation of every subject (`observe`, block by block)."""
+    for block in prange(blocks(obs.shape[0])):
+        observe(block_start(block), block_end(block, obs.shape[0]), obs, L, clocks, timers, ratio_count, ratio,
+                n_steps, context, sucrose_available, W)
+
+
+@numba.njit(cache=True)
+def observe(lo: int, hi: int, obs: np.ndarray, L: np.ndarray, clocks: np.ndarray, timers: np.ndarray,
+            ratio_count: np.ndarray, ratio: np.ndarray, n_steps: np.ndarray, context: np.ndarray,
+            sucrose_available: np.ndarray, W: np.ndarray) -> None:
+    """The observation (OBSERVATION_NAMES) of subjects lo..hi-1, each feature in [0, 1]."""
+    for i in range(lo, hi):
         dysphoria, incentive = L[i, _DYSPHORIA], L[i, _INCENTIVE]
         obs[i, 0] = timers[i, 1] > 0
         obs[i, 1] = timers[i, 2] > 0

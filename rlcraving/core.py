@@ -39,6 +39,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numba import prange
 
 from rlcraving import random as rnd
 from rlcraving.chamber import (
@@ -49,10 +50,10 @@ from rlcraving.chamber import (
     SUCROSE,
     SUMMARY_FIELDS,
     Chamber,
+    observe,
     schedule,
     session_steps,
     tick,
-    write_observation,
 )
 from rlcraving.organism import (
     LEVELS,
@@ -60,13 +61,11 @@ from rlcraving.organism import (
     REWARD_COMPONENTS,
     SUBJECT_CONSTANTS,
     Organism,
-    express,
-    move_levels,
-    step_reward,
+    live_step,
 )
 from rlcraving.params import ModelParams
 from rlcraving.pharmacology import EFFECT_COLUMNS
-from rlcraving.threads import kernel
+from rlcraving.threads import block_end, block_start, blocks, kernel
 
 
 @dataclass(frozen=True)
@@ -146,13 +145,16 @@ def _advance(actions: np.ndarray, dose: np.ndarray, kor_drive: np.ndarray, cue: 
              sucrose_available: np.ndarray, C: np.ndarray,
              W: np.ndarray, components: np.ndarray, reward: np.ndarray, obs: np.ndarray, terminated: np.ndarray,
              truncated: np.ndarray) -> None:
-    """Steps 4-9 for every subject (the organism's), then the chamber's clocks and observation (each
-    a kernel over subjects, run in the build of this one: serial or parallel)."""
-    move_levels(dose, kor_drive, L, S, C)
-    express(gain, withdrawal, L, S, excitation, inhibition, elsewhere, inhibition_old, timers[:, 1], C)
-    step_reward(actions, cue, pellet, shock_mA, gain, natural_gain, L, S, C, components, reward)
-    tick(clocks, timers, n_steps, progressive, W, terminated, truncated)
-    write_observation(obs, L, clocks, timers, ratio_count, ratio, n_steps, context, sucrose_available, W)
+    """Steps 4-9 for every subject (the organism's, `organism.live_step`), then the chamber's clocks
+    (`chamber.tick`) and observation (`chamber.observe`): block by block of subjects, each block
+    through every phase while its rows are in cache, in one loop (serial or parallel)."""
+    n = L.shape[0]
+    for block in prange(blocks(n)):
+        lo, hi = block_start(block), block_end(block, n)
+        live_step(lo, hi, dose, kor_drive, actions, cue, pellet, shock_mA, gain, natural_gain, withdrawal,
+                  timers[:, 1], L, S, excitation, inhibition, elsewhere, inhibition_old, C, components, reward)
+        tick(lo, hi, clocks, timers, n_steps, progressive, W, terminated, truncated)
+        observe(lo, hi, obs, L, clocks, timers, ratio_count, ratio, n_steps, context, sucrose_available, W)
 
 
 __all__: Sequence[str] = (

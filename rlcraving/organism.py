@@ -458,15 +458,16 @@ class Organism:
 # The organism's arithmetic of one step, compiled with numba (see rlcraving.core): matrices have a
 # row per subject, indexed by the column constants of LEVELS, SUBJECT_CONSTANTS and COEFFICIENTS.
 
-@kernel(2)
-def move_levels(dose: np.ndarray, kor_drive: np.ndarray, L: np.ndarray, S: np.ndarray, C: np.ndarray) -> None:
-    """Steps 4-6: cocaine kinetics and DAT occupancy (and the worth of its rise against the satiety
-    level), KOR activation, allostasis, the satiety level for the next step, and gastric emptying of
-    the pellets eaten.
+@numba.njit(cache=True)
+def move_levels(lo: int, hi: int, dose: np.ndarray, kor_drive: np.ndarray, L: np.ndarray, S: np.ndarray,
+                C: np.ndarray) -> None:
+    """Steps 4-6 for subjects lo..hi-1: cocaine kinetics and DAT occupancy (and the worth of its rise
+    against the satiety level), KOR activation, allostasis, the satiety level for the next step, and
+    gastric emptying of the pellets eaten.
 
     dose: cocaine reaching the brain now (mg/kg); kor_drive: KOR activation added by stressors now.
     """
-    for i in prange(L.shape[0]):
+    for i in range(lo, hi):
         cocaine = L[i, _COCAINE] * C[_DECAY_COCAINE] + dose[i]
         occupancy = cocaine / (cocaine + C[_K50])
         before, sated = L[i, _OCCUPANCY], L[i, _SATIETY_OCCUPANCY]
@@ -503,55 +504,63 @@ def other_inhibition(retrieval: float, elsewhere: np.ndarray, inhibition_old: np
 def express(gain: np.ndarray, withdrawal: np.ndarray, L: np.ndarray, S: np.ndarray, excitation: np.ndarray,
             inhibition: np.ndarray, elsewhere: np.ndarray, inhibition_old: np.ndarray, cue_left: np.ndarray,
             C: np.ndarray) -> None:
-    """Step 8: signals from the levels: dysphoria, kappa, extinction retrieval, net values,
-    availability and incentive. gain, withdrawal: baclofen effects now; cue_left: steps the drug cue
-    has left (> 0: present)."""
+    """Step 8 for every subject (`express_signals`)."""
     for block in prange(blocks(L.shape[0])):
-        other = np.empty(excitation.shape[1])   # scratch of this block of subjects
-        net = np.empty(excitation.shape[1])
-        for i in range(block_start(block), block_end(block, L.shape[0])):
-            occ, kor = L[i, _OCCUPANCY], L[i, _KOR]
-            L[i, _DYSPHORIA] = (L[i, _ALLOSTASIS] * S[i, _ALLOSTATIC_EXPRESSION] + kor
-                                + C[_WITHDRAWAL_GAIN] * withdrawal[i])
-            kappa = S[i, _INCENTIVE_SENSITIVITY] * (1.0 + C[_KAPPA_DRUG] * occ) * (1.0 + C[_KAPPA_STRESS] * kor)
-            kappa *= gain[i] * (1.0 + C[_KAPPA_WITHDRAWAL] * withdrawal[i])
-            L[i, _KAPPA] = kappa
-            # earlier extinction is retrieved in the drug-free, unstressed state it was learnt in (Bouton
-            # 2002), and less as time passes (spontaneous recovery), except for its general share
-            state = math.exp(-occ / C[_RETRIEVAL_OCCUPANCY] - kor / C[_RETRIEVAL_KOR])
-            retrieval = C[_GENERALITY] + (1.0 - C[_GENERALITY]) * state * S[i, _RETRIEVAL_TIME]
-            L[i, _RETRIEVAL] = retrieval
-            other_inhibition(retrieval, elsewhere[i], inhibition_old[i], other)
-            for k in range(net.size):
-                net[k] = max(excitation[i, k] - inhibition[i, k] - other[k], 0.0)
-            value_cue, value_context, value_drug_state, value_lever = net[0], net[1], net[2], net[3]
-            L[i, _VALUE_CUE], L[i, _VALUE_CONTEXT], L[i, _VALUE_DRUG_STATE] = value_cue, value_context, value_drug_state
-            L[i, _VALUE_LEVER] = value_lever
-            cue_term = S[i, _INCUBATED] * value_cue
-            L[i, _CUE_TERM] = cue_term
-            # the surge one unit dose would cause now below the satiety level, relative to its surge in a
-            # drug-free subject
-            after = L[i, _COCAINE] + S[i, _UNIT_DOSE]
-            sated = L[i, _SATIETY_OCCUPANCY]
-            availability = ((min(after / (after + C[_K50]), sated) - min(occ, sated))
-                            / max(min(S[i, _UNIT_OCCUPANCY], sated), 1e-12))
-            L[i, _AVAILABILITY] = availability
-            exteroceptive = value_context + value_lever + (cue_term if cue_left[i] > 0 else 0.0)
-            L[i, _INCENTIVE] = kappa * availability * (exteroceptive + occ * value_drug_state)
+        express_signals(block_start(block), block_end(block, L.shape[0]), gain, withdrawal, L, S, excitation,
+                        inhibition, elsewhere, inhibition_old, cue_left, C)
 
 
+@numba.njit(cache=True)
+def express_signals(lo: int, hi: int, gain: np.ndarray, withdrawal: np.ndarray, L: np.ndarray, S: np.ndarray,
+                    excitation: np.ndarray, inhibition: np.ndarray, elsewhere: np.ndarray,
+                    inhibition_old: np.ndarray, cue_left: np.ndarray, C: np.ndarray) -> None:
+    """Step 8 for subjects lo..hi-1: signals from the levels: dysphoria, kappa, extinction retrieval,
+    net values, availability and incentive. gain, withdrawal: baclofen effects now; cue_left: steps the
+    drug cue has left (> 0: present)."""
+    other = np.empty(excitation.shape[1])   # scratch of these subjects
+    net = np.empty(excitation.shape[1])
+    for i in range(lo, hi):
+        occ, kor = L[i, _OCCUPANCY], L[i, _KOR]
+        L[i, _DYSPHORIA] = (L[i, _ALLOSTASIS] * S[i, _ALLOSTATIC_EXPRESSION] + kor
+                            + C[_WITHDRAWAL_GAIN] * withdrawal[i])
+        kappa = S[i, _INCENTIVE_SENSITIVITY] * (1.0 + C[_KAPPA_DRUG] * occ) * (1.0 + C[_KAPPA_STRESS] * kor)
+        kappa *= gain[i] * (1.0 + C[_KAPPA_WITHDRAWAL] * withdrawal[i])
+        L[i, _KAPPA] = kappa
+        # earlier extinction is retrieved in the drug-free, unstressed state it was learnt in (Bouton
+        # 2002), and less as time passes (spontaneous recovery), except for its general share
+        state = math.exp(-occ / C[_RETRIEVAL_OCCUPANCY] - kor / C[_RETRIEVAL_KOR])
+        retrieval = C[_GENERALITY] + (1.0 - C[_GENERALITY]) * state * S[i, _RETRIEVAL_TIME]
+        L[i, _RETRIEVAL] = retrieval
+        other_inhibition(retrieval, elsewhere[i], inhibition_old[i], other)
+        for k in range(net.size):
+            net[k] = max(excitation[i, k] - inhibition[i, k] - other[k], 0.0)
+        value_cue, value_context, value_drug_state, value_lever = net[0], net[1], net[2], net[3]
+        L[i, _VALUE_CUE], L[i, _VALUE_CONTEXT], L[i, _VALUE_DRUG_STATE] = value_cue, value_context, value_drug_state
+        L[i, _VALUE_LEVER] = value_lever
+        cue_term = S[i, _INCUBATED] * value_cue
+        L[i, _CUE_TERM] = cue_term
+        # the surge one unit dose would cause now below the satiety level, relative to its surge in a
+        # drug-free subject
+        after = L[i, _COCAINE] + S[i, _UNIT_DOSE]
+        sated = L[i, _SATIETY_OCCUPANCY]
+        availability = ((min(after / (after + C[_K50]), sated) - min(occ, sated))
+                        / max(min(S[i, _UNIT_OCCUPANCY], sated), 1e-12))
+        L[i, _AVAILABILITY] = availability
+        exteroceptive = value_context + value_lever + (cue_term if cue_left[i] > 0 else 0.0)
+        L[i, _INCENTIVE] = kappa * availability * (exteroceptive + occ * value_drug_state)
 
-@kernel(6)
-def step_reward(actions: np.ndarray, cue: np.ndarray, pellet: np.ndarray, shock_mA: np.ndarray, gain: np.ndarray,
-                natural_gain: np.ndarray, L: np.ndarray, S: np.ndarray, C: np.ndarray, components: np.ndarray,
-                total: np.ndarray) -> None:
-    """Step 9: reward by component (REWARD_COMPONENTS order) and their sum (`total`).
+
+@numba.njit(cache=True)
+def step_reward(lo: int, hi: int, actions: np.ndarray, cue: np.ndarray, pellet: np.ndarray, shock_mA: np.ndarray,
+                gain: np.ndarray, natural_gain: np.ndarray, L: np.ndarray, S: np.ndarray, C: np.ndarray,
+                components: np.ndarray, total: np.ndarray) -> None:
+    """Step 9 for subjects lo..hi-1: reward by component (REWARD_COMPONENTS order) and their sum (`total`).
 
     cue, pellet: a drug-cue onset, a natural reward now; shock_mA: footshock now (mA). A pellet is
     worth the share of the meal still wanted, 1 - G / G_meal (G: pellets in the gut; food satiety,
     section 7), which scales its primary value and its cue's incentive; it then joins the gut.
     """
-    for i in prange(L.shape[0]):
+    for i in range(lo, hi):
         rise = L[i, _RISE]
         incentive = 0.0
         hunger = 0.0
@@ -572,6 +581,32 @@ def step_reward(actions: np.ndarray, cue: np.ndarray, pellet: np.ndarray, shock_
         for k in range(1, components.shape[1]):
             summed += components[i, k]
         total[i] = summed
+
+
+@numba.njit(cache=True)
+def live_step(lo: int, hi: int, dose: np.ndarray, kor_drive: np.ndarray, actions: np.ndarray, cue: np.ndarray,
+              pellet: np.ndarray, shock_mA: np.ndarray, gain: np.ndarray, natural_gain: np.ndarray,
+              withdrawal: np.ndarray, cue_left: np.ndarray, L: np.ndarray, S: np.ndarray, excitation: np.ndarray,
+              inhibition: np.ndarray, elsewhere: np.ndarray, inhibition_old: np.ndarray, C: np.ndarray,
+              components: np.ndarray, reward: np.ndarray) -> None:
+    """Steps 4-9 for subjects lo..hi-1, one phase after the other while their rows are in cache: levels
+    (`move_levels`), signals (`express_signals`), reward (`step_reward`)."""
+    move_levels(lo, hi, dose, kor_drive, L, S, C)
+    express_signals(lo, hi, gain, withdrawal, L, S, excitation, inhibition, elsewhere, inhibition_old, cue_left, C)
+    step_reward(lo, hi, actions, cue, pellet, shock_mA, gain, natural_gain, L, S, C, components, reward)
+
+
+@kernel(12)
+def live(dose: np.ndarray, kor_drive: np.ndarray, actions: np.ndarray, cue: np.ndarray, pellet: np.ndarray,
+         shock_mA: np.ndarray, gain: np.ndarray, natural_gain: np.ndarray, withdrawal: np.ndarray,
+         cue_left: np.ndarray, L: np.ndarray, S: np.ndarray, excitation: np.ndarray, inhibition: np.ndarray,
+         elsewhere: np.ndarray, inhibition_old: np.ndarray, C: np.ndarray, components: np.ndarray,
+         reward: np.ndarray) -> None:
+    """Steps 4-9 for every subject (`live_step`, block by block); the arguments are `live_step`'s."""
+    for block in prange(blocks(L.shape[0])):
+        live_step(block_start(block), block_end(block, L.shape[0]), dose, kor_drive, actions, cue, pellet, shock_mA,
+                  gain, natural_gain, withdrawal, cue_left, L, S, excitation, inhibition, elsewhere, inhibition_old,
+                  C, components, reward)
 
 
 @numba.njit(cache=True)

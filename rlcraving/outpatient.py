@@ -37,9 +37,7 @@ from rlcraving.checks import check_bool, check_choice, check_number
 from rlcraving.organism import (
     OTHER,
     Organism,
-    express,
-    move_levels,
-    step_reward,
+    live,
 )
 from rlcraving.params import ModelParams, _p
 from rlcraving.pharmacology import (
@@ -401,12 +399,10 @@ class Outpatient:
             self._cue_alone(exposed_only, gain)
         dose = self._absorb_ip(dose)
         # the organism (step 5)
-        move_levels(dose, kor_drive, self._levels, self._constants, self._coefficients)
-        express(gain, withdrawal, self._levels, self._constants, self._excitation, self._inhibition,
-                self._elsewhere, self._inhibition_old, self.cue_left, self._coefficients)
         reward = np.empty(n)
-        step_reward(actions, used, self._nobody, self._zeros, gain, natural_gain, self._levels, self._constants,
-                    self._coefficients, self._components, reward)
+        live(dose, kor_drive, actions, used, self._nobody, self._zeros, gain, natural_gain, withdrawal, self.cue_left,
+             self._levels, self._constants, self._excitation, self._inhibition, self._elsewhere, self._inhibition_old,
+             self._coefficients, self._components, reward)
         seek_cost = -w.seek_cost * (a == SEEK)
         self._components[:, 5] += seek_cost
         reward += seek_cost
