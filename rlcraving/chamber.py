@@ -28,6 +28,7 @@ from rlcraving.organism import (
     _RETRIEVAL,
     _UNIT_DOSE,
     OTHER,
+    extinction_learning,
     other_inhibition,
 )
 from rlcraving.params import ModelParams
@@ -325,9 +326,7 @@ def schedule(actions: np.ndarray, gain: np.ndarray, L: np.ndarray, S: np.ndarray
                 last_extinction_h[i] = session_start_h[i] + clocks[i, 0] * W[_DT_S] / 3600.0
             x[0], x[1], x[2], x[3] = cue[i], 1.0, L[i, _OCCUPANCY], 1.0
             other_inhibition(L[i, _RETRIEVAL], elsewhere[i], inhibition_old[i], other)
-            # new extinction is learnt more slowly under stress (stress impairs extinction learning, Maren
-            # & Holmes 2016): the stress factor of retrieval, with its general share
-            learning = W[_GENERALITY] + (1.0 - W[_GENERALITY]) * math.exp(-L[i, _KOR] / W[_RETRIEVAL_KOR])
+            learning = extinction_learning(L[i, _KOR], W[_GENERALITY], W[_RETRIEVAL_KOR])
             pav.trial(excitation[i], inhibition[i], x, 1.0 if infused else 0.0, S[i, _PAVLOVIAN_RATE],
                       S[i, _EXTINCTION_RATE] * learning, gain[i], 1.0, other)
     return n_completed > 0

@@ -405,10 +405,18 @@ class Organism:
         x[:, pav.SUCROSE_CUE] = 1.0
         x[np.arange(rows.size), pav.CONTEXT_0 + self.context[rows]] = 1.0
         x[:, pav.DRUG_STATE] = self.occupancy[rows]
+        self._trial(rows, x, pav.SUCROSE, 1.0, gain)
+
+    def _trial(self, rows: np.ndarray, x: np.ndarray, outcome: int, size: float, gain: np.ndarray) -> None:
+        """A Rescorla-Wagner trial (`pavlovian.update`) of stimuli `x` for subjects `rows`, with the
+        outcome `outcome` (`pavlovian.DRUG` or `SUCROSE`) of magnitude `size` (0: an extinction trial),
+        extinction learnt at its rate under stress now (`extinction_learning`)."""
+        p = self.params
+        learning = extinction_learning_rows(self.kor[rows], p.extinction_generality, p.extinction_retrieval_kor)
         E, I = self._E[rows], self._I[rows]
-        pav.update(E, I, x, self.context[rows], np.full(rows.size, pav.SUCROSE), np.ones(rows.size),
-                   self.pavlovian_rate[rows], self.extinction_rate[rows], gain[rows], self.retrieval[rows],
-                   self.params.extinction_generality)
+        pav.update(E, I, x, self.context[rows], np.full(rows.size, outcome), np.full(rows.size, size),
+                   self.pavlovian_rate[rows], self.extinction_rate[rows] * learning, gain[rows], self.retrieval[rows],
+                   p.extinction_generality)
         self._E[rows], self._I[rows] = E, I
         self._refresh_values(rows)
 
@@ -488,6 +496,23 @@ def satiety_occupancy(allostasis: float, C: np.ndarray) -> float:
     expressed allostatic load A (Ahmed & Koob 1998): S = S0 (1 + shift A), o_sat = S / (S + K50)."""
     threshold = C[_SATIETY_THRESHOLD] * (1.0 + C[_SATIETY_SET_POINT_SHIFT] * allostasis)
     return threshold / (threshold + C[_K50])
+
+
+@numba.njit(cache=True)
+def extinction_learning(kor: float, generality: float, retrieval_kor: float) -> float:
+    """Share of the extinction rate a trial learns now: new extinction is learnt more slowly under stress
+    (stress impairs extinction learning, Maren & Holmes 2016), by the stress factor of retrieval with its
+    general share (docs/model.md, section 5)."""
+    return generality + (1.0 - generality) * math.exp(-kor / retrieval_kor)
+
+
+@numba.njit(cache=True)
+def extinction_learning_rows(kor: np.ndarray, generality: float, retrieval_kor: float) -> np.ndarray:
+    """`extinction_learning` of each subject's KOR activation."""
+    out = np.empty(kor.size)
+    for k in range(kor.size):
+        out[k] = extinction_learning(kor[k], generality, retrieval_kor)
+    return out
 
 
 @numba.njit(cache=True)

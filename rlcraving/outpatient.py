@@ -438,7 +438,7 @@ class Outpatient:
         x[:, pav.DRUG_CUE] = 1.0
         x[np.arange(rows.size), pav.CONTEXT_0 + self.context[rows]] = 1.0
         x[:, pav.DRUG_STATE] = self.occupancy[rows]
-        self._trial(rows, x, 1.0, gain)
+        self._trial(rows, x, pav.DRUG, 1.0, gain)
 
     def _cue_alone(self, exposed: np.ndarray, gain: np.ndarray) -> None:
         """A cue met without using: an extinction trial (cue and context, no drug)."""
@@ -447,15 +447,7 @@ class Outpatient:
         x[:, pav.DRUG_CUE] = 1.0
         x[np.arange(rows.size), pav.CONTEXT_0 + self.context[rows]] = 1.0
         x[:, pav.DRUG_STATE] = self.occupancy[rows]
-        self._trial(rows, x, 0.0, gain)
-
-    def _trial(self, rows: np.ndarray, x: np.ndarray, outcome: float, gain: np.ndarray) -> None:
-        E, I = self._E[rows], self._I[rows]
-        pav.update(E, I, x, self.context[rows], np.full(rows.size, pav.DRUG), np.full(rows.size, outcome),
-                   self.pavlovian_rate[rows], self.extinction_rate[rows], gain[rows], self.retrieval[rows],
-                   self.params.extinction_generality)
-        self._E[rows], self._I[rows] = E, I
-        self._refresh_values(rows)
+        self._trial(rows, x, pav.DRUG, 0.0, gain)
 
     def _advance_baclofen_hour(self) -> None:
         """Kinetics to the next hour; the doses due then, each taken with the person's adherence."""

@@ -268,3 +268,23 @@ def agent_features_named_by_the_world() -> bool:
     from rlcraving.agents.features import features_of
     features = features_of(PersonBatch(1))
     return features.names[:len(PersonBatch.feature_names)] == PersonBatch.feature_names
+
+
+def test_stress_slows_the_extinction_a_cue_met_without_using_teaches_as_in_the_chamber() -> None:
+    """The person's cue exposure is a Rescorla-Wagner extinction trial of the shared organism: under KOR
+    activation it learns less inhibition (stress impairs extinction learning), by the factor the chamber's
+    unreinforced drug trials use (`organism.extinction_learning`)."""
+    from rlcraving import pavlovian as pav
+    from rlcraving.organism import extinction_learning
+
+    batch = PersonBatch(2, options=PersonOptions(individual_differences=False), world=ADHERENT)
+    batch.start_weeks(np.arange(2), Placebo())
+    batch._E[:, pav.DRUG_CUE, pav.DRUG] = 0.8   # a cue that predicts the drug
+    batch.kor[:] = (0.0, 3.0)
+    before = batch._I.copy()
+    batch._cue_alone(np.ones(2, dtype=bool), np.ones(2))
+    learnt = (batch._I - before).reshape(2, -1).sum(axis=1)
+    assert learnt[0] > 0.0 and 0.0 < learnt[1] < learnt[0]
+    p = batch.params
+    expected = extinction_learning(3.0, p.extinction_generality, p.extinction_retrieval_kor)
+    assert learnt[1] / learnt[0] == pytest.approx(expected, rel=1e-6)
