@@ -398,19 +398,19 @@ class Organism:
         return self.params.kor_per_shock * kor_response(mA, self.params)
 
     def _sucrose_trial(self, pellet: np.ndarray, gain: np.ndarray) -> None:
-        """A Rescorla-Wagner trial (see `pavlovian`) for the subjects given a pellet: stimuli
-        the sucrose cue, the context and the drug state (drug trials are in the world's schedule)."""
-        rows = np.flatnonzero(pellet)
+        """A Rescorla-Wagner trial for the subjects given a pellet (drug trials are in the world's schedule)."""
+        self._trial(pellet, pav.SUCROSE_CUE, pav.SUCROSE, 1.0, gain)
+
+    def _trial(self, subjects: np.ndarray, cue: int, outcome: int, size: float, gain: np.ndarray) -> None:
+        """A Rescorla-Wagner trial (`pavlovian.update`) for the `subjects` (a mask): stimuli the cue `cue`
+        (a `pavlovian.STIMULI` index), the context and the drug state; the outcome `outcome`
+        (`pavlovian.DRUG` or `SUCROSE`) of magnitude `size` (0: an extinction trial), extinction learnt at
+        its rate under stress now (`extinction_learning`)."""
+        rows = np.flatnonzero(subjects)
         x = np.zeros((rows.size, len(pav.STIMULI)))
-        x[:, pav.SUCROSE_CUE] = 1.0
+        x[:, cue] = 1.0
         x[np.arange(rows.size), pav.CONTEXT_0 + self.context[rows]] = 1.0
         x[:, pav.DRUG_STATE] = self.occupancy[rows]
-        self._trial(rows, x, pav.SUCROSE, 1.0, gain)
-
-    def _trial(self, rows: np.ndarray, x: np.ndarray, outcome: int, size: float, gain: np.ndarray) -> None:
-        """A Rescorla-Wagner trial (`pavlovian.update`) of stimuli `x` for subjects `rows`, with the
-        outcome `outcome` (`pavlovian.DRUG` or `SUCROSE`) of magnitude `size` (0: an extinction trial),
-        extinction learnt at its rate under stress now (`extinction_learning`)."""
         p = self.params
         learning = extinction_learning_rows(self.kor[rows], p.extinction_generality, p.extinction_retrieval_kor)
         E, I = self._E[rows], self._I[rows]

@@ -433,21 +433,11 @@ class Outpatient:
     def _drug_trials(self, used: np.ndarray, cue: np.ndarray, gain: np.ndarray) -> None:
         """A Rescorla-Wagner trial for each use: paraphernalia (the drug cue), the context and the
         drug state predict the drug."""
-        rows = np.flatnonzero(used)
-        x = np.zeros((rows.size, len(pav.STIMULI)))
-        x[:, pav.DRUG_CUE] = 1.0
-        x[np.arange(rows.size), pav.CONTEXT_0 + self.context[rows]] = 1.0
-        x[:, pav.DRUG_STATE] = self.occupancy[rows]
-        self._trial(rows, x, pav.DRUG, 1.0, gain)
+        self._trial(used, pav.DRUG_CUE, pav.DRUG, 1.0, gain)
 
     def _cue_alone(self, exposed: np.ndarray, gain: np.ndarray) -> None:
         """A cue met without using: an extinction trial (cue and context, no drug)."""
-        rows = np.flatnonzero(exposed)
-        x = np.zeros((rows.size, len(pav.STIMULI)))
-        x[:, pav.DRUG_CUE] = 1.0
-        x[np.arange(rows.size), pav.CONTEXT_0 + self.context[rows]] = 1.0
-        x[:, pav.DRUG_STATE] = self.occupancy[rows]
-        self._trial(rows, x, pav.DRUG, 0.0, gain)
+        self._trial(exposed, pav.DRUG_CUE, pav.DRUG, 0.0, gain)
 
     def _advance_baclofen_hour(self) -> None:
         """Kinetics to the next hour; the doses due then, each taken with the person's adherence."""
