@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rlcraving.checks import check_number
+from rlcraving.params import ModelParams
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,42 @@ class TrainingCriterion:
         if a.size < self.min_extinction:
             return False
         return bool(np.all(a[-self.extinguished_sessions:] < self.extinction_fraction * acquisition_level))
+
+
+def epsilon_greedy_ceiling(epsilon: float, *, n_subjects: int = 64, sessions: int = 10, seed: int = 0,
+                           params: ModelParams | None = None) -> tuple[float, float]:
+    """Active and inactive presses per hour, in the last of `sessions` daily 1-h FR1 sessions (cohort means),
+    of an ideal regulator that explores at a floor of `epsilon`: with probability `epsilon` a uniform choice
+    of the three actions, else the drug lever whenever the brain level is below the satiety threshold and the
+    lever is live (no timeout), else "other"; in the chamber of `gym.make` (Pavlovian controller and operant
+    level on). Its active / inactive ratio is the most that an agent with that exploration floor can show
+    while it regulates its intake, however well it learns: its inactive presses come from exploration and the
+    operant level alone."""
+    from rlcraving.core import SubjectBatch, SubjectOptions
+    from rlcraving.protocol import session
+    from rlcraving.random import subject_keys
+
+    check_number("epsilon", epsilon, lo=0.0, hi=1.0)
+    check_number("n_subjects", n_subjects, lo=1, hi=1_000_000, integer=True)
+    check_number("sessions", sessions, lo=1, hi=10_000, integer=True)
+    batch = SubjectBatch(n_subjects, params, SubjectOptions(pavlovian_controller=True, operant_level=True))
+    everyone = np.arange(n_subjects)
+    batch.new_subjects(everyone, subject_keys(seed, everyone))
+    rng = np.random.default_rng(seed)
+    presses = np.zeros(3)
+    for day in range(sessions):
+        batch.start_sessions(everyone, session("self_administration"), first=day == 0)
+        presses[:] = 0.0
+        done = np.zeros(n_subjects, dtype=bool)
+        while not done.all():
+            regulate = (batch.occupancy < batch.satiety_occupancy) & (batch.timeout_left == 0)
+            explore = rng.random(n_subjects) < epsilon
+            actions = np.where(explore, rng.integers(0, 3, n_subjects), np.where(regulate, 1, 0))
+            _, _, terminated, truncated = batch.step(actions)
+            presses += np.bincount(batch.actions_taken, minlength=3)[:3]
+            done = terminated | truncated
+        batch.end_sessions(everyone)
+    return float(presses[1] / n_subjects), float(presses[2] / n_subjects)
 
 
 #: The criteria of the validation's SB3 row and slow tests (written before their runs).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rlcraving.criterion import TrainingCriterion
+from rlcraving.criterion import CRITERION, TrainingCriterion, epsilon_greedy_ceiling
 
 C = TrainingCriterion(min_sa=4, max_sa=10, stable_sessions=3, min_extinction=3, max_extinction=8,
                       extinguished_sessions=2)
@@ -43,3 +43,16 @@ def test_bad_input_is_refused() -> None:
         TrainingCriterion(min_sa=10, max_sa=5)
     with pytest.raises(ValueError, match="empty"):
         C.acquisition_level([])
+
+
+def test_an_ideal_regulator_acquires_without_exploration_but_not_at_dqns_default_floor() -> None:
+    """`epsilon_greedy_ceiling`: the regulator alone presses the drug lever far more than the inactive one (which
+    only the operant level presses); at an exploration floor of 0.05 its inactive presses (exploration and
+    operant level) are more than half its active ones, below the acquisition criterion's 2x."""
+    active, inactive = epsilon_greedy_ceiling(0.0, n_subjects=16, sessions=3)
+    assert active > CRITERION.ratio * inactive and active >= CRITERION.min_infusions
+    active_eps, inactive_eps = epsilon_greedy_ceiling(0.05, n_subjects=16, sessions=3)
+    assert inactive_eps > inactive and active_eps < CRITERION.ratio * inactive_eps
+    assert epsilon_greedy_ceiling(0.05, n_subjects=16, sessions=3) == (active_eps, inactive_eps)
+    with pytest.raises(ValueError, match="epsilon"):
+        epsilon_greedy_ceiling(1.5)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from rlcraving.chamber import session_steps
-from rlcraving.criterion import CRITERION, TrainingCriterion
+from rlcraving.criterion import CRITERION, TrainingCriterion, epsilon_greedy_ceiling
 from rlcraving.params import ModelParams
 from rlcraving.pharmacology import RatIP
 from rlcraving.protocol import session
@@ -165,6 +165,22 @@ def _sessions_needed(done: _Experimenter, phases: str = "both") -> str:
     return ext if phases == "extinction" else f"{sa}, {ext}"
 
 
+def _exploration_ceiling(algo: str, seed: int) -> str:
+    """For an algorithm exploring at a floor of epsilon (its library default), the active / inactive ratio of an
+    ideal regulator with that floor (`criterion.epsilon_greedy_ceiling`), in words; '' for the others."""
+    import inspect
+
+    import stable_baselines3
+
+    floor = inspect.signature(getattr(stable_baselines3, algo)).parameters.get("exploration_final_eps")
+    if floor is None:
+        return ""
+    active, inactive = epsilon_greedy_ceiling(floor.default, seed=seed)
+    return (f" (an ideal regulator exploring at {algo}'s default floor, epsilon = {floor.default:g}, presses "
+            f"{fmt(active)} active / {fmt(inactive)} inactive: {active / inactive:.2f}x, against the "
+            f"{CRITERION.ratio:g}x of the acquisition criterion)")
+
+
 def _checks(algo: str, seed: int) -> tuple[dict[str, bool], str, dict[str, np.ndarray]]:
     aaa_tests = {"extinction": {"phase": "extinction"}, "cue": {"phase": "cue_reinstatement"},
                  "cue_baclofen": {"phase": "cue_reinstatement", "baclofen": RatIP(2.5)},
@@ -190,7 +206,7 @@ def _checks(algo: str, seed: int) -> tuple[dict[str, bool], str, dict[str, np.nd
               f"{fmt(mean['in_b'])}, in A {fmt(mean['in_a'])}; active presses the agent chose itself: last FR1 "
               f"{fmt(sa.own_active.mean())}, last extinction {fmt(last_ext.own_active.mean())}, cue test "
               f"{fmt(mean['cue_own'])}, stress test {fmt(mean['stress_own'])}; fails: "
-              f"{', '.join(k for k in CHECKS if not ok[k]) or 'none'}")
+              f"{', '.join(k for k in CHECKS if not ok[k]) or 'none'}{_exploration_ceiling(algo, seed)}")
     return ok, detail, {f"{algo}_{k}": v for k, v in {**test, **aba}.items() if not k.endswith("_own")}
 
 
