@@ -1,7 +1,8 @@
 """The operant chamber: the world of a rat's sessions, over the organism of `rlcraving.organism`.
 
-What the chamber decides (all equations in docs/model.md): levers and their schedule (FR n or the
-Richardson-Roberts progressive ratio), timeouts, intravenous infusions through a catheter
+What the chamber decides (all equations in docs/model.md): levers and their schedule (FR n, the
+Richardson-Roberts progressive ratio, or the discrete-trials choice of Lenoir et al. 2007, whose
+levers are presented and retracted trial by trial), timeouts, intravenous infusions through a catheter
 (`infusion_delay_s` in transit), the drug cue, i.p. primes, sucrose pellets, punishing and
 intermittent footshocks, the session clock and its end, the home-cage gap between sessions, the
 observation, and the session tally. `Chamber` is a world class: `rlcraving.core.SubjectBatch`
@@ -43,7 +44,8 @@ OBSERVATION_NAMES = (
     "drug_occupancy", "dysphoria", "incentive", "ratio_progress", "session_time", "sucrose_lever_present",
 )
 SUMMARY_FIELDS = ("active_presses", "inactive_presses", "sucrose_presses", "infusions", "pellets",
-                  "shocks", "breakpoint", "intake_mg_per_kg", "first_hour_infusions")
+                  "shocks", "breakpoint", "intake_mg_per_kg", "first_hour_infusions", "drug_choices",
+                  "sucrose_choices")
 
 #: Entries of `Chamber._chamber_coefficients`: the chamber's constants of one step.
 CHAMBER_COEFFICIENTS = ("timeout_fraction", "pr_limit_steps", "dt_s", "timeout_steps", "first_hour_steps",
@@ -53,6 +55,9 @@ CHAMBER_COEFFICIENTS = ("timeout_fraction", "pr_limit_steps", "dt_s", "timeout_s
 #: Columns of `Chamber._tally` (column 0 counts "other" steps and is not reported).
 (_BREAKPOINT, _INFUSIONS, _INTAKE, _FIRST_HOUR_INFUSIONS) = (
     1 + SUMMARY_FIELDS.index(name) for name in ("breakpoint", "infusions", "intake_mg_per_kg", "first_hour_infusions"))
+#: Columns of `Chamber._trials`, a discrete-trials session's schedule (all 0 in other sessions) and
+#: the last trial answered (-1: none yet).
+TRIAL_COLUMNS = ("trial_steps", "limit_steps", "sampling_trials", "answered_trial")
 
 _PR = np.array(PR_SERIES + (PR_SERIES[-1],) * 200, dtype=np.int64)
 _STREAM_PUNISH, _STREAM_BEHAVIOUR = 102, 103  # above the trait streams of random.normal
@@ -104,18 +109,21 @@ class Chamber:
         self.punish_mA = z()
         self.footshock_mA = z()
         self.sucrose_available = z(bool)
+        self.discrete = z(bool)   # a discrete-trials session (schedule "DT")
+        self._trials = np.zeros((n, len(TRIAL_COLUMNS)), dtype=np.int64)
         # timers (timeout, drug cue, sucrose cue) and the session tally, row views as the organism's
         self._timers = np.zeros((n, 3), dtype=np.int64)
         self._tally = np.zeros((n, 1 + len(SUMMARY_FIELDS)))
         self._bind_views()
         self._nobody, self._completed, self._cue, self._dose = z(bool), z(bool), z(bool), z()
-        self._any_pr = self._any_punish = self._any_sucrose = False
+        self._any_pr = self._any_punish = self._any_sucrose = self._any_discrete = False
         self.actions_taken = z(np.int64)   # the last step's actions, with the presses the environment added
 
     def _bind_views(self) -> None:
         super()._bind_views()
         self.timeout_left, self.cue_left, self.sucrose_cue_left = self._timers.T
         self.summary = dict(zip(SUMMARY_FIELDS, self._tally.T[1:], strict=True))
+        self.trial_steps, self.limit_steps, self.sampling_trials, self.answered_trial = self._trials.T
 
     def _drug_cue_left(self) -> np.ndarray:
         return self.cue_left
@@ -168,6 +176,12 @@ class Chamber:
         self.punish_mA[idx] = s.punishment_mA
         self.footshock_mA[idx] = s.footshock_mA
         self.sucrose_available[idx] = s.sucrose_available and self.options.sucrose_lever
+        self.discrete[idx] = s.schedule == "DT"
+        if s.schedule == "DT":
+            self._trials[idx] = (max(1, int(round(60.0 * s.trial_interval_min / p.dt_s))),
+                                 max(1, int(round(60.0 * s.trial_limit_min / p.dt_s))), s.sampling_trials, -1)
+        else:
+            self._trials[idx] = 0
         self.ip_depot[idx] += p.ip_bioavailability * s.prime_mg_per_kg
         self._set_unit_dose(idx, s.unit_dose_mg_per_kg)
         self._clocks[idx, :2] = 0
@@ -179,6 +193,7 @@ class Chamber:
         self._any_pr = bool(self.progressive.any())
         self._any_punish = bool((self.punish_p > 0).any())
         self._any_sucrose = bool(self.sucrose_available.any())
+        self._any_discrete = bool(self.discrete.any())
         self._begin_episode(idx)
 
     def _home_cage(self, idx: np.ndarray, gap_h: np.ndarray) -> None:
@@ -208,7 +223,7 @@ class Chamber:
         """Observation matrix (n, len(OBSERVATION_NAMES)), float32 in [0, 1] (a new array)."""
         obs = np.empty((self.n, len(OBSERVATION_NAMES)), dtype=np.float32)
         write_observation(obs, self._levels, self._clocks, self._timers, self.ratio_count, self.ratio, self.n_steps,
-                          self.context, self.sucrose_available, self._chamber_coefficients)
+                          self.context, self.sucrose_available, self.discrete, self._trials, self._chamber_coefficients)
         return obs
 
     def end_sessions(self, idx: np.ndarray) -> None:
@@ -228,6 +243,27 @@ class Chamber:
         add_behaviour(actions, self._levels, self._timers, self._clocks, self.keys, self._approach_rate,
                       self._cue_approach_rate, self._operant_p, out)
         return out
+
+    def _retract(self, actions: np.ndarray) -> np.ndarray:
+        """In a discrete-trials session a press on a lever that is not presented is no press: "other"
+        behaviour (no count, no effort). Returns `actions`, or a new array where some press was such."""
+        out = np.empty_like(actions)
+        if not retract(actions, self._clocks, self.discrete, self._trials, out):
+            return actions
+        return out
+
+    def _close_trials(self, completed: np.ndarray, pellet: np.ndarray) -> None:
+        """A discrete trial ends at its reward (both levers retract until the next trial); a choice
+        trial's reward is tallied as that lever's choice."""
+        done = self.discrete & (completed | pellet)
+        if not done.any():
+            return
+        rows = np.flatnonzero(done)
+        trial = self.step_index[rows] // self.trial_steps[rows]
+        self.answered_trial[rows] = trial
+        choice = trial >= self.sampling_trials[rows]
+        self.summary["drug_choices"][rows] += choice & completed[rows]
+        self.summary["sucrose_choices"][rows] += choice & pellet[rows]
 
     def _through_catheter(self, dose: np.ndarray | float, events: bool) -> np.ndarray:
         """Doses given now reach the brain `infusion_delay_s` later: returns what arrives now."""
@@ -332,6 +368,38 @@ def schedule(actions: np.ndarray, gain: np.ndarray, L: np.ndarray, S: np.ndarray
     return n_completed > 0
 
 
+@numba.njit(cache=True)
+def levers_presented(step: int, trials: np.ndarray) -> tuple[bool, bool]:
+    """(drug lever, sucrose lever) presented at `step` of a discrete-trials session (`trials`: the
+    subject's row of TRIAL_COLUMNS). Trial k starts at step k * trial_steps and presents its levers
+    for limit_steps, until a reward retracts them; sampling trials present one lever each, the drug
+    lever first and then alternately, choice trials both (Lenoir et al. 2007)."""
+    k = step // trials[0]
+    if step - k * trials[0] >= trials[1] or k == trials[3]:
+        return False, False
+    if k >= trials[2]:
+        return True, True
+    return k % 2 == 0, k % 2 == 1
+
+
+@kernel()
+def retract(actions: np.ndarray, clocks: np.ndarray, discrete: np.ndarray, trials: np.ndarray,
+            out: np.ndarray) -> bool:
+    """`Chamber._retract` into `out`: in a discrete-trials session, presses on a lever that is not
+    presented now (the inactive lever never is) become "other". Returns whether any press did."""
+    n_changed = 0
+    for i in prange(actions.shape[0]):
+        out[i] = actions[i]
+        if not discrete[i] or actions[i] == OTHER:
+            continue
+        drug, sucrose = levers_presented(clocks[i, 0], trials[i])
+        if ((actions[i] == ACTIVE and not drug) or actions[i] == INACTIVE
+                or (actions[i] == SUCROSE and not sucrose)):
+            out[i] = OTHER
+            n_changed += 1
+    return n_changed > 0
+
+
 @kernel()
 def add_behaviour(actions: np.ndarray, L: np.ndarray, timers: np.ndarray, clocks: np.ndarray, keys: np.ndarray,
                   approach: float, cue_approach: float, operant_p: float, out: np.ndarray) -> None:
@@ -368,18 +436,20 @@ def tick(lo: int, hi: int, clocks: np.ndarray, timers: np.ndarray, n_steps: np.n
 @kernel()
 def write_observation(obs: np.ndarray, L: np.ndarray, clocks: np.ndarray, timers: np.ndarray,
                       ratio_count: np.ndarray, ratio: np.ndarray, n_steps: np.ndarray, context: np.ndarray,
-                      sucrose_available: np.ndarray, W: np.ndarray) -> None:
+                      sucrose_available: np.ndarray, discrete: np.ndarray, trials: np.ndarray, W: np.ndarray) -> None:
     """The observation of every subject (`observe`, block by block)."""
     for block in prange(blocks(obs.shape[0])):
         observe(block_start(block), block_end(block, obs.shape[0]), obs, L, clocks, timers, ratio_count, ratio,
-                n_steps, context, sucrose_available, W)
+                n_steps, context, sucrose_available, discrete, trials, W)
 
 
 @numba.njit(cache=True)
 def observe(lo: int, hi: int, obs: np.ndarray, L: np.ndarray, clocks: np.ndarray, timers: np.ndarray,
             ratio_count: np.ndarray, ratio: np.ndarray, n_steps: np.ndarray, context: np.ndarray,
-            sucrose_available: np.ndarray, W: np.ndarray) -> None:
-    """The observation (OBSERVATION_NAMES) of subjects lo..hi-1, each feature in [0, 1]."""
+            sucrose_available: np.ndarray, discrete: np.ndarray, trials: np.ndarray, W: np.ndarray) -> None:
+    """The observation (OBSERVATION_NAMES) of subjects lo..hi-1, each feature in [0, 1]. In a
+    discrete-trials session the levers presented at the next step: "timeout" is 1 while the drug
+    lever is retracted, and "sucrose_lever_present" is 1 while the sucrose lever is presented."""
     for i in range(lo, hi):
         dysphoria, incentive = L[i, _DYSPHORIA], L[i, _INCENTIVE]
         obs[i, 0] = timers[i, 1] > 0
@@ -393,3 +463,8 @@ def observe(lo: int, hi: int, obs: np.ndarray, L: np.ndarray, clocks: np.ndarray
         obs[i, 9] = ratio_count[i] / ratio[i]
         obs[i, 10] = clocks[i, 0] / n_steps[i]
         obs[i, 11] = sucrose_available[i]
+        if discrete[i]:
+            drug, sucrose = levers_presented(clocks[i, 0], trials[i])
+            if not drug:
+                obs[i, 2] = 1.0
+            obs[i, 11] = sucrose and sucrose_available[i]

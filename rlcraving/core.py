@@ -98,10 +98,16 @@ class SubjectBatch(Chamber, Organism):
         them to keep a step's values.
         """
         chosen = np.asarray(actions, dtype=np.int64)
-        actions = self.actions_taken = self._add_behaviour(chosen)
+        added = actions = self._add_behaviour(chosen)
+        if self._any_discrete:   # presses on a retracted lever are no presses
+            actions = self._retract(actions)
+        self.actions_taken = actions
         a, gain, nat_gain, withdrawal = self._feel_baclofen(actions)
-        # what a learner should credit: its own choice, except where sedation changed what was done
-        self.performed_actions = None if a is actions else np.where(a != actions, a, chosen)
+        if self._any_discrete and a is not actions:   # a held press carried out after its lever retracted
+            a = self._retract(a)
+        # what a learner should credit: its own choice, except where sedation or a retracted lever
+        # changed what was done
+        self.performed_actions = None if a is added else np.where(a != added, a, chosen)
 
         # schedule on the drug lever: infusions, cues, timeouts, and the Pavlovian trials of
         # completed ratios (in the drug state at the start of the step); then rarer events
@@ -122,6 +128,8 @@ class SubjectBatch(Chamber, Organism):
         if self._any_sucrose and (pellets := self._deliver_pellets(a)) is not None:
             pellet = pellets
             self._sucrose_trial(pellet, nat_gain)
+        if self._any_discrete and (events or pellet is not self._nobody):
+            self._close_trials(completed, pellet)
 
         # kinetics, stress, allostasis, signals, reward, clocks, observation: compiled loops
         obs = np.empty((self.n, len(OBSERVATION_NAMES)), dtype=np.float32)
@@ -131,8 +139,8 @@ class SubjectBatch(Chamber, Organism):
                  self._levels, self._constants, self._excitation, self._inhibition, self._elsewhere,
                  self._inhibition_old, self._clocks, self._timers,
                  self.ratio_count, self.ratio, self.n_steps, self.progressive, self.context, self.sucrose_available,
-                 self._coefficients, self._chamber_coefficients, self._components, reward, obs, terminated,
-                 truncated)
+                 self.discrete, self._trials, self._coefficients, self._chamber_coefficients, self._components, reward,
+                 obs, terminated, truncated)
         return obs, reward, terminated, truncated
 
 
@@ -142,7 +150,7 @@ def _advance(actions: np.ndarray, dose: np.ndarray, kor_drive: np.ndarray, cue: 
              L: np.ndarray, S: np.ndarray, excitation: np.ndarray, inhibition: np.ndarray, elsewhere: np.ndarray,
              inhibition_old: np.ndarray, clocks: np.ndarray, timers: np.ndarray, ratio_count: np.ndarray,
              ratio: np.ndarray, n_steps: np.ndarray, progressive: np.ndarray, context: np.ndarray,
-             sucrose_available: np.ndarray, C: np.ndarray,
+             sucrose_available: np.ndarray, discrete: np.ndarray, trials: np.ndarray, C: np.ndarray,
              W: np.ndarray, components: np.ndarray, reward: np.ndarray, obs: np.ndarray, terminated: np.ndarray,
              truncated: np.ndarray) -> None:
     """Steps 4-9 for every subject (the organism's, `organism.live_step`), then the chamber's clocks
@@ -154,7 +162,8 @@ def _advance(actions: np.ndarray, dose: np.ndarray, kor_drive: np.ndarray, cue: 
         live_step(lo, hi, dose, kor_drive, actions, cue, pellet, shock_mA, gain, natural_gain, withdrawal,
                   timers[:, 1], L, S, excitation, inhibition, elsewhere, inhibition_old, C, components, reward)
         tick(lo, hi, clocks, timers, n_steps, progressive, W, terminated, truncated)
-        observe(lo, hi, obs, L, clocks, timers, ratio_count, ratio, n_steps, context, sucrose_available, W)
+        observe(lo, hi, obs, L, clocks, timers, ratio_count, ratio, n_steps, context, sucrose_available, discrete,
+                trials, W)
 
 
 __all__: Sequence[str] = (

@@ -9,6 +9,7 @@ sessions a subject lives through, with the abstinence gap (days) before each.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,9 @@ from rlcraving.checks import check_bool, check_choice, check_keys, check_number
 from rlcraving.pharmacology import MAX_MG_PER_DAY, REGIMEN_TYPES, OralTID, Placebo, Regimen
 
 CONTEXTS = ("A", "B", "C")
-SCHEDULES = ("FR", "PR")
+#: FR n, the Richardson-Roberts progressive ratio, or discrete trials (DT: Lenoir, Serre, Cantin & Ahmed
+#: 2007's discrete-trials choice between the drug and sucrose levers, used by Cantin et al. 2010).
+SCHEDULES = ("FR", "PR", "DT")
 
 #: Richardson & Roberts (1996) progressive-ratio series: round(5 e^(0.2 j) - 5), from j = 1.
 PR_SERIES = tuple(round(5 * 2.718281828459045 ** (0.2 * j) - 5) for j in range(1, 61))
@@ -40,6 +43,9 @@ class SessionSettings:
     punishment_mA: float = 0.0
     sucrose_available: bool = False
     session_minutes: float = 60.0
+    trial_interval_min: float = 10.0
+    trial_limit_min: float = 5.0
+    sampling_trials: int = 4
     abstinence_days: float = 1.0
     baclofen_mg_per_day: float | None = None
     baclofen: Regimen | None = None
@@ -58,6 +64,11 @@ class SessionSettings:
         check_number("punishment_mA", self.punishment_mA, lo=0.0, hi=3.0)
         check_bool("sucrose_available", self.sucrose_available)
         check_number("session_minutes", self.session_minutes, lo=1.0, hi=24 * 60.0)
+        check_number("trial_interval_min", self.trial_interval_min, lo=0.1, hi=24 * 60.0)
+        check_number("trial_limit_min", self.trial_limit_min, lo=0.1, hi=24 * 60.0)
+        check_number("sampling_trials", self.sampling_trials, lo=0, hi=10_000, integer=True)
+        if self.schedule == "DT":
+            self._check_discrete_trials()
         check_number("abstinence_days", self.abstinence_days, lo=0.0, hi=3650.0)
         if self.baclofen_mg_per_day is not None:
             check_number("baclofen_mg_per_day", self.baclofen_mg_per_day, lo=0.0, hi=MAX_MG_PER_DAY)
@@ -67,6 +78,25 @@ class SessionSettings:
         if self.baclofen is not None and self.baclofen_mg_per_day is not None:
             raise ValueError(f"baclofen={self.baclofen!r} and baclofen_mg_per_day={self.baclofen_mg_per_day!r} "
                              "were both given; give a regimen or a daily dose, not both")
+
+    def _check_discrete_trials(self) -> None:
+        """A discrete-trials session offers the drug and the sucrose lever, one press per trial."""
+        if not self.sucrose_available:
+            raise ValueError("schedule='DT' is a choice between the drug and the sucrose lever; "
+                             "give sucrose_available=True")
+        if self.ratio != 1:
+            raise ValueError(f"schedule='DT' takes one press per trial; ratio={self.ratio!r} must be 1")
+        if self.trial_limit_min > self.trial_interval_min:
+            raise ValueError(f"trial_limit_min={self.trial_limit_min!r} is longer than trial_interval_min="
+                             f"{self.trial_interval_min!r}; a trial must end before the next one starts")
+
+    @property
+    def trials(self) -> int:
+        """Trials that start in a discrete-trials session (one every `trial_interval_min` from its start; the
+        last may be cut short by the session's end); 0 otherwise."""
+        if self.schedule != "DT":
+            return 0
+        return math.ceil(self.session_minutes / self.trial_interval_min - 1e-9)
 
     @property
     def regimen(self) -> Regimen | None:
@@ -82,7 +112,10 @@ _SA = dict(schedule="FR", ratio=1, drug_available=True, contingent_cue=True)
 _NO_DRUG = dict(schedule="FR", ratio=1, drug_available=False, contingent_cue=False)
 
 #: Phase presets (Shaham et al. 2003; Ahmed & Koob 1998; Richardson & Roberts 1996;
-#: Deroche-Gamonet et al. 2004; Cantin et al. 2010).
+#: Deroche-Gamonet et al. 2004; Lenoir et al. 2007; Cantin et al. 2010). `choice` is free-operant
+#: concurrent access to both levers; `discrete_choice` is the discrete-trials choice procedure of
+#: Lenoir et al. 2007 (Methods, "Discrete-trials choice procedure") used by Cantin et al. 2010: 16
+#: trials 10 min apart, the first 4 sampling trials (one lever each, drug first), then 12 choice trials.
 PHASES: dict[str, dict[str, Any]] = {
     "self_administration": dict(_SA, session_minutes=60.0),
     "long_access": dict(_SA, session_minutes=360.0),
@@ -94,6 +127,8 @@ PHASES: dict[str, dict[str, Any]] = {
     "punished_self_administration": dict(_SA, punishment_probability=0.5, punishment_mA=0.3,
                                          session_minutes=60.0),
     "choice": dict(_SA, sucrose_available=True, session_minutes=60.0),
+    "discrete_choice": dict(_SA, schedule="DT", sucrose_available=True, session_minutes=160.0,
+                            trial_interval_min=10.0, trial_limit_min=5.0, sampling_trials=4),
     "sucrose_self_administration": dict(_NO_DRUG, sucrose_available=True, session_minutes=60.0),
 }
 

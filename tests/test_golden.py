@@ -33,6 +33,7 @@ CALENDAR = [
     {"phase": "prime_reinstatement", "days": 1, "session_minutes": 20.0},
     {"phase": "stress_reinstatement", "days": 1, "session_minutes": 20.0},
     {"phase": "sucrose_self_administration", "days": 1, "session_minutes": 20.0},
+    {"phase": "discrete_choice", "days": 1, "session_minutes": 60.0},
 ]
 
 

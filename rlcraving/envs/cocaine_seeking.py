@@ -18,14 +18,14 @@ A thin Gymnasium view of `rlcraving.core.SubjectBatch`: `CocaineSeekingEnv` is o
 |---|---|---|
 | 0 | drug_cue | drug-paired light/tone on |
 | 1 | sucrose_cue | sucrose-paired cue on |
-| 2 | timeout | fraction of the post-infusion timeout left |
+| 2 | timeout | fraction of the post-infusion timeout left (1 while a discrete trial's drug lever is retracted) |
 | 3-5 | context_A/B/C | chamber context (one-hot) |
 | 6 | drug_occupancy | dopamine-transporter occupancy by cocaine, c / (c + K50) |
 | 7 | dysphoria | allostatic + stress (KOR) + baclofen-withdrawal dysphoria, d / (1 + d) |
 | 8 | incentive | incentive salience of present stimuli, u / (1 + u) |
 | 9 | ratio_progress | presses made towards the current ratio / ratio |
 | 10 | session_time | fraction of the session elapsed |
-| 11 | sucrose_lever_present | sucrose lever extended |
+| 11 | sucrose_lever_present | sucrose lever extended (in discrete trials: presented on this trial) |
 
 ## Reward (sum of components, each in `info`)
 
