@@ -17,20 +17,14 @@ import numba
 import numpy as np
 from numba import prange
 
-from rlcraving import pavlovian as pav
 from rlcraving import random as rnd
 from rlcraving.organism import (
     _DYSPHORIA,
-    _EXTINCTION_RATE,
     _INCENTIVE,
-    _KOR,
     _OCCUPANCY,
-    _PAVLOVIAN_RATE,
-    _RETRIEVAL,
     _UNIT_DOSE,
     OTHER,
-    extinction_learning,
-    other_inhibition,
+    drug_trial,
 )
 from rlcraving.params import ModelParams
 from rlcraving.protocol import CONTEXTS, PR_SERIES, SessionSettings
@@ -361,10 +355,8 @@ def schedule(actions: np.ndarray, gain: np.ndarray, L: np.ndarray, S: np.ndarray
             else:
                 last_extinction_h[i] = session_start_h[i] + clocks[i, 0] * W[_DT_S] / 3600.0
             x[0], x[1], x[2], x[3] = cue[i], 1.0, L[i, _OCCUPANCY], 1.0
-            other_inhibition(L[i, _RETRIEVAL], elsewhere[i], inhibition_old[i], other)
-            learning = extinction_learning(L[i, _KOR], W[_GENERALITY], W[_RETRIEVAL_KOR])
-            pav.trial(excitation[i], inhibition[i], x, 1.0 if infused else 0.0, S[i, _PAVLOVIAN_RATE],
-                      S[i, _EXTINCTION_RATE] * learning, gain[i], 1.0, other)
+            drug_trial(i, x, 1.0 if infused else 0.0, gain[i], W[_GENERALITY], W[_RETRIEVAL_KOR], L, S, excitation,
+                       inhibition, elsewhere, inhibition_old, other)
     return n_completed > 0
 
 

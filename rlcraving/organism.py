@@ -401,6 +401,14 @@ class Organism:
         """A Rescorla-Wagner trial for the subjects given a pellet (drug trials are in the world's schedule)."""
         self._trial(pellet, pav.SUCROSE_CUE, pav.SUCROSE, 1.0, gain)
 
+    def _drug_trial(self, subjects: np.ndarray, size: float, gain: np.ndarray) -> None:
+        """A Rescorla-Wagner trial of the drug outcome for the `subjects` (a mask) of a world without a drug
+        lever (`drug_trials`): the drug cue, the context and the drug state predict a drug of `size` (0: an
+        extinction trial). The associations are written back lazily (`_sync_associations`)."""
+        drug_trials(np.flatnonzero(subjects), size, gain, self._levels, self._constants, self._excitation,
+                    self._inhibition, self._elsewhere, self._inhibition_old, self._coefficients)
+        self._stale = True
+
     def _trial(self, subjects: np.ndarray, cue: int, outcome: int, size: float, gain: np.ndarray) -> None:
         """A Rescorla-Wagner trial (`pavlovian.update`) for the `subjects` (a mask): stimuli the cue `cue`
         (a `pavlovian.STIMULI` index), the context and the drug state; the outcome `outcome`
@@ -523,6 +531,37 @@ def other_inhibition(retrieval: float, elsewhere: np.ndarray, inhibition_old: np
     the present state and retrieved in full."""
     for k in range(out.size):
         out[k] = elsewhere[k] - (1.0 - retrieval) * inhibition_old[k]
+
+
+@numba.njit(cache=True)
+def drug_trial(i: int, x: np.ndarray, size: float, gain: float, generality: float, retrieval_kor: float,
+               L: np.ndarray, S: np.ndarray, excitation: np.ndarray, inhibition: np.ndarray, elsewhere: np.ndarray,
+               inhibition_old: np.ndarray, other: np.ndarray) -> None:
+    """A Rescorla-Wagner trial (`pavlovian.trial`) of subject i's drug outcome on its cached slots (DRUG_SLOTS,
+    stimuli intensities `x`), outcome `size` (0: an extinction trial), in the drug state and extinction
+    retrieval of the start of the step: this episode's extinction in full, earlier episodes' at the retrieval
+    (`other_inhibition`), new extinction at its rate under stress now (`extinction_learning`). `other`: scratch
+    of one entry per slot. gain: baclofen's dopamine gain now."""
+    other_inhibition(L[i, _RETRIEVAL], elsewhere[i], inhibition_old[i], other)
+    learning = extinction_learning(L[i, _KOR], generality, retrieval_kor)
+    pav.trial(excitation[i], inhibition[i], x, size, S[i, _PAVLOVIAN_RATE], S[i, _EXTINCTION_RATE] * learning, gain,
+              1.0, other)
+
+
+@kernel()
+def drug_trials(rows: np.ndarray, size: float, gain: np.ndarray, L: np.ndarray, S: np.ndarray,
+                excitation: np.ndarray, inhibition: np.ndarray, elsewhere: np.ndarray, inhibition_old: np.ndarray,
+                C: np.ndarray) -> None:
+    """`drug_trial` for the subjects `rows` of a world without a drug lever: stimuli the drug cue, the context
+    and the drug state (its occupancy)."""
+    for block in prange(blocks(rows.size)):
+        x = np.zeros(excitation.shape[1])   # scratch of this block of subjects; the lever slot stays 0
+        other = np.empty(excitation.shape[1])
+        for k in range(block_start(block), block_end(block, rows.size)):
+            i = rows[k]
+            x[0], x[1], x[2] = 1.0, 1.0, L[i, _OCCUPANCY]
+            drug_trial(i, x, size, gain[i], C[_GENERALITY], C[_RETRIEVAL_KOR], L, S, excitation, inhibition,
+                       elsewhere, inhibition_old, other)
 
 
 @kernel(2)

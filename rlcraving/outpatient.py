@@ -31,7 +31,6 @@ from typing import Any
 
 import numpy as np
 
-from rlcraving import pavlovian as pav
 from rlcraving import random as rnd
 from rlcraving.checks import check_bool, check_choice, check_number
 from rlcraving.organism import (
@@ -433,11 +432,11 @@ class Outpatient:
     def _drug_trials(self, used: np.ndarray, cue: np.ndarray, gain: np.ndarray) -> None:
         """A Rescorla-Wagner trial for each use: paraphernalia (the drug cue), the context and the
         drug state predict the drug."""
-        self._trial(used, pav.DRUG_CUE, pav.DRUG, 1.0, gain)
+        self._drug_trial(used, 1.0, gain)
 
     def _cue_alone(self, exposed: np.ndarray, gain: np.ndarray) -> None:
         """A cue met without using: an extinction trial (cue and context, no drug)."""
-        self._trial(exposed, pav.DRUG_CUE, pav.DRUG, 0.0, gain)
+        self._drug_trial(exposed, 0.0, gain)
 
     def _advance_baclofen_hour(self) -> None:
         """Kinetics to the next hour; the doses due then, each taken with the person's adherence."""

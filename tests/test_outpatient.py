@@ -279,11 +279,12 @@ def test_stress_slows_the_extinction_a_cue_met_without_using_teaches_as_in_the_c
 
     batch = PersonBatch(2, options=PersonOptions(individual_differences=False), world=ADHERENT)
     batch.start_weeks(np.arange(2), Placebo())
-    batch._E[:, pav.DRUG_CUE, pav.DRUG] = 0.8   # a cue that predicts the drug
+    batch.E[:, pav.DRUG_CUE, pav.DRUG] = 0.8   # a cue that predicts the drug
+    batch._refresh_values(np.arange(2))
     batch.kor[:] = (0.0, 3.0)
-    before = batch._I.copy()
+    before = batch.I.copy()
     batch._cue_alone(np.ones(2, dtype=bool), np.ones(2))
-    learnt = (batch._I - before).reshape(2, -1).sum(axis=1)
+    learnt = (batch.I - before).reshape(2, -1).sum(axis=1)
     assert learnt[0] > 0.0 and 0.0 < learnt[1] < learnt[0]
     p = batch.params
     expected = extinction_learning(3.0, p.extinction_generality, p.extinction_retrieval_kor)
