@@ -166,3 +166,30 @@ def test_other_behaviours_value_reaches_the_levers_in_step() -> None:
         np.testing.assert_allclose(agent.values, fresh, rtol=1e-5, atol=1e-7)
         assert np.all(agent.weights[ACTIVE] == 0.0)   # no lever was pressed
         assert bool(np.all(agent.values[ACTIVE] > 0)) is moves
+
+
+def _exp32_matches_numpy(bits: np.ndarray) -> None:
+    x = bits.astype(np.uint32).view(np.float32)
+    out = np.empty_like(x)
+    compiled.exp32_into(x, out)
+    with np.errstate(all="ignore"):
+        expected = np.exp(x)
+    mismatched = np.flatnonzero(out.view(np.uint32) != expected.view(np.uint32))
+    assert mismatched.size == 0, f"exp32 differs from np.exp at {x[mismatched[:5]]}: {out[mismatched[:5]]}"
+
+
+def test_compiled_exp_is_numpys_float32_exp_bit_for_bit() -> None:
+    """The compiled exponential of the bumps and the softmax equals numpy's float32 exp: on a
+    sample spread over every float32 (both signs, subnormals, near the overflow and underflow
+    limits, infinities and NaN) and on the 8,192 float32 around each limit."""
+    sample = np.arange(0, 2**32, 4099, dtype=np.uint64)
+    limits = [0x42B17218, 0xC2CFF1B5, 0xC2AEAC50, 0x7F800000, 0xFF800000, 0x00000000, 0x80000000]
+    near = np.concatenate([np.arange(b - 4096, b + 4096, dtype=np.int64) for b in limits]) % 2**32
+    _exp32_matches_numpy(np.concatenate([sample, near.astype(np.uint64), [0x7FC00000, 0xFFC00001]]))
+
+
+@pytest.mark.slow
+def test_compiled_exp_equals_numpy_on_every_float32() -> None:
+    chunk = 1 << 24
+    for start in range(0, 2**32, chunk):
+        _exp32_matches_numpy(np.arange(start, start + chunk, dtype=np.uint64))

@@ -1,4 +1,4 @@
-"""The arithmetic of the TD agents' step, compiled with numba: one loop over the subjects per phase.
+"""The arithmetic of the TD agents' step, compiled with numba: loops over the subjects, block by block.
 
 Arrays are subjects-last, as in `rlcraving.agents.td`: weights (A, F, n), values and
 preferences (A, n), features (F, n). Per-subject parameters are 1-element arrays when every
@@ -9,10 +9,19 @@ precision: a value stored in float32 (`WEIGHT_DTYPE`) is rounded where numpy rou
 float32 x float32 stays float32 while float32 x float64 is computed in float64. Parameters
 given as Python floats in numpy arithmetic take the other operand's precision (NumPy's
 promotion rules, NEP 50), so they are passed here as float32 arrays; per-subject (float64)
-parameters as float64 arrays. The exponentials are left to numpy (`np.exp` between the
-phases): numpy's vectorised float32 exp and the C library's differ in the last bit for about
-a third of arguments, and a choice near a boundary would follow that bit. No sum runs across
-subjects, so a subject's numbers do not depend on the others or on their number.
+parameters as float64 arrays. No sum runs across subjects, so a subject's numbers do not depend
+on the others or on their number.
+
+The float32 exponentials (occupancy bumps, softmax weights) are `exp32`: numpy's own vectorised
+float32 exp (its AVX2/AVX-512 loop: Cody-Waite reduction, a rational minimax approximation with
+fused multiply-adds, scaling by 2^k), written out operation by operation. It equals `np.exp` on
+every one of the 2^32 float32 inputs with this numpy (tests/test_td_compiled.py checks a sample
+and, marked slow, all of them); the C library's expf differs from it in the last bit for about a
+third of arguments, and a choice near a boundary would follow that bit. With the exponentials
+compiled, a learning step is one pass over each block of subjects (`value_step`,
+`actor_critic_step`): features, values, softmax choice, error and update while the block's
+weights and features are in cache. The choice for a subset of subjects (`begin`) keeps numpy's
+exp, whose precision follows the preferences' (float64 with per-subject parameters).
 
 Each function is a `rlcraving.threads.kernel`: its loop over blocks of subjects (`BLOCK`) runs on
 every core for large cohorts; within a block, each phase runs row by row over the block's
@@ -23,7 +32,9 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from numba import prange
+from llvmlite import ir
+from numba import prange, types
+from numba.extending import intrinsic
 
 from rlcraving.random import uniform_one
 from rlcraving.threads import block_end, block_start, blocks, kernel
@@ -31,10 +42,119 @@ from rlcraving.threads import block_end, block_start, blocks, kernel
 _OTHER, _ACTIVE = 0, 1   # rlcraving.core.OTHER, ACTIVE (kept literal so that compiled code sees constants)
 
 
+# ------------------------------------------------------------------ numpy's float32 exp
+
+@intrinsic
+def _fma(typingctx, a, b, c):  # type: ignore[no-untyped-def]
+    """a * b + c rounded once (float32), as the fused multiply-add of numpy's SIMD loop."""
+    if not all(t == types.float32 for t in (a, b, c)):
+        return None
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        f32 = ir.FloatType()
+        fma = builder.module.declare_intrinsic("llvm.fma", [f32], ir.FunctionType(f32, [f32] * 3))
+        return builder.call(fma, args)
+
+    return types.float32(types.float32, types.float32, types.float32), codegen
+
+
+@intrinsic
+def _divide(typingctx, a, b):  # type: ignore[no-untyped-def]
+    """a / b in float32 (IEEE division; without numba's zero check, so that loops vectorise)."""
+    if not (a == types.float32 and b == types.float32):
+        return None
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        return builder.fdiv(*args)
+
+    return types.float32(types.float32, types.float32), codegen
+
+
+@intrinsic
+def _power_of_two(typingctx, k):  # type: ignore[no-untyped-def]
+    """2^k as a float32, for an integer -126 <= k <= 127 (its exponent bits)."""
+    if k != types.int32:
+        return None
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        i32 = ir.IntType(32)
+        bits = builder.shl(builder.add(args[0], ir.Constant(i32, 127)), ir.Constant(i32, 23))
+        return builder.bitcast(bits, ir.FloatType())
+
+    return types.float32(types.int32), codegen
+
+
+def _f32(bits: int) -> np.float32:
+    return np.array([bits], dtype=np.uint32).view(np.float32)[0]
+
+
+# numpy's constants (npy_math.h, loops_exponent_log.dispatch), as their float32 bit patterns
+_LN2_HIGH, _LN2_LOW = _f32(0xBF317200), _f32(0xB5BFBE8E)   # -ln 2 in two parts (Cody-Waite)
+_ROUNDING = _f32(0x4B400000)                                # 1.5 * 2^23: x + it - it rounds x to an integer
+_LOG2E = _f32(0x3FB8AA3B)
+_P0, _P1, _P2, _P3, _P4, _P5 = (_f32(b) for b in (0x3F800000, 0x3F39CBD5, 0x3E7D4C58, 0x3D517D8C, 0x3BDD7159,
+                                                  0x3A053DD8))
+_Q0, _Q1, _Q2 = (_f32(b) for b in (0x3F800000, 0xBE8C6857, 0x3CB0E832))
+_XMAX, _XMIN = _f32(0x42B17218), _f32(0xC2CFF1B5)           # exp overflows at or above, is 0 at or below
+_ZERO, _INF, _NAN = np.float32(0.0), np.float32(np.inf), np.float32(np.nan)
+
+
+@numba.njit(cache=True)
+def exp32(x: np.float32) -> np.float32:
+    """e^x of a float32, bit for bit as numpy's vectorised float32 loop: k = rint(x log2 e),
+    y = x - k ln 2 (two fused steps), e^y = P5(y) / Q2(y) (fused Horner steps), times 2^k rounded
+    once, as AVX-512's scalef (-150 <= k <= 128: times 2^(k - k // 2), exact, then times 2^(k // 2),
+    one rounding where the result is subnormal or overflows)."""
+    nan, big, small = x != x, x >= _XMAX, x <= _XMIN
+    z = _ZERO if (nan or big or small) else x
+    k = (z * _LOG2E + _ROUNDING) - _ROUNDING
+    y = _fma(k, _LN2_HIGH, z)
+    y = _fma(k, _LN2_LOW, y)
+    num = _fma(_P5, y, _P4)
+    num = _fma(num, y, _P3)
+    num = _fma(num, y, _P2)
+    num = _fma(num, y, _P1)
+    num = _fma(num, y, _P0)
+    den = _fma(_Q2, y, _Q1)
+    den = _fma(den, y, _Q0)
+    whole = np.int32(k)
+    half = np.int32(whole >> 1)
+    value = (_divide(num, den) * _power_of_two(np.int32(whole - half))) * _power_of_two(half)
+    if nan:
+        return _NAN
+    if big:
+        return _INF
+    return _ZERO if small else value
+
+
+@kernel(0, 0)
+def exp32_into(x: np.ndarray, out: np.ndarray) -> None:
+    """out = exp32(x) elementwise (1-D float32 arrays)."""
+    for block in prange(blocks(x.size)):
+        for i in range(block_start(block), block_end(block, x.size)):
+            out[i] = exp32(x[i])
+
+
 @numba.njit(cache=True)
 def _stride(values: np.ndarray) -> np.uint64:
     """1 for per-subject values, 0 for one shared value (unsigned, as the subject indices)."""
     return np.uint64(1 if values.size > 1 else 0)
+
+
+# Each phase runs row by row over a block's subjects (an inner loop over contiguous subjects,
+# which the compiler vectorises): a subject's values lie n apart, and a loop over one subject's
+# features would touch a cache line per feature, all in the same cache set. The phases of a block
+# are functions of its bounds lo..hi-1, composed into the kernels below.
+
+@numba.njit(cache=True)
+def _linear_block(flat: np.ndarray, phi: np.ndarray, target: np.ndarray, lo: np.uint64, hi: np.uint64) -> None:
+    """target[a, i] = sum_f flat[a, f, i] * phi[f, i], summed in feature order."""
+    for a in range(flat.shape[0]):
+        for i in range(lo, hi):
+            target[a, i] = flat[a, 0, i] * phi[0, i]
+        for f in range(1, phi.shape[0]):
+            for i in range(lo, hi):
+                target[a, i] += flat[a, f, i] * phi[f, i]
 
 
 @kernel(1, 1)
@@ -44,22 +164,22 @@ def linear(weights: np.ndarray, phi: np.ndarray, out: np.ndarray) -> np.ndarray:
     flat = weights.reshape(-1, n_features, n)
     target = out.reshape(-1, n)
     for block in prange(blocks(n)):
-        lo, hi = block_start(block), block_end(block, n)
-        for a in range(flat.shape[0]):
-            for i in range(lo, hi):
-                target[a, i] = flat[a, 0, i] * phi[0, i]
-            for f in range(1, n_features):
-                for i in range(lo, hi):
-                    target[a, i] += flat[a, f, i] * phi[f, i]
+        _linear_block(flat, phi, target, block_start(block), block_end(block, n))
     return out
 
 
-# Each phase runs row by row over a block's subjects (an inner loop over contiguous subjects,
-# which the compiler vectorises): a subject's values lie n apart, and a loop over one subject's
-# features would touch a cache line per feature, all in the same cache set.
+@numba.njit(cache=True)
+def _shared_block(values: np.ndarray, sharing: float, lo: np.uint64, hi: np.uint64) -> None:
+    """Every lever's value plus float32(sharing) times other behaviour's, in float32 (`TDAgent._shared`)."""
+    if sharing > 0.0:
+        share = np.float32(sharing)
+        for a in range(1, values.shape[0]):
+            for i in range(lo, hi):
+                values[a, i] = values[a, i] + share * values[_OTHER, i]
+
 
 @numba.njit(cache=True)
-def _scaled(row: np.ndarray, factor: np.ndarray, out: np.ndarray, lo: int, hi: int) -> None:
+def _scaled(row: np.ndarray, factor: np.ndarray, out: np.ndarray, lo: np.uint64, hi: np.uint64) -> None:
     """out = row * factor for subjects lo..hi-1 (factor: one value, or one per subject)."""
     if factor.size > 1:
         for i in range(lo, hi):
@@ -71,7 +191,7 @@ def _scaled(row: np.ndarray, factor: np.ndarray, out: np.ndarray, lo: int, hi: i
 
 
 @numba.njit(cache=True)
-def _add_scaled(out: np.ndarray, row: np.ndarray, factor: np.ndarray, lo: int, hi: int) -> None:
+def _add_scaled(out: np.ndarray, row: np.ndarray, factor: np.ndarray, lo: np.uint64, hi: np.uint64) -> None:
     """out += row * factor for subjects lo..hi-1 (factor: one value, or one per subject)."""
     if factor.size > 1:
         for i in range(lo, hi):
@@ -82,50 +202,100 @@ def _add_scaled(out: np.ndarray, row: np.ndarray, factor: np.ndarray, lo: int, h
             out[i] = out[i] + row[i] * shared
 
 
+@numba.njit(cache=True)
+def _features_block(obs: np.ndarray, columns: np.ndarray, occupancy_column: int, centres: np.ndarray,
+                    scale: np.float32, out: np.ndarray, lo: np.uint64, hi: np.uint64) -> None:
+    """Rows of `out` (F, m, float32): the observed columns, then the occupancy bumps
+    exp32(scale (o - c)^2), the difference rounded to float32 first."""
+    first = columns.size
+    for f in range(first):
+        column = columns[f]
+        for i in range(lo, hi):
+            out[f, i] = obs[i, column]
+    for k in range(centres.size):
+        row, centre = out[first + k], centres[k]
+        for i in range(lo, hi):
+            row[i] = obs[i, occupancy_column] - centre
+        for i in range(lo, hi):
+            row[i] = exp32(row[i] * row[i] * scale)
+
+
 @kernel(0, 0)
-def observed_features(obs: np.ndarray, columns: np.ndarray, occupancy_column: int, centres: np.ndarray,
-                      scale: float, out: np.ndarray) -> None:
-    """Rows of `out` (F, m): the observed columns, then the exponents scale (o - c)^2 of the occupancy
-    bumps (the caller takes their exp)."""
-    first, m = columns.size, obs.shape[0]
+def features(obs: np.ndarray, columns: np.ndarray, occupancy_column: int, centres: np.ndarray, scale: np.float32,
+             out: np.ndarray) -> None:
+    """Features (F, m, float32) of observations `obs` (m, columns): `_features_block` for every block."""
+    m = obs.shape[0]
     for block in prange(blocks(m)):
-        lo, hi = block_start(block), block_end(block, m)
-        for f in range(first):
-            column = columns[f]
-            for i in range(lo, hi):
-                out[f, i] = obs[i, column]
-        for k in range(centres.size):
-            row, centre = out[first + k], centres[k]
-            for i in range(lo, hi):
-                row[i] = obs[i, occupancy_column] - centre
-            for i in range(lo, hi):
-                row[i] = row[i] * row[i] * scale
+        _features_block(obs, columns, occupancy_column, centres, scale, out, block_start(block), block_end(block, m))
+
+
+@numba.njit(cache=True)
+def _preferences_block(values: np.ndarray, inverse_temperature: np.ndarray, other_bias: np.ndarray,
+                       pavlovian_weight: np.ndarray, incentive: np.ndarray, ones: np.ndarray, top: np.ndarray,
+                       out: np.ndarray, lo: np.uint64, hi: np.uint64) -> None:
+    """out = beta values + biases (other behaviour: b_other; active lever: omega u), minus each
+    subject's largest (`top`: scratch; `ones`: a row of ones)."""
+    n_actions = values.shape[0]
+    for a in range(n_actions):
+        _scaled(values[a], inverse_temperature, out[a], lo, hi)
+    _add_scaled(out[_OTHER], ones, other_bias, lo, hi)
+    _add_scaled(out[_ACTIVE], incentive, pavlovian_weight, lo, hi)
+    for i in range(lo, hi):
+        top[i] = out[0, i]
+    for a in range(1, n_actions):
+        row = out[a]
+        for i in range(lo, hi):
+            top[i] = row[i] if row[i] > top[i] else top[i]
+    for a in range(n_actions):
+        row = out[a]
+        for i in range(lo, hi):
+            row[i] = row[i] - top[i]
 
 
 @kernel(0, 1)
 def preferences(values: np.ndarray, inverse_temperature: np.ndarray, other_bias: np.ndarray,
                 pavlovian_weight: np.ndarray, incentive: np.ndarray, out: np.ndarray) -> None:
-    """out = beta values + biases (other behaviour: b_other; active lever: omega u), minus each
-    subject's largest (the caller takes their exp)."""
-    n_actions, m = values.shape
-    ones = np.ones(m)
-    top = np.empty(m, dtype=out.dtype)
+    """out = beta values + biases, minus each subject's largest (the caller takes their exp)."""
+    m = values.shape[1]
+    ones, top = np.ones(m), np.empty(m, dtype=out.dtype)
     for block in prange(blocks(m)):
-        lo, hi = block_start(block), block_end(block, m)
-        for a in range(n_actions):
-            _scaled(values[a], inverse_temperature, out[a], lo, hi)
-        _add_scaled(out[_OTHER], ones, other_bias, lo, hi)
-        _add_scaled(out[_ACTIVE], incentive, pavlovian_weight, lo, hi)
+        _preferences_block(values, inverse_temperature, other_bias, pavlovian_weight, incentive, ones, top, out,
+                           block_start(block), block_end(block, m))
+
+
+@numba.njit(cache=True)
+def _exp32_rows(rows: np.ndarray, lo: np.uint64, hi: np.uint64) -> None:
+    """rows = exp32(rows) in place for subjects lo..hi-1."""
+    for a in range(rows.shape[0]):
+        row = rows[a]
         for i in range(lo, hi):
-            top[i] = out[0, i]
+            row[i] = exp32(row[i])
+
+
+@numba.njit(cache=True)
+def _choose_block(weights: np.ndarray, keys: np.ndarray, counter: np.ndarray, stream: int, chosen: np.ndarray,
+                  policy: np.ndarray, with_policy: bool, total: np.ndarray, threshold: np.ndarray,
+                  lo: np.uint64, hi: np.uint64) -> None:
+    """`choose` for subjects lo..hi-1 (total, threshold: scratch)."""
+    n_actions = weights.shape[0]
+    if with_policy:
+        for i in range(lo, hi):
+            total[i] = weights[0, i]
         for a in range(1, n_actions):
-            row = out[a]
             for i in range(lo, hi):
-                top[i] = row[i] if row[i] > top[i] else top[i]
+                total[i] += weights[a, i]
         for a in range(n_actions):
-            row = out[a]
             for i in range(lo, hi):
-                row[i] = row[i] - top[i]
+                policy[a, i] = weights[a, i] / total[i]
+    for a in range(1, n_actions):
+        for i in range(lo, hi):
+            weights[a, i] += weights[a - 1, i]
+    for i in range(lo, hi):
+        threshold[i] = uniform_one(keys[i], counter[i], stream) * weights[n_actions - 1, i]
+        chosen[i] = 0
+    for a in range(n_actions - 1):
+        for i in range(lo, hi):
+            chosen[i] += weights[a, i] <= threshold[i]
 
 
 @kernel(0, 1)
@@ -134,29 +304,11 @@ def choose(weights: np.ndarray, keys: np.ndarray, counter: np.ndarray, stream: i
     """Draw each subject's action from unnormalised `weights` (A, m; exp of the preferences, turned
     into cumulative sums in place): the number of cumulative sums at or below u * total, u uniform
     from the subject's stream. The probabilities go into `policy` when `with_policy`."""
-    n_actions, m = weights.shape
-    total = np.empty(m, dtype=weights.dtype)
-    threshold = np.empty(m)
+    m = weights.shape[1]
+    total, threshold = np.empty(m, dtype=weights.dtype), np.empty(m)
     for block in prange(blocks(m)):
-        lo, hi = block_start(block), block_end(block, m)
-        if with_policy:
-            for i in range(lo, hi):
-                total[i] = weights[0, i]
-            for a in range(1, n_actions):
-                for i in range(lo, hi):
-                    total[i] += weights[a, i]
-            for a in range(n_actions):
-                for i in range(lo, hi):
-                    policy[a, i] = weights[a, i] / total[i]
-        for a in range(1, n_actions):
-            for i in range(lo, hi):
-                weights[a, i] += weights[a - 1, i]
-        for i in range(lo, hi):
-            threshold[i] = uniform_one(keys[i], counter[i], stream) * weights[n_actions - 1, i]
-            chosen[i] = 0
-        for a in range(n_actions - 1):
-            for i in range(lo, hi):
-                chosen[i] += weights[a, i] <= threshold[i]
+        _choose_block(weights, keys, counter, stream, chosen, policy, with_policy, total, threshold,
+                      block_start(block), block_end(block, m))
 
 
 @numba.njit(cache=True)
@@ -168,13 +320,64 @@ def _learning_signal(delta: float, gain: float) -> float:
 
 
 @numba.njit(cache=True)
-def _overlaps(phi: np.ndarray, phi_next: np.ndarray, out: np.ndarray, lo: int, hi: int) -> None:
+def _overlaps(phi: np.ndarray, phi_next: np.ndarray, out: np.ndarray, lo: np.uint64, hi: np.uint64) -> None:
     """out = phi(s_t) . phi(s_{t+1}) for subjects lo..hi-1, summed in feature order in float32."""
     for i in range(lo, hi):
         out[i] = phi[0, i] * phi_next[0, i]
     for f in range(1, phi.shape[0]):
         for i in range(lo, hi):
             out[i] += phi[f, i] * phi_next[f, i]
+
+
+@numba.njit(cache=True)
+def _value_update_block(weights: np.ndarray, values: np.ndarray, next_values: np.ndarray, actions: np.ndarray,
+                        next_actions: np.ndarray, reward: np.ndarray, done: np.ndarray, gain: np.ndarray,
+                        gamma: np.ndarray, learning_rate: np.ndarray, phi: np.ndarray, phi_next: np.ndarray,
+                        bootstrap_chosen: bool, drug: np.ndarray, average_reward: np.ndarray, baseline_rate: float,
+                        allostasis_coefficient: float, allostasis: np.ndarray, sharing: float, signal: np.ndarray,
+                        step: np.ndarray, step_other: np.ndarray, pressed: np.ndarray, overlap: np.ndarray,
+                        lo: np.uint64, hi: np.uint64) -> None:
+    """`value_update` for subjects lo..hi-1 (step, step_other, pressed, overlap: scratch)."""
+    sg, sl = _stride(gamma), _stride(learning_rate)
+    with_drug, with_baseline = drug.size > 0, average_reward.size > 0
+    n_actions, n_features = weights.shape[0], weights.shape[1]
+    n_pressed = lo   # the block lists its pressing subjects in its own entries of `pressed`
+    for i in range(lo, hi):
+        if bootstrap_chosen:
+            bootstrap = next_values[next_actions[i], i]
+        else:
+            bootstrap = next_values[0, i]
+            for a in range(1, n_actions):
+                if next_values[a, i] > bootstrap:
+                    bootstrap = next_values[a, i]
+        live = 0.0 if done[i] else 1.0
+        r = reward[i] - drug[i] if with_drug else reward[i]
+        delta = (r + gamma[i * sg] * bootstrap * live) - values[actions[i], i]
+        if with_drug and drug[i] > 0:
+            delta = max(delta + drug[i], drug[i])
+        signal[i] = _learning_signal(delta, gain[i])
+        if with_baseline:   # the tonic baseline is not a burst: baclofen's gain leaves it
+            signal[i] -= average_reward[i] + allostasis_coefficient * allostasis[i]
+            average_reward[i] += baseline_rate * (reward[i] - average_reward[i])
+        step[i] = learning_rate[i * sl] * signal[i]
+        step_other[i] = step[i] if actions[i] == _OTHER else 0.0
+        if actions[i] != _OTHER:
+            pressed[n_pressed] = i
+            n_pressed += np.uint64(1)
+    for f in range(n_features):
+        for i in range(lo, hi):
+            weights[_OTHER, f, i] += np.float32(phi[f, i] * step_other[i])
+    for k in range(lo, n_pressed):   # the few subjects that pressed a lever
+        i = pressed[k]
+        for f in range(n_features):
+            weights[actions[i], f, i] = weights[actions[i], f, i] + phi[f, i] * step[i]
+    _overlaps(phi, phi_next, overlap, lo, hi)
+    for i in range(lo, hi):
+        next_values[actions[i], i] = next_values[actions[i], i] + step[i] * overlap[i]
+    if sharing > 0.0:
+        for a in range(1, n_actions):
+            for i in range(lo, hi):
+                next_values[a, i] = next_values[a, i] + sharing * step_other[i] * overlap[i]
 
 
 @kernel(0, 2)
@@ -196,51 +399,81 @@ def value_update(weights: np.ndarray, values: np.ndarray, next_values: np.ndarra
     Other behaviour is updated for every subject (by 0 unless taken) in float32, as the masked
     vector update it replaces; a lever only for the subjects that pressed it, in float64.
     """
-    sg, sl = _stride(gamma), _stride(learning_rate)
-    with_drug, with_baseline = drug.size > 0, average_reward.size > 0
-    n_actions, n_features, n = weights.shape[0], weights.shape[1], weights.shape[2]
+    n = weights.shape[2]
     step, step_other = np.empty(n), np.empty(n)
-    pressed = np.empty(n, dtype=np.uint64)   # each block lists its pressing subjects in its own entries
-    overlap = np.empty(n, dtype=phi.dtype)
+    pressed, overlap = np.empty(n, dtype=np.uint64), np.empty(n, dtype=phi.dtype)
+    for block in prange(blocks(n)):
+        _value_update_block(weights, values, next_values, actions, next_actions, reward, done, gain, gamma,
+                            learning_rate, phi, phi_next, bootstrap_chosen, drug, average_reward, baseline_rate,
+                            allostasis_coefficient, allostasis, sharing, signal, step, step_other, pressed, overlap,
+                            block_start(block), block_end(block, n))
+
+
+@kernel(0, 0)
+def value_step(obs: np.ndarray, columns: np.ndarray, occupancy_column: int, centres: np.ndarray, scale: np.float32,
+               incentive_column: int, inverse_temperature: np.ndarray, other_bias: np.ndarray,
+               pavlovian_weight: np.ndarray, keys: np.ndarray, counter: np.ndarray, stream: int,
+               pref: np.ndarray, next_actions: np.ndarray,
+               weights: np.ndarray, values: np.ndarray, next_values: np.ndarray, actions: np.ndarray,
+               reward: np.ndarray, done: np.ndarray, gain: np.ndarray, gamma: np.ndarray, learning_rate: np.ndarray,
+               phi: np.ndarray, phi_next: np.ndarray, bootstrap_chosen: bool, drug: np.ndarray,
+               average_reward: np.ndarray, baseline_rate: float, allostasis_coefficient: float,
+               allostasis: np.ndarray, sharing: float, signal: np.ndarray) -> None:
+    """A value learner's whole step, block by block: features phi(s') of `obs` (`features`),
+    Q(s', .) (`linear`, shared with the levers), the softmax choice of a' (`preferences`, exp32,
+    `choose`), then the error and update of `value_update`. Writes phi_next, next_values, pref,
+    next_actions; updates weights, next_values, average_reward, signal."""
+    n = obs.shape[0]
+    ones, top = np.ones(n), np.empty(n, dtype=pref.dtype)
+    total, threshold = np.empty(n, dtype=pref.dtype), np.empty(n)
+    step, step_other = np.empty(n), np.empty(n)
+    pressed, overlap = np.empty(n, dtype=np.uint64), np.empty(n, dtype=phi.dtype)
+    incentive = obs[:, incentive_column]
     for block in prange(blocks(n)):
         lo, hi = block_start(block), block_end(block, n)
-        n_pressed = lo
-        for i in range(lo, hi):
-            if bootstrap_chosen:
-                bootstrap = next_values[next_actions[i], i]
-            else:
-                bootstrap = next_values[0, i]
-                for a in range(1, n_actions):
-                    if next_values[a, i] > bootstrap:
-                        bootstrap = next_values[a, i]
-            live = 0.0 if done[i] else 1.0
-            r = reward[i] - drug[i] if with_drug else reward[i]
-            delta = (r + gamma[i * sg] * bootstrap * live) - values[actions[i], i]
-            if with_drug and drug[i] > 0:
-                delta = max(delta + drug[i], drug[i])
-            signal[i] = _learning_signal(delta, gain[i])
-            if with_baseline:   # the tonic baseline is not a burst: baclofen's gain leaves it
-                signal[i] -= average_reward[i] + allostasis_coefficient * allostasis[i]
-                average_reward[i] += baseline_rate * (reward[i] - average_reward[i])
-            step[i] = learning_rate[i * sl] * signal[i]
-            step_other[i] = step[i] if actions[i] == _OTHER else 0.0
-            if actions[i] != _OTHER:
-                pressed[n_pressed] = i
-                n_pressed += np.uint64(1)
+        _features_block(obs, columns, occupancy_column, centres, scale, phi_next, lo, hi)
+        _linear_block(weights, phi_next, next_values, lo, hi)
+        _shared_block(next_values, sharing, lo, hi)
+        _preferences_block(next_values, inverse_temperature, other_bias, pavlovian_weight, incentive, ones, top,
+                           pref, lo, hi)
+        _exp32_rows(pref, lo, hi)
+        _choose_block(pref, keys, counter, stream, next_actions, pref, False, total, threshold, lo, hi)
+        _value_update_block(weights, values, next_values, actions, next_actions, reward, done, gain, gamma,
+                            learning_rate, phi, phi_next, bootstrap_chosen, drug, average_reward, baseline_rate,
+                            allostasis_coefficient, allostasis, sharing, signal, step, step_other, pressed, overlap,
+                            lo, hi)
+
+
+@numba.njit(cache=True)
+def _actor_critic_block(weights: np.ndarray, critic: np.ndarray, state_value: np.ndarray,
+                        next_state_value: np.ndarray, policy: np.ndarray, next_values: np.ndarray,
+                        actions: np.ndarray, reward: np.ndarray, done: np.ndarray, gain: np.ndarray,
+                        gamma: np.ndarray, learning_rate: np.ndarray, critic_learning_rate: np.ndarray,
+                        phi: np.ndarray, phi_next: np.ndarray, signal: np.ndarray, coefficient: np.ndarray,
+                        critic_step: np.ndarray, overlap: np.ndarray, lo: np.uint64, hi: np.uint64) -> None:
+    """`actor_critic_update` for subjects lo..hi-1 (coefficient, critic_step, overlap: scratch)."""
+    sg, sl, sc = _stride(gamma), _stride(learning_rate), _stride(critic_learning_rate)
+    n_actions, n_features = weights.shape[0], weights.shape[1]
+    for i in range(lo, hi):
+        live = 0.0 if done[i] else 1.0
+        delta = (reward[i] + gamma[i * sg] * next_state_value[i] * live) - state_value[i]
+        signal[i] = _learning_signal(delta, gain[i])
+        step = learning_rate[i * sl] * signal[i]
+        for b in range(n_actions):
+            coefficient[b, i] = (np.float32(1.0 if actions[i] == b else 0.0) - policy[b, i]) * step
+        critic_step[i] = critic_learning_rate[i * sc] * signal[i]
+    for b in range(n_actions):
         for f in range(n_features):
             for i in range(lo, hi):
-                weights[_OTHER, f, i] += np.float32(phi[f, i] * step_other[i])
-        for k in range(lo, n_pressed):   # the few subjects that pressed a lever
-            i = pressed[k]
-            for f in range(n_features):
-                weights[actions[i], f, i] = weights[actions[i], f, i] + phi[f, i] * step[i]
-        _overlaps(phi, phi_next, overlap, lo, hi)
+                weights[b, f, i] += np.float32(phi[f, i] * coefficient[b, i])
+    for f in range(n_features):
         for i in range(lo, hi):
-            next_values[actions[i], i] = next_values[actions[i], i] + step[i] * overlap[i]
-        if sharing > 0.0:
-            for a in range(1, n_actions):
-                for i in range(lo, hi):
-                    next_values[a, i] = next_values[a, i] + sharing * step_other[i] * overlap[i]
+            critic[f, i] += np.float32(phi[f, i] * critic_step[i])
+    _overlaps(phi, phi_next, overlap, lo, hi)
+    for i in range(lo, hi):
+        for b in range(n_actions):
+            next_values[b, i] = next_values[b, i] + coefficient[b, i] * overlap[i]
+        next_state_value[i] = next_state_value[i] + critic_step[i] * overlap[i]
 
 
 @kernel(0, 2)
@@ -255,29 +488,45 @@ def actor_critic_update(weights: np.ndarray, critic: np.ndarray, state_value: np
         w_b  += alpha s (1[b = a] - pi_b) phi(s);  H(s', b) += alpha s (1[b = a] - pi_b) phi(s) . phi(s')
         v    += alpha_c s phi(s);                  V(s') += alpha_c s phi(s) . phi(s')
     """
-    sg, sl, sc = _stride(gamma), _stride(learning_rate), _stride(critic_learning_rate)
-    n_actions, n_features, n = weights.shape[0], weights.shape[1], weights.shape[2]
+    n_actions, n = weights.shape[0], weights.shape[2]
     coefficient, critic_step = np.empty((n_actions, n)), np.empty(n)
     overlap = np.empty(n, dtype=phi.dtype)
     for block in prange(blocks(n)):
+        _actor_critic_block(weights, critic, state_value, next_state_value, policy, next_values, actions, reward,
+                            done, gain, gamma, learning_rate, critic_learning_rate, phi, phi_next, signal,
+                            coefficient, critic_step, overlap, block_start(block), block_end(block, n))
+
+
+@kernel(0, 0)
+def actor_critic_step(obs: np.ndarray, columns: np.ndarray, occupancy_column: int, centres: np.ndarray,
+                      scale: np.float32, incentive_column: int, inverse_temperature: np.ndarray,
+                      other_bias: np.ndarray, pavlovian_weight: np.ndarray, keys: np.ndarray, counter: np.ndarray,
+                      stream: int, pref: np.ndarray, next_actions: np.ndarray, next_policy: np.ndarray,
+                      weights: np.ndarray, critic: np.ndarray, state_value: np.ndarray,
+                      next_state_value: np.ndarray, policy: np.ndarray, next_values: np.ndarray,
+                      actions: np.ndarray, reward: np.ndarray, done: np.ndarray, gain: np.ndarray,
+                      gamma: np.ndarray, learning_rate: np.ndarray, critic_learning_rate: np.ndarray,
+                      phi: np.ndarray, phi_next: np.ndarray, signal: np.ndarray) -> None:
+    """The actor-critic's whole step, block by block: features phi(s'), V(s') and H(s', .)
+    (`linear`), the softmax choice of a' with its probabilities (into `next_policy`), then the error
+    and update of `actor_critic_update`."""
+    n_actions, n = weights.shape[0], obs.shape[0]
+    ones, top = np.ones(n), np.empty(n, dtype=pref.dtype)
+    total, threshold = np.empty(n, dtype=pref.dtype), np.empty(n)
+    coefficient, critic_step = np.empty((n_actions, n)), np.empty(n)
+    overlap = np.empty(n, dtype=phi.dtype)
+    incentive = obs[:, incentive_column]
+    critic_flat = critic.reshape(1, critic.shape[0], n)
+    state_row = next_state_value.reshape(1, n)
+    for block in prange(blocks(n)):
         lo, hi = block_start(block), block_end(block, n)
-        for i in range(lo, hi):
-            live = 0.0 if done[i] else 1.0
-            delta = (reward[i] + gamma[i * sg] * next_state_value[i] * live) - state_value[i]
-            signal[i] = _learning_signal(delta, gain[i])
-            step = learning_rate[i * sl] * signal[i]
-            for b in range(n_actions):
-                coefficient[b, i] = (np.float32(1.0 if actions[i] == b else 0.0) - policy[b, i]) * step
-            critic_step[i] = critic_learning_rate[i * sc] * signal[i]
-        for b in range(n_actions):
-            for f in range(n_features):
-                for i in range(lo, hi):
-                    weights[b, f, i] += np.float32(phi[f, i] * coefficient[b, i])
-        for f in range(n_features):
-            for i in range(lo, hi):
-                critic[f, i] += np.float32(phi[f, i] * critic_step[i])
-        _overlaps(phi, phi_next, overlap, lo, hi)
-        for i in range(lo, hi):
-            for b in range(n_actions):
-                next_values[b, i] = next_values[b, i] + coefficient[b, i] * overlap[i]
-            next_state_value[i] = next_state_value[i] + critic_step[i] * overlap[i]
+        _features_block(obs, columns, occupancy_column, centres, scale, phi_next, lo, hi)
+        _linear_block(critic_flat, phi_next, state_row, lo, hi)
+        _linear_block(weights, phi_next, next_values, lo, hi)
+        _preferences_block(next_values, inverse_temperature, other_bias, pavlovian_weight, incentive, ones, top,
+                           pref, lo, hi)
+        _exp32_rows(pref, lo, hi)
+        _choose_block(pref, keys, counter, stream, next_actions, next_policy, True, total, threshold, lo, hi)
+        _actor_critic_block(weights, critic, state_value, next_state_value, policy, next_values, actions, reward,
+                            done, gain, gamma, learning_rate, critic_learning_rate, phi, phi_next, signal,
+                            coefficient, critic_step, overlap, lo, hi)

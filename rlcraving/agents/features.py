@@ -68,6 +68,7 @@ class Features:
         self.columns = tuple(observation_names.index(name) for name in observed)
         self._columns = np.array(self.columns, dtype=np.int64)
         self._centres = np.array(OCCUPANCY_CENTRES)
+        self._scale = np.float32(_BUMP_SCALE)
         self._occupancy = observation_names.index("drug_occupancy")
         #: Column of the observed incentive signal (the agents' Pavlovian bias).
         self.incentive_column = observation_names.index("incentive")
@@ -76,11 +77,14 @@ class Features:
         return len(self.names)
 
     def __call__(self, obs: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """Features of observations `obs` (m, 12) written into `out` (n_features, m); returns `out`."""
-        compiled.observed_features(obs, self._columns, self._occupancy, self._centres, out.dtype.type(_BUMP_SCALE), out)
-        bumps = out[len(self.columns):]
-        np.exp(bumps, out=bumps)
+        """Features of observations `obs` (m, 12) written into `out` (n_features, m, float32); returns `out`."""
+        compiled.features(obs, *self.compiled_arguments(), out)
         return out
+
+    def compiled_arguments(self) -> tuple[np.ndarray, int, np.ndarray, np.float32]:
+        """The feature map as `compiled.features` takes it: observed columns, occupancy column, bump
+        centres, bump exponent per squared distance (float32, the features' precision)."""
+        return self._columns, self._occupancy, self._centres, self._scale
 
 
 def features_of(batch: Any) -> Features:

@@ -280,10 +280,8 @@ class TDAgent:
 
         The choice probabilities are written into `policy` (A, m) when it is given.
         """
-        beta = self._operand("inverse_temperature", idx, WEIGHT_DTYPE)
+        beta, other_bias, omega = self._choice_operands(idx)
         pref = self._pref if idx is _ALL else np.empty(values.shape, dtype=np.result_type(values, beta))
-        other_bias = np.atleast_1d(self.other_bias[idx] if self.other_bias.ndim else self.other_bias)
-        omega = self._operand("pavlovian_weight", idx, WEIGHT_DTYPE)
         compiled.preferences(values, beta, other_bias, omega, incentive, pref)
         np.exp(pref, out=pref)
         chosen = np.empty(values.shape[1], dtype=np.int64)
@@ -291,26 +289,41 @@ class TDAgent:
                         pref if policy is None else policy, policy is not None)
         return chosen
 
+    def _choice_operands(self, idx: np.ndarray | slice = _ALL) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """beta, b_other and omega of subjects `idx` as the compiled choice takes them."""
+        beta = self._operand("inverse_temperature", idx, WEIGHT_DTYPE)
+        other_bias = np.atleast_1d(self.other_bias[idx] if self.other_bias.ndim else self.other_bias)
+        return beta, other_bias, self._operand("pavlovian_weight", idx, WEIGHT_DTYPE)
+
     # ------------------------------------------------------------------ learning
     def learn(self, obs: np.ndarray, reward: np.ndarray, done: np.ndarray) -> np.ndarray:
         """Learn from the step just taken; choose the next actions. Returns the learning signal (n,).
 
         `obs`, `reward`, `done` are the core's output for the step (done: session over, no bootstrap).
+        Features phi(s'), values Q(s', .), the choice of a' and the update run as one compiled pass
+        over the subjects (`_step`).
         """
-        phi, phi_next = self._phi, self.features(obs, self._phi_next)
         performed = getattr(self.batch, "performed_actions", None)
         if performed is not None:   # sedation held or released a press: credit what was done
             self.actions = performed
-        next_values = self._next_values(phi_next)
-        next_actions = self._choose(next_values, obs[:, self.features.incentive_column])
-        self._update(self._reward(reward), next_values, next_actions, done, phi, phi_next)
-        self.values, self._next = next_values, self.values
+        next_actions = np.empty(self.n, dtype=np.int64)
+        self._step(obs, self._reward(reward), done, next_actions)
+        self.values, self._next = self._next, self.values
         self.actions = next_actions
-        self._phi, self._phi_next = phi_next, phi
+        self._phi, self._phi_next = self._phi_next, self._phi
         return self.signal
 
-    def _next_values(self, phi_next: np.ndarray) -> np.ndarray:
-        return self._shared(linear(self.weights, phi_next, out=self._next))
+    def _step(self, obs: np.ndarray, reward: np.ndarray, done: np.ndarray, next_actions: np.ndarray) -> None:
+        """phi(s') into `_phi_next`, Q(s', .) into `_next`, a' into `next_actions`, then
+        delta = r + gamma V(s') - Q(s, a), with V(s') = 0 at a session's end (Q-learning: the best
+        action's value); w_a += alpha s phi(s_t) for the action taken, and Q(s_{t+1}, a_t) kept in
+        step with it (compiled: `compiled.value_step`)."""
+        compiled.value_step(obs, *self.features.compiled_arguments(), self.features.incentive_column,
+                            *self._choice_operands(), self.batch.keys, self.batch.counter, _STREAM_CHOICE,
+                            self._pref, next_actions, self.weights, self.values, self._next, self.actions, reward,
+                            done, self.batch.dopamine_gain, self._gamma, self._operand("learning_rate"), self._phi,
+                            self._phi_next, self.bootstrap_chosen, self._drug_term(), *self._baseline(),
+                            self._sharing, self.signal)
 
     def _reward(self, reward: np.ndarray) -> np.ndarray:
         """The reward the agent learns from: the core's, or with drive reduction in place of relief."""
@@ -339,14 +352,6 @@ class TDAgent:
         allostasis; or none."""
         return _NONE, 0.0, 0.0, _NONE
 
-    def _update(self, reward: np.ndarray, next_values: np.ndarray, next_actions: np.ndarray, done: np.ndarray,
-                phi: np.ndarray, phi_next: np.ndarray) -> None:
-        """delta = r + gamma V(s') - Q(s, a), with V(s') = 0 at a session's end (Q-learning: the best
-        action's value); w_a += alpha s phi(s_t) for the action taken, and Q(s_{t+1}, a_t) kept in
-        step with it (compiled: `compiled.value_update`)."""
-        compiled.value_update(self.weights, self.values, next_values, self.actions, next_actions, reward, done,
-                              self.batch.dopamine_gain, self._gamma, self._operand("learning_rate"), phi, phi_next,
-                              self.bootstrap_chosen, self._drug_term(), *self._baseline(), self._sharing, self.signal)
 
 
 class QLearning(TDAgent):
@@ -423,16 +428,16 @@ class ActorCritic(TDAgent):
         self.policy[:, idx] = policy
         return chosen
 
-    def _next_values(self, phi_next: np.ndarray) -> np.ndarray:
-        linear(self.critic, phi_next, out=self._next_state_value)
-        return super()._next_values(phi_next)
-
-    def _update(self, reward: np.ndarray, next_values: np.ndarray, next_actions: np.ndarray, done: np.ndarray,
-                phi: np.ndarray, phi_next: np.ndarray) -> None:
-        compiled.actor_critic_update(self.weights, self.critic, self.state_value, self._next_state_value,
-                                     self.policy, next_values, self.actions, reward, done, self.batch.dopamine_gain,
-                                     self._gamma, self._operand("learning_rate"),
-                                     self._operand("critic_learning_rate"), phi, phi_next, self.signal)
+    def _step(self, obs: np.ndarray, reward: np.ndarray, done: np.ndarray, next_actions: np.ndarray) -> None:
+        """phi(s'), V(s') and H(s', .), a' and pi(. | s'), then the critic's error and both updates
+        (compiled: `compiled.actor_critic_step`)."""
+        compiled.actor_critic_step(obs, *self.features.compiled_arguments(), self.features.incentive_column,
+                                   *self._choice_operands(), self.batch.keys, self.batch.counter, _STREAM_CHOICE,
+                                   self._pref, next_actions, self._next_policy, self.weights, self.critic,
+                                   self.state_value, self._next_state_value, self.policy, self._next, self.actions,
+                                   reward, done, self.batch.dopamine_gain, self._gamma,
+                                   self._operand("learning_rate"), self._operand("critic_learning_rate"), self._phi,
+                                   self._phi_next, self.signal)
         self.state_value, self._next_state_value = self._next_state_value, self.state_value
         self.policy, self._next_policy = self._next_policy, self.policy
 
