@@ -224,6 +224,9 @@ class TDAgent:
         self._drive_power = self.settings["drive_n"] / self.settings["drive_m"]
         self._gamma = np.atleast_1d(self.gamma)
         self._sharing = float(self.settings.get("value_sharing", 0.0))
+        # the compiled step's parameters for every subject (per-subject arrays change in place, others here)
+        self._choice_all = self._choice_operands()
+        self._rates_all = tuple(self._operand(name) for name in ("learning_rate", "critic_learning_rate") if name in p)
 
     def _operand(self, name: str, sel: np.ndarray | slice = _ALL, shared_dtype: type = np.float64) -> np.ndarray:
         """Parameter `name` for subjects `sel` as an array for the compiled step: the per-subject values
@@ -319,9 +322,9 @@ class TDAgent:
         action's value); w_a += alpha s phi(s_t) for the action taken, and Q(s_{t+1}, a_t) kept in
         step with it (compiled: `compiled.value_step`)."""
         compiled.value_step(obs, *self.features.compiled_arguments(), self.features.incentive_column,
-                            *self._choice_operands(), self.batch.keys, self.batch.counter, _STREAM_CHOICE,
+                            *self._choice_all, self.batch.keys, self.batch.counter, _STREAM_CHOICE,
                             self._pref, next_actions, self.weights, self.values, self._next, self.actions, reward,
-                            done, self.batch.dopamine_gain, self._gamma, self._operand("learning_rate"), self._phi,
+                            done, self.batch.dopamine_gain, self._gamma, self._rates_all[0], self._phi,
                             self._phi_next, self.bootstrap_chosen, self._drug_term(), *self._baseline(),
                             self._sharing, self.signal)
 
@@ -432,11 +435,10 @@ class ActorCritic(TDAgent):
         """phi(s'), V(s') and H(s', .), a' and pi(. | s'), then the critic's error and both updates
         (compiled: `compiled.actor_critic_step`)."""
         compiled.actor_critic_step(obs, *self.features.compiled_arguments(), self.features.incentive_column,
-                                   *self._choice_operands(), self.batch.keys, self.batch.counter, _STREAM_CHOICE,
+                                   *self._choice_all, self.batch.keys, self.batch.counter, _STREAM_CHOICE,
                                    self._pref, next_actions, self._next_policy, self.weights, self.critic,
                                    self.state_value, self._next_state_value, self.policy, self._next, self.actions,
-                                   reward, done, self.batch.dopamine_gain, self._gamma,
-                                   self._operand("learning_rate"), self._operand("critic_learning_rate"), self._phi,
+                                   reward, done, self.batch.dopamine_gain, self._gamma, *self._rates_all, self._phi,
                                    self._phi_next, self.signal)
         self.state_value, self._next_state_value = self._next_state_value, self.state_value
         self.policy, self._next_policy = self._next_policy, self.policy
