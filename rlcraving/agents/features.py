@@ -77,7 +77,11 @@ class Features:
         return len(self.names)
 
     def __call__(self, obs: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """Features of observations `obs` (m, 12) written into `out` (n_features, m, float32); returns `out`."""
+        """Features of observations `obs` (m, 12) written into `out` (n_features, m); returns `out`.
+        They are computed in float32, the agents' precision, whatever the dtype of `out`."""
+        if out.dtype != np.float32:
+            out[...] = self(obs, np.empty(out.shape, dtype=np.float32))
+            return out
         compiled.features(obs, *self.compiled_arguments(), out)
         return out
 
