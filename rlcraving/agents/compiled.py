@@ -212,10 +212,15 @@ def _features_block(obs: np.ndarray, columns: np.ndarray, occupancy_column: int,
         column = columns[f]
         for i in range(lo, hi):
             out[f, i] = obs[i, column]
-    for k in range(centres.size):
+    occupancy = out[first]   # the occupancy, read once, in the first bump's row (its distance is taken last)
+    for i in range(lo, hi):
+        occupancy[i] = obs[i, occupancy_column]
+    for k in range(centres.size - 1, -1, -1):
         row, centre = out[first + k], centres[k]
         for i in range(lo, hi):
-            row[i] = obs[i, occupancy_column] - centre
+            row[i] = occupancy[i] - centre
+    for k in range(centres.size):
+        row = out[first + k]
         for i in range(lo, hi):
             row[i] = exp32(row[i] * row[i] * scale)
 
