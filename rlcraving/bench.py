@@ -691,10 +691,20 @@ The TD learners are compiled too (`rlcraving.agents.compiled`): features, values
 choice and every agent's error and update run as loops over subjects, row by row (a subject's
 weights lie N values apart; a loop over one subject's features would touch a cache line per
 feature, all in one cache set), and a lever's update runs only for the subjects that pressed it.
-The exponentials stay numpy's: its vectorised float32 exp differs from the C library's in the
-last bit for about a third of arguments, and a choice near a boundary would follow that bit. The
-compiled step reproduces the numpy rule bit for bit (tests/test_td_compiled.py); in CPU time at
-N = 4096 the learner went from about 1.4x the core's step to about 1x.
+The exponentials are numpy's float32 exp written out in the compiled code (`compiled.exp32`: the
+Cody-Waite reduction, rational approximation with fused multiply-adds and scaling of numpy's
+AVX2/AVX-512 loop), equal to `np.exp` on all 2^32 float32 inputs (checked; the C library's expf
+differs in the last bit for about a third of arguments, and a choice near a boundary would follow
+that bit). So a learning step is one pass over each block of subjects (`compiled.value_step`,
+`actor_critic_step`: features, values, softmax choice, error and update while the block is in
+cache) instead of five kernels and two numpy exps. The compiled step reproduces the numpy rule bit
+for bit (tests/test_td_compiled.py); in CPU time at N = 4096 the learner went from about 1.4x the
+core's step to about 1x, and with the single pass (2026-12-03, interleaved with the previous
+version, load ~0.5) td_cohort_4096 went from 7.7 / 7.9 / 7.9 to 8.6 / 8.9 / 9.2 M subject-steps/s
+(min / median / max of 3 runs' medians), the learner's CPU time in a step from ~260 to ~200 us
+(load ~6), and `rlcraving population --subjects 10000 --workers 2` from 61 to 56 s of CPU with
+a byte-identical results file: short of the 15 M target, whose 273 us a step the core alone
+(~200 us) nearly fills.
 
 The kernels' idle threads sleep rather than spin: `import rlcraving` sets OpenMP's
 `OMP_WAIT_POLICY=PASSIVE` unless the user has set it (numba's OpenMP layer reads it when it starts).
