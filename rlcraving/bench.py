@@ -718,6 +718,14 @@ against 4.2. So cohorts run on every core only from 32,768 subjects
 (`threads.PARALLEL_MIN_SUBJECTS`; it was 2,048 with spinning waits), and below that on one, at
 the one-thread rate whatever else the machine is doing.
 
+A short spin before sleeping (libgomp's `GOMP_SPINCOUNT`, which overrides the passive policy) was
+measured at N = 4096 with every kernel parallel (2026-12-03, TD cohort / vector env, M subject-steps/s,
+medians of 3): one thread 9.9 / 13.2; two threads with a passive wait 3.3 / 5.4, spinning 3,000
+iterations 11.4 / 17.8, 300,000 (libgomp's default) 14.4 / 21.5. With one other process keeping a core
+busy: one thread 9.7 / 9.3; passive 7.5 / 11.4; a 3,000 spin 3.2 / 4.5; a 30,000 spin 1.6 / 2.6. A spin
+wins up to 1.4x on an idle machine and loses up to 6x on a busy one, so it is not set; a user with cores
+to spare can set `GOMP_SPINCOUNT` before importing rlcraving (and lower `threads.PARALLEL_MIN_SUBJECTS`).
+
 Studies of any size run as chunks of subjects (`rlcraving population`, on local processes or a
 Ray cluster with `--backend ray --address HOST:PORT`): subject i is the same in any chunk, so the
 chunks' rows, appended in subject order to one Parquet file with dictionary-coded strings (28
