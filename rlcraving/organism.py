@@ -397,10 +397,6 @@ class Organism:
         so a shock at or below the threshold recruits nothing (Buffalari & See 2009)."""
         return self.params.kor_per_shock * kor_response(mA, self.params)
 
-    def _sucrose_trial(self, pellet: np.ndarray, gain: np.ndarray) -> None:
-        """A Rescorla-Wagner trial for the subjects given a pellet (drug trials are in the world's schedule)."""
-        self._trial(pellet, pav.SUCROSE_CUE, pav.SUCROSE, 1.0, gain)
-
     def _drug_trial(self, subjects: np.ndarray, size: float, gain: np.ndarray) -> None:
         """A Rescorla-Wagner trial of the drug outcome for the `subjects` (a mask) of a world without a drug
         lever (`drug_trials`): the drug cue, the context and the drug state predict a drug of `size` (0: an
@@ -409,22 +405,19 @@ class Organism:
                     self._inhibition, self._elsewhere, self._inhibition_old, self._coefficients)
         self._stale = True
 
-    def _trial(self, subjects: np.ndarray, cue: int, outcome: int, size: float, gain: np.ndarray) -> None:
-        """A Rescorla-Wagner trial (`pavlovian.update`) for the `subjects` (a mask): stimuli the cue `cue`
-        (a `pavlovian.STIMULI` index), the context and the drug state; the outcome `outcome`
-        (`pavlovian.DRUG` or `SUCROSE`) of magnitude `size` (0: an extinction trial), extinction learnt at
-        its rate under stress now (`extinction_learning`)."""
-        rows = np.flatnonzero(subjects)
+    def _sucrose_trial(self, pellet: np.ndarray, gain: np.ndarray) -> None:
+        """A Rescorla-Wagner trial (see `pavlovian`) for the subjects given a pellet: stimuli the sucrose cue,
+        the context and the drug state (drug trials are the world's, `drug_trial`). It is reinforced, so its
+        extinction rate (and stress's slowing of it, `extinction_learning`) never applies."""
+        rows = np.flatnonzero(pellet)
         x = np.zeros((rows.size, len(pav.STIMULI)))
-        x[:, cue] = 1.0
+        x[:, pav.SUCROSE_CUE] = 1.0
         x[np.arange(rows.size), pav.CONTEXT_0 + self.context[rows]] = 1.0
         x[:, pav.DRUG_STATE] = self.occupancy[rows]
-        p = self.params
-        learning = extinction_learning_rows(self.kor[rows], p.extinction_generality, p.extinction_retrieval_kor)
         E, I = self._E[rows], self._I[rows]
-        pav.update(E, I, x, self.context[rows], np.full(rows.size, outcome), np.full(rows.size, size),
-                   self.pavlovian_rate[rows], self.extinction_rate[rows] * learning, gain[rows], self.retrieval[rows],
-                   p.extinction_generality)
+        pav.update(E, I, x, self.context[rows], np.full(rows.size, pav.SUCROSE), np.ones(rows.size),
+                   self.pavlovian_rate[rows], self.extinction_rate[rows], gain[rows], self.retrieval[rows],
+                   self.params.extinction_generality)
         self._E[rows], self._I[rows] = E, I
         self._refresh_values(rows)
 
@@ -512,15 +505,6 @@ def extinction_learning(kor: float, generality: float, retrieval_kor: float) -> 
     (stress impairs extinction learning, Maren & Holmes 2016), by the stress factor of retrieval with its
     general share (docs/model.md, section 5)."""
     return generality + (1.0 - generality) * math.exp(-kor / retrieval_kor)
-
-
-@numba.njit(cache=True)
-def extinction_learning_rows(kor: np.ndarray, generality: float, retrieval_kor: float) -> np.ndarray:
-    """`extinction_learning` of each subject's KOR activation."""
-    out = np.empty(kor.size)
-    for k in range(kor.size):
-        out[k] = extinction_learning(kor[k], generality, retrieval_kor)
-    return out
 
 
 @numba.njit(cache=True)
