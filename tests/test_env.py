@@ -268,6 +268,22 @@ def test_rgb_render_is_an_image_that_shows_the_cue() -> None:
     assert not np.array_equal(dark, lit)
 
 
+def test_rgb_render_shows_the_levers_a_discrete_trial_presents() -> None:
+    """Sampling trial 1 presents the drug lever alone, trial 2 the sucrose lever alone; the inactive
+    lever is never presented (drawn as a thin retracted slot)."""
+    env = gym.make(rlcraving.ENV_ID, render_mode="rgb_array", sucrose_lever=True)
+    env.reset(seed=0, options={"phase": "discrete_choice"})
+    first = env.render()
+    for _ in range(150):   # 10 min of 4-s steps: the next trial
+        env.step(0)
+    second = env.render()
+    lever_row = 55   # the top row of a presented lever
+    drug, inactive, sucrose = (slice(30, 60), slice(80, 110), slice(130, 160))
+    presented = lambda img, x: bool((img[lever_row, x] != img[lever_row, 5]).any())  # noqa: E731
+    assert presented(first, drug) and not presented(first, sucrose) and not presented(first, inactive)
+    assert presented(second, sucrose) and not presented(second, drug) and not presented(second, inactive)
+
+
 def test_no_render_mode_renders_nothing(env: CocaineSeekingEnv) -> None:
     assert env.render() is None
 
