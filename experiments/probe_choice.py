@@ -1,0 +1,138 @@
+"""Why the agents' preference for cocaine grows across discrete-trials choice sessions: the choice arm of
+the individual_differences row under counterfactual variants.
+
+    python experiments/probe_choice.py [AGENT] [N_SUBJECTS]     (defaults: q_learning 200; seed 0)
+
+Lives the row's choice calendar (5 days of each reward alone on alternate days, then 15
+discrete-trials choice sessions; subjects with individual differences) and prints per variant the
+mean drug choices (of 12) in choice sessions 1, 8 and 15 and the share of subjects that win more
+than half their answered choice trials with the drug lever over sessions 1-3, 3-5 and 13-15 (the
+row's measure). docs/model.md 3.3 reports its output.
+
+Variants from the first choice session on (the same trained subjects, copied at the end of
+training; counterfactual organisms, *not* the model): no relief term (relief_weight 0), no new
+allostatic load (the load left by training decays and the choice sessions' cocaine adds none),
+both, and no conditioned reinforcement (incentive_weight 0: neither the drug cue's nor the sucrose
+cue's). Variants of the whole history: levers that do not share the state's value (value_sharing 0,
+value learners only), cocaine acting in the step of the press (infusion_delay_s 0), and training
+with 6-h cocaine sessions (long_access) in place of the 1-h ones.
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from rlcraving import organism
+from rlcraving.agents.cohort import _Cohort
+from rlcraving.agents.td import AGENTS
+from rlcraving.params import ModelParams
+from rlcraving.protocol import as_calendar
+from rlcraving.validation.phenomena.individual_differences import (
+    CHOICE_SESSIONS,
+    PREFERENCE_SESSIONS,
+    TRAINING_PAIRS,
+    choice_calendar,
+)
+
+SEED = 0
+ENV = {"individual_differences": True, "sucrose_lever": True}
+TRAINING_SESSIONS = 2 * TRAINING_PAIRS
+WINDOWS = ((1, 3), (3, 5), (CHOICE_SESSIONS - PREFERENCE_SESSIONS + 1, CHOICE_SESSIONS))
+
+
+def _no_relief(batch: Any) -> None:
+    batch._coefficients[organism._RELIEF_WEIGHT] = 0.0
+
+
+def _no_new_load(batch: Any) -> None:
+    batch._constants[:, organism._ALLOSTASIS_STEP] = 0.0
+
+
+def _no_conditioned_reinforcement(batch: Any) -> None:
+    batch._coefficients[organism._INCENTIVE_WEIGHT] = 0.0
+
+
+#: Changes to the trained subjects' organism before the first choice session.
+IN_CHOICE: dict[str, tuple[Callable[[Any], None], ...]] = {
+    "as is": (),
+    "no relief in choice": (_no_relief,),
+    "no new load in choice": (_no_new_load,),
+    "neither relief nor new load": (_no_relief, _no_new_load),
+    "no conditioned reinforcement in choice": (_no_conditioned_reinforcement,),
+}
+
+
+def long_access_calendar() -> list[dict[str, Any]]:
+    """The row's calendar with 6-h cocaine training sessions."""
+    return [dict(e, phase="long_access") if e["phase"] == "self_administration" else e for e in choice_calendar()]
+
+
+def whole_history(agent: str) -> dict[str, tuple[list[dict[str, Any]], dict[str, float] | None, dict[str, Any]]]:
+    """Variants of the whole history: name -> (calendar, agent parameters, environment)."""
+    variants = {"cocaine in the step of the press": (choice_calendar(), None,
+                                                     {**ENV, "params": ModelParams(infusion_delay_s=0.0)}),
+                "6-h cocaine training": (long_access_calendar(), None, ENV)}
+    if agent != "actor_critic":
+        variants["levers without the state's value"] = (choice_calendar(), {"value_sharing": 0.0}, ENV)
+    return variants
+
+
+def choices(cohort: _Cohort) -> tuple[np.ndarray, np.ndarray]:
+    """(drug, sucrose) choices, arrays (choice session, subject)."""
+    table = cohort.result("").table
+    sessions = range(TRAINING_SESSIONS, TRAINING_SESSIONS + CHOICE_SESSIONS)
+
+    def won(measure: str) -> np.ndarray:
+        rows = table[table.measure == measure]
+        return np.array([rows[rows.day == d].sort_values("subject").value.to_numpy() for d in sessions])
+    return won("drug_choices"), won("sucrose_choices")
+
+
+def line(name: str, drug: np.ndarray, sucrose: np.ndarray) -> str:
+    """The variant's drug choices per session and shares preferring cocaine."""
+    shares = []
+    for first, last in WINDOWS:
+        d, s = drug[first - 1:last].sum(0), sucrose[first - 1:last].sum(0)
+        shares.append(f"{100 * np.mean(d > s):5.1f}%")   # more than half the answered choice trials
+    per = drug.mean(1)
+    return f"{name:40s} {per[0]:5.2f} {per[7]:5.2f} {per[-1]:5.2f}   " + "  ".join(shares)
+
+
+def trained(agent: str, n: int) -> _Cohort:
+    """`n` subjects of `agent` at the end of the row's training (before the first choice session)."""
+    cohort = _Cohort(n, as_calendar(choice_calendar()), agent, None, ENV, SEED, ())
+    cohort.live(TRAINING_SESSIONS)
+    return cohort
+
+
+def in_choice(cohort: _Cohort, changes: tuple[Callable[[Any], None], ...]) -> tuple[np.ndarray, np.ndarray]:
+    """(drug, sucrose) choices of a copy of the trained `cohort` whose organism `changes` alter before
+    the first choice session."""
+    cohort = copy.deepcopy(cohort)
+    for change in changes:
+        change(cohort.protocol.batch)
+    cohort.live(len(as_calendar(choice_calendar())))
+    return choices(cohort)
+
+
+def main(agent: str = "q_learning", n: int = 200) -> None:
+    if agent not in AGENTS:
+        raise SystemExit(f"agent={agent!r} is not known; choose one of {sorted(AGENTS)}")
+    print(f"{agent}, {n} subjects, seed {SEED}; drug choices in choice sessions 1, 8, 15; share preferring "
+          f"cocaine over sessions " + ", ".join(f"{a}-{b}" for a, b in WINDOWS))
+    subjects = trained(agent, n)
+    for name, changes in IN_CHOICE.items():
+        print(line(name, *in_choice(subjects, changes)))
+    for name, (entries, agent_params, env) in whole_history(agent).items():
+        cohort = _Cohort(n, as_calendar(entries), agent, agent_params, env, SEED, ())
+        cohort.live(len(cohort.protocol.calendar))
+        print(line(name, *choices(cohort)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "q_learning", int(sys.argv[2]) if len(sys.argv) > 2 else 200)
