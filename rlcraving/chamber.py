@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 from numba import prange
 
@@ -28,7 +27,7 @@ from rlcraving.organism import (
 )
 from rlcraving.params import ModelParams
 from rlcraving.protocol import CONTEXTS, PR_SERIES, SessionSettings
-from rlcraving.threads import block_end, block_start, blocks, kernel
+from rlcraving.threads import block_end, block_start, blocks, compiled, kernel
 
 ACTIVE, INACTIVE, SUCROSE = 1, 2, 3  # and OTHER (0), the organism's own
 ACTION_MEANINGS = ("other", "active_lever", "inactive_lever", "sucrose_lever")
@@ -360,7 +359,7 @@ def schedule(actions: np.ndarray, gain: np.ndarray, L: np.ndarray, S: np.ndarray
     return n_completed > 0
 
 
-@numba.njit(cache=True)
+@compiled
 def levers_presented(step: int, trials: np.ndarray) -> tuple[bool, bool]:
     """(drug lever, sucrose lever) presented at `step` of a discrete-trials session (`trials`: the
     subject's row of TRIAL_COLUMNS). Trial k starts at step k * trial_steps and presents its levers
@@ -412,7 +411,7 @@ def add_behaviour(actions: np.ndarray, L: np.ndarray, timers: np.ndarray, clocks
             out[i] = INACTIVE
 
 
-@numba.njit(cache=True)
+@compiled
 def tick(lo: int, hi: int, clocks: np.ndarray, timers: np.ndarray, n_steps: np.ndarray, progressive: np.ndarray,
          W: np.ndarray, terminated: np.ndarray, truncated: np.ndarray) -> None:
     """Subjects lo..hi-1: clocks (step index, steps since infusion, random counter) forward, timers
@@ -435,7 +434,7 @@ def write_observation(obs: np.ndarray, L: np.ndarray, clocks: np.ndarray, timers
                 n_steps, context, sucrose_available, discrete, trials, W)
 
 
-@numba.njit(cache=True)
+@compiled
 def observe(lo: int, hi: int, obs: np.ndarray, L: np.ndarray, clocks: np.ndarray, timers: np.ndarray,
             ratio_count: np.ndarray, ratio: np.ndarray, n_steps: np.ndarray, context: np.ndarray,
             sucrose_available: np.ndarray, discrete: np.ndarray, trials: np.ndarray, W: np.ndarray) -> None:

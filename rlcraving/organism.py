@@ -19,7 +19,6 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-import numba
 import numpy as np
 from numba import prange
 
@@ -29,7 +28,7 @@ from rlcraving.checks import check_keys, check_per_subject
 from rlcraving.params import INDIVIDUAL_TRAITS, ModelParams
 from rlcraving.pharmacology import STATE_SIZE as BACLOFEN_STATE_SIZE
 from rlcraving.pharmacology import Placebo, Regimen, baclofen_model
-from rlcraving.threads import block_end, block_start, blocks, kernel
+from rlcraving.threads import block_end, block_start, blocks, compiled, kernel
 
 OTHER = 0  # the action of doing nothing in particular: free of effort, never suppressed by sedation
 
@@ -467,7 +466,7 @@ class Organism:
 # The organism's arithmetic of one step, compiled with numba (see rlcraving.core): matrices have a
 # row per subject, indexed by the column constants of LEVELS, SUBJECT_CONSTANTS and COEFFICIENTS.
 
-@numba.njit(cache=True)
+@compiled
 def move_levels(lo: int, hi: int, dose: np.ndarray, kor_drive: np.ndarray, L: np.ndarray, S: np.ndarray,
                 C: np.ndarray) -> None:
     """Steps 4-6 for subjects lo..hi-1: cocaine kinetics and DAT occupancy (and the worth of its rise
@@ -491,7 +490,7 @@ def move_levels(lo: int, hi: int, dose: np.ndarray, kor_drive: np.ndarray, L: np
         L[i, _GUT_PELLETS] *= C[_DECAY_GUT]
 
 
-@numba.njit(cache=True)
+@compiled
 def satiety_occupancy(allostasis: float, C: np.ndarray) -> float:
     """Occupancy at the satiety threshold (Tsibulsky & Norman 1999), whose set point rises with the
     expressed allostatic load A (Ahmed & Koob 1998): S = S0 (1 + shift A), o_sat = S / (S + K50)."""
@@ -499,7 +498,7 @@ def satiety_occupancy(allostasis: float, C: np.ndarray) -> float:
     return threshold / (threshold + C[_K50])
 
 
-@numba.njit(cache=True)
+@compiled
 def extinction_learning(kor: float, generality: float, retrieval_kor: float) -> float:
     """Share of the extinction rate a trial learns now: new extinction is learnt more slowly under stress
     (stress impairs extinction learning, Maren & Holmes 2016), by the stress factor of retrieval with its
@@ -507,7 +506,7 @@ def extinction_learning(kor: float, generality: float, retrieval_kor: float) -> 
     return generality + (1.0 - generality) * math.exp(-kor / retrieval_kor)
 
 
-@numba.njit(cache=True)
+@compiled
 def other_inhibition(retrieval: float, elsewhere: np.ndarray, inhibition_old: np.ndarray, out: np.ndarray) -> None:
     """Inhibition expressed besides the current context's own (docs/model.md, section 5): that of
     other contexts, less the share of earlier episodes' extinction not retrieved now (`retrieval`:
@@ -517,7 +516,7 @@ def other_inhibition(retrieval: float, elsewhere: np.ndarray, inhibition_old: np
         out[k] = elsewhere[k] - (1.0 - retrieval) * inhibition_old[k]
 
 
-@numba.njit(cache=True)
+@compiled
 def drug_trial(i: int, x: np.ndarray, size: float, gain: float, generality: float, retrieval_kor: float,
                L: np.ndarray, S: np.ndarray, excitation: np.ndarray, inhibition: np.ndarray, elsewhere: np.ndarray,
                inhibition_old: np.ndarray, other: np.ndarray) -> None:
@@ -558,7 +557,7 @@ def express(gain: np.ndarray, withdrawal: np.ndarray, L: np.ndarray, S: np.ndarr
                         inhibition, elsewhere, inhibition_old, cue_left, C)
 
 
-@numba.njit(cache=True)
+@compiled
 def express_signals(lo: int, hi: int, gain: np.ndarray, withdrawal: np.ndarray, L: np.ndarray, S: np.ndarray,
                     excitation: np.ndarray, inhibition: np.ndarray, elsewhere: np.ndarray,
                     inhibition_old: np.ndarray, cue_left: np.ndarray, C: np.ndarray) -> None:
@@ -598,7 +597,7 @@ def express_signals(lo: int, hi: int, gain: np.ndarray, withdrawal: np.ndarray, 
         L[i, _INCENTIVE] = kappa * availability * (exteroceptive + occ * value_drug_state)
 
 
-@numba.njit(cache=True)
+@compiled
 def step_reward(lo: int, hi: int, actions: np.ndarray, cue: np.ndarray, pellet: np.ndarray, shock_mA: np.ndarray,
                 gain: np.ndarray, natural_gain: np.ndarray, L: np.ndarray, S: np.ndarray, C: np.ndarray,
                 components: np.ndarray, total: np.ndarray) -> None:
@@ -631,7 +630,7 @@ def step_reward(lo: int, hi: int, actions: np.ndarray, cue: np.ndarray, pellet: 
         total[i] = summed
 
 
-@numba.njit(cache=True)
+@compiled
 def live_step(lo: int, hi: int, dose: np.ndarray, kor_drive: np.ndarray, actions: np.ndarray, cue: np.ndarray,
               pellet: np.ndarray, shock_mA: np.ndarray, gain: np.ndarray, natural_gain: np.ndarray,
               withdrawal: np.ndarray, cue_left: np.ndarray, L: np.ndarray, S: np.ndarray, excitation: np.ndarray,
@@ -657,7 +656,7 @@ def live(dose: np.ndarray, kor_drive: np.ndarray, actions: np.ndarray, cue: np.n
                   C, components, reward)
 
 
-@numba.njit(cache=True)
+@compiled
 def food_hunger(gut_pellets: float, C: np.ndarray) -> float:
     """Share of the meal still wanted with `gut_pellets` in the gut: 1 - G / G_meal, at least 0
     (response rate for food falls linearly with the food eaten; drive reduction with a quadratic drive)."""

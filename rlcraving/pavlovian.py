@@ -29,8 +29,9 @@ scales positive errors only: GABA-B activation damps dopamine bursts, not pauses
 
 from __future__ import annotations
 
-import numba
 import numpy as np
+
+from rlcraving.threads import compiled
 
 STIMULI = ("drug_cue", "sucrose_cue", "context_A", "context_B", "context_C", "drug_state", "drug_lever")
 OUTCOMES = ("drug", "sucrose")
@@ -70,7 +71,7 @@ def prediction(E: np.ndarray, I: np.ndarray, x: np.ndarray, context: np.ndarray,
     return np.einsum("ns,ns->n", x, np.maximum(w, 0.0))
 
 
-@numba.njit(cache=True)
+@compiled
 def trial(e: np.ndarray, i: np.ndarray, x: np.ndarray, lam: float, rate_acq: float, rate_ext: float,
           gain: float, retrieval: float, other: np.ndarray) -> float:
     """One trial on k stimuli, in place: the learning rule itself.
@@ -92,7 +93,7 @@ def trial(e: np.ndarray, i: np.ndarray, x: np.ndarray, lam: float, rate_acq: flo
     return delta
 
 
-@numba.njit(cache=True)
+@compiled
 def _trials(e: np.ndarray, i: np.ndarray, x: np.ndarray, lam: np.ndarray, rate_acq: np.ndarray,
             rate_ext: np.ndarray, gain: np.ndarray, retrieval: np.ndarray, other: np.ndarray) -> np.ndarray:
     delta = np.empty(e.shape[0])

@@ -7,8 +7,9 @@ their combination. A subject therefore sees the same numbers alone (N = 1) or as
 
 from __future__ import annotations
 
-import numba
 import numpy as np
+
+from rlcraving.threads import compiled
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -48,7 +49,7 @@ def normal(keys: np.ndarray, stream: int) -> np.ndarray:
     return np.sqrt(-2.0 * np.log1p(-u1)) * np.cos(2.0 * np.pi * u2)
 
 
-@numba.njit(cache=True)
+@compiled
 def uniform_one(key: np.uint64, counter: np.int64, stream: np.int64) -> float:
     """`uniform` for one key, callable from compiled code (the same number, bit for bit)."""
     x = key + np.uint64(counter) * _GOLDEN + np.uint64(stream) * _M2

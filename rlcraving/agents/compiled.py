@@ -30,14 +30,13 @@ subjects. Scratch rows with one entry per subject are shared, each block writing
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 from llvmlite import ir
 from numba import prange, types
 from numba.extending import intrinsic
 
 from rlcraving.random import uniform_one
-from rlcraving.threads import block_end, block_start, blocks, kernel
+from rlcraving.threads import block_end, block_start, blocks, compiled, kernel
 
 _OTHER, _ACTIVE = 0, 1   # rlcraving.core.OTHER, ACTIVE (kept literal so that compiled code sees constants)
 
@@ -99,7 +98,7 @@ _XMAX, _XMIN = _f32(0x42B17218), _f32(0xC2CFF1B5)           # exp overflows at o
 _ZERO, _INF, _NAN = np.float32(0.0), np.float32(np.inf), np.float32(np.nan)
 
 
-@numba.njit(cache=True)
+@compiled
 def exp32(x: np.float32) -> np.float32:
     """e^x of a float32, bit for bit as numpy's vectorised float32 loop: k = rint(x log2 e),
     y = x - k ln 2 (two fused steps), e^y = P5(y) / Q2(y) (fused Horner steps), times 2^k rounded
@@ -135,7 +134,7 @@ def exp32_into(x: np.ndarray, out: np.ndarray) -> None:
             out[i] = exp32(x[i])
 
 
-@numba.njit(cache=True)
+@compiled
 def _stride(values: np.ndarray) -> np.uint64:
     """1 for per-subject values, 0 for one shared value (unsigned, as the subject indices)."""
     return np.uint64(1 if values.size > 1 else 0)
@@ -146,7 +145,7 @@ def _stride(values: np.ndarray) -> np.uint64:
 # features would touch a cache line per feature, all in the same cache set. The phases of a block
 # are functions of its bounds lo..hi-1, composed into the kernels below.
 
-@numba.njit(cache=True)
+@compiled
 def _linear_block(flat: np.ndarray, phi: np.ndarray, target: np.ndarray, lo: np.uint64, hi: np.uint64) -> None:
     """target[a, i] = sum_f flat[a, f, i] * phi[f, i], summed in feature order."""
     for a in range(flat.shape[0]):
@@ -168,7 +167,7 @@ def linear(weights: np.ndarray, phi: np.ndarray, out: np.ndarray) -> np.ndarray:
     return out
 
 
-@numba.njit(cache=True)
+@compiled
 def _shared_block(values: np.ndarray, sharing: float, lo: np.uint64, hi: np.uint64) -> None:
     """Every lever's value plus float32(sharing) times other behaviour's, in float32 (`TDAgent._shared`)."""
     if sharing > 0.0:
@@ -178,7 +177,7 @@ def _shared_block(values: np.ndarray, sharing: float, lo: np.uint64, hi: np.uint
                 values[a, i] = values[a, i] + share * values[_OTHER, i]
 
 
-@numba.njit(cache=True)
+@compiled
 def _scaled(row: np.ndarray, factor: np.ndarray, out: np.ndarray, lo: np.uint64, hi: np.uint64) -> None:
     """out = row * factor for subjects lo..hi-1 (factor: one value, or one per subject)."""
     if factor.size > 1:
@@ -190,7 +189,7 @@ def _scaled(row: np.ndarray, factor: np.ndarray, out: np.ndarray, lo: np.uint64,
             out[i] = row[i] * shared
 
 
-@numba.njit(cache=True)
+@compiled
 def _add_scaled(out: np.ndarray, row: np.ndarray, factor: np.ndarray, lo: np.uint64, hi: np.uint64) -> None:
     """out += row * factor for subjects lo..hi-1 (factor: one value, or one per subject)."""
     if factor.size > 1:
@@ -202,7 +201,7 @@ def _add_scaled(out: np.ndarray, row: np.ndarray, factor: np.ndarray, lo: np.uin
             out[i] = out[i] + row[i] * shared
 
 
-@numba.njit(cache=True)
+@compiled
 def _features_block(obs: np.ndarray, columns: np.ndarray, occupancy_column: int, centres: np.ndarray,
                     scale: np.float32, out: np.ndarray, lo: np.uint64, hi: np.uint64) -> None:
     """Rows of `out` (F, m, float32): the observed columns, then the occupancy bumps
@@ -234,7 +233,7 @@ def features(obs: np.ndarray, columns: np.ndarray, occupancy_column: int, centre
         _features_block(obs, columns, occupancy_column, centres, scale, out, block_start(block), block_end(block, m))
 
 
-@numba.njit(cache=True)
+@compiled
 def _preferences_block(values: np.ndarray, inverse_temperature: np.ndarray, other_bias: np.ndarray,
                        pavlovian_weight: np.ndarray, incentive: np.ndarray, ones: np.ndarray, top: np.ndarray,
                        out: np.ndarray, lo: np.uint64, hi: np.uint64) -> None:
@@ -268,7 +267,7 @@ def preferences(values: np.ndarray, inverse_temperature: np.ndarray, other_bias:
                            block_start(block), block_end(block, m))
 
 
-@numba.njit(cache=True)
+@compiled
 def _exp32_rows(rows: np.ndarray, lo: np.uint64, hi: np.uint64) -> None:
     """rows = exp32(rows) in place for subjects lo..hi-1."""
     for a in range(rows.shape[0]):
@@ -277,7 +276,7 @@ def _exp32_rows(rows: np.ndarray, lo: np.uint64, hi: np.uint64) -> None:
             row[i] = exp32(row[i])
 
 
-@numba.njit(cache=True)
+@compiled
 def _choose_block(weights: np.ndarray, keys: np.ndarray, counter: np.ndarray, stream: int, chosen: np.ndarray,
                   policy: np.ndarray, with_policy: bool, total: np.ndarray, threshold: np.ndarray,
                   lo: np.uint64, hi: np.uint64) -> None:
@@ -316,7 +315,7 @@ def choose(weights: np.ndarray, keys: np.ndarray, counter: np.ndarray, stream: i
                       block_start(block), block_end(block, m))
 
 
-@numba.njit(cache=True)
+@compiled
 def _learning_signal(delta: float, gain: float) -> float:
     """Baclofen damps bursts, not pauses: max(delta, 0) g + min(delta, 0)."""
     burst = delta if delta >= 0.0 else 0.0
@@ -324,7 +323,7 @@ def _learning_signal(delta: float, gain: float) -> float:
     return burst * gain + pause
 
 
-@numba.njit(cache=True)
+@compiled
 def _overlaps(phi: np.ndarray, phi_next: np.ndarray, out: np.ndarray, lo: np.uint64, hi: np.uint64) -> None:
     """out = phi(s_t) . phi(s_{t+1}) for subjects lo..hi-1, summed in feature order in float32."""
     for i in range(lo, hi):
@@ -334,7 +333,7 @@ def _overlaps(phi: np.ndarray, phi_next: np.ndarray, out: np.ndarray, lo: np.uin
             out[i] += phi[f, i] * phi_next[f, i]
 
 
-@numba.njit(cache=True)
+@compiled
 def _value_update_block(weights: np.ndarray, values: np.ndarray, next_values: np.ndarray, actions: np.ndarray,
                         next_actions: np.ndarray, reward: np.ndarray, done: np.ndarray, gain: np.ndarray,
                         gamma: np.ndarray, learning_rate: np.ndarray, phi: np.ndarray, phi_next: np.ndarray,
@@ -449,7 +448,7 @@ def value_step(obs: np.ndarray, columns: np.ndarray, occupancy_column: int, cent
                             lo, hi)
 
 
-@numba.njit(cache=True)
+@compiled
 def _actor_critic_block(weights: np.ndarray, critic: np.ndarray, state_value: np.ndarray,
                         next_state_value: np.ndarray, policy: np.ndarray, next_values: np.ndarray,
                         actions: np.ndarray, reward: np.ndarray, done: np.ndarray, gain: np.ndarray,
