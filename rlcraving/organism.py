@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from numba import prange
 
+from rlcraving import libm
 from rlcraving import pavlovian as pav
 from rlcraving import random as rnd
 from rlcraving.checks import check_keys, check_per_subject
@@ -503,7 +504,7 @@ def extinction_learning(kor: float, generality: float, retrieval_kor: float) -> 
     """Share of the extinction rate a trial learns now: new extinction is learnt more slowly under stress
     (stress impairs extinction learning, Maren & Holmes 2016), by the stress factor of retrieval with its
     general share (docs/model.md, section 5)."""
-    return generality + (1.0 - generality) * math.exp(-kor / retrieval_kor)
+    return generality + (1.0 - generality) * libm.exp(-kor / retrieval_kor)
 
 
 @compiled
@@ -513,7 +514,22 @@ def other_inhibition(retrieval: float, elsewhere: np.ndarray, inhibition_old: np
     its expression in this state and at this time). Extinction learnt in this episode is learnt in
     the present state and retrieved in full."""
     for k in range(out.size):
-        out[k] = elsewhere[k] - (1.0 - retrieval) * inhibition_old[k]
+        out[k] = expressed_elsewhere(retrieval, elsewhere[k], inhibition_old[k])
+
+
+@compiled
+def expressed_elsewhere(retrieval: float, elsewhere: float, inhibition_old: float) -> float:
+    """`other_inhibition` of one stimulus."""
+    return elsewhere - (1.0 - retrieval) * inhibition_old
+
+
+@compiled
+def net_strength(i: int, k: int, retrieval: float, excitation: np.ndarray, inhibition: np.ndarray,
+                 elsewhere: np.ndarray, inhibition_old: np.ndarray) -> float:
+    """Subject i's net strength of cached slot k, at least 0: its excitation less the inhibition of its
+    context and that expressed besides (`other_inhibition`)."""
+    other = expressed_elsewhere(retrieval, elsewhere[i, k], inhibition_old[i, k])
+    return max(excitation[i, k] - inhibition[i, k] - other, 0.0)
 
 
 @compiled
@@ -563,9 +579,14 @@ def express_signals(lo: int, hi: int, gain: np.ndarray, withdrawal: np.ndarray, 
                     inhibition_old: np.ndarray, cue_left: np.ndarray, C: np.ndarray) -> None:
     """Step 8 for subjects lo..hi-1: signals from the levels: dysphoria, kappa, extinction retrieval,
     net values, availability and incentive. gain, withdrawal: baclofen effects now; cue_left: steps the
-    drug cue has left (> 0: present)."""
-    other = np.empty(excitation.shape[1])   # scratch of these subjects
-    net = np.empty(excitation.shape[1])
+    drug cue has left (> 0: present). The retrieval's exponentials are taken for the subjects together
+    first (`libm.exp_into`, on vectors), then each subject's signals."""
+    # earlier extinction is retrieved in the drug-free, unstressed state it was learnt in (Bouton
+    # 2002), and less as time passes (spontaneous recovery), except for its general share
+    state = np.empty(hi - lo)   # scratch of these subjects: exponent, then the state factor
+    for i in range(lo, hi):
+        state[i - lo] = -L[i, _OCCUPANCY] / C[_RETRIEVAL_OCCUPANCY] - L[i, _KOR] / C[_RETRIEVAL_KOR]
+    libm.exp_into(state, state)
     for i in range(lo, hi):
         occ, kor = L[i, _OCCUPANCY], L[i, _KOR]
         L[i, _DYSPHORIA] = (L[i, _ALLOSTASIS] * S[i, _ALLOSTATIC_EXPRESSION] + kor
@@ -573,15 +594,12 @@ def express_signals(lo: int, hi: int, gain: np.ndarray, withdrawal: np.ndarray, 
         kappa = S[i, _INCENTIVE_SENSITIVITY] * (1.0 + C[_KAPPA_DRUG] * occ) * (1.0 + C[_KAPPA_STRESS] * kor)
         kappa *= gain[i] * (1.0 + C[_KAPPA_WITHDRAWAL] * withdrawal[i])
         L[i, _KAPPA] = kappa
-        # earlier extinction is retrieved in the drug-free, unstressed state it was learnt in (Bouton
-        # 2002), and less as time passes (spontaneous recovery), except for its general share
-        state = math.exp(-occ / C[_RETRIEVAL_OCCUPANCY] - kor / C[_RETRIEVAL_KOR])
-        retrieval = C[_GENERALITY] + (1.0 - C[_GENERALITY]) * state * S[i, _RETRIEVAL_TIME]
+        retrieval = C[_GENERALITY] + (1.0 - C[_GENERALITY]) * state[i - lo] * S[i, _RETRIEVAL_TIME]
         L[i, _RETRIEVAL] = retrieval
-        other_inhibition(retrieval, elsewhere[i], inhibition_old[i], other)
-        for k in range(net.size):
-            net[k] = max(excitation[i, k] - inhibition[i, k] - other[k], 0.0)
-        value_cue, value_context, value_drug_state, value_lever = net[0], net[1], net[2], net[3]
+        value_cue = net_strength(i, 0, retrieval, excitation, inhibition, elsewhere, inhibition_old)
+        value_context = net_strength(i, 1, retrieval, excitation, inhibition, elsewhere, inhibition_old)
+        value_drug_state = net_strength(i, 2, retrieval, excitation, inhibition, elsewhere, inhibition_old)
+        value_lever = net_strength(i, 3, retrieval, excitation, inhibition, elsewhere, inhibition_old)
         L[i, _VALUE_CUE], L[i, _VALUE_CONTEXT], L[i, _VALUE_DRUG_STATE] = value_cue, value_context, value_drug_state
         L[i, _VALUE_LEVER] = value_lever
         cue_term = S[i, _INCUBATED] * value_cue
