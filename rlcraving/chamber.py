@@ -258,14 +258,13 @@ class Chamber:
         self.summary["drug_choices"][rows] += choice & completed[rows]
         self.summary["sucrose_choices"][rows] += choice & pellet[rows]
 
-    def _through_catheter(self, dose: np.ndarray | float, events: bool) -> np.ndarray:
-        """Doses given now reach the brain `infusion_delay_s` later: returns what arrives now."""
+    def _into_catheter(self, dose: np.ndarray, events: bool) -> None:
+        """Send the doses given now into the catheter, in place of those arriving now (its slot
+        `_transit_slot`, read before): they reach the brain `infusion_delay_s` later."""
         slot = self._transit_slot
-        arriving = self._transit[slot].copy()
         self._transit[slot] = dose
         self._transit_slot = (slot + 1) % self._transit.shape[0]
         self._transit_left = self._transit.shape[0] if events else self._transit_left - 1
-        return arriving
 
     def _deliver_pellets(self, a: np.ndarray) -> np.ndarray | None:
         """Sucrose lever, FR1 with its own cue and timeout. Returns the pellet mask, or None."""
@@ -311,52 +310,71 @@ def schedule(actions: np.ndarray, gain: np.ndarray, L: np.ndarray, S: np.ndarray
              inhibition_old: np.ndarray, total_infusions: np.ndarray, last_drug_h: np.ndarray,
              last_extinction_h: np.ndarray, session_start_h: np.ndarray, W: np.ndarray,
              completed: np.ndarray, cue: np.ndarray, dose: np.ndarray) -> bool:
+    """Steps 3 and 7 (drug outcome) for every subject (`schedule_block`, block by block). Returns whether
+    any subject completed a ratio."""
+    n_completed = 0   # completions across subjects: an integer sum, the same in any order
+    for block in prange(blocks(actions.size)):
+        n_completed += schedule_block(block_start(block), block_end(block, actions.size), actions, gain, L, S,
+                                      tally, clocks, timers, ratio_count, ratio, progressive, pr_index,
+                                      drug_available, contingent_cue, excitation, inhibition, elsewhere,
+                                      inhibition_old, total_infusions, last_drug_h, last_extinction_h,
+                                      session_start_h, W, completed, cue, dose)
+    return n_completed > 0
+
+
+@compiled
+def schedule_block(lo: int, hi: int, actions: np.ndarray, gain: np.ndarray, L: np.ndarray, S: np.ndarray,
+                   tally: np.ndarray, clocks: np.ndarray, timers: np.ndarray, ratio_count: np.ndarray,
+                   ratio: np.ndarray, progressive: np.ndarray, pr_index: np.ndarray, drug_available: np.ndarray,
+                   contingent_cue: np.ndarray, excitation: np.ndarray, inhibition: np.ndarray, elsewhere: np.ndarray,
+                   inhibition_old: np.ndarray, total_infusions: np.ndarray, last_drug_h: np.ndarray,
+                   last_extinction_h: np.ndarray, session_start_h: np.ndarray, W: np.ndarray,
+                   completed: np.ndarray, cue: np.ndarray, dose: np.ndarray) -> int:
     """Steps 3 and 7 (drug outcome): count presses (tally columns 1-3) and drug-lever presses
     outside the timeout towards the ratio. A completed ratio gives the infusion (if the drug is
     available: `dose` mg/kg, sent into the catheter), the cue (if contingent), a timeout, the
     next ratio, and a Rescorla-Wagner trial on the cached drug-outcome slots (stimuli cue,
     context, drug state, drug lever), in the drug state and extinction retrieval at the start of the
     step; the clock time of an unreinforced trial is kept (the subject's latest extinction learning).
-    gain: baclofen's dopamine gain now. Returns whether any subject completed a ratio.
+    Subjects lo..hi-1; gain: baclofen's dopamine gain now. Returns the number of completed ratios.
     """
-    n_completed = 0   # completions across subjects: an integer sum, the same in any order
-    for block in prange(blocks(actions.size)):
-        x = np.empty(excitation.shape[1])   # scratch of this block of subjects
-        other = np.empty(excitation.shape[1])
-        for i in range(block_start(block), block_end(block, actions.size)):
-            tally[i, actions[i]] += 1.0
-            completed[i], cue[i], dose[i] = False, False, 0.0
-            if actions[i] != ACTIVE or timers[i, 0] > 0:
-                continue
-            ratio_count[i] += 1
-            if ratio_count[i] < ratio[i]:
-                continue
-            completed[i] = True
-            n_completed += 1
-            infused, cue[i] = drug_available[i], contingent_cue[i]
-            ratio_count[i] = 0
-            if progressive[i]:
-                tally[i, _BREAKPOINT] = ratio[i]
-                pr_index[i] += 1
-                ratio[i] = _PR[pr_index[i]]
-            if infused or cue[i]:
-                timers[i, 0] = W[_TIMEOUT_STEPS]
-            if cue[i]:
-                timers[i, 1] = W[_TIMEOUT_STEPS]
-            if infused:
-                dose[i] = S[i, _UNIT_DOSE]
-                tally[i, _INFUSIONS] += 1.0
-                tally[i, _INTAKE] += dose[i]
-                tally[i, _FIRST_HOUR_INFUSIONS] += clocks[i, 0] < W[_FIRST_HOUR_STEPS]
-                total_infusions[i] += 1.0
-                last_drug_h[i] = session_start_h[i] + clocks[i, 0] * W[_DT_S] / 3600.0
-                clocks[i, 1] = 0
-            else:
-                last_extinction_h[i] = session_start_h[i] + clocks[i, 0] * W[_DT_S] / 3600.0
-            x[0], x[1], x[2], x[3] = cue[i], 1.0, L[i, _OCCUPANCY], 1.0
-            drug_trial(i, x, 1.0 if infused else 0.0, gain[i], W[_GENERALITY], W[_RETRIEVAL_KOR], L, S, excitation,
-                       inhibition, elsewhere, inhibition_old, other)
-    return n_completed > 0
+    n_completed = 0
+    x = np.empty(excitation.shape[1])   # scratch of these subjects
+    other = np.empty(excitation.shape[1])
+    for i in range(lo, hi):
+        tally[i, actions[i]] += 1.0
+        completed[i], cue[i], dose[i] = False, False, 0.0
+        if actions[i] != ACTIVE or timers[i, 0] > 0:
+            continue
+        ratio_count[i] += 1
+        if ratio_count[i] < ratio[i]:
+            continue
+        completed[i] = True
+        n_completed += 1
+        infused, cue[i] = drug_available[i], contingent_cue[i]
+        ratio_count[i] = 0
+        if progressive[i]:
+            tally[i, _BREAKPOINT] = ratio[i]
+            pr_index[i] += 1
+            ratio[i] = _PR[pr_index[i]]
+        if infused or cue[i]:
+            timers[i, 0] = W[_TIMEOUT_STEPS]
+        if cue[i]:
+            timers[i, 1] = W[_TIMEOUT_STEPS]
+        if infused:
+            dose[i] = S[i, _UNIT_DOSE]
+            tally[i, _INFUSIONS] += 1.0
+            tally[i, _INTAKE] += dose[i]
+            tally[i, _FIRST_HOUR_INFUSIONS] += clocks[i, 0] < W[_FIRST_HOUR_STEPS]
+            total_infusions[i] += 1.0
+            last_drug_h[i] = session_start_h[i] + clocks[i, 0] * W[_DT_S] / 3600.0
+            clocks[i, 1] = 0
+        else:
+            last_extinction_h[i] = session_start_h[i] + clocks[i, 0] * W[_DT_S] / 3600.0
+        x[0], x[1], x[2], x[3] = cue[i], 1.0, L[i, _OCCUPANCY], 1.0
+        drug_trial(i, x, 1.0 if infused else 0.0, gain[i], W[_GENERALITY], W[_RETRIEVAL_KOR], L, S, excitation,
+                   inhibition, elsewhere, inhibition_old, other)
+    return n_completed
 
 
 @compiled

@@ -52,6 +52,7 @@ from rlcraving.chamber import (
     Chamber,
     observe,
     schedule,
+    schedule_block,
     session_steps,
     tick,
 )
@@ -65,7 +66,7 @@ from rlcraving.organism import (
 )
 from rlcraving.params import ModelParams
 from rlcraving.pharmacology import EFFECT_COLUMNS
-from rlcraving.threads import block_end, block_start, blocks, kernel
+from rlcraving.threads import block_end, block_start, blocks, compiled, kernel
 
 
 @dataclass(frozen=True)
@@ -93,9 +94,10 @@ class SubjectBatch(Chamber, Organism):
         """Advance every subject by one step. Returns (observation, reward, terminated, truncated).
 
         The arithmetic of every subject is compiled (`chamber.schedule`, then `_advance`); rarer
-        events (pellets, shocks, catheter transit, i.p. absorption) are handled here, in numpy, only
-        when some subject has one. Levels, signals and reward components are updated in place: copy
-        them to keep a step's values.
+        events (pellets, shocks, discrete trials, i.p. absorption) are handled here, in numpy, only
+        when some subject has one, and on a step where none can happen the schedule and the rest run
+        as one pass over the subjects (`_schedule_and_advance`), with the same numbers. Levels, signals
+        and reward components are updated in place: copy them to keep a step's values.
         """
         chosen = np.asarray(actions, dtype=np.int64)
         added = actions = self._add_behaviour(chosen)
@@ -112,6 +114,26 @@ class SubjectBatch(Chamber, Organism):
         # schedule on the drug lever: infusions, cues, timeouts, and the Pavlovian trials of
         # completed ratios (in the drug state at the start of the step); then rarer events
         completed, cue, dose = self._completed, self._cue, self._dose
+        obs = np.empty((self.n, len(OBSERVATION_NAMES)), dtype=np.float32)
+        reward = np.empty(self.n)
+        terminated, truncated = np.empty(self.n, dtype=bool), np.empty(self.n, dtype=bool)
+        if not (self._any_punish or self._any_sucrose or self._any_discrete or self._any_ip):
+            # nothing of this step's schedule is needed before the organism's phases: one pass
+            # over the subjects, block by block (`_schedule_and_advance`), what arrives from the
+            # catheter now read before the doses given now are sent into it
+            arriving = dose if self._transit is None else self._transit[self._transit_slot]
+            events = _schedule_and_advance(
+                a, gain, nat_gain, withdrawal, arriving, self._levels, self._constants,
+                self._tally, self._clocks, self._timers, self.ratio_count, self.ratio, self.progressive,
+                self.pr_index, self.drug_available, self.contingent_cue, self._excitation, self._inhibition,
+                self._elsewhere, self._inhibition_old, self.total_infusions, self.last_drug_h,
+                self.last_extinction_h, self.session_start_h, self._chamber_coefficients, completed, cue, dose,
+                self._zeros, self._nobody, self.n_steps, self.context, self.sucrose_available, self.discrete,
+                self._trials, self._coefficients, self._components, reward, obs, terminated, truncated)
+            self._stale |= events
+            if self._transit is not None and (events or self._transit_left > 0):
+                self._into_catheter(dose, events)
+            return obs, reward, terminated, truncated
         events = schedule(a, gain, self._levels, self._constants, self._tally, self._clocks, self._timers,
                           self.ratio_count, self.ratio, self.progressive, self.pr_index, self.drug_available,
                           self.contingent_cue, self._excitation, self._inhibition, self._elsewhere,
@@ -123,7 +145,9 @@ class SubjectBatch(Chamber, Organism):
             shock_mA = shocks
             kor_drive = self._kor_drive(shock_mA) * self.kor_on
         if self._transit is not None and (events or self._transit_left > 0):
-            dose = self._through_catheter(dose, events)
+            arriving = self._transit[self._transit_slot].copy()
+            self._into_catheter(dose, events)
+            dose = arriving
         dose = self._absorb_ip(dose)
         if self._any_sucrose and (pellets := self._deliver_pellets(a)) is not None:
             pellet = pellets
@@ -132,9 +156,6 @@ class SubjectBatch(Chamber, Organism):
             self._close_trials(completed, pellet)
 
         # kinetics, stress, allostasis, signals, reward, clocks, observation: compiled loops
-        obs = np.empty((self.n, len(OBSERVATION_NAMES)), dtype=np.float32)
-        reward = np.empty(self.n)
-        terminated, truncated = np.empty(self.n, dtype=bool), np.empty(self.n, dtype=bool)
         _advance(a, dose, kor_drive, cue, pellet, shock_mA, gain, nat_gain, withdrawal,
                  self._levels, self._constants, self._excitation, self._inhibition, self._elsewhere,
                  self._inhibition_old, self._clocks, self._timers,
@@ -153,17 +174,66 @@ def _advance(actions: np.ndarray, dose: np.ndarray, kor_drive: np.ndarray, cue: 
              sucrose_available: np.ndarray, discrete: np.ndarray, trials: np.ndarray, C: np.ndarray,
              W: np.ndarray, components: np.ndarray, reward: np.ndarray, obs: np.ndarray, terminated: np.ndarray,
              truncated: np.ndarray) -> None:
-    """Steps 4-9 for every subject (the organism's, `organism.live_step`), then the chamber's clocks
-    (`chamber.tick`) and observation (`chamber.observe`): block by block of subjects, each block
-    through every phase while its rows are in cache, in one loop (serial or parallel)."""
+    """Steps 4-9 and the chamber's clocks and observation for every subject (`_advance_block`, block by
+    block of subjects, each block through every phase while its rows are in cache, in one loop, serial
+    or parallel)."""
+    n = L.shape[0]
+    for block in prange(blocks(n)):
+        _advance_block(block_start(block), block_end(block, n), actions, dose, kor_drive, cue, pellet, shock_mA,
+                       gain, natural_gain, withdrawal, L, S, excitation, inhibition, elsewhere, inhibition_old,
+                       clocks, timers, ratio_count, ratio, n_steps, progressive, context, sucrose_available,
+                       discrete, trials, C, W, components, reward, obs, terminated, truncated)
+
+
+@compiled
+def _advance_block(lo: int, hi: int, actions: np.ndarray, dose: np.ndarray, kor_drive: np.ndarray, cue: np.ndarray,
+                   pellet: np.ndarray, shock_mA: np.ndarray, gain: np.ndarray, natural_gain: np.ndarray,
+                   withdrawal: np.ndarray, L: np.ndarray, S: np.ndarray, excitation: np.ndarray,
+                   inhibition: np.ndarray, elsewhere: np.ndarray, inhibition_old: np.ndarray, clocks: np.ndarray,
+                   timers: np.ndarray, ratio_count: np.ndarray, ratio: np.ndarray, n_steps: np.ndarray,
+                   progressive: np.ndarray, context: np.ndarray, sucrose_available: np.ndarray,
+                   discrete: np.ndarray, trials: np.ndarray, C: np.ndarray, W: np.ndarray, components: np.ndarray,
+                   reward: np.ndarray, obs: np.ndarray, terminated: np.ndarray, truncated: np.ndarray) -> None:
+    """Subjects lo..hi-1: steps 4-9 (the organism's, `organism.live_step`), then the chamber's clocks
+    (`chamber.tick`) and observation (`chamber.observe`)."""
+    live_step(lo, hi, dose, kor_drive, actions, cue, pellet, shock_mA, gain, natural_gain, withdrawal,
+              timers[:, 1], L, S, excitation, inhibition, elsewhere, inhibition_old, C, components, reward)
+    tick(lo, hi, clocks, timers, n_steps, progressive, W, terminated, truncated)
+    observe(lo, hi, obs, L, clocks, timers, ratio_count, ratio, n_steps, context, sucrose_available, discrete,
+            trials, W)
+
+
+@kernel()
+def _schedule_and_advance(actions: np.ndarray, gain: np.ndarray, natural_gain: np.ndarray, withdrawal: np.ndarray,
+                          arriving: np.ndarray, L: np.ndarray, S: np.ndarray, tally: np.ndarray, clocks: np.ndarray,
+                          timers: np.ndarray, ratio_count: np.ndarray, ratio: np.ndarray, progressive: np.ndarray,
+                          pr_index: np.ndarray, drug_available: np.ndarray, contingent_cue: np.ndarray,
+                          excitation: np.ndarray, inhibition: np.ndarray, elsewhere: np.ndarray,
+                          inhibition_old: np.ndarray, total_infusions: np.ndarray, last_drug_h: np.ndarray,
+                          last_extinction_h: np.ndarray, session_start_h: np.ndarray, W: np.ndarray,
+                          completed: np.ndarray, cue: np.ndarray, dose: np.ndarray, zeros: np.ndarray,
+                          nobody: np.ndarray, n_steps: np.ndarray, context: np.ndarray,
+                          sucrose_available: np.ndarray, discrete: np.ndarray, trials: np.ndarray, C: np.ndarray,
+                          components: np.ndarray, reward: np.ndarray, obs: np.ndarray, terminated: np.ndarray,
+                          truncated: np.ndarray) -> bool:
+    """A step without shocks, pellets, discrete trials or an i.p. depot, block by block of subjects: the
+    schedule (`chamber.schedule_block`: the doses given now into `dose`), then `_advance_block` with the
+    doses `arriving` in the brain now (`dose` itself without a catheter delay), no shock and no pellet
+    (`zeros`, `nobody`). Each subject's numbers are those of `schedule` then `_advance`. Returns whether
+    any subject completed a ratio."""
+    n_completed = 0   # completions across subjects: an integer sum, the same in any order
     n = L.shape[0]
     for block in prange(blocks(n)):
         lo, hi = block_start(block), block_end(block, n)
-        live_step(lo, hi, dose, kor_drive, actions, cue, pellet, shock_mA, gain, natural_gain, withdrawal,
-                  timers[:, 1], L, S, excitation, inhibition, elsewhere, inhibition_old, C, components, reward)
-        tick(lo, hi, clocks, timers, n_steps, progressive, W, terminated, truncated)
-        observe(lo, hi, obs, L, clocks, timers, ratio_count, ratio, n_steps, context, sucrose_available, discrete,
-                trials, W)
+        n_completed += schedule_block(lo, hi, actions, gain, L, S, tally, clocks, timers, ratio_count, ratio,
+                                      progressive, pr_index, drug_available, contingent_cue, excitation, inhibition,
+                                      elsewhere, inhibition_old, total_infusions, last_drug_h, last_extinction_h,
+                                      session_start_h, W, completed, cue, dose)
+        _advance_block(lo, hi, actions, arriving, zeros, cue, nobody, zeros, gain, natural_gain, withdrawal, L, S,
+                       excitation, inhibition, elsewhere, inhibition_old, clocks, timers, ratio_count, ratio,
+                       n_steps, progressive, context, sucrose_available, discrete, trials, C, W, components,
+                       reward, obs, terminated, truncated)
+    return n_completed > 0
 
 
 __all__: Sequence[str] = (
