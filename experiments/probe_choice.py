@@ -12,8 +12,10 @@ row's measure). docs/model.md 3.3 reports its output.
 Variants from the first choice session on (the same trained subjects, copied at the end of
 training; counterfactual organisms, *not* the model): no relief term (relief_weight 0), no new
 allostatic load (the load left by training decays and the choice sessions' cocaine adds none),
-both, and no conditioned reinforcement (incentive_weight 0: neither the drug cue's nor the sucrose
-cue's). Variants of the whole history: levers that do not share the state's value (value_sharing 0,
+both, no conditioned reinforcement (incentive_weight 0: neither the drug cue's nor the sucrose
+cue's), and agents to which the retracted levers are open (they may choose one, which the chamber
+turns into other behaviour, and count its value in their best next value, as before the agents'
+action set closed them). Variants of the whole history: levers that do not share the state's value (value_sharing 0,
 value learners only), cocaine acting in the step of the press (infusion_delay_s 0), and training
 with 6-h cocaine sessions (long_access) in place of the 1-h ones.
 """
@@ -45,25 +47,30 @@ TRAINING_SESSIONS = 2 * TRAINING_PAIRS
 WINDOWS = ((1, 3), (3, 5), (CHOICE_SESSIONS - PREFERENCE_SESSIONS + 1, CHOICE_SESSIONS))
 
 
-def _no_relief(batch: Any) -> None:
-    batch._coefficients[organism._RELIEF_WEIGHT] = 0.0
+def _no_relief(cohort: _Cohort) -> None:
+    cohort.protocol.batch._coefficients[organism._RELIEF_WEIGHT] = 0.0
 
 
-def _no_new_load(batch: Any) -> None:
-    batch._constants[:, organism._ALLOSTASIS_STEP] = 0.0
+def _no_new_load(cohort: _Cohort) -> None:
+    cohort.protocol.batch._constants[:, organism._ALLOSTASIS_STEP] = 0.0
 
 
-def _no_conditioned_reinforcement(batch: Any) -> None:
-    batch._coefficients[organism._INCENTIVE_WEIGHT] = 0.0
+def _no_conditioned_reinforcement(cohort: _Cohort) -> None:
+    cohort.protocol.batch._coefficients[organism._INCENTIVE_WEIGHT] = 0.0
 
 
-#: Changes to the trained subjects' organism before the first choice session.
-IN_CHOICE: dict[str, tuple[Callable[[Any], None], ...]] = {
+def _retracted_levers_open(cohort: _Cohort) -> None:
+    cohort.learner._closed = lambda obs, idx=slice(None): np.zeros(0, dtype=np.uint8)
+
+
+#: Changes to the trained subjects (their organism, or their agent) before the first choice session.
+IN_CHOICE: dict[str, tuple[Callable[[_Cohort], None], ...]] = {
     "as is": (),
     "no relief in choice": (_no_relief,),
     "no new load in choice": (_no_new_load,),
     "neither relief nor new load": (_no_relief, _no_new_load),
     "no conditioned reinforcement in choice": (_no_conditioned_reinforcement,),
+    "retracted levers open to the agent": (_retracted_levers_open,),
 }
 
 
@@ -110,12 +117,12 @@ def trained(agent: str, n: int) -> _Cohort:
     return cohort
 
 
-def in_choice(cohort: _Cohort, changes: tuple[Callable[[Any], None], ...]) -> tuple[np.ndarray, np.ndarray]:
-    """(drug, sucrose) choices of a copy of the trained `cohort` whose organism `changes` alter before
-    the first choice session."""
+def in_choice(cohort: _Cohort, changes: tuple[Callable[[_Cohort], None], ...]) -> tuple[np.ndarray, np.ndarray]:
+    """(drug, sucrose) choices of a copy of the trained `cohort` that `changes` alter before the first
+    choice session."""
     cohort = copy.deepcopy(cohort)
     for change in changes:
-        change(cohort.protocol.batch)
+        change(cohort)
     cohort.live(len(as_calendar(choice_calendar())))
     return choices(cohort)
 

@@ -178,3 +178,25 @@ def test_a_session_counts_the_trials_that_start_in_it() -> None:
 def test_discrete_choice_needs_the_sucrose_lever() -> None:
     with pytest.raises(ValueError, match="sucrose_lever=True"):
         CocaineSeekingEnv(calendar=[{"phase": "discrete_choice"}])
+
+
+@pytest.mark.parametrize("name", ["q_learning", "actor_critic"])
+def test_td_agents_choose_only_the_levers_presented(name: str) -> None:
+    """A retracted lever is closed to a TD agent (docs/agents.md, "Action set"): it never chooses one,
+    so the chamber never has a retracted press to turn into other behaviour, and it presses the levers
+    when they are out."""
+    from rlcraving.agents.td import AGENTS
+
+    n = 30
+    batch = _batch(n, seed=5)
+    agent = AGENTS[name](batch)
+    agent.new_subjects(np.arange(n))
+    agent.begin(np.arange(n))
+    taken = np.zeros(4, dtype=int)
+    for _ in range(int(batch.n_steps[0])):
+        chosen = agent.actions.copy()
+        obs, reward, terminated, truncated = batch.step(chosen)
+        assert np.array_equal(batch.actions_taken, chosen)   # no press was on a retracted lever
+        taken += np.bincount(chosen, minlength=4)
+        agent.learn(obs, reward, terminated | truncated)
+    assert taken[INACTIVE] == 0 and taken[ACTIVE] > 0 and taken[SUCROSE] > 0

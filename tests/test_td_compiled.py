@@ -17,6 +17,7 @@ import pytest
 from rlcraving.agents import compiled
 from rlcraving.agents.features import Features, sequential_linear
 from rlcraving.agents.td import AGENTS, WEIGHT_DTYPE, ActorCritic, Dezfouli, Redish, TDAgent
+from rlcraving.chamber import INACTIVE, OBSERVATION_NAMES, SUCROSE
 from rlcraving.core import ACTIVE, OTHER, SubjectBatch, SubjectOptions
 from rlcraving.pharmacology import RatIP
 from rlcraving.protocol import session
@@ -37,11 +38,26 @@ def _reference_features(obs: np.ndarray, features: Features) -> np.ndarray:
     return out
 
 
-def _reference_choose(agent: TDAgent, values: np.ndarray, incentive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _reference_closed(agent: TDAgent, obs: np.ndarray) -> np.ndarray:
+    """(A, n) bool: the levers a subject cannot press in the state `obs` shows (a discrete-trials session's
+    retracted levers: the inactive lever always, the drug lever while "timeout" is 1, the sucrose lever
+    while "sucrose_lever_present" is 0)."""
+    closed = np.zeros((agent.n_actions, agent.n), dtype=bool)
+    discrete = agent.batch.discrete
+    closed[ACTIVE] = discrete & (obs[:, OBSERVATION_NAMES.index("timeout")] >= 1.0)
+    closed[INACTIVE] = discrete
+    if agent.n_actions > SUCROSE:
+        closed[SUCROSE] = discrete & (obs[:, OBSERVATION_NAMES.index("sucrose_lever_present")] < 1.0)
+    return closed
+
+
+def _reference_choose(agent: TDAgent, values: np.ndarray, incentive: np.ndarray,
+                      closed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     pref = np.multiply(values, agent._of("inverse_temperature", slice(None)),
                        out=np.empty(values.shape, dtype=WEIGHT_DTYPE))
     pref[OTHER] += agent.other_bias
     pref[ACTIVE] += agent._of("pavlovian_weight", slice(None)) * incentive
+    pref[closed] = -np.inf
     pref -= pref.max(axis=0)
     np.exp(pref, out=pref)
     policy = pref / pref.sum(axis=0)
@@ -60,14 +76,16 @@ def _reference_learn(agent: TDAgent, obs: np.ndarray, reward: np.ndarray, done: 
     sharing = agent.settings.get("value_sharing", 0.0)
     if sharing > 0:   # a lever's value: its own weights' plus the shared part of other behaviour's
         next_values[1:] += WEIGHT_DTYPE(sharing) * next_values[OTHER]
-    next_actions, policy = _reference_choose(agent, next_values, obs[:, agent.features.incentive_column])
+    closed = _reference_closed(agent, obs)
+    next_actions, policy = _reference_choose(agent, next_values, obs[:, agent.features.incentive_column], closed)
     overlap = sequential_linear(phi, phi_next)
     r = agent._reward(reward)
     if isinstance(agent, ActorCritic):
         next_state = sequential_linear(agent.critic, phi_next)
         delta = r + agent.gamma * next_state * ~done - agent.state_value
     else:
-        bootstrap = next_values[next_actions, rows] if agent.bootstrap_chosen else next_values.max(axis=0)
+        best = np.where(closed, -np.inf, next_values).max(axis=0)   # over the actions open in s'
+        bootstrap = next_values[next_actions, rows] if agent.bootstrap_chosen else best
         drug = agent.batch.components["drug_dopamine"] if isinstance(agent, Redish) else 0.0
         delta = r - drug + agent.gamma * bootstrap * ~done - agent.values[agent.actions, rows]
         if isinstance(agent, Redish):
@@ -99,13 +117,15 @@ def _reference_learn(agent: TDAgent, obs: np.ndarray, reward: np.ndarray, done: 
             "phi": phi_next}
 
 
+@pytest.mark.parametrize("phase", ["self_administration", "discrete_choice"])
 @pytest.mark.parametrize("individual", [False, True], ids=["shared", "individual"])
 @pytest.mark.parametrize("name", sorted(AGENTS))
-def test_compiled_step_is_the_numpy_rule_bit_for_bit(name: str, individual: bool) -> None:
+def test_compiled_step_is_the_numpy_rule_bit_for_bit(name: str, individual: bool, phase: str) -> None:
     n = 48
-    batch = SubjectBatch(n, options=SubjectOptions(individual_differences=individual))
+    discrete = phase == "discrete_choice"   # levers retracted between trials: closed to the agent
+    batch = SubjectBatch(n, options=SubjectOptions(individual_differences=individual, sucrose_lever=discrete))
     batch.new_subjects(np.arange(n), subject_keys(11, np.arange(n)))
-    batch.start_sessions(np.arange(n), session("self_administration", baclofen=RatIP(2.5)), first=True)
+    batch.start_sessions(np.arange(n), session(phase, baclofen=RatIP(2.5)), first=True)
     agent = AGENTS[name](batch, individual_differences=individual)
     agent.new_subjects(np.arange(n))
     agent.begin(np.arange(n))
@@ -119,7 +139,7 @@ def test_compiled_step_is_the_numpy_rule_bit_for_bit(name: str, individual: bool
         for key, value in (("signal", signal), ("actions", agent.actions), ("values", agent.values),
                            ("weights", agent.weights), ("phi", agent._phi)):
             assert np.array_equal(value, expected[key]), key
-    assert pressed > 50   # the levers were used, so their updates were compared too
+    assert pressed > (5 if discrete else 50)   # the levers were used, so their updates were compared too
     assert np.any(batch.dopamine_gain < 1.0)
 
 
@@ -141,9 +161,18 @@ def test_q_learning_bootstraps_from_the_best_action_and_sarsa_from_the_chosen(bo
     compiled.value_update(np.zeros((3, 4, 3), dtype=WEIGHT_DTYPE), np.zeros((3, 3), dtype=WEIGHT_DTYPE),
                           next_values.copy(), np.zeros(3, dtype=np.int64), next_actions, zeros,
                           np.zeros(3, dtype=bool), np.ones(3), np.ones(1), np.zeros(1), phi, phi,
-                          bootstrap_chosen, np.zeros(0), np.zeros(0), 0.0, 0.0, np.zeros(0), 0.0, signal)
+                          bootstrap_chosen, np.zeros(0), np.zeros(0), 0.0, 0.0, np.zeros(0), 0.0, signal,
+                          np.zeros(0, dtype=np.uint8))
     expected = next_values[next_actions, rows] if bootstrap_chosen else next_values.max(axis=0)
     assert np.array_equal(signal, expected)
+    # a lever closed in s' (bit a of `closed`) is no candidate for the best next value
+    closed = np.array([1 << 2, 1 << 1, (1 << 1) | (1 << 2)], dtype=np.uint8)
+    compiled.value_update(np.zeros((3, 4, 3), dtype=WEIGHT_DTYPE), np.zeros((3, 3), dtype=WEIGHT_DTYPE),
+                          next_values.copy(), np.zeros(3, dtype=np.int64), next_actions, zeros,
+                          np.zeros(3, dtype=bool), np.ones(3), np.ones(1), np.zeros(1), phi, phi,
+                          bootstrap_chosen, np.zeros(0), np.zeros(0), 0.0, 0.0, np.zeros(0), 0.0, signal, closed)
+    open_best = np.array([3.0, 1.0, 2.0])   # columns: max over rows (0, 1), (0, 2), (0)
+    assert np.array_equal(signal, next_values[next_actions, rows] if bootstrap_chosen else open_best)
 
 
 def test_other_behaviours_value_reaches_the_levers_in_step() -> None:

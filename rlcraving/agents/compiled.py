@@ -236,14 +236,21 @@ def features(obs: np.ndarray, columns: np.ndarray, occupancy_column: int, centre
 @compiled
 def _preferences_block(values: np.ndarray, inverse_temperature: np.ndarray, other_bias: np.ndarray,
                        pavlovian_weight: np.ndarray, incentive: np.ndarray, ones: np.ndarray, top: np.ndarray,
-                       out: np.ndarray, lo: np.uint64, hi: np.uint64) -> None:
+                       out: np.ndarray, closed: np.ndarray, lo: np.uint64, hi: np.uint64) -> None:
     """out = beta values + biases (other behaviour: b_other; active lever: omega u), minus each
-    subject's largest (`top`: scratch; `ones`: a row of ones)."""
+    subject's largest (`top`: scratch; `ones`: a row of ones); -inf for a lever the subject cannot
+    press now (`closed`, see `value_update`)."""
     n_actions = values.shape[0]
     for a in range(n_actions):
         _scaled(values[a], inverse_temperature, out[a], lo, hi)
     _add_scaled(out[_OTHER], ones, other_bias, lo, hi)
     _add_scaled(out[_ACTIVE], incentive, pavlovian_weight, lo, hi)
+    if closed.size > 0:
+        for a in range(1, n_actions):
+            row = out[a]
+            for i in range(lo, hi):
+                if (closed[i] >> a) & 1:
+                    row[i] = -np.inf
     for i in range(lo, hi):
         top[i] = out[0, i]
     for a in range(1, n_actions):
@@ -258,13 +265,14 @@ def _preferences_block(values: np.ndarray, inverse_temperature: np.ndarray, othe
 
 @kernel(0, 1)
 def preferences(values: np.ndarray, inverse_temperature: np.ndarray, other_bias: np.ndarray,
-                pavlovian_weight: np.ndarray, incentive: np.ndarray, out: np.ndarray) -> None:
-    """out = beta values + biases, minus each subject's largest (the caller takes their exp)."""
+                pavlovian_weight: np.ndarray, incentive: np.ndarray, out: np.ndarray, closed: np.ndarray) -> None:
+    """out = beta values + biases, minus each subject's largest, -inf where `closed` (the caller takes
+    their exp)."""
     m = values.shape[1]
     ones, top = np.ones(m), np.empty(m, dtype=out.dtype)
     for block in prange(blocks(m)):
         _preferences_block(values, inverse_temperature, other_bias, pavlovian_weight, incentive, ones, top, out,
-                           block_start(block), block_end(block, m))
+                           closed, block_start(block), block_end(block, m))
 
 
 @compiled
@@ -339,11 +347,11 @@ def _value_update_block(weights: np.ndarray, values: np.ndarray, next_values: np
                         gamma: np.ndarray, learning_rate: np.ndarray, phi: np.ndarray, phi_next: np.ndarray,
                         bootstrap_chosen: bool, drug: np.ndarray, average_reward: np.ndarray, baseline_rate: float,
                         allostasis_coefficient: float, allostasis: np.ndarray, sharing: float, signal: np.ndarray,
-                        step: np.ndarray, step_other: np.ndarray, pressed: np.ndarray, overlap: np.ndarray,
-                        lo: np.uint64, hi: np.uint64) -> None:
+                        closed: np.ndarray, step: np.ndarray, step_other: np.ndarray, pressed: np.ndarray,
+                        overlap: np.ndarray, lo: np.uint64, hi: np.uint64) -> None:
     """`value_update` for subjects lo..hi-1 (step, step_other, pressed, overlap: scratch)."""
     sg, sl = _stride(gamma), _stride(learning_rate)
-    with_drug, with_baseline = drug.size > 0, average_reward.size > 0
+    with_drug, with_baseline, with_closed = drug.size > 0, average_reward.size > 0, closed.size > 0
     n_actions, n_features = weights.shape[0], weights.shape[1]
     n_pressed = lo   # the block lists its pressing subjects in its own entries of `pressed`
     for i in range(lo, hi):
@@ -352,7 +360,7 @@ def _value_update_block(weights: np.ndarray, values: np.ndarray, next_values: np
         else:
             bootstrap = next_values[0, i]
             for a in range(1, n_actions):
-                if next_values[a, i] > bootstrap:
+                if next_values[a, i] > bootstrap and not (with_closed and (closed[i] >> a) & 1):
                     bootstrap = next_values[a, i]
         live = 0.0 if done[i] else 1.0
         r = reward[i] - drug[i] if with_drug else reward[i]
@@ -389,7 +397,8 @@ def value_update(weights: np.ndarray, values: np.ndarray, next_values: np.ndarra
                  next_actions: np.ndarray, reward: np.ndarray, done: np.ndarray, gain: np.ndarray,
                  gamma: np.ndarray, learning_rate: np.ndarray, phi: np.ndarray, phi_next: np.ndarray,
                  bootstrap_chosen: bool, drug: np.ndarray, average_reward: np.ndarray, baseline_rate: float,
-                 allostasis_coefficient: float, allostasis: np.ndarray, sharing: float, signal: np.ndarray) -> None:
+                 allostasis_coefficient: float, allostasis: np.ndarray, sharing: float, signal: np.ndarray,
+                 closed: np.ndarray) -> None:
     """Error, learning signal and update of the value learners (`rlcraving.agents.td`), per subject:
 
         delta0 = (r - D) + gamma V(s') * (not done) - Q(s, a)     V(s') = max_a' or Q(s', a')
@@ -400,8 +409,10 @@ def value_update(weights: np.ndarray, values: np.ndarray, next_values: np.ndarra
         a = other: Q(s', b) += sharing alpha s phi(s) . phi(s') for every lever b (a lever's value
                    is its own weights' plus `sharing` times other behaviour's, the state's value)
 
-    Other behaviour is updated for every subject (by 0 unless taken) in float32, as the masked
-    vector update it replaces; a lever only for the subjects that pressed it, in float64.
+    The max runs over the actions open to the subject in s': bit a of `closed[i]` set means lever a
+    cannot be pressed there (a retracted lever of a discrete-trials session; empty `closed`: every
+    action is open). Other behaviour is updated for every subject (by 0 unless taken) in float32, as
+    the masked vector update it replaces; a lever only for the subjects that pressed it, in float64.
     """
     n = weights.shape[2]
     step, step_other = np.empty(n), np.empty(n)
@@ -409,8 +420,8 @@ def value_update(weights: np.ndarray, values: np.ndarray, next_values: np.ndarra
     for block in prange(blocks(n)):
         _value_update_block(weights, values, next_values, actions, next_actions, reward, done, gain, gamma,
                             learning_rate, phi, phi_next, bootstrap_chosen, drug, average_reward, baseline_rate,
-                            allostasis_coefficient, allostasis, sharing, signal, step, step_other, pressed, overlap,
-                            block_start(block), block_end(block, n))
+                            allostasis_coefficient, allostasis, sharing, signal, closed, step, step_other, pressed,
+                            overlap, block_start(block), block_end(block, n))
 
 
 @kernel(0, 0)
@@ -422,7 +433,7 @@ def value_step(obs: np.ndarray, columns: np.ndarray, occupancy_column: int, cent
                reward: np.ndarray, done: np.ndarray, gain: np.ndarray, gamma: np.ndarray, learning_rate: np.ndarray,
                phi: np.ndarray, phi_next: np.ndarray, bootstrap_chosen: bool, drug: np.ndarray,
                average_reward: np.ndarray, baseline_rate: float, allostasis_coefficient: float,
-               allostasis: np.ndarray, sharing: float, signal: np.ndarray) -> None:
+               allostasis: np.ndarray, sharing: float, signal: np.ndarray, closed: np.ndarray) -> None:
     """A value learner's whole step, block by block: features phi(s') of `obs` (`features`),
     Q(s', .) (`linear`, shared with the levers), the softmax choice of a' (`preferences`, exp32,
     `choose`), then the error and update of `value_update`. Writes phi_next, next_values, pref,
@@ -439,13 +450,13 @@ def value_step(obs: np.ndarray, columns: np.ndarray, occupancy_column: int, cent
         _linear_block(weights, phi_next, next_values, lo, hi)
         _shared_block(next_values, sharing, lo, hi)
         _preferences_block(next_values, inverse_temperature, other_bias, pavlovian_weight, incentive, ones, top,
-                           pref, lo, hi)
+                           pref, closed, lo, hi)
         _exp32_rows(pref, lo, hi)
         _choose_block(pref, keys, counter, stream, next_actions, pref, False, total, threshold, lo, hi)
         _value_update_block(weights, values, next_values, actions, next_actions, reward, done, gain, gamma,
                             learning_rate, phi, phi_next, bootstrap_chosen, drug, average_reward, baseline_rate,
-                            allostasis_coefficient, allostasis, sharing, signal, step, step_other, pressed, overlap,
-                            lo, hi)
+                            allostasis_coefficient, allostasis, sharing, signal, closed, step, step_other, pressed,
+                            overlap, lo, hi)
 
 
 @compiled
@@ -510,7 +521,7 @@ def actor_critic_step(obs: np.ndarray, columns: np.ndarray, occupancy_column: in
                       next_state_value: np.ndarray, policy: np.ndarray, next_values: np.ndarray,
                       actions: np.ndarray, reward: np.ndarray, done: np.ndarray, gain: np.ndarray,
                       gamma: np.ndarray, learning_rate: np.ndarray, critic_learning_rate: np.ndarray,
-                      phi: np.ndarray, phi_next: np.ndarray, signal: np.ndarray) -> None:
+                      phi: np.ndarray, phi_next: np.ndarray, signal: np.ndarray, closed: np.ndarray) -> None:
     """The actor-critic's whole step, block by block: features phi(s'), V(s') and H(s', .)
     (`linear`), the softmax choice of a' with its probabilities (into `next_policy`), then the error
     and update of `actor_critic_update`."""
@@ -528,7 +539,7 @@ def actor_critic_step(obs: np.ndarray, columns: np.ndarray, occupancy_column: in
         _linear_block(critic_flat, phi_next, state_row, lo, hi)
         _linear_block(weights, phi_next, next_values, lo, hi)
         _preferences_block(next_values, inverse_temperature, other_bias, pavlovian_weight, incentive, ones, top,
-                           pref, lo, hi)
+                           pref, closed, lo, hi)
         _exp32_rows(pref, lo, hi)
         _choose_block(pref, keys, counter, stream, next_actions, next_policy, True, total, threshold, lo, hi)
         _actor_critic_block(weights, critic, state_value, next_state_value, policy, next_values, actions, reward,

@@ -53,6 +53,7 @@ import numpy as np
 from rlcraving import random as rnd
 from rlcraving.agents import compiled
 from rlcraving.agents.features import features_of, linear
+from rlcraving.chamber import ACTIVE, INACTIVE, SUCROSE
 from rlcraving.checks import check_bool, check_keys, check_number, check_per_subject
 from rlcraving.core import OBSERVATION_NAMES, SubjectBatch
 from rlcraving.organism import Organism
@@ -64,6 +65,9 @@ WEIGHT_DTYPE = np.float32
 #: Column of the incentive signal in the chamber's observation (a world's own: `Features.incentive_column`).
 INCENTIVE = OBSERVATION_NAMES.index("incentive")
 _NONE = np.zeros(0)   # an absent per-subject term of the compiled update
+#: Columns that show, in a discrete-trials session, the drug lever retracted and the sucrose lever presented.
+_RETRACTED, _SUCROSE_PRESENT = OBSERVATION_NAMES.index("timeout"), OBSERVATION_NAMES.index("sucrose_lever_present")
+_OPEN = np.zeros(0, dtype=np.uint8)   # every action open to every subject
 
 
 @dataclass(frozen=True)
@@ -262,7 +266,8 @@ class TDAgent:
         self._phi[:, idx] = phi
         values = self._start_values(idx, phi)
         self.values[:, idx] = values
-        self.actions[idx] = self._choose(values, obs[:, self.features.incentive_column], idx)
+        self.actions[idx] = self._choose(values, obs[:, self.features.incentive_column], idx,
+                                         closed=self._closed(obs, idx))
         if self._homeostatic:
             self._drive[idx] = self._drive_of(self.batch.occupancy[idx], self.batch.allostasis[idx])
 
@@ -278,19 +283,34 @@ class TDAgent:
 
     # ------------------------------------------------------------------ acting
     def _choose(self, values: np.ndarray, incentive: np.ndarray, idx: np.ndarray | slice = _ALL,
-                policy: np.ndarray | None = None) -> np.ndarray:
-        """Softmax choice over beta * values + biases (values (A, m) of subjects `idx`).
+                policy: np.ndarray | None = None, closed: np.ndarray = _OPEN) -> np.ndarray:
+        """Softmax choice over beta * values + biases (values (A, m) of subjects `idx`) among the actions
+        open to them (`closed`: see `_closed`).
 
         The choice probabilities are written into `policy` (A, m) when it is given.
         """
         beta, other_bias, omega = self._choice_operands(idx)
         pref = self._pref if idx is _ALL else np.empty(values.shape, dtype=np.result_type(values, beta))
-        compiled.preferences(values, beta, other_bias, omega, incentive, pref)
+        compiled.preferences(values, beta, other_bias, omega, incentive, pref, closed)
         np.exp(pref, out=pref)
         chosen = np.empty(values.shape[1], dtype=np.int64)
         compiled.choose(pref, self.batch.keys[idx], self.batch.counter[idx], _STREAM_CHOICE, chosen,
                         pref if policy is None else policy, policy is not None)
         return chosen
+
+    def _closed(self, obs: np.ndarray, idx: np.ndarray | slice = _ALL) -> np.ndarray:
+        """Levers subjects `idx` cannot press in the state `obs` shows, one bit per action (bit a: action
+        a): in a discrete-trials session the levers not presented (the inactive lever never is; the drug
+        lever while "timeout" is 1, the sucrose lever while "sucrose_lever_present" is 0; docs/model.md
+        3.3), which the agent neither chooses nor counts in its best next value. Empty where no subject is
+        in such a session (or the world has none)."""
+        discrete = getattr(self.batch, "discrete", None)
+        if discrete is None or not discrete[idx].any():
+            return _OPEN
+        closed = (1 << INACTIVE) | ((obs[:, _RETRACTED] >= 1.0).astype(np.uint8) << ACTIVE)
+        if self.n_actions > SUCROSE:
+            closed |= (obs[:, _SUCROSE_PRESENT] < 1.0).astype(np.uint8) << SUCROSE
+        return np.where(discrete[idx], closed, 0).astype(np.uint8)
 
     def _choice_operands(self, idx: np.ndarray | slice = _ALL) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """beta, b_other and omega of subjects `idx` as the compiled choice takes them."""
@@ -326,7 +346,7 @@ class TDAgent:
                             self._pref, next_actions, self.weights, self.values, self._next, self.actions, reward,
                             done, self.batch.dopamine_gain, self._gamma, self._rates_all[0], self._phi,
                             self._phi_next, self.bootstrap_chosen, self._drug_term(), *self._baseline(),
-                            self._sharing, self.signal)
+                            self._sharing, self.signal, self._closed(obs))
 
     def _reward(self, reward: np.ndarray) -> np.ndarray:
         """The reward the agent learns from: the core's, or with drive reduction in place of relief."""
@@ -423,11 +443,11 @@ class ActorCritic(TDAgent):
         return super()._start_values(idx, phi)
 
     def _choose(self, values: np.ndarray, incentive: np.ndarray, idx: np.ndarray | slice = _ALL,
-                policy: np.ndarray | None = None) -> np.ndarray:
+                policy: np.ndarray | None = None, closed: np.ndarray = _OPEN) -> np.ndarray:
         if idx is _ALL:
-            return super()._choose(values, incentive, idx, self._next_policy)
+            return super()._choose(values, incentive, idx, self._next_policy, closed)
         policy = np.empty_like(values)
-        chosen = super()._choose(values, incentive, idx, policy)
+        chosen = super()._choose(values, incentive, idx, policy, closed)
         self.policy[:, idx] = policy
         return chosen
 
@@ -439,7 +459,7 @@ class ActorCritic(TDAgent):
                                    self._pref, next_actions, self._next_policy, self.weights, self.critic,
                                    self.state_value, self._next_state_value, self.policy, self._next, self.actions,
                                    reward, done, self.batch.dopamine_gain, self._gamma, *self._rates_all, self._phi,
-                                   self._phi_next, self.signal)
+                                   self._phi_next, self.signal, self._closed(obs))
         self.state_value, self._next_state_value = self._next_state_value, self.state_value
         self.policy, self._next_policy = self._next_policy, self.policy
 
