@@ -666,6 +666,24 @@ Profiled with pyinstrument and cProfile on the core at N = 1 and N = 4096 with r
   association arrays, then a refresh of the cached strengths: about half of its step. They are the
   chamber's compiled drug trial on the cached strengths (`organism.drug_trials`): Outpatient-v0's core at
   N = 4,096 went from 1.7 to 3.1 M subject-steps per CPU-second (interleaved, load ~7).
+- The person's hour (Outpatient-v0) was numpy operations on arrays of people around the compiled
+  organism (the world's draws hashed in numpy, baclofen's effects, seeking and using, adverse events,
+  clocks, drinking, the observation): about 1 ms a step at N = 4,096. It is one compiled pass over blocks
+  of 512 people (`outpatient._hour`: `_world_hour`, the organism's `live_step`, `_body_hour`, `_observe`)
+  with the same draws (`random.uniform_one`) and each numpy expression written out in its order, so the
+  numbers are the same bit for bit (fingerprint of the vector env at N = 64 and 4,096 with and without
+  baclofen, alcohol and intranasal use, and of two short trials; golden and thread tests). Baclofen's
+  kinetics and doses (while anyone is treated), clinic visits and the day's end stay in numpy and run
+  when due. Where numpy decided for the whole batch, the kernel is told first: whether anyone drinks
+  (numpy's 1 - (1 - s) x 1 for the sober; the observation is redone when someone drinks in the next
+  hour), and, in an intranasal world with empty depots, whether anyone
+  used, which every block must know before any depot is absorbed (two passes then). Helpers called per
+  person take scalars: one with array arguments paid reference counting on every call (half of the
+  observation's time). Measured interleaved with main (`bench.vector_layer_overhead`, N = 4,096, 3
+  alternating runs, load ~5, medians): vector env 2.2 -> 4.7 M subject-steps/s, its core 2.3 -> 5.6
+  (CartPole's vector env 12.3 M in the same runs). The organism's `live_step` is now over 40% of the
+  hour's time and its Rescorla-Wagner trials (`organism.drug_trial`, one call per use or cue met) a
+  fifth; the layer (info, action check, the weekly reset) costs the same ~50 us, now 18% of the faster core.
 - Per-subject state lives in matrices with one row per subject (named columns are views). In
   the transposed layout, rows of 4096 values lie 32 KiB apart and a subject's ~40 values
   competed for the same cache sets.

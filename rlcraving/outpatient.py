@@ -30,13 +30,22 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numba import prange
 
 from rlcraving import random as rnd
 from rlcraving.checks import check_bool, check_choice, check_number
 from rlcraving.organism import (
+    _DYSPHORIA,
+    _GENERALITY,
+    _INCENTIVE,
+    _OCCUPANCY,
+    _RETRIEVAL_KOR,
+    _UNIT_DOSE,
     OTHER,
+    STREAM_SEDATION,
     Organism,
-    live,
+    drug_trial,
+    live_step,
 )
 from rlcraving.params import ModelParams, _p
 from rlcraving.pharmacology import (
@@ -47,6 +56,7 @@ from rlcraving.pharmacology import (
     oral_rate_per_h,
     receptor_occupancy,
 )
+from rlcraving.threads import BLOCK, block_end, block_start, blocks, compiled, kernel
 
 SEEK, USE = 1, 2
 ACTION_MEANINGS = ("ordinary_activity", "seek", "use")
@@ -62,6 +72,19 @@ HOURS_PER_WEEK = 168
 # random streams (per person, above the organism's and the chamber's)
 (_S_CUE, _S_HASSLE, _S_MAJOR, _S_BUY, _S_DOSE, _S_DRINK, _S_DROPOUT, _S_REPORT) = range(301, 309)
 _T_ACCESS, _T_EXPOSURE, _T_ADHERENCE, _T_RENAL, _T_DRINKER, _T_HONESTY = range(40, 46)  # trait streams
+#: Entries of `Outpatient._world_coefficients`: the world's constants of one hour (`_hour`).
+WORLD_COEFFICIENTS = ("dt_h", "cue_p", "hassle_p", "major_p", "kor_per_hassle", "kor_per_major_stressor",
+                      "units_per_purchase", "used_mg", "seek_reward", "sober", "drowsiness_sedation",
+                      "dizziness_mg_per_l", "confusion_mg_per_l", "withdrawal_syndrome", "withdrawal_confusion",
+                      "be_decay", "drink_p", "absorbed")
+(_DT_H, _CUE_P, _HASSLE_P, _MAJOR_P, _KOR_PER_HASSLE, _KOR_PER_MAJOR, _UNITS_PER_PURCHASE, _USED_MG, _SEEK_REWARD,
+ _SOBER, _DROWSINESS, _DIZZINESS, _CONFUSION, _WITHDRAWAL_SYNDROME, _WITHDRAWAL_CONFUSION, _BE_DECAY, _DRINK_P,
+ _ABSORBED) = range(len(WORLD_COEFFICIENTS))
+#: What `_hour` counts per block of people: trials, uses, drinkers, clocks at 10:00 and at midnight.
+_COUNTS = ("trials", "uses", "drinking", "clinic_hour", "midnight")
+_TRIALS, _USES, _DRINKING, _CLINIC_HOUR, _MIDNIGHT = range(len(_COUNTS))
+#: np.isclose(hour, 10.0)'s tolerance (atol + rtol |10|)
+_CLINIC_TOLERANCE = 1e-08 + 1e-05 * 10.0
 
 
 @dataclass(frozen=True)
@@ -242,6 +265,20 @@ class Outpatient:
         self._ec50 = p.baclofen_ec50_mg_per_l
         self._nobody = z(bool)
         self.visits: list[dict[str, np.ndarray]] = []
+        awake_share = w.dt_h / 16.0
+        coefficients = {
+            "dt_h": w.dt_h, "cue_p": w.cue_exposures_per_day * awake_share, "hassle_p": w.hassles_per_day * awake_share,
+            "major_p": w.major_stressors_per_week * w.dt_h / 168.0, "kor_per_hassle": w.kor_per_hassle,
+            "kor_per_major_stressor": w.kor_per_major_stressor, "units_per_purchase": w.units_per_purchase,
+            "used_mg": self._used_mg, "seek_reward": -w.seek_cost, "sober": 1.0 - w.alcohol_sedation,
+            "drowsiness_sedation": w.drowsiness_sedation, "dizziness_mg_per_l": w.dizziness_ec50 * self._ec50,
+            "confusion_mg_per_l": w.confusion_ec50 * self._ec50, "withdrawal_syndrome": w.withdrawal_syndrome,
+            "withdrawal_confusion": 2.0 * w.withdrawal_syndrome, "be_decay": self._be_decay,
+            "drink_p": w.drinking_days_per_week / 7.0, "absorbed": 1.0 - self._decay_ip}
+        self._world_coefficients = np.array([coefficients[name] for name in WORLD_COEFFICIENTS])
+        # scratch of a step: the actions carried out, uses, cocaine reaching the brain, KOR drive
+        self._performed, self._used, self._dose, self._kor_drive = z(np.int64), z(bool), z(), z()
+        self._n_blocks = (n + BLOCK - 1) // BLOCK
 
     def _drug_cue_left(self) -> np.ndarray:
         return self.cue_left
@@ -357,68 +394,55 @@ class Outpatient:
         return self.session_start_h + self.step_index * self.world.dt_h
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Advance every person by one hour. Returns (observation, reward, terminated, truncated)."""
-        w, n = self.world, self.n
+        """Advance every person by one hour. Returns (observation, reward, terminated, truncated).
+
+        The hour of every person is one compiled pass over blocks of people (`_hour`: the world's
+        draws, baclofen's effects, seeking and using, the organism's `live_step`, adverse events,
+        clocks, drinking, the observation); baclofen kinetics and doses (while anyone is treated),
+        clinic visits and the day's end run here, in numpy, when they are due.
+        """
+        n = self.n
         actions = np.asarray(actions, dtype=np.int64)
-        hour = np.mod(self.now_h(), 24.0)
-        awake = (hour >= 7.0) & (hour < 23.0)
-        chosen = np.where(awake, actions, OTHER)
-        keys, counter = self.keys, self.counter
-        awake_share = w.dt_h / 16.0
-        # the world this hour: cues, stressors, drinking (step 1)
-        cue = awake & (rnd.uniform(keys, counter, _S_CUE) < w.cue_exposures_per_day * awake_share * self.exposure)
-        self.cue_left[:] = cue
-        hassle = awake & (rnd.uniform(keys, counter, _S_HASSLE) < w.hassles_per_day * awake_share)
-        major = rnd.uniform(keys, counter, _S_MAJOR) < w.major_stressors_per_week * w.dt_h / 168.0
-        kor_drive = (w.kor_per_hassle * hassle + w.kor_per_major_stressor * major) * self.kor_on
-        # baclofen and sedation (steps 2-3)
-        a, gain, natural_gain, withdrawal = self._feel_baclofen(chosen)
-        # seeking and using (step 3-4)
-        bought = (a == SEEK) & (rnd.uniform(keys, counter, _S_BUY) < self.access)
-        self.at_hand += bought * w.units_per_purchase
-        used = (a == USE) & (self.at_hand >= 1.0)
-        self.at_hand -= used
-        self.week_seeks += a == SEEK
-        dose = np.zeros(n)
-        if used.any():
-            self._drug_trials(used, cue, gain)
-            self.week_uses += used
-            self.uses_today += used
-            self.uses_since_visit += used
-            self.total_infusions += used
-            self.last_drug_h = np.where(used, self.now_h(), self.last_drug_h)
-            self.benzoylecgonine += used * self._used_mg
-            if self.options.route == "smoked":
-                dose = used * self.unit_dose
-            else:
-                self.ip_depot += used * self.unit_dose
-                self._any_ip = True
-        exposed_only = cue & ~used
-        if exposed_only.any():
-            self._cue_alone(exposed_only, gain)
-        dose = self._absorb_ip(dose)
-        # the organism (step 5)
-        reward = np.empty(n)
-        live(dose, kor_drive, actions, used, self._nobody, self._zeros, gain, natural_gain, withdrawal, self.cue_left,
-             self._levels, self._constants, self._excitation, self._inhibition, self._elsewhere, self._inhibition_old,
-             self._coefficients, self._components, reward)
-        seek_cost = -w.seek_cost * (a == SEEK)
-        self._components[:, 5] += seek_cost
-        reward += seek_cost
-        # clinic, adverse events, dropout (step 6), then the clocks
-        self._adverse_events(awake)
-        self._clocks += 1
-        self.benzoylecgonine *= self._be_decay
-        self._advance_baclofen_hour()
-        self._set_drinking()
-        hour_next = np.mod(self.now_h(), 24.0)
-        if np.any(np.isclose(hour_next, 10.0)):
-            self._clinic(np.isclose(hour_next, 10.0))
-        if np.any(hour_next == 0.0):
-            self._end_of_day(hour_next == 0.0)
-        truncated = self.step_index >= self.n_steps
-        terminated = np.zeros(n, dtype=bool)
-        return self.observe(), reward, terminated, truncated
+        bac = self._bac_active
+        if bac:   # this hour's effects (the organism's, `_feel_baclofen`), written by the kernel
+            conc, gain, natural_gain, withdrawal = np.empty((4, n))
+        else:
+            conc, gain, natural_gain, withdrawal = self._zeros, self._ones, self._ones, self._zeros
+        self.baclofen_mg_per_l, self.dopamine_gain = conc, gain
+        # a use with nothing in the depot: whether anyone absorbs this hour is known only after the uses
+        split = self.options.route != "smoked" and not self._any_ip
+        obs = np.empty((n, len(OBSERVATION_NAMES)), dtype=np.float32)
+        reward, truncated = np.empty(n), np.empty(n, dtype=bool)
+        counts, ip_max = np.zeros((self._n_blocks, len(_COUNTS)), dtype=np.int64), np.zeros(self._n_blocks)
+        _hour(actions, self.keys, self._clocks, self.session_start_h, self.n_steps, self.exposure, self.access,
+              self.kor_on, self.attending, self.drinker, self.drinking, self._effects, self.held_action,
+              self.cue_left, self.at_hand, self.week_seeks, self.week_uses, self.uses_today, self.uses_since_visit,
+              self.total_infusions, self.last_drug_h, self.benzoylecgonine, self.ip_depot, self.adverse_today,
+              self._levels, self._constants, self._excitation, self._inhibition, self._elsewhere,
+              self._inhibition_old, self._coefficients, self._components, self._world_coefficients,
+              bac, bool(self.drinking.any()), bool(self.drinker.any()), self.options.route == "smoked",
+              self._any_ip, split, not bac, conc, gain, natural_gain, withdrawal, self._performed, self._used,
+              self._dose, self._kor_drive, self._nobody, self._zeros, reward, obs, truncated, counts, ip_max)
+        totals = counts.sum(axis=0)
+        if totals[_TRIALS]:
+            self._stale = True
+        if self._any_ip or (split and totals[_USES]):
+            self._any_ip = bool(ip_max.max() > 1e-12)
+        fresh = not bac   # the observation written by the kernel still holds
+        if bac:
+            self._advance_baclofen_hour()
+        if totals[_CLINIC_HOUR] or totals[_MIDNIGHT]:
+            hour_next = np.mod(self.now_h(), 24.0)
+            if totals[_CLINIC_HOUR]:
+                self._clinic(np.isclose(hour_next, 10.0))
+            if totals[_MIDNIGHT]:
+                self._end_of_day(hour_next == 0.0)
+                fresh = False   # dropouts leave the clinic
+        if totals[_DRINKING]:
+            fresh = False   # the kernel observed the sedation of a world where nobody drinks
+        if not fresh:
+            obs = self.observe()
+        return obs, reward, np.zeros(n, dtype=bool), truncated
 
     def _set_drinking(self) -> None:
         """Drinkers drink 19:00-23:00 on drinking days (per person and day, at random)."""
@@ -428,11 +452,6 @@ class Outpatient:
         hour, day = np.mod(now, 24.0), np.floor(now / 24.0).astype(np.int64)
         drink_day = rnd.uniform(self.keys, day, _S_DRINK) < self.world.drinking_days_per_week / 7.0
         self.drinking = self.drinker & drink_day & (hour >= 19.0) & (hour < 23.0)
-
-    def _drug_trials(self, used: np.ndarray, cue: np.ndarray, gain: np.ndarray) -> None:
-        """A Rescorla-Wagner trial for each use: paraphernalia (the drug cue), the context and the
-        drug state predict the drug."""
-        self._drug_trial(used, 1.0, gain)
 
     def _cue_alone(self, exposed: np.ndarray, gain: np.ndarray) -> None:
         """A cue met without using: an extinction trial (cue and context, no drug)."""
@@ -462,16 +481,6 @@ class Outpatient:
                     self.missed_doses[same] += ~taken * mg.size
         effects, self.bac_filters = self._baclofen_hour(self.bac_amounts, self.bac_filters)
         self._effects[:] = effects
-
-    def _adverse_events(self, awake: np.ndarray) -> None:
-        w, ec50 = self.world, self._ec50
-        conc, sedation, withdrawal = self._effects[:, 0], self._effects[:, 3], self._effects[:, 4]
-        if self.drinking.any():
-            sedation = 1.0 - (1.0 - sedation) * np.where(self.drinking, 1.0 - w.alcohol_sedation, 1.0)
-        self.adverse_today[:, 0] |= awake & (sedation >= w.drowsiness_sedation) & (conc > 0)
-        self.adverse_today[:, 1] |= awake & (conc >= w.dizziness_ec50 * ec50)
-        self.adverse_today[:, 2] |= (conc >= w.confusion_ec50 * ec50) | (withdrawal >= 2.0 * w.withdrawal_syndrome)
-        self.adverse_today[:, 3] |= withdrawal >= w.withdrawal_syndrome
 
     def _clinic(self, at_visit_hour: np.ndarray) -> None:
         """Visits of the people whose clock reads 10:00 on a visit day: urine, self-report, craving."""
@@ -511,21 +520,12 @@ class Outpatient:
         self.weeks_done[idx] += 1
 
     def observe(self) -> np.ndarray:
-        """Observation matrix (n, len(OBSERVATION_NAMES)), float32 in [0, 1]."""
+        """Observation matrix (n, len(OBSERVATION_NAMES)), float32 in [0, 1] (a new array)."""
         obs = np.empty((self.n, len(OBSERVATION_NAMES)), dtype=np.float32)
-        hour = np.mod(self.now_h(), 24.0)
-        day_of_week = np.floor(np.mod(self.now_h(), 168.0) / 24.0)
-        obs[:, 0] = self.cue_left > 0
-        obs[:, 1] = np.minimum(self.at_hand, 1.0)
-        obs[:, 2] = (hour >= 7.0) & (hour < 23.0)
-        obs[:, 3] = np.isin(day_of_week, VISIT_DAYS) & self.attending
-        obs[:, 4] = self.occupancy
-        obs[:, 5] = self.dysphoria / (1.0 + self.dysphoria)
-        obs[:, 6] = self.incentive / (1.0 + self.incentive)
-        obs[:, 7] = self.baclofen_effects()[3]
-        obs[:, 8] = hour / 24.0
-        obs[:, 9] = self.step_index / self.n_steps
-        return np.clip(obs, 0.0, 1.0)
+        observe_people(obs, self.cue_left, self.at_hand, self.session_start_h, self._clocks, self.n_steps,
+                       self.attending, self._effects, self.drinking, bool(self.drinking.any()), self._levels,
+                       self._world_coefficients)
+        return obs
 
 
 class PersonBatch(Outpatient, Organism):
@@ -546,3 +546,254 @@ def _transitions(params: ModelParams, renal_function: np.ndarray, dt_h: float) -
     lam, vec = np.linalg.eig(rate)
     lam, vec = lam.real, vec.real
     return np.einsum("nij,nj,njk->nik", vec, np.exp(lam * dt_h), np.linalg.inv(vec))
+
+
+# ---------------------------------------------------------------------------------------------
+# An hour of the person's world, compiled with numba: the numpy expressions it replaced, in their
+# order, so that the numbers are the same bit for bit (tests/test_golden.py).
+
+@compiled
+def _sedation(baclofen: float, drinking: bool, any_drinking: bool, sober: float) -> float:
+    """A person's chance that an action fails now: baclofen's, and alcohol's with it (`baclofen_effects`;
+    where anyone drinks, numpy's 1 - (1 - s) x 1 for those who do not). Scalars only: array arguments
+    would cost reference counting on every call."""
+    if any_drinking:
+        return 1.0 - (1.0 - baclofen) * (sober if drinking else 1.0)
+    return baclofen
+
+
+@compiled
+def _unit(x: float) -> float:
+    """np.clip(x, 0, 1), NaN and -0 as numpy treats them."""
+    if math.isnan(x):
+        return x
+    return (x if x < 1.0 else 1.0) if x > 0.0 else 0.0
+
+
+@compiled
+def _world_hour(lo: int, hi: int, actions: np.ndarray, keys: np.ndarray, clocks: np.ndarray,
+                session_start_h: np.ndarray, exposure: np.ndarray, access: np.ndarray, kor_on: np.ndarray,
+                drinking: np.ndarray, effects: np.ndarray, held_action: np.ndarray, cue_left: np.ndarray,
+                at_hand: np.ndarray, week_seeks: np.ndarray, week_uses: np.ndarray, uses_today: np.ndarray,
+                uses_since_visit: np.ndarray, total_infusions: np.ndarray, last_drug_h: np.ndarray,
+                benzoylecgonine: np.ndarray, ip_depot: np.ndarray, L: np.ndarray, S: np.ndarray,
+                excitation: np.ndarray, inhibition: np.ndarray, elsewhere: np.ndarray, inhibition_old: np.ndarray,
+                C: np.ndarray, W: np.ndarray, bac_active: bool, any_drinking: bool, smoked: bool, conc: np.ndarray,
+                gain: np.ndarray, natural_gain: np.ndarray, withdrawal: np.ndarray, performed: np.ndarray,
+                used: np.ndarray, dose: np.ndarray, kor_drive: np.ndarray, counts: np.ndarray) -> None:
+    """Steps 1-4 of the hour for people lo..hi-1: cues, stressors, baclofen's effects and sedation,
+    seeking, using, the Pavlovian trials, the dose (mg/kg; smoked: to the brain, intranasal: to the
+    depot). `counts`: this block's row (trials, uses)."""
+    x = np.zeros(excitation.shape[1])   # a trial's stimuli: the drug cue, the context, the drug state
+    other = np.empty(excitation.shape[1])
+    x[0], x[1] = 1.0, 1.0
+    clock, awake = np.nan, False   # the people of a block share their clock, almost always
+    for i in range(lo, hi):
+        now = session_start_h[i] + clocks[i, 0] * W[_DT_H]
+        if now != clock:
+            clock, hour = now, now % 24.0
+            awake = hour >= 7.0 and hour < 23.0
+        a = actions[i] if awake else OTHER
+        key, counter = keys[i], clocks[i, 2]
+        # the world this hour: cues, stressors (step 1)
+        cue = awake and rnd.uniform_one(key, counter, _S_CUE) < W[_CUE_P] * exposure[i]
+        cue_left[i] = 1 if cue else 0
+        hassle = awake and rnd.uniform_one(key, counter, _S_HASSLE) < W[_HASSLE_P]
+        major = rnd.uniform_one(key, counter, _S_MAJOR) < W[_MAJOR_P]
+        kor_drive[i] = (W[_KOR_PER_HASSLE] * (1.0 if hassle else 0.0)
+                        + W[_KOR_PER_MAJOR] * (1.0 if major else 0.0)) * kor_on[i]
+        # baclofen and sedation (steps 2-3; `Organism._feel_baclofen`, `_slowed`)
+        if bac_active:
+            conc[i], gain[i], natural_gain[i] = effects[i, 0], effects[i, 1], effects[i, 2]
+            withdrawal[i] = effects[i, 4]
+            held = held_action[i]
+            if held != OTHER or a != OTHER:
+                go = rnd.uniform_one(key, counter, STREAM_SEDATION) >= _sedation(effects[i, 3], drinking[i],
+                                                                                  any_drinking, W[_SOBER])
+                if held != OTHER:
+                    a = held if go else OTHER
+                    if go:
+                        held_action[i] = OTHER
+                elif not go:
+                    held_action[i], a = a, OTHER
+        # seeking and using (steps 3-4)
+        # (& rather than `and`: the agent's random actions would mispredict a branch)
+        seek = a == SEEK
+        bought = seek & (rnd.uniform_one(key, counter, _S_BUY) < access[i])
+        at_hand[i] += (1.0 if bought else 0.0) * W[_UNITS_PER_PURCHASE]
+        use = (a == USE) & (at_hand[i] >= 1.0)
+        at_hand[i] -= 1.0 if use else 0.0
+        week_seeks[i] += 1.0 if seek else 0.0
+        dose[i] = 0.0
+        if use:   # paraphernalia, context and drug state predict the drug
+            x[2] = L[i, _OCCUPANCY]
+            drug_trial(i, x, 1.0, gain[i], C[_GENERALITY], C[_RETRIEVAL_KOR], L, S, excitation, inhibition,
+                       elsewhere, inhibition_old, other)
+            week_uses[i] += 1.0
+            uses_today[i] += 1.0
+            uses_since_visit[i] += 1.0
+            total_infusions[i] += 1.0
+            last_drug_h[i] = now
+            benzoylecgonine[i] += W[_USED_MG]
+            if smoked:
+                dose[i] = S[i, _UNIT_DOSE]
+            else:
+                ip_depot[i] += S[i, _UNIT_DOSE]
+            counts[_TRIALS] += 1
+            counts[_USES] += 1
+        elif cue:   # a cue met without using: an extinction trial
+            x[2] = L[i, _OCCUPANCY]
+            drug_trial(i, x, 0.0, gain[i], C[_GENERALITY], C[_RETRIEVAL_KOR], L, S, excitation, inhibition,
+                       elsewhere, inhibition_old, other)
+            counts[_TRIALS] += 1
+        performed[i], used[i] = a, use
+
+
+@compiled
+def _body_hour(lo: int, hi: int, actions: np.ndarray, keys: np.ndarray, clocks: np.ndarray,
+               session_start_h: np.ndarray, n_steps: np.ndarray, attending: np.ndarray, drinker: np.ndarray,
+               drinking: np.ndarray, effects: np.ndarray, cue_left: np.ndarray, at_hand: np.ndarray,
+               benzoylecgonine: np.ndarray, ip_depot: np.ndarray, adverse_today: np.ndarray, L: np.ndarray,
+               S: np.ndarray, excitation: np.ndarray, inhibition: np.ndarray, elsewhere: np.ndarray,
+               inhibition_old: np.ndarray, C: np.ndarray, components: np.ndarray, W: np.ndarray,
+               any_drinking: bool, any_drinker: bool, absorb: bool, observe_now: bool, gain: np.ndarray,
+               natural_gain: np.ndarray, withdrawal: np.ndarray, performed: np.ndarray, used: np.ndarray,
+               dose: np.ndarray, kor_drive: np.ndarray, nobody: np.ndarray, zeros: np.ndarray, reward: np.ndarray,
+               obs: np.ndarray, truncated: np.ndarray, counts: np.ndarray, ip_max: np.ndarray, block: int) -> None:
+    """Steps 4-6 of the hour for people lo..hi-1: i.p.-like absorption of an intranasal dose (when
+    `absorb`), the organism (`live_step`; the use is the cue's onset), the cost of seeking, adverse
+    events, clocks, benzoylecgonine's decay, the next hour's drinking; the observation (when
+    `observe_now`). `counts`: this block's row (drinkers, clocks at 10:00 and at midnight)."""
+    if absorb:   # `Organism._absorb_ip`
+        top = 0.0
+        for i in range(lo, hi):
+            transfer = ip_depot[i] * W[_ABSORBED]
+            ip_depot[i] -= transfer
+            dose[i] = dose[i] + transfer
+            top = max(top, ip_depot[i])
+        ip_max[block] = top
+    live_step(lo, hi, dose, kor_drive, actions, used, nobody, zeros, gain, natural_gain, withdrawal, cue_left, L, S,
+              excitation, inhibition, elsewhere, inhibition_old, C, components, reward)
+    clock, awake = np.nan, False   # the clock of the hour just lived and of the next (as in `_world_hour`)
+    clock_next, hour_next, day_next = np.nan, 0.0, 0
+    for i in range(lo, hi):
+        seek_reward = W[_SEEK_REWARD] * (1.0 if performed[i] == SEEK else 0.0)   # effort, money and risk
+        components[i, 5] += seek_reward
+        reward[i] += seek_reward
+        # adverse events of the hour (baclofen's level, sedation and withdrawal now)
+        now = session_start_h[i] + clocks[i, 0] * W[_DT_H]
+        if now != clock:
+            clock, hour = now, now % 24.0
+            awake = hour >= 7.0 and hour < 23.0
+        level, withdrawn = effects[i, 0], effects[i, 4]
+        if awake and _sedation(effects[i, 3], drinking[i], any_drinking, W[_SOBER]) >= W[_DROWSINESS] and level > 0:
+            adverse_today[i, 0] = True
+        if awake and level >= W[_DIZZINESS]:
+            adverse_today[i, 1] = True
+        if level >= W[_CONFUSION] or withdrawn >= W[_WITHDRAWAL_CONFUSION]:
+            adverse_today[i, 2] = True
+        if withdrawn >= W[_WITHDRAWAL_SYNDROME]:
+            adverse_today[i, 3] = True
+        for k in range(clocks.shape[1]):
+            clocks[i, k] += 1
+        benzoylecgonine[i] *= W[_BE_DECAY]
+        now = session_start_h[i] + clocks[i, 0] * W[_DT_H]
+        if now != clock_next:
+            clock_next, hour_next, day_next = now, now % 24.0, math.floor(now / 24.0)
+        if any_drinker:   # `_set_drinking`
+            drinking[i] = (drinker[i] and rnd.uniform_one(keys[i], day_next, _S_DRINK) < W[_DRINK_P]
+                           and hour_next >= 19.0 and hour_next < 23.0)
+        if drinking[i]:
+            counts[_DRINKING] += 1
+        if abs(hour_next - 10.0) <= _CLINIC_TOLERANCE:
+            counts[_CLINIC_HOUR] += 1
+        if hour_next == 0.0:
+            counts[_MIDNIGHT] += 1
+        truncated[i] = clocks[i, 0] >= n_steps[i]
+    if observe_now:
+        _observe(lo, hi, obs, cue_left, at_hand, session_start_h, clocks, n_steps, attending, effects, drinking,
+                 False, L, W)
+
+
+@kernel()
+def _hour(actions: np.ndarray, keys: np.ndarray, clocks: np.ndarray, session_start_h: np.ndarray,
+          n_steps: np.ndarray, exposure: np.ndarray, access: np.ndarray, kor_on: np.ndarray, attending: np.ndarray,
+          drinker: np.ndarray, drinking: np.ndarray, effects: np.ndarray, held_action: np.ndarray,
+          cue_left: np.ndarray, at_hand: np.ndarray, week_seeks: np.ndarray, week_uses: np.ndarray,
+          uses_today: np.ndarray, uses_since_visit: np.ndarray, total_infusions: np.ndarray,
+          last_drug_h: np.ndarray, benzoylecgonine: np.ndarray, ip_depot: np.ndarray, adverse_today: np.ndarray,
+          L: np.ndarray, S: np.ndarray, excitation: np.ndarray, inhibition: np.ndarray, elsewhere: np.ndarray,
+          inhibition_old: np.ndarray, C: np.ndarray, components: np.ndarray, W: np.ndarray, bac_active: bool,
+          any_drinking: bool, any_drinker: bool, smoked: bool, any_ip: bool, split: bool, observe_now: bool,
+          conc: np.ndarray, gain: np.ndarray, natural_gain: np.ndarray, withdrawal: np.ndarray,
+          performed: np.ndarray, used: np.ndarray, dose: np.ndarray, kor_drive: np.ndarray, nobody: np.ndarray,
+          zeros: np.ndarray, reward: np.ndarray, obs: np.ndarray, truncated: np.ndarray, counts: np.ndarray,
+          ip_max: np.ndarray) -> None:
+    """An hour of every person (`Outpatient.step`): `_world_hour` then `_body_hour`, block by block of
+    people, each block through both while its rows are in cache. With `split` (an intranasal world
+    whose depots are empty) the blocks go through `_world_hour` first, since whether anyone's depot is
+    absorbed this hour (`Organism._absorb_ip`) depends on whether anyone used."""
+    n = clocks.shape[0]
+    n_blocks = blocks(n)
+    absorb = any_ip
+    if split:
+        for block in prange(n_blocks):
+            _world_hour(block_start(block), block_end(block, n), actions, keys, clocks, session_start_h, exposure,
+                        access, kor_on, drinking, effects, held_action, cue_left, at_hand, week_seeks, week_uses,
+                        uses_today, uses_since_visit, total_infusions, last_drug_h, benzoylecgonine, ip_depot, L, S,
+                        excitation, inhibition, elsewhere, inhibition_old, C, W, bac_active, any_drinking, smoked,
+                        conc, gain, natural_gain, withdrawal, performed, used, dose, kor_drive, counts[block])
+        absorb = counts[:, _USES].sum() > 0
+    for block in prange(n_blocks):
+        lo, hi = block_start(block), block_end(block, n)
+        if not split:
+            _world_hour(lo, hi, actions, keys, clocks, session_start_h, exposure, access, kor_on, drinking, effects,
+                        held_action, cue_left, at_hand, week_seeks, week_uses, uses_today, uses_since_visit,
+                        total_infusions, last_drug_h, benzoylecgonine, ip_depot, L, S, excitation, inhibition,
+                        elsewhere, inhibition_old, C, W, bac_active, any_drinking, smoked, conc, gain, natural_gain,
+                        withdrawal, performed, used, dose, kor_drive, counts[block])
+        _body_hour(lo, hi, actions, keys, clocks, session_start_h, n_steps, attending, drinker, drinking, effects,
+                   cue_left, at_hand, benzoylecgonine, ip_depot, adverse_today, L, S, excitation, inhibition,
+                   elsewhere, inhibition_old, C, components, W, any_drinking, any_drinker, absorb, observe_now, gain,
+                   natural_gain, withdrawal, performed, used, dose, kor_drive, nobody, zeros, reward, obs, truncated,
+                   counts[block], ip_max, block)
+
+
+@compiled
+def _observe(lo: int, hi: int, obs: np.ndarray, cue_left: np.ndarray, at_hand: np.ndarray,
+             session_start_h: np.ndarray, clocks: np.ndarray, n_steps: np.ndarray, attending: np.ndarray,
+             effects: np.ndarray, drinking: np.ndarray, any_drinking: bool, L: np.ndarray, W: np.ndarray) -> None:
+    """The observation (OBSERVATION_NAMES) of people lo..hi-1, each feature in [0, 1]."""
+    clock, awake, visit_day, day_share = np.nan, 0.0, False, 0.0   # a block's people share their clock, mostly
+    step, length, week_share = -1, -1, 0.0
+    for i in range(lo, hi):
+        now = session_start_h[i] + clocks[i, 0] * W[_DT_H]
+        if now != clock:
+            hour, day = now % 24.0, math.floor((now % 168.0) / 24.0)
+            clock, visit_day, day_share = now, day in VISIT_DAYS, hour / 24.0
+            awake = 1.0 if hour >= 7.0 and hour < 23.0 else 0.0
+        if clocks[i, 0] != step or n_steps[i] != length:
+            step, length = clocks[i, 0], n_steps[i]
+            week_share = _unit(step / length)
+        dysphoria, incentive = L[i, _DYSPHORIA], L[i, _INCENTIVE]
+        obs[i, 0] = 1.0 if cue_left[i] > 0 else 0.0
+        obs[i, 1] = _unit(min(at_hand[i], 1.0))
+        obs[i, 2] = awake
+        obs[i, 3] = 1.0 if visit_day and attending[i] else 0.0
+        obs[i, 4] = _unit(L[i, _OCCUPANCY])
+        obs[i, 5] = _unit(dysphoria / (1.0 + dysphoria))
+        obs[i, 6] = _unit(incentive / (1.0 + incentive))
+        obs[i, 7] = _unit(_sedation(effects[i, 3], drinking[i], any_drinking, W[_SOBER]))
+        obs[i, 8] = _unit(day_share)
+        obs[i, 9] = week_share
+
+
+@kernel()
+def observe_people(obs: np.ndarray, cue_left: np.ndarray, at_hand: np.ndarray, session_start_h: np.ndarray,
+                   clocks: np.ndarray, n_steps: np.ndarray, attending: np.ndarray, effects: np.ndarray,
+                   drinking: np.ndarray, any_drinking: bool, L: np.ndarray, W: np.ndarray) -> None:
+    """`Outpatient.observe` of every person (`_observe`, block by block) into `obs`."""
+    n = obs.shape[0]
+    for block in prange(blocks(n)):
+        _observe(block_start(block), block_end(block, n), obs, cue_left, at_hand, session_start_h, clocks, n_steps,
+                 attending, effects, drinking, any_drinking, L, W)

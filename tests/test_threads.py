@@ -84,3 +84,26 @@ def test_parallel_build_runs_only_above_the_threshold(monkeypatch: pytest.Monkey
     with thread_count(1):
         spy(np.empty(threads.PARALLEL_MIN_SUBJECTS))
     assert chosen == [False, numba.config.NUMBA_NUM_THREADS > 1, False]
+
+
+@two_threads
+@pytest.mark.parametrize("route", ["smoked", "intranasal"])
+def test_person_world_bit_identical_on_one_and_two_threads(parallel_from_one: None, route: str) -> None:
+    """The person's hour (`outpatient._hour`), with baclofen (sedation holding actions), evening drinking,
+    clinic visits, a midnight, and for intranasal use the split pass over the blocks (absorption decided
+    once every block has used or not)."""
+    from rlcraving.outpatient import PersonBatch, PersonOptions
+    from rlcraving.pharmacology import OralTID
+
+    def run() -> list[np.ndarray]:
+        batch = PersonBatch(N, options=PersonOptions(route=route, alcohol=True))
+        batch.start_weeks(np.arange(N), OralTID(60.0))
+        rng = np.random.default_rng(4)
+        out: list[np.ndarray] = []
+        for _ in range(40):
+            obs, reward, _, truncated = batch.step(rng.integers(0, 3, N))
+            out += [obs.copy(), reward.copy(), truncated.copy(), batch.held_action.copy()]
+        return [*out, batch._levels.copy(), batch._excitation.copy(), batch._inhibition.copy(),
+                batch.adverse_counts.copy(), np.array([v["craving"] for v in batch.visits])]
+
+    _identical(run)
