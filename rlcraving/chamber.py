@@ -23,6 +23,7 @@ from rlcraving.organism import (
     _OCCUPANCY,
     _UNIT_DOSE,
     OTHER,
+    compulsion_drive,
     drug_trial,
 )
 from rlcraving.params import ModelParams
@@ -88,6 +89,11 @@ class Chamber:
                                else 0.0)
         self._cue_approach_rate = p.cue_approach_per_h * p.dt_s / 3600.0 if self.options.pavlovian_controller else 0.0
         self._operant_p = -math.expm1(-p.operant_level_per_h * p.dt_s / 3600.0) if self.options.operant_level else 0.0
+        # the compulsion zone (docs/model.md 3.2): presses added between the priming and satiety
+        # thresholds; -1 switches it off
+        self._compulsion_rate = (p.compulsion_rate_per_h * p.dt_s / 3600.0 if self.options.compulsion_zone
+                                 else -1.0)
+        self._priming_occupancy = priming_occupancy(p)
         n = self.n
         z = lambda dtype=np.float64: np.zeros(n, dtype=dtype)  # noqa: E731
         self.sessions_done = z(np.int64)
@@ -228,13 +234,15 @@ class Chamber:
         """Presses the environment adds where the agent chose "other" (docs/model.md 3.2): the Pavlovian
         controller presses the drug lever with probability 1 - exp(-rate u dt), u = I / (1 + I) the
         observed incentive (Dayan, Niv, Seymour & Daw 2006), at a higher rate while the drug cue is on
-        (cue-elicited approach); the operant level presses each lever with probability
-        1 - exp(-operant rate dt). One uniform draw per subject and step."""
-        if self._approach_rate == 0.0 and self._operant_p == 0.0:
+        (cue-elicited approach), and in the compulsion zone (Norman & Tsibulsky 2006) at a further
+        compulsion rate times w / (1 + w), w the wanting; the operant level presses each lever with
+        probability 1 - exp(-operant rate dt). One uniform draw per subject and step. The environment
+        only adds presses: an agent's own press is carried out at any level."""
+        if self._approach_rate == 0.0 and self._operant_p == 0.0 and self._compulsion_rate < 0.0:
             return actions
         out = np.empty_like(actions)
         add_behaviour(actions, self._levels, self._timers, self._clocks, self.keys, self._approach_rate,
-                      self._cue_approach_rate, self._operant_p, out)
+                      self._cue_approach_rate, self._operant_p, self._compulsion_rate, self._priming_occupancy, out)
         return out
 
     def _retract(self, actions: np.ndarray) -> np.ndarray:
@@ -282,6 +290,11 @@ class Chamber:
             return None
         self.summary["shocks"] += punished
         return np.where(punished, self.punish_mA, 0.0)
+
+
+def priming_occupancy(p: ModelParams) -> float:
+    """DAT occupancy at the priming threshold of the compulsion zone (Norman & Tsibulsky 2006)."""
+    return p.priming_threshold_mg_per_kg / (p.priming_threshold_mg_per_kg + p.cocaine_k50_mg_per_kg)
 
 
 def _check_pretreatment(s: SessionSettings, room_h: np.ndarray) -> None:
@@ -411,17 +424,24 @@ def retract(actions: np.ndarray, clocks: np.ndarray, discrete: np.ndarray, trial
 
 @kernel()
 def add_behaviour(actions: np.ndarray, L: np.ndarray, timers: np.ndarray, clocks: np.ndarray, keys: np.ndarray,
-                  approach: float, cue_approach: float, operant_p: float, out: np.ndarray) -> None:
+                  approach: float, cue_approach: float, operant_p: float, compulsion: float,
+                  priming: float, out: np.ndarray) -> None:
     """`Chamber._add_behaviour` into `out`: where the action is "other", the drug lever with probability
-    1 - exp(-(approach + cue_approach [cue on]) u) + operant_p (u = I / (1 + I)), else the inactive
-    lever with probability operant_p; one uniform draw per subject on its behaviour stream."""
+    1 - exp(-(approach + cue_approach [cue on]) u - compulsion c) + operant_p (u = I / (1 + I); c the
+    `compulsion_drive`, counted where positive), else the inactive lever with probability operant_p;
+    one uniform draw per subject on its behaviour stream. compulsion: the zone's rate per step, or -1 (off);
+    priming: the occupancy at the priming threshold."""
     for i in prange(actions.shape[0]):
         out[i] = actions[i]
         if actions[i] != OTHER:
             continue
+        drive = compulsion_drive(i, L, priming) if compulsion >= 0.0 else 0.0
         u = L[i, _INCENTIVE] / (1.0 + L[i, _INCENTIVE])
         rate = approach + (cue_approach if timers[i, 1] > 0 else 0.0)
-        active = -math.expm1(-rate * u) + operant_p
+        exponent = rate * u
+        if drive > 0.0:
+            exponent += compulsion * drive
+        active = -math.expm1(-exponent) + operant_p
         draw = rnd.uniform_one(keys[i], clocks[i, 2], _STREAM_BEHAVIOUR)
         if draw < active:
             out[i] = ACTIVE

@@ -80,6 +80,9 @@ class SubjectOptions:
     pavlovian_controller: bool = False
     #: the operant level: exploratory presses on each lever whatever the agent chose
     operant_level: bool = False
+    #: the compulsion zone (Norman & Tsibulsky 2006): drug-lever presses added between the priming and
+    #: satiety thresholds, whatever the agent chose
+    compulsion_zone: bool = False
 
 
 class SubjectBatch(Chamber, Organism):

@@ -38,10 +38,10 @@ REWARD_COMPONENTS = ("hedonic", "drug_dopamine", "incentive", "relief", "sucrose
 #: Columns of `Organism._levels`: what one step moves (state, then the signals derived from it).
 LEVELS = ("cocaine", "occupancy", "rise", "allostasis", "kor", "dysphoria", "kappa", "retrieval", "value_cue",
           "value_context", "value_drug_state", "value_lever", "cue_term", "availability", "incentive",
-          "satiety_occupancy", "gut_pellets")
+          "satiety_occupancy", "gut_pellets", "wanting")
 (_COCAINE, _OCCUPANCY, _RISE, _ALLOSTASIS, _KOR, _DYSPHORIA, _KAPPA, _RETRIEVAL, _VALUE_CUE, _VALUE_CONTEXT,
  _VALUE_DRUG_STATE, _VALUE_LEVER, _CUE_TERM, _AVAILABILITY, _INCENTIVE, _SATIETY_OCCUPANCY,
- _GUT_PELLETS) = range(len(LEVELS))
+ _GUT_PELLETS, _WANTING) = range(len(LEVELS))
 #: Columns of `Organism._constants`: per-subject values fixed within a session.
 SUBJECT_CONSTANTS = ("allostasis_step", "dopamine_scale", "incentive_sensitivity", "shock_scale", "sucrose_scale",
                      "pavlovian_rate", "extinction_rate", "unit_dose", "unit_occupancy", "incubated",
@@ -500,6 +500,21 @@ def satiety_occupancy(allostasis: float, C: np.ndarray) -> float:
 
 
 @compiled
+def compulsion_drive(i: int, L: np.ndarray, priming_occupancy: float) -> float:
+    """Subject i's compulsion (Norman & Tsibulsky 2006, docs/model.md 3.2): -1 at or above the satiety
+    level (where the TD policies press no drug lever); w / (1 + w) between the priming threshold's
+    occupancy and the satiety level (w: the wanting, the incentive before satiety gates it); 0 below
+    the priming threshold."""
+    occ = L[i, _OCCUPANCY]
+    if occ >= L[i, _SATIETY_OCCUPANCY]:
+        return -1.0
+    if occ <= priming_occupancy:
+        return 0.0
+    wanting = max(L[i, _WANTING], 0.0)
+    return wanting / (1.0 + wanting)
+
+
+@compiled
 def extinction_learning(kor: float, generality: float, retrieval_kor: float) -> float:
     """Share of the extinction rate a trial learns now: new extinction is learnt more slowly under stress
     (stress impairs extinction learning, Maren & Holmes 2016), by the stress factor of retrieval with its
@@ -578,9 +593,9 @@ def express_signals(lo: int, hi: int, gain: np.ndarray, withdrawal: np.ndarray, 
                     excitation: np.ndarray, inhibition: np.ndarray, elsewhere: np.ndarray,
                     inhibition_old: np.ndarray, cue_left: np.ndarray, C: np.ndarray) -> None:
     """Step 8 for subjects lo..hi-1: signals from the levels: dysphoria, kappa, extinction retrieval,
-    net values, availability and incentive. gain, withdrawal: baclofen effects now; cue_left: steps the
-    drug cue has left (> 0: present). The retrieval's exponentials are taken for the subjects together
-    first (`libm.exp_into`, on vectors), then each subject's signals."""
+    net values, availability, incentive and wanting. gain, withdrawal: baclofen effects now; cue_left:
+    steps the drug cue has left (> 0: present). The retrieval's exponentials are taken for the subjects
+    together first (`libm.exp_into`, on vectors), then each subject's signals."""
     # earlier extinction is retrieved in the drug-free, unstressed state it was learnt in (Bouton
     # 2002), and less as time passes (spontaneous recovery), except for its general share
     state = np.empty(hi - lo)   # scratch of these subjects: exponent, then the state factor
@@ -612,7 +627,9 @@ def express_signals(lo: int, hi: int, gain: np.ndarray, withdrawal: np.ndarray, 
                         / max(min(S[i, _UNIT_OCCUPANCY], sated), 1e-12))
         L[i, _AVAILABILITY] = availability
         exteroceptive = value_context + value_lever + (cue_term if cue_left[i] > 0 else 0.0)
-        L[i, _INCENTIVE] = kappa * availability * (exteroceptive + occ * value_drug_state)
+        drug_stimuli = exteroceptive + occ * value_drug_state
+        L[i, _INCENTIVE] = kappa * availability * drug_stimuli
+        L[i, _WANTING] = kappa * drug_stimuli
 
 
 @compiled

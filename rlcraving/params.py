@@ -64,6 +64,23 @@ class ModelParams:
         "reduction, Keramati & Gutkin 2014, with n = m = 1). 3 brought the q_learning cohort's dose slope near "
         "Pickens & Thompson 1968's (-0.80 vs -0.55, 50 subjects) but left default-trained PPO pressing the "
         "active lever no more than the inactive one in 10-min sessions", basis="chosen")
+    priming_threshold_mg_per_kg: float = _p(
+        0.2, "mg/kg", 0.0, 1e6,
+        "Norman & Tsibulsky 2006: a trained rat responds at a high rate only while the cocaine level lies "
+        "between a priming threshold and the satiety threshold (the 'compulsion zone'), and not above "
+        "satiety (their priming threshold is not used: chosen below the lowest unit dose of the dose_regulation "
+        "row, 0.25 mg/kg, so that a first infusion of any of its doses enters the zone)", basis="chosen")
+    compulsion_rate_per_h: float = _p(
+        90.0, "presses / h at full wanting, in the compulsion zone", 0.0, 3600.0,
+        "Norman & Tsibulsky 2006's compulsion zone: a trained rat responds at a high rate only while the level "
+        "lies between the priming and the satiety threshold, and not above satiety. In the zone the drug lever "
+        "is pressed at this rate times w / (1 + w) (w = kappa x the drug stimuli's net value: the incentive "
+        "before satiety gates it, so the response is acquired and extinguishes with the lever's value); the TD "
+        "policies press no drug lever above satiety. Calibrated on kor_escalation (200 q_learning subjects, seed "
+        "0): the zone lengthens PR runs, and at 360/h breakpoints rose (ShA 21 -> 47) while the KOR knockout's "
+        "cut of LgA breakpoints fell to -3% (Wee et al. 2009: -27%; criterion -10% to -45%); 180/h gave -10%, "
+        "90/h -11%. The dose_regulation slope is -0.858 at 90, 180 and 360/h alike, -0.699 at 0 (the stop "
+        "above satiety alone), -0.544 without the zone", basis="calibrated")
     infusion_delay_s: float = _p(4.0, "s", 0.0, 60.0,
                                  "i.v. cocaine acts in the brain within seconds; one 4 s step separates the cue "
                                  "(at the press) from the drug's action, so a learnt cue can come to predict it",

@@ -522,3 +522,39 @@ def test_the_environment_adds_operant_and_pavlovian_presses(pavlovian_controller
         assert active > inactive + 3
     else:
         assert active == pytest.approx(P.operant_level_per_h, rel=0.25)
+
+
+def _set_level(batch: SubjectBatch, mg_per_kg: float, wanting: float) -> None:
+    """Every subject's brain cocaine level (and its occupancy) and wanting, as the next step reads them."""
+    batch.cocaine[:] = mg_per_kg
+    batch.occupancy[:] = mg_per_kg / (mg_per_kg + P.cocaine_k50_mg_per_kg)
+    batch.wanting[:] = wanting
+
+
+@pytest.mark.parametrize("compulsion_zone", [True, False])
+def test_the_environment_leaves_an_agents_own_press_above_satiety(compulsion_zone: bool) -> None:
+    """The compulsion zone only adds presses: an agent's own drug-lever press above the satiety level is
+    carried out and infused, zone or not (the TD policies carry the zone's stop there themselves)."""
+    n = 50
+    batch = SubjectBatch(n, P, SubjectOptions(compulsion_zone=compulsion_zone))
+    batch.start_sessions(np.arange(n), session(), first=True)
+    _set_level(batch, 3.0 * P.satiety_threshold_mg_per_kg, 10.0)
+    batch.step(np.full(n, ACTIVE))
+    assert np.all(batch.actions_taken == ACTIVE) and np.all(batch.summary["infusions"] == 1)
+
+
+def test_the_compulsion_zone_adds_presses_between_the_priming_and_satiety_thresholds() -> None:
+    """Where the agent chose "other", the zone presses the drug lever with probability 1 - e^(-rate dt c),
+    c = w / (1 + w), only between the priming threshold and the satiety level; nothing else is added."""
+    n = 4000
+    params = P.replace(compulsion_rate_per_h=900.0)
+    batch = SubjectBatch(n, params, SubjectOptions(compulsion_zone=True))
+    batch.new_subjects(np.arange(n), subject_keys(4, np.arange(n)))
+    batch.start_sessions(np.arange(n), session(), first=True)
+    expected = -math.expm1(-900.0 * P.dt_s / 3600.0 * 0.5)   # w = 1: c = 1/2
+    for level, share in ((0.5 * P.priming_threshold_mg_per_kg, 0.0), (1.0, expected),
+                         (2.0 * P.satiety_threshold_mg_per_kg, 0.0)):
+        _set_level(batch, level, 1.0)
+        batch.step(np.full(n, OTHER))
+        assert np.mean(batch.actions_taken == ACTIVE) == pytest.approx(share, abs=0.03), level
+        assert np.all(batch.actions_taken != INACTIVE)

@@ -331,3 +331,22 @@ def test_a_pretreatment_with_no_room_before_the_session_is_refused_not_dropped()
                        "abstinence_days": 0.0})
     info = [env.step(0)[4] for _ in range(100)][-1]
     assert info["baclofen_mg_per_l"] > 0 and info["baclofen_gain"] < 1   # given at the session's start
+
+
+def test_the_compulsion_zone_is_a_switch_off_by_default() -> None:
+    """Off by default (the same numbers as without it); on, the environment adds drug-lever presses in the
+    zone, so more of what is performed differs from what the agent chose; a non-bool is refused by name."""
+    with pytest.raises(TypeError, match="compulsion_zone"):
+        CocaineSeekingEnv(compulsion_zone="yes")
+    added = {}
+    for zone in (None, False, True):
+        env = CocaineSeekingEnv(**({} if zone is None else {"compulsion_zone": zone}),
+                                pavlovian_controller=False, operant_level=False)
+        env.reset(seed=0)
+        taken = []
+        for t in range(900):
+            *_, info = env.step(1 if t % 150 == 0 else 0)
+            taken.append(info["action_taken"])
+        added[zone] = int(np.sum(np.array(taken) == 1)) - 6
+    assert added[None] == added[False] == 0
+    assert added[True] > 0

@@ -20,6 +20,9 @@ from rlcraving.protocol import session
 from rlcraving.random import subject_keys
 
 GOLDEN = Path(__file__).parent / "data" / "golden_cohort.csv"
+#: SHA-256 of `golden_table(compulsion_zone=False)` written as GOLDEN is: the table from before the
+#: compulsion zone (docs/model.md 3.3) was added, so switching it off gives the former numbers bit for bit.
+GOLDEN_WITHOUT_COMPULSION = GOLDEN.parent / "golden_cohort_without_compulsion.sha256"
 
 #: Every phase, short sessions, with titrated baclofen, the sucrose lever and individual differences.
 CALENDAR = [
@@ -37,10 +40,10 @@ CALENDAR = [
 ]
 
 
-def golden_table() -> pd.DataFrame:
+def golden_table(compulsion_zone: bool = True) -> pd.DataFrame:
     """Session summaries of 12 seeded Q-learning subjects through `CALENDAR`."""
     env_kwargs = {"baclofen": Titration(target_mg_per_day=60.0), "sucrose_lever": True,
-                  "individual_differences": True}
+                  "individual_differences": True, "compulsion_zone": compulsion_zone}
     result = run_cohort(12, CALENDAR, agent="q_learning", env_kwargs=env_kwargs, seed=3)
     return result.table
 
@@ -72,6 +75,14 @@ def test_seeded_cohort_table_is_unchanged() -> None:
     assert np.array_equal(table["value"].to_numpy(float), reference["value"].to_numpy(float))
 
 
+def _csv_digest(table: pd.DataFrame) -> str:
+    return hashlib.sha256(table.to_csv(index=False, float_format="%.17g").encode()).hexdigest()
+
+
+def test_without_the_compulsion_zone_the_cohort_is_as_before() -> None:
+    assert _csv_digest(golden_table(compulsion_zone=False)) == GOLDEN_WITHOUT_COMPULSION.read_text().strip()
+
+
 def test_seeded_trajectory_is_unchanged() -> None:
     reference = (GOLDEN.parent / "golden_trajectory.sha256").read_text().strip()
     assert trajectory_digest() == reference
@@ -79,4 +90,5 @@ def test_seeded_trajectory_is_unchanged() -> None:
 
 if __name__ == "__main__":
     golden_table().to_csv(GOLDEN, index=False, float_format="%.17g")
+    GOLDEN_WITHOUT_COMPULSION.write_text(_csv_digest(golden_table(compulsion_zone=False)) + "\n")
     (GOLDEN.parent / "golden_trajectory.sha256").write_text(trajectory_digest() + "\n")

@@ -328,3 +328,35 @@ def test_docs_list_every_parameter_with_its_default():
     for cls in AGENTS.values():
         for name, spec in cls.PARAMETERS.items():
             assert spec.default in rows.get(name, set()), f"docs/agents.md lacks {name} = {spec.default}"
+
+
+@pytest.mark.parametrize("kind", sorted(AGENTS))
+def test_the_compulsion_zone_in_the_policy(kind: str) -> None:
+    """The TD policy carries the compulsion zone (docs/agents.md): no drug-lever press at or above the
+    satiety level, ln(1 + rate c / operant level) more log-odds between the thresholds, nothing below
+    the priming threshold; without it every level gives the operant rate."""
+    batch = _batch(4000)
+    p = batch.params
+    rates = {}
+    for zone in (False, True):
+        agent = make_agent(kind, batch, {"operant_presses_per_h": 30.0}, compulsion_zone=zone)
+        agent.new_subjects(np.arange(batch.n))
+        for level in (0.5 * p.priming_threshold_mg_per_kg, 1.0, 2.0 * p.satiety_threshold_mg_per_kg):
+            batch.cocaine[:] = level
+            batch.occupancy[:] = level / (level + p.cocaine_k50_mg_per_kg)
+            batch.wanting[:] = 1.0
+            chosen = agent._choose(np.zeros((batch.n_actions, batch.n), dtype=np.float32), np.zeros(batch.n))
+            rates[zone, level] = np.mean(chosen == ACTIVE) * 3600.0 / p.dt_s
+    low, mid, high = 0.5 * p.priming_threshold_mg_per_kg, 1.0, 2.0 * p.satiety_threshold_mg_per_kg
+    assert all(20.0 < rates[False, level] < 40.0 for level in (low, mid, high))
+    assert 20.0 < rates[True, low] < 40.0 and rates[True, high] == 0.0
+    expected = 30.0 + 0.5 * p.compulsion_rate_per_h   # w = 1: c = 1/2
+    assert rates[True, mid] == pytest.approx(expected, rel=0.25)
+
+
+def test_the_compulsion_zone_needs_a_chamber() -> None:
+    """The zone acts on the chamber's drug lever; a world without one refuses it by name."""
+    from rlcraving.outpatient import PersonBatch
+
+    with pytest.raises(ValueError, match="compulsion_zone"):
+        make_agent("q_learning", PersonBatch(2), compulsion_zone=True)

@@ -125,3 +125,21 @@ def test_choice_follows_training_on_both_rewards() -> None:
     assert phases.count("self_administration") == phases.count("sucrose_self_administration") == unit.TRAINING_PAIRS
     assert phases[-1] == "discrete_choice" and phases.index("discrete_choice") == 2 * unit.TRAINING_PAIRS
     assert unit.choice_calendar()[-1]["days"] == unit.CHOICE_SESSIONS >= unit.PREFERENCE_SESSIONS
+
+
+def test_the_papers_own_model_meets_the_dose_regulation_criterion() -> None:
+    """Tsibulsky & Norman 1999's equations alone (loading to S, then an infusion each time the level
+    decays to S) give the counts written beside MIN_LOADING_RATIO, a loading ratio at or above it, and
+    a slope inside SLOPE_RANGE: the criterion asks no more than the paper's model does."""
+    import numpy as np
+
+    from rlcraving.validation.phenomena import dose_regulation as dr
+
+    times = [dr.paper_infusion_times(d) for d in dr.UNIT_DOSES_MG_PER_KG]
+    assert [t.size for t in times] == [44, 24, 17, 10]
+    assert [int((t < dr.LOADING_MINUTES).sum()) for t in times] == [13, 7, 5, 3]
+    for gap in (0.0, 20.0 / 60.0):
+        assert dr.MIN_LOADING_RATIO <= dr.paper_loading_ratio(loading_gap_min=gap) < dr.MIN_LOADING_RATIO + 0.15
+    doses = np.array(dr.UNIT_DOSES_MG_PER_KG)
+    slope = np.polyfit(np.log(doses), np.log([t.size for t in times]), 1)[0]
+    assert dr.SLOPE_RANGE[0] <= slope <= dr.SLOPE_RANGE[1]

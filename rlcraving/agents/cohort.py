@@ -31,7 +31,8 @@ from rlcraving.params import INDIVIDUAL_TRAITS
 from rlcraving.protocol import Calendar, as_calendar
 
 #: Keyword arguments of the environment that a cohort accepts in `env_kwargs`.
-ENV_KWARGS = ("baclofen_mg_per_day", "baclofen", "kor_knockout", "sucrose_lever", "individual_differences", "params")
+ENV_KWARGS = ("baclofen_mg_per_day", "baclofen", "kor_knockout", "sucrose_lever", "individual_differences", "params",
+              "compulsion_zone")
 #: Measures of the table, one row each per subject and session.
 MEASURES = SUMMARY_FIELDS
 #: Signals of the binned traces (per-step means; *_per_min are rates).
@@ -84,7 +85,9 @@ def run_cohort(n_subjects: int, calendar: Calendar | Sequence[Mapping[str, Any]]
         agent: registry name of the agent.
         agent_params: overrides of the agent's parameters (medians if individual_differences).
         env_kwargs: environment options: baclofen_mg_per_day, baclofen, kor_knockout,
-            sucrose_lever, individual_differences (also draws the agents' parameters), params.
+            sucrose_lever, individual_differences (also draws the agents' parameters), params,
+            compulsion_zone (default True: the agents' policy carries the compulsion zone; False
+            leaves it out).
         seed: cohort seed; subject i has the same key as in the vector environment.
         condition: label written to every row.
         trace_sessions: calendar session indices whose within-session traces to record.
@@ -168,13 +171,15 @@ class _Cohort:
                                  individual_differences=kwargs.get("individual_differences", False),
                                  baclofen_mg_per_day=kwargs.get("baclofen_mg_per_day", 0.0),
                                  baclofen=kwargs.get("baclofen"), params=kwargs.get("params"),
-                                 # the TD agents carry the operant level and the Pavlovian bias in their
-                                 # own policy (docs/agents.md), so the environment adds none
-                                 pavlovian_controller=False, operant_level=False,
+                                 # the TD agents carry the operant level, the Pavlovian bias and the
+                                 # compulsion zone in their own policy (docs/agents.md), so the
+                                 # environment adds none
+                                 pavlovian_controller=False, operant_level=False, compulsion_zone=False,
                                  first_subject=first_subject)
         batch = self.protocol.batch
         self.learner = make_agent(agent, batch, agent_params,
-                                  individual_differences=batch.options.individual_differences)
+                                  individual_differences=batch.options.individual_differences,
+                                  compulsion_zone=kwargs.get("compulsion_zone", True))
         self.everyone = np.arange(n)
         self.protocol.reset(self.everyone, int(seed), None)
         self.learner.new_subjects(self.everyone)

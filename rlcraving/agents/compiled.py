@@ -30,11 +30,14 @@ subjects. Scratch rows with one entry per subject are shared, each block writing
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from llvmlite import ir
 from numba import prange, types
 from numba.extending import intrinsic
 
+from rlcraving.organism import compulsion_drive
 from rlcraving.random import uniform_one
 from rlcraving.threads import block_end, block_start, blocks, compiled, kernel
 
@@ -235,16 +238,20 @@ def features(obs: np.ndarray, columns: np.ndarray, occupancy_column: int, centre
 
 @compiled
 def _preferences_block(values: np.ndarray, inverse_temperature: np.ndarray, other_bias: np.ndarray,
-                       pavlovian_weight: np.ndarray, incentive: np.ndarray, ones: np.ndarray, top: np.ndarray,
-                       out: np.ndarray, closed: np.ndarray, lo: np.uint64, hi: np.uint64) -> None:
-    """out = beta values + biases (other behaviour: b_other; active lever: omega u), minus each
-    subject's largest (`top`: scratch; `ones`: a row of ones); -inf for a lever the subject cannot
-    press now (`closed`, see `value_update`)."""
+                       pavlovian_weight: np.ndarray, incentive: np.ndarray, active_bias: np.ndarray,
+                       ones: np.ndarray, top: np.ndarray, out: np.ndarray, closed: np.ndarray, lo: np.uint64,
+                       hi: np.uint64) -> None:
+    """out = beta values + biases (other behaviour: b_other; active lever: omega u, and `active_bias`
+    unless it is empty), minus each subject's largest (`top`: scratch; `ones`: a row of ones); -inf
+    for a lever the subject cannot press now (`closed`, see `value_update`)."""
     n_actions = values.shape[0]
     for a in range(n_actions):
         _scaled(values[a], inverse_temperature, out[a], lo, hi)
     _add_scaled(out[_OTHER], ones, other_bias, lo, hi)
     _add_scaled(out[_ACTIVE], incentive, pavlovian_weight, lo, hi)
+    if active_bias.size > 0:
+        for i in range(lo, hi):
+            out[_ACTIVE, i] = out[_ACTIVE, i] + active_bias[i]
     if closed.size > 0:
         for a in range(1, n_actions):
             row = out[a]
@@ -265,14 +272,26 @@ def _preferences_block(values: np.ndarray, inverse_temperature: np.ndarray, othe
 
 @kernel(0, 1)
 def preferences(values: np.ndarray, inverse_temperature: np.ndarray, other_bias: np.ndarray,
-                pavlovian_weight: np.ndarray, incentive: np.ndarray, out: np.ndarray, closed: np.ndarray) -> None:
+                pavlovian_weight: np.ndarray, incentive: np.ndarray, active_bias: np.ndarray, out: np.ndarray,
+                closed: np.ndarray) -> None:
     """out = beta values + biases, minus each subject's largest, -inf where `closed` (the caller takes
     their exp)."""
     m = values.shape[1]
     ones, top = np.ones(m), np.empty(m, dtype=out.dtype)
     for block in prange(blocks(m)):
-        _preferences_block(values, inverse_temperature, other_bias, pavlovian_weight, incentive, ones, top, out,
-                           closed, block_start(block), block_end(block, m))
+        _preferences_block(values, inverse_temperature, other_bias, pavlovian_weight, incentive, active_bias, ones,
+                           top, out, closed, block_start(block), block_end(block, m))
+
+
+@kernel(0, 0)
+def compulsion_bias(L: np.ndarray, priming_occupancy: float, rate_over_operant: float, out: np.ndarray) -> None:
+    """out (float32) = the active lever's log-odds in the compulsion zone (docs/agents.md):
+    ln(1 + rate c / operant rate) with c = `organism.compulsion_drive` > 0, -inf at or above the
+    satiety level (c = -1: no press), 0 below the priming threshold."""
+    for block in prange(blocks(out.size)):
+        for i in range(block_start(block), block_end(block, out.size)):
+            drive = compulsion_drive(i, L, priming_occupancy)
+            out[i] = -np.inf if drive < 0.0 else math.log1p(rate_over_operant * drive)
 
 
 @compiled
@@ -427,8 +446,8 @@ def value_update(weights: np.ndarray, values: np.ndarray, next_values: np.ndarra
 @kernel(0, 0)
 def value_step(obs: np.ndarray, columns: np.ndarray, occupancy_column: int, centres: np.ndarray, scale: np.float32,
                incentive_column: int, inverse_temperature: np.ndarray, other_bias: np.ndarray,
-               pavlovian_weight: np.ndarray, keys: np.ndarray, counter: np.ndarray, stream: int,
-               pref: np.ndarray, next_actions: np.ndarray,
+               pavlovian_weight: np.ndarray, active_bias: np.ndarray, keys: np.ndarray, counter: np.ndarray,
+               stream: int, pref: np.ndarray, next_actions: np.ndarray,
                weights: np.ndarray, values: np.ndarray, next_values: np.ndarray, actions: np.ndarray,
                reward: np.ndarray, done: np.ndarray, gain: np.ndarray, gamma: np.ndarray, learning_rate: np.ndarray,
                phi: np.ndarray, phi_next: np.ndarray, bootstrap_chosen: bool, drug: np.ndarray,
@@ -449,8 +468,8 @@ def value_step(obs: np.ndarray, columns: np.ndarray, occupancy_column: int, cent
         _features_block(obs, columns, occupancy_column, centres, scale, phi_next, lo, hi)
         _linear_block(weights, phi_next, next_values, lo, hi)
         _shared_block(next_values, sharing, lo, hi)
-        _preferences_block(next_values, inverse_temperature, other_bias, pavlovian_weight, incentive, ones, top,
-                           pref, closed, lo, hi)
+        _preferences_block(next_values, inverse_temperature, other_bias, pavlovian_weight, incentive, active_bias,
+                           ones, top, pref, closed, lo, hi)
         _exp32_rows(pref, lo, hi)
         _choose_block(pref, keys, counter, stream, next_actions, pref, False, total, threshold, lo, hi)
         _value_update_block(weights, values, next_values, actions, next_actions, reward, done, gain, gamma,
@@ -515,8 +534,9 @@ def actor_critic_update(weights: np.ndarray, critic: np.ndarray, state_value: np
 @kernel(0, 0)
 def actor_critic_step(obs: np.ndarray, columns: np.ndarray, occupancy_column: int, centres: np.ndarray,
                       scale: np.float32, incentive_column: int, inverse_temperature: np.ndarray,
-                      other_bias: np.ndarray, pavlovian_weight: np.ndarray, keys: np.ndarray, counter: np.ndarray,
-                      stream: int, pref: np.ndarray, next_actions: np.ndarray, next_policy: np.ndarray,
+                      other_bias: np.ndarray, pavlovian_weight: np.ndarray, active_bias: np.ndarray,
+                      keys: np.ndarray, counter: np.ndarray, stream: int, pref: np.ndarray,
+                      next_actions: np.ndarray, next_policy: np.ndarray,
                       weights: np.ndarray, critic: np.ndarray, state_value: np.ndarray,
                       next_state_value: np.ndarray, policy: np.ndarray, next_values: np.ndarray,
                       actions: np.ndarray, reward: np.ndarray, done: np.ndarray, gain: np.ndarray,
@@ -538,8 +558,8 @@ def actor_critic_step(obs: np.ndarray, columns: np.ndarray, occupancy_column: in
         _features_block(obs, columns, occupancy_column, centres, scale, phi_next, lo, hi)
         _linear_block(critic_flat, phi_next, state_row, lo, hi)
         _linear_block(weights, phi_next, next_values, lo, hi)
-        _preferences_block(next_values, inverse_temperature, other_bias, pavlovian_weight, incentive, ones, top,
-                           pref, closed, lo, hi)
+        _preferences_block(next_values, inverse_temperature, other_bias, pavlovian_weight, incentive, active_bias,
+                           ones, top, pref, closed, lo, hi)
         _exp32_rows(pref, lo, hi)
         _choose_block(pref, keys, counter, stream, next_actions, next_policy, True, total, threshold, lo, hi)
         _actor_critic_block(weights, critic, state_value, next_state_value, policy, next_values, actions, reward,

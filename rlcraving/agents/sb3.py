@@ -459,8 +459,9 @@ def run_sb3_cohort(n_subjects: int, calendar: Calendar | Sequence[Mapping[str, A
         algo: "PPO", "A2C", "DQN" or "RecurrentPPO".
         algo_kwargs: overrides of `DEFAULT_ALGO_KWARGS[algo]` (SB3 keyword arguments).
         env_kwargs: environment options (`SB3_ENV_KWARGS`): baclofen_mg_per_day, baclofen,
-            kor_knockout, sucrose_lever, individual_differences, params, pavlovian_controller and
-            operant_level (the environment's own presses, on by default; docs/model.md 3.2).
+            kor_knockout, sucrose_lever, individual_differences, params, pavlovian_controller,
+            operant_level and compulsion_zone (the environment's own presses; the first two on by
+            default; docs/model.md 3.2).
         seed: seeds the subjects (subject i is subject i of any batch with this seed) and the agent.
         condition: label written to every row.
         progress_bar: SB3's progress bar over environment steps.

@@ -53,7 +53,7 @@ import numpy as np
 from rlcraving import random as rnd
 from rlcraving.agents import compiled
 from rlcraving.agents.features import features_of, linear
-from rlcraving.chamber import ACTIVE, INACTIVE, SUCROSE
+from rlcraving.chamber import ACTIVE, INACTIVE, SUCROSE, priming_occupancy
 from rlcraving.checks import check_bool, check_keys, check_number, check_per_subject
 from rlcraving.core import OBSERVATION_NAMES, SubjectBatch
 from rlcraving.organism import Organism
@@ -146,11 +146,15 @@ class TDAgent:
     PARAMETERS: ClassVar[dict[str, AgentParameter]] = _VALUE
 
     def __init__(self, batch: SubjectBatch | Organism, params: Mapping[str, float] | None = None, *,
-                 individual_differences: bool = False):
+                 individual_differences: bool = False, compulsion_zone: bool = False):
         if not isinstance(batch, Organism):
             raise TypeError(f"batch={batch!r} must be a SubjectBatch (or another world's batch of organisms)")
         self.batch = batch
         self.individual_differences = check_bool("individual_differences", individual_differences)
+        #: the compulsion zone in the policy (Norman & Tsibulsky 2006): the chamber's drug lever only
+        self.compulsion_zone = check_bool("compulsion_zone", compulsion_zone)
+        if self.compulsion_zone and not isinstance(batch, SubjectBatch):
+            raise ValueError(f"compulsion_zone=True needs a chamber's SubjectBatch (its drug lever); got {batch!r}")
         self.settings = self._check_params({} if params is None else params)
         self.features = features_of(batch)
         n, n_actions, n_features = batch.n, batch.n_actions, len(self.features)
@@ -164,6 +168,7 @@ class TDAgent:
         self._phi_next = np.zeros((n_features, n), dtype=WEIGHT_DTYPE)
         self._pref = np.zeros((n_actions, n), dtype=WEIGHT_DTYPE)                 # scratch: action preferences
         self._drive = np.zeros(n)                             # homeostatic drive d(H_t)
+        self._active_bias = np.zeros(n if self.compulsion_zone else 0, dtype=WEIGHT_DTYPE)   # compulsion bias
         self._param: dict[str, np.ndarray | float] = {k: float(v) for k, v in self.settings.items()}
         if self.individual_differences:
             for name, spec in self.PARAMETERS.items():
@@ -291,7 +296,9 @@ class TDAgent:
         """
         beta, other_bias, omega = self._choice_operands(idx)
         pref = self._pref if idx is _ALL else np.empty(values.shape, dtype=np.result_type(values, beta))
-        compiled.preferences(values, beta, other_bias, omega, incentive, pref, closed)
+        bias = self._compulsion_bias()
+        compiled.preferences(values, beta, other_bias, omega, incentive,
+                             bias if idx is _ALL or bias.size == 0 else bias[idx], pref, closed)
         np.exp(pref, out=pref)
         chosen = np.empty(values.shape[1], dtype=np.int64)
         compiled.choose(pref, self.batch.keys[idx], self.batch.counter[idx], _STREAM_CHOICE, chosen,
@@ -311,6 +318,17 @@ class TDAgent:
         if self.n_actions > SUCROSE:
             closed |= (obs[:, _SUCROSE_PRESENT] < 1.0).astype(np.uint8) << SUCROSE
         return np.where(discrete[idx], closed, 0).astype(np.uint8)
+
+    def _compulsion_bias(self) -> np.ndarray:
+        """The active lever's bias of the compulsion zone now, one per subject (float32), or an empty
+        array when the policy carries no zone: ln(1 + compulsion rate x c / operant level) between the
+        priming and satiety thresholds, -inf (no press) at or above satiety (`compiled.compulsion_bias`)."""
+        if self.compulsion_zone:
+            p = self.batch.params
+            compiled.compulsion_bias(self.batch._levels, priming_occupancy(p),
+                                     p.compulsion_rate_per_h / float(self._param["operant_presses_per_h"]),
+                                     self._active_bias)
+        return self._active_bias
 
     def _choice_operands(self, idx: np.ndarray | slice = _ALL) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """beta, b_other and omega of subjects `idx` as the compiled choice takes them."""
@@ -342,7 +360,8 @@ class TDAgent:
         action's value); w_a += alpha s phi(s_t) for the action taken, and Q(s_{t+1}, a_t) kept in
         step with it (compiled: `compiled.value_step`)."""
         compiled.value_step(obs, *self.features.compiled_arguments(), self.features.incentive_column,
-                            *self._choice_all, self.batch.keys, self.batch.counter, _STREAM_CHOICE,
+                            *self._choice_all, self._compulsion_bias(), self.batch.keys, self.batch.counter,
+                            _STREAM_CHOICE,
                             self._pref, next_actions, self.weights, self.values, self._next, self.actions, reward,
                             done, self.batch.dopamine_gain, self._gamma, self._rates_all[0], self._phi,
                             self._phi_next, self.bootstrap_chosen, self._drug_term(), *self._baseline(),
@@ -425,8 +444,9 @@ class ActorCritic(TDAgent):
     }
 
     def __init__(self, batch: SubjectBatch, params: Mapping[str, float] | None = None, *,
-                 individual_differences: bool = False):
-        super().__init__(batch, params, individual_differences=individual_differences)
+                 individual_differences: bool = False, compulsion_zone: bool = False):
+        super().__init__(batch, params, individual_differences=individual_differences,
+                         compulsion_zone=compulsion_zone)
         self.critic = np.zeros((len(self.features), self.n), dtype=WEIGHT_DTYPE)   # v[f, i]
         self.state_value = np.zeros(self.n, dtype=WEIGHT_DTYPE)                     # V(s_t)
         self.policy = np.zeros((self.n_actions, self.n), dtype=WEIGHT_DTYPE)         # pi(. | s_t)
@@ -455,7 +475,8 @@ class ActorCritic(TDAgent):
         """phi(s'), V(s') and H(s', .), a' and pi(. | s'), then the critic's error and both updates
         (compiled: `compiled.actor_critic_step`)."""
         compiled.actor_critic_step(obs, *self.features.compiled_arguments(), self.features.incentive_column,
-                                   *self._choice_all, self.batch.keys, self.batch.counter, _STREAM_CHOICE,
+                                   *self._choice_all, self._compulsion_bias(), self.batch.keys, self.batch.counter,
+                                   _STREAM_CHOICE,
                                    self._pref, next_actions, self._next_policy, self.weights, self.critic,
                                    self.state_value, self._next_state_value, self.policy, self._next, self.actions,
                                    reward, done, self.batch.dopamine_gain, self._gamma, *self._rates_all, self._phi,
@@ -520,8 +541,9 @@ class Dezfouli(Redish):
     }
 
     def __init__(self, batch: SubjectBatch, params: Mapping[str, float] | None = None, *,
-                 individual_differences: bool = False):
-        super().__init__(batch, params, individual_differences=individual_differences)
+                 individual_differences: bool = False, compulsion_zone: bool = False):
+        super().__init__(batch, params, individual_differences=individual_differences,
+                         compulsion_zone=compulsion_zone)
         self.average_reward = np.zeros(self.n)   # rbar, reward / step; carried across sessions
         self._baseline_rate = -math.expm1(-self.dt_s / (60.0 * self.settings["baseline_time_min"]))
 
@@ -546,13 +568,15 @@ AGENTS: dict[str, type[TDAgent]] = {cls.name: cls for cls in (QLearning, SARSA, 
 
 
 def make_agent(name: str, batch: SubjectBatch, params: Mapping[str, float] | None = None, *,
-               individual_differences: bool = False) -> TDAgent:
-    """An agent of registry name `name` driving `batch` (see `AGENTS`)."""
+               individual_differences: bool = False, compulsion_zone: bool = False) -> TDAgent:
+    """An agent of registry name `name` driving `batch` (see `AGENTS`); `compulsion_zone`: its policy
+    carries the compulsion zone (docs/agents.md)."""
     if not isinstance(name, str):
         raise TypeError(f"agent={name!r} has type {type(name).__name__}; one of {sorted(AGENTS)} is required")
     if name not in AGENTS:
         raise ValueError(f"agent={name!r} is not known; choose one of {sorted(AGENTS)}")
-    return AGENTS[name](batch, params, individual_differences=individual_differences)
+    return AGENTS[name](batch, params, individual_differences=individual_differences,
+                        compulsion_zone=compulsion_zone)
 
 
 def describe_parameters(name: str) -> dict[str, dict[str, Any]]:

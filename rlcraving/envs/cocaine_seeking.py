@@ -77,7 +77,7 @@ class Protocol:
 
     def __init__(self, n: int, *, calendar: Any, sucrose_lever: Any, kor_knockout: Any,
                  individual_differences: Any, baclofen_mg_per_day: Any, baclofen: Any, params: Any,
-                 pavlovian_controller: Any = True, operant_level: Any = True,
+                 pavlovian_controller: Any = True, operant_level: Any = True, compulsion_zone: Any = False,
                  first_subject: int = 0):
         check_number("num_envs", n, lo=1, hi=10_000_000, integer=True)
         #: Number of the first subject: subject i here is subject first_subject + i of the seed's cohort.
@@ -94,7 +94,8 @@ class Protocol:
                                  individual_differences=check_bool("individual_differences",
                                                                    individual_differences),
                                  pavlovian_controller=check_bool("pavlovian_controller", pavlovian_controller),
-                                 operant_level=check_bool("operant_level", operant_level))
+                                 operant_level=check_bool("operant_level", operant_level),
+                                 compulsion_zone=check_bool("compulsion_zone", compulsion_zone))
         for s in self.calendar.sessions:
             _check_sucrose("calendar", s, options.sucrose_lever)
         self.batch = SubjectBatch(int(n), params, options)
@@ -243,6 +244,10 @@ class CocaineSeekingEnv(_Chamber, SingleView):
             chose (Dayan, Niv, Seymour & Daw 2006); False leaves behaviour to the agent alone.
         operant_level: a few exploratory presses an hour on each lever whatever the agent chose;
             False leaves behaviour to the agent alone. `info["action_taken"]` is the action performed.
+        compulsion_zone: while the cocaine level lies between the priming and satiety thresholds,
+            wanting draws presses on the drug lever at a high rate (Norman & Tsibulsky 2006;
+            docs/model.md 3.2). Off by default: on, A2C with SB3's defaults let the environment take
+            the drug for it (2.3 own active presses an hour after session 1, against 5.4 off).
         params: `ModelParams`, or a dict of parameter overrides (e.g. ``{"dt_s": 2.0}``).
         render_mode: "ansi" or "rgb_array".
     """
@@ -251,7 +256,7 @@ class CocaineSeekingEnv(_Chamber, SingleView):
                  sucrose_lever: bool = False, kor_knockout: bool = False, baclofen_mg_per_day: float = 0.0,
                  baclofen: Regimen | None = None, individual_differences: bool = False,
                  params: ModelParams | Mapping[str, float] | None = None, render_mode: str | None = None,
-                 pavlovian_controller: bool = True, operant_level: bool = True):
+                 pavlovian_controller: bool = True, operant_level: bool = True, compulsion_zone: bool = False):
         self._protocol = _protocol(1, locals())
         self._bind(self._protocol, _meanings(self._protocol), list(OBSERVATION_NAMES), render_mode)
 
@@ -274,7 +279,7 @@ class CocaineSeekingEnv(_Chamber, SingleView):
 def _protocol(n: int, kwargs: Mapping[str, Any]) -> Protocol:
     """The world of an environment made with `kwargs` (its `__init__`'s locals)."""
     names = ("calendar", "sucrose_lever", "kor_knockout", "individual_differences", "baclofen_mg_per_day",
-             "baclofen", "params", "pavlovian_controller", "operant_level")
+             "baclofen", "params", "pavlovian_controller", "operant_level", "compulsion_zone")
     return Protocol(n, **{k: kwargs[k] for k in names})
 
 
@@ -306,7 +311,7 @@ class CocaineSeekingVectorEnv(_Chamber, VectorView):
                  sucrose_lever: bool = False, kor_knockout: bool = False, baclofen_mg_per_day: float = 0.0,
                  baclofen: Regimen | None = None, individual_differences: bool = False,
                  params: ModelParams | Mapping[str, float] | None = None, render_mode: str | None = None,
-                 pavlovian_controller: bool = True, operant_level: bool = True):
+                 pavlovian_controller: bool = True, operant_level: bool = True, compulsion_zone: bool = False):
         self._protocol = _protocol(num_envs, locals())
         self._bind(self._protocol, _meanings(self._protocol), list(OBSERVATION_NAMES), render_mode)
 

@@ -55,4 +55,4 @@ UNIT = register(Phenomenon(
     criterion=f"direction: LgA breakpoint KO minus WT < 0 (95% CI); size: LgA change in "
               f"[{100 * LGA_CHANGE_RANGE[0]:.0f}%, {100 * LGA_CHANGE_RANGE[1]:.0f}%] and ShA change within "
               f"+-{100 * MAX_SHA_CHANGE:.0f}%",
-    protocol=protocol))
+    protocol=protocol, calibrated_on=("compulsion_rate_per_h",)))
