@@ -679,11 +679,14 @@ Profiled with pyinstrument and cProfile on the core at N = 1 and N = 4096 with r
   hour), and, in an intranasal world with empty depots, whether anyone
   used, which every block must know before any depot is absorbed (two passes then). Helpers called per
   person take scalars: one with array arguments paid reference counting on every call (half of the
-  observation's time). Measured interleaved with main (`bench.vector_layer_overhead`, N = 4,096, 3
-  alternating runs, load ~5, medians): vector env 2.2 -> 4.7 M subject-steps/s, its core 2.3 -> 5.6
-  (CartPole's vector env 12.3 M in the same runs). The organism's `live_step` is now over 40% of the
-  hour's time and its Rescorla-Wagner trials (`organism.drug_trial`, one call per use or cue met) a
-  fifth; the layer (info, action check, the weekly reset) costs the same ~50 us, now 18% of the faster core.
+  observation's time). Measured interleaved with the commit before (`bench.vector_layer_overhead`, N = 4,096,
+  3 alternating runs, load ~2-3, medians): vector env 4.4 -> 10.0 M subject-steps/s (0.18x -> 0.41x
+  CartPole's vector env, 24.4 M in the same runs), its core 4.7 -> 12.0. Of the hour's ~330 us the
+  organism's `live_step` takes ~120 and its Rescorla-Wagner trials (`organism.drug_trial`, one call
+  per use or cue met, ~600 an hour at random actions) ~60; the day's end and the clinic visits in
+  numpy ~20 on average. The layer (info, the action check, the weekly reset, whose refresh of the
+  organism's cached strengths is 3 ms) costs the same ~55 us as before, now 19% of the faster core
+  (target 15%).
 - Per-subject state lives in matrices with one row per subject (named columns are views). In
   the transposed layout, rows of 4096 values lie 32 KiB apart and a subject's ~40 values
   competed for the same cache sets.
