@@ -8,8 +8,9 @@ their combination. A subject therefore sees the same numbers alone (N = 1) or as
 from __future__ import annotations
 
 import numpy as np
+from numba import prange
 
-from rlcraving.threads import compiled
+from rlcraving.threads import compiled, kernel
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -36,10 +37,12 @@ def subject_keys(seed: int, index: np.ndarray) -> np.ndarray:
 
 
 def uniform(keys: np.ndarray, counter: np.ndarray | int, stream: int) -> np.ndarray:
-    """Uniform [0, 1) draws, one per key, for the given counter and stream number."""
-    with np.errstate(over="ignore"):
-        x = keys + (np.asarray(counter, dtype=np.uint64) * _GOLDEN) + np.uint64(stream) * _M2
-        return (mix64(x) >> np.uint64(11)).astype(np.float64) * _TO_UNIT
+    """Uniform [0, 1) draws, one per key, for the given counter and stream number (a compiled loop,
+    `uniform_one` for each key)."""
+    keys, counters = np.broadcast_arrays(np.asarray(keys, dtype=np.uint64), np.asarray(counter, dtype=np.uint64))
+    out = np.empty(keys.shape)
+    _uniform_into(keys.ravel(), counters.ravel(), stream, out.reshape(-1))
+    return out
 
 
 def normal(keys: np.ndarray, stream: int) -> np.ndarray:
@@ -52,10 +55,23 @@ def normal(keys: np.ndarray, stream: int) -> np.ndarray:
 @compiled
 def uniform_one(key: np.uint64, counter: np.int64, stream: np.int64) -> float:
     """`uniform` for one key, callable from compiled code (the same number, bit for bit)."""
-    x = key + np.uint64(counter) * _GOLDEN + np.uint64(stream) * _M2
+    return _unit(key + np.uint64(counter) * _GOLDEN + np.uint64(stream) * _M2)
+
+
+@compiled
+def _unit(x: np.uint64) -> float:
+    """The uniform [0, 1) number of a combined key: the top 53 bits of its SplitMix64 finaliser."""
     x ^= x >> np.uint64(30)
     x *= _M1
     x ^= x >> np.uint64(27)
     x *= _M2
     x ^= x >> np.uint64(31)
     return np.float64(x >> np.uint64(11)) * _TO_UNIT
+
+
+@kernel()
+def _uniform_into(keys: np.ndarray, counters: np.ndarray, stream: int, out: np.ndarray) -> None:
+    """out[i] = the draw of keys[i] at counters[i] (uint64 arrays) on `stream`."""
+    stream_term = np.uint64(stream) * _M2
+    for i in prange(keys.size):
+        out[i] = _unit(keys[i] + counters[i] * _GOLDEN + stream_term)

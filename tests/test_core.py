@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from rlcraving import pavlovian as pav
+from rlcraving import random as rnd
 from rlcraving.core import (
     ACTIVE,
     INACTIVE,
@@ -558,3 +559,17 @@ def test_the_compulsion_zone_adds_presses_between_the_priming_and_satiety_thresh
         batch.step(np.full(n, OTHER))
         assert np.mean(batch.actions_taken == ACTIVE) == pytest.approx(share, abs=0.03), level
         assert np.all(batch.actions_taken != INACTIVE)
+
+
+def test_uniform_draws_are_the_splitmix64_of_key_counter_and_stream() -> None:
+    """`random.uniform` (a compiled loop) gives the numbers of its definition written in numpy: the top 53
+    bits of mix64(key + counter * golden + stream * M2), for scalar and per-key counters."""
+    keys = subject_keys(3, np.arange(5000))
+    counters = np.random.default_rng(0).integers(0, 10**9, keys.size)
+    for counter in (0, 41, counters):
+        for stream in (0, 101, 307):
+            with np.errstate(over="ignore"):
+                x = keys + np.asarray(counter, dtype=np.uint64) * rnd._GOLDEN + np.uint64(stream) * rnd._M2
+            expected = (rnd.mix64(x) >> np.uint64(11)).astype(np.float64) * rnd._TO_UNIT
+            assert np.array_equal(rnd.uniform(keys, counter, stream), expected)
+            assert rnd.uniform_one(keys[7], np.int64(np.broadcast_to(counter, keys.shape)[7]), stream) == expected[7]
