@@ -705,6 +705,42 @@ Profiled with pyinstrument and cProfile on the core at N = 1 and N = 4096 with r
   step and by `pavlovian.learn` alike. The compiled step reproduces the numpy one bit for bit
   except for the order in which a trial's prediction is summed (differences of 1e-16).
 
+A step at N = 4,096 was profiled again phase by phase (2026-12-03: each compiled phase timed alone on
+the state of a running vector env, 15 interleaved repeats of 20 calls, thread CPU time, medians; load
+~4): the organism's signals (`organism.express_signals`) 72 us, ~20 of them the C library's exp of
+the extinction retrieval, one call a subject; the observation 25, the reward 24, the levels 14, the
+presses the environment adds 14, the clocks 11; the schedule ~17 alone (quiet machine) but 76-80
+inside a step (load ~5), where its rows are read after the previous phases have swept every subject's
+state (running it inside the blocked pass, below, won back a part of that).
+Three changes, each with the same numbers bit for bit (fingerprints of TD cohorts at N = 5 and 4,096,
+of vector envs with and without sucrose and baclofen and of Outpatient-v0; golden and thread tests):
+
+- numpy's error model for every compiled function of a step (`threads.compiled`): each division
+  was preceded by a test for a zero divisor, a branch that also kept every loop with a division off
+  the vector units; a division by zero now gives inf or nan, and no divisor of a valid step is zero.
+- The retrieval's exponentials of a block of subjects are taken together on vectors
+  (`libm.exp_into`): `rlcraving.libm` writes out glibc's own exp (its FMA build's operations, its
+  table computed from 2^(k/128), the library itself for the rare arguments off its main path), the same
+  double for every argument (80 M random and edge-case arguments checked; tests/test_libm.py). 4,096
+  exponentials cost ~7 us instead of ~20, and `express_signals` went from 72 to 49 us.
+- A step without shocks, pellets, discrete trials or an i.p. depot, most steps of most protocols,
+  runs the schedule inside the blocked pass (`core._schedule_and_advance`: `chamber.schedule_block`,
+  then `core._advance_block`, on each block of 512 subjects), so each block's rows are read once a step.
+
+Together (interleaved with the version before, 3 alternating runs, thread CPU us per step at N = 4,096,
+min of 5; load ~4): vector env 328-331 -> 271-283, bare core 263-270 -> 217-228, TD cohort 385-390 ->
+331-344. `random.uniform`, the draws numpy code takes (punishment, sedation, the person's clinic and
+doses), is a compiled loop of `uniform_one`'s draw: 24 -> 7 us for 4,096 draws. Tried and dropped: LLVM
+does not vectorise the per-subject loops themselves; its remarks report memory operations it cannot
+prove independent (a subject's columns of `_levels` and the other matrices lie a run-time row length
+apart), and neither guards on the shapes, nor flat indexing with constant strides, nor a column-major
+layout (slower: its columns, N values apart, compete for cache sets) changed that. Folding the added
+presses into the same pass measured no gain. Against gymnasium's vectorised CartPole in the same process
+(thread CPU per step at N = 4,096, 3 alternating runs, load ~4): the vector env was 0.47-0.51x its speed
+and is 0.54-0.58x (target 1.0x, not met); the TD cohort takes 345-367 us a step, 11.2-11.9 M
+subject-steps per CPU-second (target 15 M, not met). What is left of the core's step is scalar
+arithmetic per subject (~55 ns at N = 4,096), spread over every phase.
+
 The first step of a fresh install compiles the core (about 2 s, cached under `__pycache__`);
 later processes load it in well under a second.
 
