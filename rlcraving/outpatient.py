@@ -498,22 +498,20 @@ class Outpatient:
         self.uses_since_visit[visit] = 0.0
 
     def _end_of_day(self, midnight: np.ndarray) -> None:
-        """Adverse events are counted; attending people drop out with the day's hazard (treatment stops)."""
+        """Adverse events are counted; attending people drop out with the day's hazard (treatment stops).
+        The bookkeeping is compiled (`_count_adverse`, `_drop_out`); the hazard's power and exponential
+        are numpy's."""
         w = self.world
-        events = self.adverse_today & midnight[:, None]
-        self.adverse_counts += events
-        any_event = events.any(axis=1)
+        any_event = np.empty(self.n, dtype=bool)
+        _count_adverse(midnight, self.adverse_today, self.adverse_counts, any_event)
         hazard = w.dropout_per_day * w.dropout_use_factor ** self.uses_today * np.where(any_event,
                                                                                         w.dropout_adverse_factor, 1.0)
-        day = np.floor(self.now_h() / 24.0).astype(np.int64)
-        leaving = midnight & self.attending & (rnd.uniform(self.keys, day, _S_DROPOUT) < 1.0 - np.exp(-hazard))
-        if leaving.any():
-            self.attending[leaving] = False
+        leaving = np.empty(self.n, dtype=bool)
+        if _drop_out(midnight, self.attending, self.keys, self.session_start_h, self._clocks, np.exp(-hazard),
+                     self.adverse_today, self.uses_today, self._world_coefficients, leaving):
             rows = np.flatnonzero(leaving & (self.regimen_index > 0))
             if rows.size:
                 self.assign_regimen(rows, Placebo(), self.now_h()[rows])
-        self.adverse_today[midnight] = False
-        self.uses_today[midnight] = 0.0
 
     def end_weeks(self, idx: np.ndarray) -> None:
         """Book-keeping when weeks at `idx` end (called by the environments at episode end)."""
@@ -797,3 +795,38 @@ def observe_people(obs: np.ndarray, cue_left: np.ndarray, at_hand: np.ndarray, s
     for block in prange(blocks(n)):
         _observe(block_start(block), block_end(block, n), obs, cue_left, at_hand, session_start_h, clocks, n_steps,
                  attending, effects, drinking, any_drinking, L, W)
+
+
+@kernel()
+def _count_adverse(midnight: np.ndarray, adverse_today: np.ndarray, adverse_counts: np.ndarray,
+                   any_event: np.ndarray) -> None:
+    """At midnight (per person): the day's adverse events counted, and whether there was any."""
+    for i in prange(midnight.shape[0]):
+        anything = False
+        for k in range(adverse_today.shape[1]):
+            event = midnight[i] and adverse_today[i, k]
+            adverse_counts[i, k] += 1.0 if event else 0.0
+            anything |= event
+        any_event[i] = anything
+
+
+@kernel()
+def _drop_out(midnight: np.ndarray, attending: np.ndarray, keys: np.ndarray, session_start_h: np.ndarray,
+              clocks: np.ndarray, survival: np.ndarray, adverse_today: np.ndarray, uses_today: np.ndarray,
+              W: np.ndarray, leaving: np.ndarray) -> bool:
+    """At midnight (per person): an attending person leaves with probability 1 - `survival` (the
+    day's), the day's adverse events and uses are cleared. Returns whether anyone left."""
+    n_leaving = 0
+    for i in prange(midnight.shape[0]):
+        leaving[i] = False
+        if not midnight[i]:
+            continue
+        day = math.floor((session_start_h[i] + clocks[i, 0] * W[_DT_H]) / 24.0)
+        if attending[i] and rnd.uniform_one(keys[i], day, _S_DROPOUT) < 1.0 - survival[i]:
+            leaving[i] = True
+            attending[i] = False
+            n_leaving += 1
+        for k in range(adverse_today.shape[1]):
+            adverse_today[i, k] = False
+        uses_today[i] = 0.0
+    return n_leaving > 0
