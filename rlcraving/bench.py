@@ -685,9 +685,9 @@ Profiled with pyinstrument and cProfile on the core at N = 1 and N = 4096 with r
   organism's `live_step` takes ~120 and its Rescorla-Wagner trials (`organism.drug_trial`, one call
   per use or cue met, ~600 an hour at random actions) ~60; the day's end and the clinic visits in
   numpy ~20 on average (~11 with the day's end compiled, `_count_adverse` and `_drop_out`, its
-  hazard's power and exponential still numpy's). The layer (info, the action check, the weekly reset, whose refresh of the
-  organism's cached strengths is 3 ms) costs the same ~55 us as before, now 19% of the faster core
-  (target 15%).
+  hazard's power and exponential still numpy's). The layer (info, the action check, the weekly
+  reset, whose refresh of the organism's cached strengths is 3 ms) costs the same ~55 us as
+  before, now 19% of the faster core (target 15%).
 - Per-subject state lives in matrices with one row per subject (named columns are views). In
   the transposed layout, rows of 4096 values lie 32 KiB apart and a subject's ~40 values
   competed for the same cache sets.

@@ -63,6 +63,9 @@ DRUG_SLOTS = (pav.DRUG_CUE, None, pav.DRUG_STATE, pav.DRUG_LEVER)   # None: the 
 
 _NULL_EFFECT = np.array([0.0, 1.0, 1.0, 0.0, 0.0])  # no baclofen: concentration 0, gains 1
 STREAM_SEDATION = 101  # above the trait streams of random.normal
+#: A subject's i.p. depot below this (mg/kg) is empty: its rest is dropped, subject by subject, so what a
+#: subject absorbs never depends on the other subjects of the batch (docs/model.md 13).
+EMPTY_DEPOT_MG_PER_KG = 1e-12
 
 
 class Organism:
@@ -247,7 +250,7 @@ class Organism:
 
     def _begin_episode(self, idx: np.ndarray) -> None:
         """Signals at the start of an episode, from the state the world has just set."""
-        self._any_ip = bool(self.ip_depot.max() > 1e-12)
+        self._any_ip = bool(self.ip_depot.max() > 0.0)
         self.satiety_occupancy[idx] = satiety_occupancy(self.allostasis[idx] * self.allostatic_expression[idx],
                                                         self._coefficients)
         self.held_action[idx] = OTHER
@@ -387,7 +390,8 @@ class Organism:
             return dose
         transfer = self.ip_depot * (1.0 - self._decay_ip)
         self.ip_depot -= transfer
-        self._any_ip = bool(self.ip_depot.max() > 1e-12)
+        self.ip_depot[self.ip_depot <= EMPTY_DEPOT_MG_PER_KG] = 0.0
+        self._any_ip = bool(self.ip_depot.max() > 0.0)
         return dose + transfer
 
     # ------------------------------------------------------------------ stress and learning

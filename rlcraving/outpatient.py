@@ -41,6 +41,7 @@ from rlcraving.organism import (
     _OCCUPANCY,
     _RETRIEVAL_KOR,
     _UNIT_DOSE,
+    EMPTY_DEPOT_MG_PER_KG,
     OTHER,
     STREAM_SEDATION,
     Organism,
@@ -384,8 +385,9 @@ class Outpatient:
     def baclofen_effects(self) -> np.ndarray:
         """This hour's baclofen effects per person, shape (5, n) (`EFFECT_COLUMNS`), alcohol's sedation included."""
         effects = self._effects.T.copy()
-        if self.drinking.any():
-            effects[3] = 1.0 - (1.0 - effects[3]) * np.where(self.drinking, 1.0 - self.world.alcohol_sedation, 1.0)
+        if self.drinking.any():   # each person's own: 1 - (1 - s) x sober only while drinking
+            effects[3] = np.where(self.drinking, 1.0 - (1.0 - effects[3]) * (1.0 - self.world.alcohol_sedation),
+                                  effects[3])
         return np.ascontiguousarray(effects)
 
     # ------------------------------------------------------------------ an hour
@@ -420,14 +422,14 @@ class Outpatient:
               self.total_infusions, self.last_drug_h, self.benzoylecgonine, self.ip_depot, self.adverse_today,
               self._levels, self._constants, self._excitation, self._inhibition, self._elsewhere,
               self._inhibition_old, self._coefficients, self._components, self._world_coefficients,
-              bac, bool(self.drinking.any()), bool(self.drinker.any()), self.options.route == "smoked",
+              bac, bool(self.drinker.any()), self.options.route == "smoked",
               self._any_ip, split, not bac, conc, gain, natural_gain, withdrawal, self._performed, self._used,
               self._dose, self._kor_drive, self._nobody, self._zeros, reward, obs, truncated, counts, ip_max)
         totals = counts.sum(axis=0)
         if totals[_TRIALS]:
             self._stale = True
         if self._any_ip or (split and totals[_USES]):
-            self._any_ip = bool(ip_max.max() > 1e-12)
+            self._any_ip = bool(ip_max.max() > 0.0)
         fresh = not bac   # the observation written by the kernel still holds
         if bac:
             self._advance_baclofen_hour()
@@ -438,8 +440,6 @@ class Outpatient:
             if totals[_MIDNIGHT]:
                 self._end_of_day(hour_next == 0.0)
                 fresh = False   # dropouts leave the clinic
-        if totals[_DRINKING]:
-            fresh = False   # the kernel observed the sedation of a world where nobody drinks
         if not fresh:
             obs = self.observe()
         return obs, reward, np.zeros(n, dtype=bool), truncated
@@ -521,7 +521,7 @@ class Outpatient:
         """Observation matrix (n, len(OBSERVATION_NAMES)), float32 in [0, 1] (a new array)."""
         obs = np.empty((self.n, len(OBSERVATION_NAMES)), dtype=np.float32)
         observe_people(obs, self.cue_left, self.at_hand, self.session_start_h, self._clocks, self.n_steps,
-                       self.attending, self._effects, self.drinking, bool(self.drinking.any()), self._levels,
+                       self.attending, self._effects, self.drinking, self._levels,
                        self._world_coefficients)
         return obs
 
@@ -551,13 +551,11 @@ def _transitions(params: ModelParams, renal_function: np.ndarray, dt_h: float) -
 # order, so that the numbers are the same bit for bit (tests/test_golden.py).
 
 @compiled
-def _sedation(baclofen: float, drinking: bool, any_drinking: bool, sober: float) -> float:
-    """A person's chance that an action fails now: baclofen's, and alcohol's with it (`baclofen_effects`;
-    where anyone drinks, numpy's 1 - (1 - s) x 1 for those who do not). Scalars only: array arguments
-    would cost reference counting on every call."""
-    if any_drinking:
-        return 1.0 - (1.0 - baclofen) * (sober if drinking else 1.0)
-    return baclofen
+def _sedation(baclofen: float, drinking: bool, sober: float) -> float:
+    """A person's chance that an action fails now: baclofen's, and alcohol's with it while the person
+    drinks (`baclofen_effects`): 1 - (1 - s) x sober. Each person's own, whoever else drinks. Scalars
+    only: array arguments would cost reference counting on every call."""
+    return 1.0 - (1.0 - baclofen) * sober if drinking else baclofen
 
 
 @compiled
@@ -576,7 +574,7 @@ def _world_hour(lo: int, hi: int, actions: np.ndarray, keys: np.ndarray, clocks:
                 uses_since_visit: np.ndarray, total_infusions: np.ndarray, last_drug_h: np.ndarray,
                 benzoylecgonine: np.ndarray, ip_depot: np.ndarray, L: np.ndarray, S: np.ndarray,
                 excitation: np.ndarray, inhibition: np.ndarray, elsewhere: np.ndarray, inhibition_old: np.ndarray,
-                C: np.ndarray, W: np.ndarray, bac_active: bool, any_drinking: bool, smoked: bool, conc: np.ndarray,
+                C: np.ndarray, W: np.ndarray, bac_active: bool, smoked: bool, conc: np.ndarray,
                 gain: np.ndarray, natural_gain: np.ndarray, withdrawal: np.ndarray, performed: np.ndarray,
                 used: np.ndarray, dose: np.ndarray, kor_drive: np.ndarray, counts: np.ndarray) -> None:
     """Steps 1-4 of the hour for people lo..hi-1: cues, stressors, baclofen's effects and sedation,
@@ -607,7 +605,7 @@ def _world_hour(lo: int, hi: int, actions: np.ndarray, keys: np.ndarray, clocks:
             held = held_action[i]
             if held != OTHER or a != OTHER:
                 go = rnd.uniform_one(key, counter, STREAM_SEDATION) >= _sedation(effects[i, 3], drinking[i],
-                                                                                  any_drinking, W[_SOBER])
+                                                                                  W[_SOBER])
                 if held != OTHER:
                     a = held if go else OTHER
                     if go:
@@ -654,7 +652,7 @@ def _body_hour(lo: int, hi: int, actions: np.ndarray, keys: np.ndarray, clocks: 
                benzoylecgonine: np.ndarray, ip_depot: np.ndarray, adverse_today: np.ndarray, L: np.ndarray,
                S: np.ndarray, excitation: np.ndarray, inhibition: np.ndarray, elsewhere: np.ndarray,
                inhibition_old: np.ndarray, C: np.ndarray, components: np.ndarray, W: np.ndarray,
-               any_drinking: bool, any_drinker: bool, absorb: bool, observe_now: bool, gain: np.ndarray,
+               any_drinker: bool, absorb: bool, observe_now: bool, gain: np.ndarray,
                natural_gain: np.ndarray, withdrawal: np.ndarray, performed: np.ndarray, used: np.ndarray,
                dose: np.ndarray, kor_drive: np.ndarray, nobody: np.ndarray, zeros: np.ndarray, reward: np.ndarray,
                obs: np.ndarray, truncated: np.ndarray, counts: np.ndarray, ip_max: np.ndarray, block: int) -> None:
@@ -667,6 +665,8 @@ def _body_hour(lo: int, hi: int, actions: np.ndarray, keys: np.ndarray, clocks: 
         for i in range(lo, hi):
             transfer = ip_depot[i] * W[_ABSORBED]
             ip_depot[i] -= transfer
+            if ip_depot[i] <= EMPTY_DEPOT_MG_PER_KG:   # each person's own rule, whoever else has a depot
+                ip_depot[i] = 0.0
             dose[i] = dose[i] + transfer
             top = max(top, ip_depot[i])
         ip_max[block] = top
@@ -684,7 +684,7 @@ def _body_hour(lo: int, hi: int, actions: np.ndarray, keys: np.ndarray, clocks: 
             clock, hour = now, now % 24.0
             awake = hour >= 7.0 and hour < 23.0
         level, withdrawn = effects[i, 0], effects[i, 4]
-        if awake and _sedation(effects[i, 3], drinking[i], any_drinking, W[_SOBER]) >= W[_DROWSINESS] and level > 0:
+        if awake and _sedation(effects[i, 3], drinking[i], W[_SOBER]) >= W[_DROWSINESS] and level > 0:
             adverse_today[i, 0] = True
         if awake and level >= W[_DIZZINESS]:
             adverse_today[i, 1] = True
@@ -710,7 +710,7 @@ def _body_hour(lo: int, hi: int, actions: np.ndarray, keys: np.ndarray, clocks: 
         truncated[i] = clocks[i, 0] >= n_steps[i]
     if observe_now:
         _observe(lo, hi, obs, cue_left, at_hand, session_start_h, clocks, n_steps, attending, effects, drinking,
-                 False, L, W)
+                 L, W)
 
 
 @kernel()
@@ -722,7 +722,7 @@ def _hour(actions: np.ndarray, keys: np.ndarray, clocks: np.ndarray, session_sta
           last_drug_h: np.ndarray, benzoylecgonine: np.ndarray, ip_depot: np.ndarray, adverse_today: np.ndarray,
           L: np.ndarray, S: np.ndarray, excitation: np.ndarray, inhibition: np.ndarray, elsewhere: np.ndarray,
           inhibition_old: np.ndarray, C: np.ndarray, components: np.ndarray, W: np.ndarray, bac_active: bool,
-          any_drinking: bool, any_drinker: bool, smoked: bool, any_ip: bool, split: bool, observe_now: bool,
+          any_drinker: bool, smoked: bool, any_ip: bool, split: bool, observe_now: bool,
           conc: np.ndarray, gain: np.ndarray, natural_gain: np.ndarray, withdrawal: np.ndarray,
           performed: np.ndarray, used: np.ndarray, dose: np.ndarray, kor_drive: np.ndarray, nobody: np.ndarray,
           zeros: np.ndarray, reward: np.ndarray, obs: np.ndarray, truncated: np.ndarray, counts: np.ndarray,
@@ -739,7 +739,7 @@ def _hour(actions: np.ndarray, keys: np.ndarray, clocks: np.ndarray, session_sta
             _world_hour(block_start(block), block_end(block, n), actions, keys, clocks, session_start_h, exposure,
                         access, kor_on, drinking, effects, held_action, cue_left, at_hand, week_seeks, week_uses,
                         uses_today, uses_since_visit, total_infusions, last_drug_h, benzoylecgonine, ip_depot, L, S,
-                        excitation, inhibition, elsewhere, inhibition_old, C, W, bac_active, any_drinking, smoked,
+                        excitation, inhibition, elsewhere, inhibition_old, C, W, bac_active, smoked,
                         conc, gain, natural_gain, withdrawal, performed, used, dose, kor_drive, counts[block])
         absorb = counts[:, _USES].sum() > 0
     for block in prange(n_blocks):
@@ -748,11 +748,11 @@ def _hour(actions: np.ndarray, keys: np.ndarray, clocks: np.ndarray, session_sta
             _world_hour(lo, hi, actions, keys, clocks, session_start_h, exposure, access, kor_on, drinking, effects,
                         held_action, cue_left, at_hand, week_seeks, week_uses, uses_today, uses_since_visit,
                         total_infusions, last_drug_h, benzoylecgonine, ip_depot, L, S, excitation, inhibition,
-                        elsewhere, inhibition_old, C, W, bac_active, any_drinking, smoked, conc, gain, natural_gain,
+                        elsewhere, inhibition_old, C, W, bac_active, smoked, conc, gain, natural_gain,
                         withdrawal, performed, used, dose, kor_drive, counts[block])
         _body_hour(lo, hi, actions, keys, clocks, session_start_h, n_steps, attending, drinker, drinking, effects,
                    cue_left, at_hand, benzoylecgonine, ip_depot, adverse_today, L, S, excitation, inhibition,
-                   elsewhere, inhibition_old, C, components, W, any_drinking, any_drinker, absorb, observe_now, gain,
+                   elsewhere, inhibition_old, C, components, W, any_drinker, absorb, observe_now, gain,
                    natural_gain, withdrawal, performed, used, dose, kor_drive, nobody, zeros, reward, obs, truncated,
                    counts[block], ip_max, block)
 
@@ -760,7 +760,7 @@ def _hour(actions: np.ndarray, keys: np.ndarray, clocks: np.ndarray, session_sta
 @compiled
 def _observe(lo: int, hi: int, obs: np.ndarray, cue_left: np.ndarray, at_hand: np.ndarray,
              session_start_h: np.ndarray, clocks: np.ndarray, n_steps: np.ndarray, attending: np.ndarray,
-             effects: np.ndarray, drinking: np.ndarray, any_drinking: bool, L: np.ndarray, W: np.ndarray) -> None:
+             effects: np.ndarray, drinking: np.ndarray, L: np.ndarray, W: np.ndarray) -> None:
     """The observation (OBSERVATION_NAMES) of people lo..hi-1, each feature in [0, 1]."""
     clock, awake, visit_day, day_share = np.nan, 0.0, False, 0.0   # a block's people share their clock, mostly
     step, length, week_share = -1, -1, 0.0
@@ -781,7 +781,7 @@ def _observe(lo: int, hi: int, obs: np.ndarray, cue_left: np.ndarray, at_hand: n
         obs[i, 4] = _unit(L[i, _OCCUPANCY])
         obs[i, 5] = _unit(dysphoria / (1.0 + dysphoria))
         obs[i, 6] = _unit(incentive / (1.0 + incentive))
-        obs[i, 7] = _unit(_sedation(effects[i, 3], drinking[i], any_drinking, W[_SOBER]))
+        obs[i, 7] = _unit(_sedation(effects[i, 3], drinking[i], W[_SOBER]))
         obs[i, 8] = _unit(day_share)
         obs[i, 9] = week_share
 
@@ -789,12 +789,12 @@ def _observe(lo: int, hi: int, obs: np.ndarray, cue_left: np.ndarray, at_hand: n
 @kernel()
 def observe_people(obs: np.ndarray, cue_left: np.ndarray, at_hand: np.ndarray, session_start_h: np.ndarray,
                    clocks: np.ndarray, n_steps: np.ndarray, attending: np.ndarray, effects: np.ndarray,
-                   drinking: np.ndarray, any_drinking: bool, L: np.ndarray, W: np.ndarray) -> None:
+                   drinking: np.ndarray, L: np.ndarray, W: np.ndarray) -> None:
     """`Outpatient.observe` of every person (`_observe`, block by block) into `obs`."""
     n = obs.shape[0]
     for block in prange(blocks(n)):
         _observe(block_start(block), block_end(block, n), obs, cue_left, at_hand, session_start_h, clocks, n_steps,
-                 attending, effects, drinking, any_drinking, L, W)
+                 attending, effects, drinking, L, W)
 
 
 @kernel()

@@ -175,6 +175,29 @@ def test_alcohol_adds_to_sedation() -> None:
     assert np.array_equal(drinking["sedation"][:19], sober[:19])
 
 
+def test_a_persons_numbers_do_not_depend_on_who_else_is_in_the_batch() -> None:
+    """Person 0 alone and among seven others who use intranasally and drink: the same sedation, depot
+    and brain level, hour by hour, bit for bit (a depot's tail and alcohol's sedation are each
+    person's own)."""
+    world = ADHERENT.replace(drinking_days_per_week=7.0)
+    options = PersonOptions(individual_differences=False, route="intranasal", alcohol=True)
+    alone, crowd = (PersonBatch(n, options=options, world=world) for n in (1, 8))
+    for batch in (alone, crowd):
+        batch.start_weeks(np.arange(batch.n), OralTID(60.0))
+    rng = np.random.default_rng(0)
+    for hour in range(24 * 10):
+        others = rng.integers(0, 3, 7)
+        mine = USE if hour % 24 == 12 else SEEK if hour % 24 == 11 else 0
+        trajectories = []
+        for batch, actions in ((alone, [mine]), (crowd, [mine, *others])):
+            if batch is crowd:
+                batch.drinking[1:] = True   # the others drink every hour
+            obs, reward, _, _ = batch.step(np.array(actions, dtype=np.int64))
+            trajectories.append((batch.baclofen_effects()[3, 0], batch.ip_depot[0], batch.cocaine[0], reward[0],
+                                 obs[0].tobytes()))
+        assert trajectories[0] == trajectories[1], f"hour {hour}"
+
+
 def test_withdrawal_peaks_days_after_an_abrupt_stop_is_small_after_a_taper_and_relieved_by_restarting() -> None:
     stop_h = 24 * 21
     abrupt = live(person(Titration(target_mg_per_day=60.0)), stop_h + 24 * 6, switch={stop_h: Placebo()})
