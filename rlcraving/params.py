@@ -113,7 +113,8 @@ class ModelParams:
                                       "subjects with individual differences, seed 0: 10 gives 15.5%, 8 gave 20.5%, "
                                       "12 gave 11.5%, 15 gave 8% (15 had given 18% before the satiety threshold and "
                                       "graded extinction retrieval landed; not bisected); 10 gives 12.0% since "
-                                      "the TD levers share the state's value (value_sharing), not recalibrated")
+                                      "the TD levers share the state's value (value_sharing), and 21.0% with the "
+                                      "compulsion zone (compulsion_rate_per_h), neither recalibrated")
     sucrose_reward: float = _p(0.5, "reward / pellet", 0.0, 100.0,
                                "calibrated: hedonic value of a sucrose pellet")
     meal_size_pellets: float = _p(

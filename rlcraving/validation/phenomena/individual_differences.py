@@ -23,7 +23,8 @@ TRAINING_PAIRS = 5
 #: answered choice trials make a subject's preference: the rats' preference is the stable one. The
 #: agents' moves towards cocaine across sessions and keeps moving slowly (q_learning, 200 subjects, seed 0:
 #: the share preferring cocaine is 4.5% over sessions 1-3, 15.0% over 3-5, 29.5% over 10-12, 34.0% over
-#: 13-15 and 41.0% over 28-30; docs/model.md 3.3); the row reads sessions 13-15, and `EARLY` beside them.
+#: 13-15 and 41.0% over 28-30, before the compulsion zone; 41.5% over 13-15 with it; docs/model.md
+#: 3.3); the row reads sessions 13-15, and `EARLY` beside them.
 #: The growth is the model's, not the rats': the relief of the load the choice sessions' own cocaine
 #: builds grows it (measured by experiments/probe_choice.py, docs/model.md 3.3).
 CHOICE_SESSIONS, PREFERENCE_SESSIONS = 15, 3
