@@ -664,7 +664,7 @@ Profiled with pyinstrument and cProfile on the core at N = 1 and N = 4096 with r
   28.8 against 22.7 (1.93x one thread, was 1.65x); same numbers bit for bit.
 - The person's world's Rescorla-Wagner trials (each use, each cue met without one) were numpy on the full
   association arrays, then a refresh of the cached strengths: about half of its step. They are the
-  chamber's compiled drug trial on the cached strengths (`organism.drug_trials`): Outpatient-v0's core at
+  chamber's compiled drug trial on the cached strengths (`organism.drug_trial`): Outpatient-v0's core at
   N = 4,096 went from 1.7 to 3.1 M subject-steps per CPU-second (interleaved, load ~7).
 - The person's hour (Outpatient-v0) was numpy operations on arrays of people around the compiled
   organism (the world's draws hashed in numpy, baclofen's effects, seeking and using, adverse events,

@@ -401,14 +401,6 @@ class Organism:
         so a shock at or below the threshold recruits nothing (Buffalari & See 2009)."""
         return self.params.kor_per_shock * kor_response(mA, self.params)
 
-    def _drug_trial(self, subjects: np.ndarray, size: float, gain: np.ndarray) -> None:
-        """A Rescorla-Wagner trial of the drug outcome for the `subjects` (a mask) of a world without a drug
-        lever (`drug_trials`): the drug cue, the context and the drug state predict a drug of `size` (0: an
-        extinction trial). The associations are written back lazily (`_sync_associations`)."""
-        drug_trials(np.flatnonzero(subjects), size, gain, self._levels, self._constants, self._excitation,
-                    self._inhibition, self._elsewhere, self._inhibition_old, self._coefficients)
-        self._stale = True
-
     def _sucrose_trial(self, pellet: np.ndarray, gain: np.ndarray) -> None:
         """A Rescorla-Wagner trial (see `pavlovian`) for the subjects given a pellet: stimuli the sucrose cue,
         the context and the drug state (drug trials are the world's, `drug_trial`). It is reinforced, so its
@@ -564,22 +556,6 @@ def drug_trial(i: int, x: np.ndarray, size: float, gain: float, generality: floa
     learning = extinction_learning(L[i, _KOR], generality, retrieval_kor)
     pav.trial(excitation[i], inhibition[i], x, size, S[i, _PAVLOVIAN_RATE], S[i, _EXTINCTION_RATE] * learning, gain,
               1.0, other)
-
-
-@kernel()
-def drug_trials(rows: np.ndarray, size: float, gain: np.ndarray, L: np.ndarray, S: np.ndarray,
-                excitation: np.ndarray, inhibition: np.ndarray, elsewhere: np.ndarray, inhibition_old: np.ndarray,
-                C: np.ndarray) -> None:
-    """`drug_trial` for the subjects `rows` of a world without a drug lever: stimuli the drug cue, the context
-    and the drug state (its occupancy)."""
-    for block in prange(blocks(rows.size)):
-        x = np.zeros(excitation.shape[1])   # scratch of this block of subjects; the lever slot stays 0
-        other = np.empty(excitation.shape[1])
-        for k in range(block_start(block), block_end(block, rows.size)):
-            i = rows[k]
-            x[0], x[1], x[2] = 1.0, 1.0, L[i, _OCCUPANCY]
-            drug_trial(i, x, size, gain[i], C[_GENERALITY], C[_RETRIEVAL_KOR], L, S, excitation, inhibition,
-                       elsewhere, inhibition_old, other)
 
 
 @kernel(2)

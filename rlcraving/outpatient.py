@@ -453,10 +453,6 @@ class Outpatient:
         drink_day = rnd.uniform(self.keys, day, _S_DRINK) < self.world.drinking_days_per_week / 7.0
         self.drinking = self.drinker & drink_day & (hour >= 19.0) & (hour < 23.0)
 
-    def _cue_alone(self, exposed: np.ndarray, gain: np.ndarray) -> None:
-        """A cue met without using: an extinction trial (cue and context, no drug)."""
-        self._drug_trial(exposed, 0.0, gain)
-
     def _advance_baclofen_hour(self) -> None:
         """Kinetics to the next hour; the doses due then, each taken with the person's adherence."""
         if not self._bac_active:

@@ -298,7 +298,7 @@ def test_stress_slows_the_extinction_a_cue_met_without_using_teaches_as_in_the_c
     activation it learns less inhibition (stress impairs extinction learning), by the factor the chamber's
     unreinforced drug trials use (`organism.extinction_learning`)."""
     from rlcraving import pavlovian as pav
-    from rlcraving.organism import extinction_learning
+    from rlcraving.organism import drug_trial, extinction_learning
 
     batch = PersonBatch(2, options=PersonOptions(individual_differences=False), world=ADHERENT)
     batch.start_weeks(np.arange(2), Placebo())
@@ -306,7 +306,14 @@ def test_stress_slows_the_extinction_a_cue_met_without_using_teaches_as_in_the_c
     batch._refresh_values(np.arange(2))
     batch.kor[:] = (0.0, 3.0)
     before = batch.I.copy()
-    batch._cue_alone(np.ones(2, dtype=bool), np.ones(2))
+    # the trial of a cue met without using, as the compiled hour gives it (`outpatient._world_hour`)
+    x, other = np.array([1.0, 1.0, 0.0, 0.0]), np.empty(4)
+    for i in range(2):
+        x[2] = batch.occupancy[i]
+        drug_trial(i, x, 0.0, 1.0, batch.params.extinction_generality, batch.params.extinction_retrieval_kor,
+                   batch._levels, batch._constants, batch._excitation, batch._inhibition, batch._elsewhere,
+                   batch._inhibition_old, other)
+    batch._stale = True   # the cached slots are written back into E and I when read
     learnt = (batch.I - before).reshape(2, -1).sum(axis=1)
     assert learnt[0] > 0.0 and 0.0 < learnt[1] < learnt[0]
     p = batch.params
