@@ -61,7 +61,7 @@ def _figure(f: Finding, figdir: Path) -> str:
     ax.bar(range(len(groups)), means, yerr=err, capsize=3, color="#4c72b0")
     ax.set_xticks(range(len(groups)), groups, rotation=30, ha="right", fontsize=8)
     ax.set_title(f.title, fontsize=10)
-    ax.set_ylabel("mean per subject (95% CI)", fontsize=8)
+    ax.set_ylabel(f"{f.y_label}\n(mean per subject, 95% CI)", fontsize=8)
     fig.tight_layout()
     save_figure(fig, figdir / f"{f.key}.png", dpi=110)
     plt.close(fig)

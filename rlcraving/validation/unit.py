@@ -30,7 +30,8 @@ class Measurement:
     """What a protocol measured: the headline estimate, the verdicts and the per-subject data.
 
     `estimate` is (value, 95% CI low, 95% CI high); `size` is None where the unit has no size
-    criterion; `n_subjects` overrides the configured cohort size (units with their own).
+    criterion; `n_subjects` overrides the configured cohort size (units with their own); `y_label`
+    names what each of `rows`' values is (the figure's y-axis: a bar is its group's mean per subject).
     """
 
     measure: str
@@ -40,6 +41,7 @@ class Measurement:
     detail: str
     rows: pd.DataFrame
     n_subjects: int | None = None
+    y_label: str = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ class Phenomenon:
         return Finding(self.key, self.title, self.paper, self.paper_effect, m.measure, float(value), float(lo),
                        float(hi), bool(m.direction), None if m.size is None else bool(m.size), m.detail,
                        m.n_subjects or cfg.n_subjects, cfg.seed, paper_size=self.paper_size,
-                       criterion=self.criterion, rows=m.rows)
+                       criterion=self.criterion, rows=m.rows, y_label=m.y_label)
 
 
 @dataclass
@@ -91,6 +93,7 @@ class Finding:
     paper_size: str = ""
     criterion: str = ""
     rows: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    y_label: str = "value"
 
     @property
     def verdict(self) -> str:

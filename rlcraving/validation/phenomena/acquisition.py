@@ -22,7 +22,8 @@ def protocol(cfg: Config) -> Measurement:
               f"(active/inactive {ratio:.1f}x); growth of the separation from session 1: {fmt_ci(separation)}")
     return Measurement("active - inactive presses, last FR1 session", est, est[1] > 0 and separation[1] > 0,
                        ratio >= MIN_ACTIVE_OVER_INACTIVE, detail,
-                       rows(active_first=first_a, inactive_first=first_i, active_last=last_a, inactive_last=last_i))
+                       rows(active_first=first_a, inactive_first=first_i, active_last=last_a, inactive_last=last_i),
+                       y_label="presses in a 1-h FR1 session")
 
 
 UNIT = register(Phenomenon(

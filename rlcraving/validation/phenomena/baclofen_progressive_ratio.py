@@ -39,7 +39,8 @@ def protocol(cfg: Config) -> Measurement:
     return Measurement(f"breakpoint, {RAT_DOSES_MG_PER_KG[-1]:g} mg/kg minus placebo", est,
                        est[2] < 0 and trend.statistic < 0,
                        monotone_down([v.mean() for v in values]) and fr_ratio >= MIN_FR1_SPARED, detail,
-                       rows(**by_dose(values)))
+                       rows(**by_dose(values)),
+                       y_label="breakpoint (last ratio completed)")
 
 
 UNIT = register(Phenomenon(

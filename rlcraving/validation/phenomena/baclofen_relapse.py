@@ -58,7 +58,8 @@ def protocol(cfg: Config) -> Measurement:
         out.append(f"prime's reinstatement over the extinction control {fmt(control.mean())}: placebo "
                    f"{fmt(placebo)}; change with baclofen {', '.join(parts)}")
     return Measurement(f"cue-induced presses, {RAT_DOSES_MG_PER_KG[-1]:g} mg/kg minus placebo", est, all(ok),
-                       all(size), "; ".join(out), rows(**per_dose))
+                       all(size), "; ".join(out), rows(**per_dose),
+                       y_label="active presses in the 1-h test")
 
 
 UNIT = register(Phenomenon(

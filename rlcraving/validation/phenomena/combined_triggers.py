@@ -40,7 +40,8 @@ def protocol(cfg: Config) -> Measurement:
               f"{mean_ci(sa, cfg.seed)}; combined effect = {fmt(ratio)} x the sum of the two alone")
     return Measurement("cue + stress minus cue alone (active presses)", est, est[1] > 0,
                        bool(ratio <= MAX_INTERACTION and np.isfinite(ratio)), detail,
-                       rows(control=control, cue=cue, stress=stress, cue_and_stress=both))
+                       rows(control=control, cue=cue, stress=stress, cue_and_stress=both),
+                       y_label="active presses in the 1-h test")
 
 
 UNIT = register(Phenomenon(

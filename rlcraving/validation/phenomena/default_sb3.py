@@ -222,7 +222,8 @@ def protocol(cfg: Config) -> Measurement:
     rows = pd.DataFrame([{"group": k, "subject": i, "value": float(v)} for k, arr in groups.items()
                          for i, v in enumerate(arr)])
     return Measurement(f"algorithms (of {len(ALGOS)}) showing every phenomenon", (float(shown),) * 3,
-                       shown == len(ALGOS), None, "; ".join(details), rows, n_subjects=SUBJECTS)
+                       shown == len(ALGOS), None, "; ".join(details), rows, n_subjects=SUBJECTS,
+                       y_label="active presses in the session")
 
 
 UNIT = register(Phenomenon(

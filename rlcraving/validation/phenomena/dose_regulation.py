@@ -95,7 +95,8 @@ def protocol(cfg: Config) -> Measurement:
     size = SLOPE_RANGE[0] <= slope <= SLOPE_RANGE[1] and loading_ratio >= MIN_LOADING_RATIO
     return Measurement("log-log slope of infusions/h on unit dose", (slope, float(lo), float(hi)),
                        hi < 0 and loading_ratio > 1.0, size, detail,
-                       rows(**{f"{d:g} mg/kg": v for d, v in zip(UNIT_DOSES_MG_PER_KG, per_hour, strict=True)}))
+                       rows(**{f"{d:g} mg/kg": v for d, v in zip(UNIT_DOSES_MG_PER_KG, per_hour, strict=True)}),
+                       y_label="infusions per hour")
 
 
 UNIT = register(Phenomenon(

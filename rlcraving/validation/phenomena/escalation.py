@@ -42,7 +42,8 @@ def protocol(cfg: Config) -> Measurement:
     return Measurement("LgA minus ShA escalation of first-hour infusions", est,
                        est[1] > 0 and lga_over_sha.ci_low > 0,
                        c_lga.mean() >= MIN_LGA_RISE * max(base, 1e-9) and sha_stable, detail,
-                       rows(ShA_change=c_sha, LgA_change=c_lga))
+                       rows(ShA_change=c_sha, LgA_change=c_lga),
+                       y_label="change in first-hour infusions")
 
 
 UNIT = register(Phenomenon(

@@ -28,7 +28,8 @@ def protocol(cfg: Config) -> Measurement:
     detail = (f"active presses: last FR1 {mean_ci(sa, cfg.seed)}, first extinction {mean_ci(ext_first, cfg.seed)},"
               f" last extinction {mean_ci(ext_last, cfg.seed)} ({100 * frac:.0f}% of FR1)")
     return Measurement("change in active presses, last extinction vs last FR1 session", est, est[2] < 0,
-                       frac <= MAX_FRACTION_OF_SA, detail, rows(last_sa=sa, first_ext=ext_first, last_ext=ext_last))
+                       frac <= MAX_FRACTION_OF_SA, detail, rows(last_sa=sa, first_ext=ext_first, last_ext=ext_last),
+                       y_label="active presses per session")
 
 
 UNIT = register(Phenomenon(

@@ -53,7 +53,8 @@ def protocol(cfg: Config) -> Measurement:
                        monotone_down([v.mean() for v in values], tolerance=MONOTONE_TOLERANCE), detail,
                        rows(**{f"{d:g}": v for d, v in zip(SB3_DOSES, values, strict=True)},
                             control=np.concatenate(control)),
-                       n_subjects=SB3_SUBJECTS * len(SB3_SEEDS))
+                       n_subjects=SB3_SUBJECTS * len(SB3_SEEDS),
+                       y_label="active presses in the cue test")
 
 
 UNIT = register(Phenomenon(

@@ -40,7 +40,8 @@ def protocol(cfg: Config) -> Measurement:
               f"pellets {pellets:.0f} of the 1-h schedule's maximum {ceiling:.0f} ({100 * pellets / ceiling:.0f}%)")
     off_ceiling = pellets <= MAX_SHARE_OF_CEILING * ceiling
     return Measurement("sucrose presses, 2.5 mg/kg minus placebo", est, ratio >= MIN_RATIO_DIRECTION,
-                       ratio >= MIN_RATIO_SIZE and off_ceiling, detail, rows(**by_dose(values)))
+                       ratio >= MIN_RATIO_SIZE and off_ceiling, detail, rows(**by_dose(values)),
+                       y_label="sucrose presses per session")
 
 
 def _calendar(dose: float) -> list[dict]:

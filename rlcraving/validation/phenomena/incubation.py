@@ -67,7 +67,8 @@ def protocol(cfg: Config) -> Measurement:
     return Measurement("cue-test presses, 60 d minus 1 d abstinence", est, est[1] > 0 and declined,
                        ratio >= MIN_INCUBATION_RATIO and prime_flat, detail,
                        rows(**{f"{name}_{d}d": v for name, group in (("cue", cue), ("extinction", ext),
-                                                                     ("prime", prime)) for d, v in group.items()}))
+                                                                     ("prime", prime)) for d, v in group.items()}),
+                       y_label="active presses in the 1-h test")
 
 
 UNIT = register(Phenomenon(

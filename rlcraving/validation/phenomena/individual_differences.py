@@ -89,7 +89,8 @@ def protocol(cfg: Config) -> Measurement:
     return Measurement("share of punishment-resistant subjects", (share, lo, hi), 0.0 < share < 0.5, size, detail,
                        rows(resistant=resistant.astype(float), prefers_drug=prefers.astype(float),
                             drug_choice_share=np.nan_to_num(share_drug, nan=0.0),
-                            prefers_drug_untrained_sucrose=untrained.astype(float)))
+                            prefers_drug_untrained_sucrose=untrained.astype(float)),
+                       y_label="share of subjects (or of choices)")
 
 
 UNIT = register(Phenomenon(

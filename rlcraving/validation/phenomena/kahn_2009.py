@@ -37,7 +37,8 @@ def protocol(cfg: Config) -> Measurement:
                                                      "reproduction of the paper's")
     return Measurement("confirmed abstinent weeks, baclofen minus placebo (of 8)", found["all"], direction, size,
                        describe(results, found) + floor, outcome_rows(results),
-                       n_subjects=int(results.trials["n"].sum()))
+                       n_subjects=int(results.trials["n"].sum()),
+                       y_label="confirmed abstinent weeks (of 8)")
 
 
 UNIT = register(Phenomenon(

@@ -42,7 +42,8 @@ def protocol(cfg: Config) -> Measurement:
     size = (LGA_CHANGE_RANGE[0] <= change["LgA"] <= LGA_CHANGE_RANGE[1]
             and abs(change["ShA"]) <= MAX_SHA_CHANGE)
     return Measurement("PR breakpoint after long access, KO minus WT", lga, lga[2] < 0, size, detail,
-                       rows(**{f"{a}_{'KO' if ko else 'WT'}": v for (a, ko), v in breakpoints.items()}))
+                       rows(**{f"{a}_{'KO' if ko else 'WT'}": v for (a, ko), v in breakpoints.items()}),
+                       y_label="breakpoint (last ratio completed)")
 
 
 UNIT = register(Phenomenon(

@@ -35,7 +35,8 @@ def protocol(cfg: Config) -> Measurement:
     prime_intact = prime[1] <= 0 <= prime[2] or abs(prime[0]) < MAX_PRIME_CHANGE * abs(wt_prime)
     intake_intact = intake[1] <= 0 <= intake[2] or abs(intake[0]) < MAX_INTAKE_CHANGE * sa_wt.mean()
     return Measurement("stress-induced reinstatement, KO minus WT", stress, stress[2] < 0 and ko_stress.ci_low <= 0,
-                       prime_intact and intake_intact, "; ".join(parts), rows(**effects))
+                       prime_intact and intake_intact, "; ".join(parts), rows(**effects),
+                       y_label="active presses, test minus extinction control")
 
 
 UNIT = register(Phenomenon(

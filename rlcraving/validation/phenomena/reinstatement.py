@@ -27,7 +27,8 @@ def protocol(cfg: Config) -> Measurement:
     effects["weak_stress"] = weak - weak_ext
     cue = (float(effects["cue_reinstatement"].mean()), *stats.bootstrap_ci(effects["cue_reinstatement"], seed=cfg.seed))
     return Measurement("cue-induced presses minus the extinction control", cue, all(ok), threshold,
-                       "; ".join(parts), rows(**effects))
+                       "; ".join(parts), rows(**effects),
+                       y_label="active presses, test minus extinction control")
 
 
 UNIT = register(Phenomenon(

@@ -35,7 +35,8 @@ def protocol(cfg: Config) -> Measurement:
               f"{mean_ci(a, cfg.seed)}; A / B = {fmt(ratio)}, A = {100 * fraction:.0f}% of FR1 (A - FR1 "
               f"{fmt(below_sa[0])} [{fmt(below_sa[1])}, {fmt(below_sa[2])}])")
     return Measurement("test in A minus test in B (active presses)", renewal, renewal[1] > 0,
-                       ratio >= MIN_RATIO_TO_B and below_sa[2] < 0, detail, rows(last_sa=sa, test_b=b, test_a=a))
+                       ratio >= MIN_RATIO_TO_B and below_sa[2] < 0, detail, rows(last_sa=sa, test_b=b, test_a=a),
+                       y_label="active presses per session")
 
 
 UNIT = register(Phenomenon(

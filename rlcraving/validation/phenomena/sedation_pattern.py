@@ -57,7 +57,8 @@ def protocol(cfg: Config) -> Measurement:
     direction = max(ratios[1:]) <= 1.0 + 1e-9 or est[1] <= 0
     size = max(ratios[1:]) <= MAX_INACTIVE_RATIO and share <= MAX_SEDATION_SHARE
     return Measurement(f"inactive presses, {RAT_DOSES_MG_PER_KG[-1]:g} mg/kg minus vehicle", est, direction, size,
-                       detail, rows(**by_dose(list(inactive), "inactive_"), **by_dose(list(infusions), "infusions_")))
+                       detail, rows(**by_dose(list(inactive), "inactive_"), **by_dose(list(infusions), "infusions_")),
+                       y_label="per 1-h session: inactive presses, infusions")
 
 
 UNIT = register(Phenomenon(

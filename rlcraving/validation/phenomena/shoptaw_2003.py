@@ -34,7 +34,8 @@ def protocol(cfg: Config) -> Measurement:
     found = effects(results, cfg.seed)
     direction, size = verdict(found)
     return Measurement("benzoylecgonine-free urines, baclofen minus placebo (of 48)", found["all"], direction, size,
-                       describe(results, found), outcome_rows(results), n_subjects=int(results.trials["n"].sum()))
+                       describe(results, found), outcome_rows(results), n_subjects=int(results.trials["n"].sum()),
+                       y_label="benzoylecgonine-free urines (of 48)")
 
 
 UNIT = register(Phenomenon(

@@ -31,7 +31,8 @@ def protocol(cfg: Config) -> Measurement:
               f"{mean_ci(after_short, cfg.seed)}, {LONG_DAYS:g} days after {mean_ci(after_long, cfg.seed)}")
     return Measurement(f"test {LONG_DAYS:g} days minus {SHORT_DAYS:g} day after extinction (active presses)",
                        recovery, recovery[1] > 0, below_sa[2] < 0, detail,
-                       rows(last_sa=sa, short=after_short, long=after_long))
+                       rows(last_sa=sa, short=after_short, long=after_long),
+                       y_label="active presses per session")
 
 
 UNIT = register(Phenomenon(
