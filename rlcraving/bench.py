@@ -762,7 +762,13 @@ version, load ~0.5) td_cohort_4096 went from 7.7 / 7.9 / 7.9 to 8.6 / 8.9 / 9.2 
 (min / median / max of 3 runs' medians), the learner's CPU time in a step from ~260 to ~200 us
 (load ~6), and `rlcraving population --subjects 10000 --workers 2` from 61 to 56 s of CPU with
 a byte-identical results file: short of the 15 M target, whose 273 us a step the core alone
-(~200 us) nearly fills.
+(~200 us) nearly fills. The compulsion zone's bias of the active lever (`compiled._compulsion_block`:
+the subject's levels read, ~1,100 log1p at N = 4,096) is taken inside the same pass, block by
+block, where it was a kernel of its own before it: the learner's step alone with the zone (N = 4,096,
+thread CPU, the same state each call, 3 alternating processes against the separate pass, medians;
+load ~6) went from 177-184 to 172-177 us, within the noise: the bias costs ~15 us as a pass alone,
+and the fused step takes ~25-30 us more than the same step without a zone, so fusing saves little
+beyond the kernel's own launch.
 
 The kernels' idle threads sleep rather than spin: `import rlcraving` sets OpenMP's
 `OMP_WAIT_POLICY=PASSIVE` unless the user has set it (numba's OpenMP layer reads it when it starts).

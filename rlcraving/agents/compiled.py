@@ -283,15 +283,24 @@ def preferences(values: np.ndarray, inverse_temperature: np.ndarray, other_bias:
                            top, out, closed, block_start(block), block_end(block, m))
 
 
+@compiled
+def _compulsion_block(L: np.ndarray, priming_occupancy: float, rate_over_operant: float, out: np.ndarray,
+                      lo: np.uint64, hi: np.uint64) -> None:
+    """out[i] (float32) = the active lever's log-odds in the compulsion zone (docs/agents.md) for
+    subjects lo..hi-1: ln(1 + rate c / operant rate) with c = `organism.compulsion_drive` > 0, -inf at
+    or above the satiety level (c = -1: no press), 0 below the priming threshold."""
+    for i in range(lo, hi):
+        drive = compulsion_drive(i, L, priming_occupancy)
+        out[i] = -np.inf if drive < 0.0 else math.log1p(rate_over_operant * drive)
+
+
 @kernel(0, 0)
 def compulsion_bias(L: np.ndarray, priming_occupancy: float, rate_over_operant: float, out: np.ndarray) -> None:
-    """out (float32) = the active lever's log-odds in the compulsion zone (docs/agents.md):
-    ln(1 + rate c / operant rate) with c = `organism.compulsion_drive` > 0, -inf at or above the
-    satiety level (c = -1: no press), 0 below the priming threshold."""
+    """out (float32) = the active lever's log-odds in the compulsion zone (`_compulsion_block`) for
+    every subject."""
     for block in prange(blocks(out.size)):
-        for i in range(block_start(block), block_end(block, out.size)):
-            drive = compulsion_drive(i, L, priming_occupancy)
-            out[i] = -np.inf if drive < 0.0 else math.log1p(rate_over_operant * drive)
+        _compulsion_block(L, priming_occupancy, rate_over_operant, out, block_start(block),
+                          block_end(block, out.size))
 
 
 @compiled
@@ -446,7 +455,8 @@ def value_update(weights: np.ndarray, values: np.ndarray, next_values: np.ndarra
 @kernel(0, 0)
 def value_step(obs: np.ndarray, columns: np.ndarray, occupancy_column: int, centres: np.ndarray, scale: np.float32,
                incentive_column: int, inverse_temperature: np.ndarray, other_bias: np.ndarray,
-               pavlovian_weight: np.ndarray, active_bias: np.ndarray, keys: np.ndarray, counter: np.ndarray,
+               pavlovian_weight: np.ndarray, active_bias: np.ndarray, levels: np.ndarray,
+               priming_occupancy: float, rate_over_operant: float, keys: np.ndarray, counter: np.ndarray,
                stream: int, pref: np.ndarray, next_actions: np.ndarray,
                weights: np.ndarray, values: np.ndarray, next_values: np.ndarray, actions: np.ndarray,
                reward: np.ndarray, done: np.ndarray, gain: np.ndarray, gamma: np.ndarray, learning_rate: np.ndarray,
@@ -454,9 +464,11 @@ def value_step(obs: np.ndarray, columns: np.ndarray, occupancy_column: int, cent
                average_reward: np.ndarray, baseline_rate: float, allostasis_coefficient: float,
                allostasis: np.ndarray, sharing: float, signal: np.ndarray, closed: np.ndarray) -> None:
     """A value learner's whole step, block by block: features phi(s') of `obs` (`features`),
-    Q(s', .) (`linear`, shared with the levers), the softmax choice of a' (`preferences`, exp32,
-    `choose`), then the error and update of `value_update`. Writes phi_next, next_values, pref,
-    next_actions; updates weights, next_values, average_reward, signal."""
+    Q(s', .) (`linear`, shared with the levers), the compulsion zone's bias of the active lever into
+    `active_bias` from the subjects' `levels` (`compulsion_bias`; none when it is empty), the softmax
+    choice of a' (`preferences`, exp32, `choose`), then the error and update of `value_update`. Writes
+    phi_next, next_values, active_bias, pref, next_actions; updates weights, next_values,
+    average_reward, signal."""
     n = obs.shape[0]
     ones, top = np.ones(n), np.empty(n, dtype=pref.dtype)
     total, threshold = np.empty(n, dtype=pref.dtype), np.empty(n)
@@ -468,6 +480,8 @@ def value_step(obs: np.ndarray, columns: np.ndarray, occupancy_column: int, cent
         _features_block(obs, columns, occupancy_column, centres, scale, phi_next, lo, hi)
         _linear_block(weights, phi_next, next_values, lo, hi)
         _shared_block(next_values, sharing, lo, hi)
+        if active_bias.size > 0:
+            _compulsion_block(levels, priming_occupancy, rate_over_operant, active_bias, lo, hi)
         _preferences_block(next_values, inverse_temperature, other_bias, pavlovian_weight, incentive, active_bias,
                            ones, top, pref, closed, lo, hi)
         _exp32_rows(pref, lo, hi)
@@ -535,6 +549,7 @@ def actor_critic_update(weights: np.ndarray, critic: np.ndarray, state_value: np
 def actor_critic_step(obs: np.ndarray, columns: np.ndarray, occupancy_column: int, centres: np.ndarray,
                       scale: np.float32, incentive_column: int, inverse_temperature: np.ndarray,
                       other_bias: np.ndarray, pavlovian_weight: np.ndarray, active_bias: np.ndarray,
+                      levels: np.ndarray, priming_occupancy: float, rate_over_operant: float,
                       keys: np.ndarray, counter: np.ndarray, stream: int, pref: np.ndarray,
                       next_actions: np.ndarray, next_policy: np.ndarray,
                       weights: np.ndarray, critic: np.ndarray, state_value: np.ndarray,
@@ -543,8 +558,8 @@ def actor_critic_step(obs: np.ndarray, columns: np.ndarray, occupancy_column: in
                       gamma: np.ndarray, learning_rate: np.ndarray, critic_learning_rate: np.ndarray,
                       phi: np.ndarray, phi_next: np.ndarray, signal: np.ndarray, closed: np.ndarray) -> None:
     """The actor-critic's whole step, block by block: features phi(s'), V(s') and H(s', .)
-    (`linear`), the softmax choice of a' with its probabilities (into `next_policy`), then the error
-    and update of `actor_critic_update`."""
+    (`linear`), the compulsion zone's bias (as in `value_step`), the softmax choice of a' with its
+    probabilities (into `next_policy`), then the error and update of `actor_critic_update`."""
     n_actions, n = weights.shape[0], obs.shape[0]
     ones, top = np.ones(n), np.empty(n, dtype=pref.dtype)
     total, threshold = np.empty(n, dtype=pref.dtype), np.empty(n)
@@ -558,6 +573,8 @@ def actor_critic_step(obs: np.ndarray, columns: np.ndarray, occupancy_column: in
         _features_block(obs, columns, occupancy_column, centres, scale, phi_next, lo, hi)
         _linear_block(critic_flat, phi_next, state_row, lo, hi)
         _linear_block(weights, phi_next, next_values, lo, hi)
+        if active_bias.size > 0:
+            _compulsion_block(levels, priming_occupancy, rate_over_operant, active_bias, lo, hi)
         _preferences_block(next_values, inverse_temperature, other_bias, pavlovian_weight, incentive, active_bias,
                            ones, top, pref, closed, lo, hi)
         _exp32_rows(pref, lo, hi)

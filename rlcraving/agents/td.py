@@ -324,11 +324,18 @@ class TDAgent:
         array when the policy carries no zone: ln(1 + compulsion rate x c / operant level) between the
         priming and satiety thresholds, -inf (no press) at or above satiety (`compiled.compulsion_bias`)."""
         if self.compulsion_zone:
-            p = self.batch.params
-            compiled.compulsion_bias(self.batch._levels, priming_occupancy(p),
-                                     p.compulsion_rate_per_h / float(self._param["operant_presses_per_h"]),
-                                     self._active_bias)
+            compiled.compulsion_bias(*self._zone(), self._active_bias)
         return self._active_bias
+
+    def _zone(self) -> tuple[np.ndarray, float, float]:
+        """The compulsion zone's operands of the compiled choice: the batch's levels, the priming
+        threshold's occupancy and the compulsion rate over the operant level (presses / h over presses
+        / h; both 0 when the policy carries no zone, whose `_active_bias` is empty)."""
+        if not self.compulsion_zone:
+            return self.batch._levels, 0.0, 0.0
+        p = self.batch.params
+        return (self.batch._levels, priming_occupancy(p),
+                p.compulsion_rate_per_h / float(self._param["operant_presses_per_h"]))
 
     def _choice_operands(self, idx: np.ndarray | slice = _ALL) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """beta, b_other and omega of subjects `idx` as the compiled choice takes them."""
@@ -360,8 +367,8 @@ class TDAgent:
         action's value); w_a += alpha s phi(s_t) for the action taken, and Q(s_{t+1}, a_t) kept in
         step with it (compiled: `compiled.value_step`)."""
         compiled.value_step(obs, *self.features.compiled_arguments(), self.features.incentive_column,
-                            *self._choice_all, self._compulsion_bias(), self.batch.keys, self.batch.counter,
-                            _STREAM_CHOICE,
+                            *self._choice_all, self._active_bias, *self._zone(), self.batch.keys,
+                            self.batch.counter, _STREAM_CHOICE,
                             self._pref, next_actions, self.weights, self.values, self._next, self.actions, reward,
                             done, self.batch.dopamine_gain, self._gamma, self._rates_all[0], self._phi,
                             self._phi_next, self.bootstrap_chosen, self._drug_term(), *self._baseline(),
@@ -475,8 +482,8 @@ class ActorCritic(TDAgent):
         """phi(s'), V(s') and H(s', .), a' and pi(. | s'), then the critic's error and both updates
         (compiled: `compiled.actor_critic_step`)."""
         compiled.actor_critic_step(obs, *self.features.compiled_arguments(), self.features.incentive_column,
-                                   *self._choice_all, self._compulsion_bias(), self.batch.keys, self.batch.counter,
-                                   _STREAM_CHOICE,
+                                   *self._choice_all, self._active_bias, *self._zone(), self.batch.keys,
+                                   self.batch.counter, _STREAM_CHOICE,
                                    self._pref, next_actions, self._next_policy, self.weights, self.critic,
                                    self.state_value, self._next_state_value, self.policy, self._next, self.actions,
                                    reward, done, self.batch.dopamine_gain, self._gamma, *self._rates_all, self._phi,
