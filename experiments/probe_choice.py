@@ -13,23 +13,30 @@ Variants from the first choice session on (the same trained subjects, copied at 
 training; counterfactual organisms, *not* the model): no relief term (relief_weight 0), no new
 allostatic load (the load left by training decays and the choice sessions' cocaine adds none),
 both, no conditioned reinforcement (incentive_weight 0: neither the drug cue's nor the sucrose
-cue's), and agents to which the retracted levers are open (they may choose one, which the chamber
+cue's), agents to which the retracted levers are open (they may choose one, which the chamber
 turns into other behaviour, and count its value in their best next value, as before the agents'
-action set closed them). Variants of the whole history: levers that do not share the state's value (value_sharing 0,
-value learners only), cocaine acting in the step of the press (infusion_delay_s 0), and training
-with 6-h cocaine sessions (long_access) in place of the 1-h ones.
+action set closed them), a policy without the compulsion zone, the zone as well as the relief and the
+new load, and a pellet that relieves dysphoria as much as a drug-free infusion's rise does (the
+relief term with the rise of 0.75 mg/kg from zero, 0.5; a bound for a sweet reward that dampens stress,
+Ulrich-Lai et al. 2010, whose size the paper does not give in these units). Variants of the whole
+history: levers that do not share the state's value (value_sharing 0, value learners only), cocaine
+acting in the step of the press (infusion_delay_s 0), cocaine's action rising in equal parts over the
+steps from 4 to 20 s after the press (Mateo et al. 2004: dopamine uptake inhibition significant within
+4 s of an i.v. dose and at its plateau by 20 s), the whole dose arriving 20 s after the press, and
+training with 6-h cocaine sessions (long_access) in place of the 1-h ones.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
-from rlcraving import organism
+from rlcraving import chamber, organism
 from rlcraving.agents.cohort import _Cohort
 from rlcraving.agents.td import AGENTS
 from rlcraving.params import ModelParams
@@ -43,6 +50,11 @@ from rlcraving.validation.phenomena.individual_differences import (
 
 SEED = 0
 ENV = {"individual_differences": True, "sucrose_lever": True}
+#: A drug-free subject's occupancy rise from one 0.75 mg/kg infusion (K50 = 0.75 mg/kg): the rise the
+#: sweet-relief bound credits to a pellet.
+DRUG_FREE_RISE = 0.5
+#: Mateo et al. 2004: dopamine uptake inhibition by an i.v. dose reaches its plateau 20 s after it.
+UPTAKE_PLATEAU_S = 20.0
 TRAINING_SESSIONS = 2 * TRAINING_PAIRS
 WINDOWS = ((1, 3), (3, 5), (CHOICE_SESSIONS - PREFERENCE_SESSIONS + 1, CHOICE_SESSIONS))
 
@@ -63,6 +75,45 @@ def _retracted_levers_open(cohort: _Cohort) -> None:
     cohort.learner._closed = lambda obs, idx=slice(None): np.zeros(0, dtype=np.uint8)
 
 
+def _no_compulsion_zone(cohort: _Cohort) -> None:
+    cohort.learner.compulsion_zone = False
+    cohort.learner._active_bias = np.zeros(0, dtype=cohort.learner._active_bias.dtype)
+
+
+def _sweet_relief(cohort: _Cohort) -> None:
+    """Each pellet also pays the relief term rho D x (the drug-free rise of one infusion)."""
+    batch = cohort.protocol.batch
+    step = batch.step
+
+    def relieved(actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        before = batch.summary["pellets"].copy()
+        obs, reward, terminated, truncated = step(actions)
+        got = batch.summary["pellets"] > before
+        reward[got] += batch._coefficients[organism._RELIEF_WEIGHT] * batch.dysphoria[got] * DRUG_FREE_RISE
+        return obs, reward, terminated, truncated
+    batch.step = relieved
+
+
+def _into_catheter_spread(self: chamber.Chamber, dose: np.ndarray, events: bool) -> None:
+    """`Chamber._into_catheter` with each dose arriving in equal parts over the catheter's steps."""
+    slot = self._transit_slot
+    self._transit[slot] = 0.0
+    self._transit += dose[None, :] / self._transit.shape[0]
+    self._transit_slot = (slot + 1) % self._transit.shape[0]
+    self._transit_left = self._transit.shape[0] if events else self._transit_left - 1
+
+
+@contextlib.contextmanager
+def spread_infusions() -> Iterator[None]:
+    """Doses act in equal parts over the steps up to `infusion_delay_s` after the press, while inside."""
+    kept = chamber.Chamber._into_catheter
+    chamber.Chamber._into_catheter = _into_catheter_spread
+    try:
+        yield
+    finally:
+        chamber.Chamber._into_catheter = kept
+
+
 #: Changes to the trained subjects (their organism, or their agent) before the first choice session.
 IN_CHOICE: dict[str, tuple[Callable[[_Cohort], None], ...]] = {
     "as is": (),
@@ -71,6 +122,9 @@ IN_CHOICE: dict[str, tuple[Callable[[_Cohort], None], ...]] = {
     "neither relief nor new load": (_no_relief, _no_new_load),
     "no conditioned reinforcement in choice": (_no_conditioned_reinforcement,),
     "retracted levers open to the agent": (_retracted_levers_open,),
+    "no compulsion zone in choice": (_no_compulsion_zone,),
+    "no zone, relief nor new load in choice": (_no_compulsion_zone, _no_relief, _no_new_load),
+    "pellets relieve as an infusion in choice": (_sweet_relief,),
 }
 
 
@@ -79,13 +133,20 @@ def long_access_calendar() -> list[dict[str, Any]]:
     return [dict(e, phase="long_access") if e["phase"] == "self_administration" else e for e in choice_calendar()]
 
 
-def whole_history(agent: str) -> dict[str, tuple[list[dict[str, Any]], dict[str, float] | None, dict[str, Any]]]:
-    """Variants of the whole history: name -> (calendar, agent parameters, environment)."""
+Variant = tuple[list[dict[str, Any]], dict[str, float] | None, dict[str, Any], bool]
+
+
+def whole_history(agent: str) -> dict[str, Variant]:
+    """Variants of the whole history: name -> (calendar, agent parameters, environment, whether doses act
+    in equal parts over the catheter's steps)."""
+    plateau = {**ENV, "params": ModelParams(infusion_delay_s=UPTAKE_PLATEAU_S)}
     variants = {"cocaine in the step of the press": (choice_calendar(), None,
-                                                     {**ENV, "params": ModelParams(infusion_delay_s=0.0)}),
-                "6-h cocaine training": (long_access_calendar(), None, ENV)}
+                                                     {**ENV, "params": ModelParams(infusion_delay_s=0.0)}, False),
+                "cocaine acting over 4-20 s": (choice_calendar(), None, plateau, True),
+                "cocaine acting at 20 s": (choice_calendar(), None, plateau, False),
+                "6-h cocaine training": (long_access_calendar(), None, ENV, False)}
     if agent != "actor_critic":
-        variants["levers without the state's value"] = (choice_calendar(), {"value_sharing": 0.0}, ENV)
+        variants["levers without the state's value"] = (choice_calendar(), {"value_sharing": 0.0}, ENV, False)
     return variants
 
 
@@ -135,9 +196,10 @@ def main(agent: str = "q_learning", n: int = 200) -> None:
     subjects = trained(agent, n)
     for name, changes in IN_CHOICE.items():
         print(line(name, *in_choice(subjects, changes)))
-    for name, (entries, agent_params, env) in whole_history(agent).items():
-        cohort = _Cohort(n, as_calendar(entries), agent, agent_params, env, SEED, ())
-        cohort.live(len(cohort.protocol.calendar))
+    for name, (entries, agent_params, env, spread) in whole_history(agent).items():
+        with spread_infusions() if spread else contextlib.nullcontext():
+            cohort = _Cohort(n, as_calendar(entries), agent, agent_params, env, SEED, ())
+            cohort.live(len(cohort.protocol.calendar))
         print(line(name, *choices(cohort)))
 
 

@@ -26,7 +26,8 @@ TRAINING_PAIRS = 5
 #: 13-15 and 41.0% over 28-30, before the compulsion zone; 41.5% over 13-15 with it; docs/model.md
 #: 3.3); the row reads sessions 13-15, and `EARLY` beside them.
 #: The growth is the model's, not the rats': the relief of the load the choice sessions' own cocaine
-#: builds grows it (measured by experiments/probe_choice.py, docs/model.md 3.3).
+#: builds and the compulsion zone, which the cocaine left from one trial reaches at the next, grow it
+#: (measured by experiments/probe_choice.py, docs/model.md 3.3).
 CHOICE_SESSIONS, PREFERENCE_SESSIONS = 15, 3
 EARLY_SESSIONS = (3, 5)
 
@@ -83,7 +84,8 @@ def protocol(cfg: Config) -> Measurement:
               f"{CHOICE_SESSIONS // 2 + 1}, {per_session[-1]:.2f} in the last; in one choice session after cocaine "
               f"training alone (a novel sucrose lever): {100 * untrained.mean():.1f}%; the rats' preference for the "
               f"sweet reward appears within a few sessions and stays, the agents' drifts towards cocaine: the relief "
-              f"of the load the choice sessions' own cocaine builds grows it (docs/model.md 3.3)")
+              f"of the load the choice sessions' own cocaine builds and the compulsion zone grow it "
+              f"(docs/model.md 3.3)")
     size = (RESISTANT_RANGE[0] <= share <= RESISTANT_RANGE[1]
             and PREFERS_DRUG_RANGE[0] <= prefers.mean() <= PREFERS_DRUG_RANGE[1])
     return Measurement("share of punishment-resistant subjects", (share, lo, hi), 0.0 < share < 0.5, size, detail,
