@@ -10,18 +10,23 @@ loading infusions after the first and at the infusions after 20 min, and the tim
 ends (the infusion that brings the level to that maintained level). Then the first-10-min and
 hourly infusions and the loading ratio of the row with the model's parameters and with each
 NAME=VALUE in turn (one `ModelParams` field changed, e.g. compulsion_rate_per_h=360 or
-priming_threshold_mg_per_kg=0). docs/model.md (3.4, satiety level) reports its output.
+priming_threshold_mg_per_kg=0, or one session setting of every FR1 session, e.g. priming_infusions=1:
+an experimenter-given i.v. prime at each session's start, whose doses the levels include and which
+the ratio is also given counting, as infusions at 0 s). docs/model.md (3.4, satiety level) reports
+its output.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import sys
+from typing import Any
 
 import numpy as np
 
 from rlcraving.agents import run_cohort
 from rlcraving.params import ModelParams
+from rlcraving.protocol import SESSION_KEYS, SessionSettings
 from rlcraving.validation.phenomena.dose_regulation import (
     LOADING_MINUTES,
     PAPER_HALF_LIFE_MIN,
@@ -45,58 +50,77 @@ def pct(values: np.ndarray) -> str:
     return "/".join(f"{v:.0f}" for v in np.percentile(values, [10, 25, 50, 75, 90]))
 
 
-def dose_events(agent: str, n: int, dose: float, params: ModelParams) -> tuple[list[np.ndarray], float]:
-    """Each subject's infusion times (s) in the last FR1 session, and the cohort's mean infusions in it."""
-    result = run_cohort(n, acquisition(unit_dose_mg_per_kg=dose), agent=agent, seed=SEED,
+def dose_events(agent: str, n: int, dose: float, params: ModelParams,
+                settings: dict[str, Any]) -> tuple[list[np.ndarray], float]:
+    """Each subject's infusion times (s) in the last FR1 session (`settings` in every session), and the
+    cohort's mean infusions in it."""
+    result = run_cohort(n, acquisition(unit_dose_mg_per_kg=dose, **settings), agent=agent, seed=SEED,
                         env_kwargs={"params": params}, trace_sessions=[SA_DAYS - 1], event_subjects=list(range(n)))
     infusions = result.events[result.events["event"] == "infusions"]
     times = [np.sort(infusions.loc[infusions["subject"] == s, "time_s"].to_numpy(dtype=float)) for s in range(n)]
     return times, sum(t.size for t in times) / n
 
 
-def describe(dose: float, times: list[np.ndarray]) -> str:
-    """Latency, loading gaps, levels and loading end of one dose's subjects."""
+def median(values: list[float], digits: int) -> str:
+    """The median of `values` to `digits` decimals, or "-" when there are none."""
+    return f"{np.median(values):.{digits}f}" if values else "-"
+
+
+def describe(dose: float, times: list[np.ndarray], primes: int = 0) -> str:
+    """Latency, loading gaps, levels and loading end of one dose's subjects (`primes` unit doses given at 0 s)."""
     latency = np.array([t[0] if t.size else 3600.0 for t in times])
-    n_gaps = int(np.ceil(PAPER_SATIETY_MG_PER_KG / dose)) - 1
-    gaps = np.concatenate([np.diff(t)[:n_gaps] for t in times])
+    n_gaps = max(int(np.ceil(PAPER_SATIETY_MG_PER_KG / dose)) - 1 - primes, 0)   # a prime is a loading infusion
+    gaps = np.concatenate([np.diff(t)[:n_gaps] for t in times] + [np.full(0, np.nan)])
     loading, maintained, ends = [], [], []
     for t in times:
         if t.size < 3 or not (t > 1200).any():
             continue
-        level = level_before(t, dose)
+        level = level_before(np.concatenate([np.zeros(primes), t]), dose)[primes:]   # self-infusions come after 0 s
         held = float(np.median(level[t > 1200]))
         last = int(np.argmax(level + dose >= held))
-        loading.extend(level[1:last + 1])
+        loading.extend(level[0 if primes else 1:last + 1])
         maintained.append(held)
         ends.append(t[last])
-    return (f"- {dose:g} mg/kg: latency to the first infusion (s, percentiles 10/25/50/75/90) {pct(latency)}, "
-            f"mean {latency.mean():.0f}; loading gaps {pct(gaps)}, mean {gaps.mean():.0f}, "
-            f"{np.mean(gaps <= 24.0):.0%} within one step of the timeout; level before loading infusions 2.. "
-            f"median {np.median(loading):.2f} mg/kg; maintained level {np.median(maintained):.2f}; loading ends "
-            f"at median {np.median(ends):.0f} s")
+    return (f"- {dose:g} mg/kg: latency to the first self-infusion (s, percentiles 10/25/50/75/90) {pct(latency)}, "
+            f"mean {latency.mean():.0f}"
+            + (f"; loading gaps {pct(gaps)}, mean {gaps.mean():.0f}, {np.mean(gaps <= 24.0):.0%} within one step "
+               "of the timeout" if gaps.size else "; no loading gaps")
+            + f"; level before the loading infusions after the first, median {median(loading, 2)} mg/kg; maintained "
+            f"level {median(maintained, 2)}; loading ends at median {median(ends, 0)} s")
 
 
-def variant(change: str) -> ModelParams:
-    """The model's parameters with one field changed by "NAME=VALUE"."""
+def variant(change: str) -> tuple[ModelParams, dict[str, Any]]:
+    """The model's parameters and the FR1 sessions' settings with one field changed by "NAME=VALUE"."""
     name, _, value = change.partition("=")
-    if name not in {f.name for f in dataclasses.fields(ModelParams)} or not value:
-        raise SystemExit(f"{change!r} is not NAME=VALUE with NAME a ModelParams field")
-    return dataclasses.replace(ModelParams(), **{name: float(value)})
+    if name in {f.name for f in dataclasses.fields(ModelParams)} and value:
+        return dataclasses.replace(ModelParams(), **{name: float(value)}), {}
+    numeric = {f.name: type(f.default) for f in dataclasses.fields(SessionSettings)
+               if type(f.default) in (int, float) and f.name in SESSION_KEYS}
+    if name in numeric and value:
+        return ModelParams(), {name: numeric[name](value)}
+    raise SystemExit(f"{change!r} is not NAME=VALUE with NAME a ModelParams field or a numeric session setting")
+
+
+def ratio_of(first: list[float], hour: list[float]) -> float:
+    """First-10-min over rest-of-hour infusion rate, all doses."""
+    return (sum(first) / LOADING_MINUTES) / ((sum(hour) - sum(first)) / (60.0 - LOADING_MINUTES))
 
 
 def main(agent: str = "q_learning", n: int = 200, changes: tuple[str, ...] = ()) -> None:
     for change in ("", *changes):
-        params = variant(change) if change else ModelParams()
+        params, settings = variant(change) if change else (ModelParams(), {})
+        primes = int(settings.get("priming_infusions", 0))
         first, hour = [], []
         for dose in UNIT_DOSES_MG_PER_KG:
-            times, per_hour = dose_events(agent, n, dose, params)
-            print(describe(dose, times), flush=True)
+            times, per_hour = dose_events(agent, n, dose, params, settings)
+            print(describe(dose, times, primes), flush=True)
             first.append(sum(int((t < LOADING_MINUTES * 60.0).sum()) for t in times) / n)
             hour.append(per_hour)
-        ratio = (sum(first) / LOADING_MINUTES) / ((sum(hour) - sum(first)) / (60.0 - LOADING_MINUTES))
+        counted = (f" ({ratio_of([f + primes for f in first], [h + primes for h in hour]):.3f} counting the "
+                   f"{primes} prime(s) as infusions at 0 s)") if primes else ""
         print(f"- {agent}, {change or 'the model'}: infusions in the first {LOADING_MINUTES:g} min "
               + ", ".join(f"{v:.2f}" for v in first) + "; per hour " + ", ".join(f"{v:.1f}" for v in hour)
-              + f"; loading ratio {ratio:.3f}", flush=True)
+              + f"; loading ratio {ratio_of(first, hour):.3f}{counted}", flush=True)
 
 
 if __name__ == "__main__":

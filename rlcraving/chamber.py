@@ -3,8 +3,8 @@
 What the chamber decides (all equations in docs/model.md): levers and their schedule (FR n, the
 Richardson-Roberts progressive ratio, or the discrete-trials choice of Lenoir et al. 2007, whose
 levers are presented and retracted trial by trial), timeouts, intravenous infusions through a catheter
-(`infusion_delay_s` in transit), the drug cue, i.p. primes, sucrose pellets, punishing and
-intermittent footshocks, the session clock and its end, the home-cage gap between sessions, the
+(`infusion_delay_s` in transit), the drug cue, i.p. primes and i.v. priming infusions, sucrose pellets,
+punishing and intermittent footshocks, the session clock and its end, the home-cage gap between sessions, the
 observation, and the session tally. `Chamber` is a world class: `rlcraving.core.SubjectBatch`
 is an `Organism` living in it.
 """
@@ -183,6 +183,8 @@ class Chamber:
             self._trials[idx] = 0
         self.ip_depot[idx] += p.ip_bioavailability * s.prime_mg_per_kg
         self._set_unit_dose(idx, s.unit_dose_mg_per_kg)
+        # experimenter-given i.v. priming infusions: in the brain at the session's first step
+        self.cocaine[idx] += s.priming_infusions * s.unit_dose_mg_per_kg
         self._clocks[idx, :2] = 0
         self._timers[idx] = 0
         self.ratio_count[idx] = 0

@@ -38,6 +38,7 @@ class SessionSettings:
     context: str = "A"
     unit_dose_mg_per_kg: float = 0.75
     prime_mg_per_kg: float = 0.0
+    priming_infusions: int = 0   # experimenter-given i.v. unit doses at the start, not the subject's
     footshock_mA: float = 0.0
     punishment_probability: float = 0.0
     punishment_mA: float = 0.0
@@ -59,6 +60,7 @@ class SessionSettings:
         check_choice("context", self.context, CONTEXTS)
         check_number("unit_dose_mg_per_kg", self.unit_dose_mg_per_kg, lo=0.0, hi=10.0)
         check_number("prime_mg_per_kg", self.prime_mg_per_kg, lo=0.0, hi=40.0)
+        check_number("priming_infusions", self.priming_infusions, lo=0, hi=20, integer=True)
         check_number("footshock_mA", self.footshock_mA, lo=0.0, hi=3.0)
         check_number("punishment_probability", self.punishment_probability, lo=0.0, hi=1.0)
         check_number("punishment_mA", self.punishment_mA, lo=0.0, hi=3.0)

@@ -158,6 +158,24 @@ def test_a_prime_raises_the_drug_level_without_pressing() -> None:
     assert levels[-1, 0] < levels[peak, 0]
 
 
+def test_priming_infusions_are_in_the_brain_at_the_first_step_and_not_counted() -> None:
+    """An experimenter-given i.v. prime of n unit doses: the level is n D at the session's first step (no
+    catheter delay, no i.p. absorption), decays from there, gives the rise's reward, and is not the subject's
+    infusion or intake; drug available or not."""
+    dose = 0.5
+    batch = new_batch(session("self_administration", unit_dose_mg_per_kg=dose, priming_infusions=2),
+                      session("extinction", unit_dose_mg_per_kg=dose, priming_infusions=1),
+                      session("self_administration", unit_dose_mg_per_kg=dose))
+    decay = math.exp(-P.dt_s * math.log(2.0) / (60.0 * P.cocaine_half_life_min))
+    _, reward, *_ = batch.step(np.array([OTHER, OTHER, OTHER]))
+    np.testing.assert_allclose(batch.cocaine, [2 * dose * decay, dose * decay, 0.0], rtol=1e-12)
+    assert reward[0] > reward[2] and reward[1] > reward[2]
+    run(batch, OTHER, 10)
+    np.testing.assert_allclose(batch.cocaine, [2 * dose * decay**11, dose * decay**11, 0.0], rtol=1e-9)
+    for field in ("infusions", "intake_mg_per_kg", "active_presses"):
+        assert batch.summary[field].tolist() == [0.0, 0.0, 0.0]
+
+
 # ------------------------------------------------------------------ stress (KOR) and allostasis
 
 

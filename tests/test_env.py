@@ -294,7 +294,8 @@ phase_options = st.fixed_dictionaries(
     {"phase": st.sampled_from(sorted(PHASES)), "context": st.sampled_from(["A", "B", "C"]),
      "session_minutes": st.floats(1.0, 20.0), "abstinence_days": st.floats(0.0, 200.0)},
     optional={"baclofen_mg_per_day": st.floats(0.0, 300.0), "unit_dose_mg_per_kg": st.floats(0.0, 10.0),
-              "prime_mg_per_kg": st.floats(0.0, 40.0), "footshock_mA": st.floats(0.0, 3.0)})
+              "prime_mg_per_kg": st.floats(0.0, 40.0), "priming_infusions": st.integers(0, 20),
+              "footshock_mA": st.floats(0.0, 3.0)})
 
 
 @given(st.integers(0, 2**32), st.lists(phase_options, min_size=1, max_size=3),
