@@ -60,6 +60,8 @@ COEFFICIENTS = ("decay_cocaine", "decay_kor", "decay_allostasis", "k50", "hedoni
  _PER_MEAL_PELLET) = range(len(COEFFICIENTS))
 #: The drug-outcome stimuli whose strengths in the current context are cached, in slot order.
 DRUG_SLOTS = (pav.DRUG_CUE, None, pav.DRUG_STATE, pav.DRUG_LEVER)   # None: the current context
+#: The stimulus of each slot as compiled code reads it (-1: the current context).
+_SLOT_STIMULI = np.array([-1 if slot is None else slot for slot in DRUG_SLOTS], dtype=np.int64)
 
 _NULL_EFFECT = np.array([0.0, 1.0, 1.0, 0.0, 0.0])  # no baclofen: concentration 0, gains 1
 STREAM_SEDATION = 101  # above the trait streams of random.normal
@@ -422,11 +424,7 @@ class Organism:
         and before a session start re-reads them)."""
         if not self._stale:
             return
-        everyone = self._subjects
-        for k, slot in enumerate(DRUG_SLOTS):
-            stimulus = pav.CONTEXT_0 + self.context if slot is None else slot
-            self._E[everyone, stimulus, pav.DRUG] = self._excitation[:, k]
-            self._I[everyone, stimulus, self.context, pav.DRUG] = self._inhibition[:, k]
+        sync_slots(self.context, self._excitation, self._inhibition, self._E, self._I)
         self._stale = False
 
     @property
@@ -444,19 +442,16 @@ class Organism:
     def _refresh_values(self, idx: np.ndarray) -> None:
         """Cache, per subject, the excitatory and context-bound inhibitory strengths (drug outcome,
         current context) of the stimuli of DRUG_SLOTS, with the inhibition of other contexts expressed
-        here; the net sucrose-cue strength."""
-        self._sync_associations()
-        ctx = self.context[idx]
-        rows = np.arange(idx.size)
-        E, I = self._E[idx], self._I[idx, :, ctx]
-        other = pav.elsewhere(self._I[idx], ctx, np.full(idx.size, pav.DRUG), self.params.extinction_generality)
-        for k, slot in enumerate(DRUG_SLOTS):
-            stimulus = pav.CONTEXT_0 + ctx if slot is None else slot
-            self._excitation[idx, k] = E[rows, stimulus, pav.DRUG]
-            self._inhibition[idx, k] = I[rows, stimulus, pav.DRUG]
-            self._elsewhere[idx, k] = other[rows, stimulus]
-        self.value_sucrose_cue[idx] = E[:, pav.SUCROSE_CUE, pav.SUCROSE] - I[:, pav.SUCROSE_CUE, pav.SUCROSE]
-        self.incubated[idx] = 1.0 + self.params.incubation_gain * self.incubation[idx]
+        here; the net sucrose-cue strength; the incubated cue's gain (`refresh_slots`). When `idx` is every
+        subject in order (an episode starting for all), stale slots are written back in the same pass."""
+        idx = np.asarray(idx, dtype=np.int64)
+        sync = self._stale and idx.size == self.n and bool((idx == self._subjects).all())
+        if not sync:
+            self._sync_associations()
+        refresh_slots(idx, sync, self.context, self._E, self._I, self.incubation, self.params.extinction_generality,
+                      self.params.incubation_gain, self._excitation, self._inhibition, self._elsewhere,
+                      self._constants)
+        self._stale = self._stale and not sync
 
 
 # ---------------------------------------------------------------------------------------------
@@ -485,6 +480,62 @@ def move_levels(lo: int, hi: int, dose: np.ndarray, kor_drive: np.ndarray, L: np
         L[i, _ALLOSTASIS] = L[i, _ALLOSTASIS] * C[_DECAY_ALLOSTASIS] + S[i, _ALLOSTASIS_STEP] * occupancy
         L[i, _SATIETY_OCCUPANCY] = satiety_occupancy(L[i, _ALLOSTASIS] * S[i, _ALLOSTATIC_EXPRESSION], C)
         L[i, _GUT_PELLETS] *= C[_DECAY_GUT]
+
+
+@compiled
+def _slot_stimulus(k: int, context: int) -> int:
+    """The stimulus of cached slot k (DRUG_SLOTS) for a subject in `context`."""
+    stimulus = _SLOT_STIMULI[k]
+    return pav.CONTEXT_0 + context if stimulus < 0 else stimulus
+
+
+@kernel()
+def sync_slots(context: np.ndarray, excitation: np.ndarray, inhibition: np.ndarray, E: np.ndarray,
+               I: np.ndarray) -> None:
+    """`Organism._sync_associations` of every subject: its cached drug-outcome strengths written back into
+    E (n, stimuli, outcomes) and I (n, stimuli, contexts, outcomes) at its context."""
+    n = context.shape[0]
+    for block in prange(blocks(n)):
+        for i in range(block_start(block), block_end(block, n)):
+            _sync_subject(i, context[i], excitation, inhibition, E, I)
+
+
+@compiled
+def _sync_subject(i: int, c: int, excitation: np.ndarray, inhibition: np.ndarray, E: np.ndarray,
+                  I: np.ndarray) -> None:
+    """Subject i's cached drug-outcome strengths written back into E and I at its context c."""
+    for k in range(_SLOT_STIMULI.size):
+        s = _slot_stimulus(k, c)
+        E[i, s, pav.DRUG] = excitation[i, k]
+        I[i, s, c, pav.DRUG] = inhibition[i, k]
+
+
+@kernel()
+def refresh_slots(idx: np.ndarray, sync: bool, context: np.ndarray, E: np.ndarray, I: np.ndarray,
+                  incubation: np.ndarray, generality: float, incubation_gain: float, excitation: np.ndarray,
+                  inhibition: np.ndarray, elsewhere: np.ndarray, S: np.ndarray) -> None:
+    """`Organism._refresh_values` of subjects `idx`, as its numpy expressions: the cached slots (E and I
+    of the drug outcome in the subject's context; `generality` times the inhibition of the other contexts,
+    `pavlovian.elsewhere`: the contexts summed in order, less its own), the net sucrose-cue strength and
+    the incubated cue's gain 1 + incubation_gain x incubation. With `sync` (`idx`: every subject), each
+    subject's cached slots are first written back (`sync_slots`), in the same pass."""
+    m = idx.shape[0]
+    for block in prange(blocks(m)):
+        for j in range(block_start(block), block_end(block, m)):
+            i = idx[j]
+            c = context[i]
+            if sync:
+                _sync_subject(i, c, excitation, inhibition, E, I)
+            for k in range(_SLOT_STIMULI.size):
+                s = _slot_stimulus(k, c)
+                excitation[i, k] = E[i, s, pav.DRUG]
+                inhibition[i, k] = I[i, s, c, pav.DRUG]
+                total = I[i, s, 0, pav.DRUG]
+                for other in range(1, I.shape[2]):
+                    total += I[i, s, other, pav.DRUG]
+                elsewhere[i, k] = generality * (total - I[i, s, c, pav.DRUG])
+            S[i, _VALUE_SUCROSE_CUE] = E[i, pav.SUCROSE_CUE, pav.SUCROSE] - I[i, pav.SUCROSE_CUE, c, pav.SUCROSE]
+            S[i, _INCUBATED] = 1.0 + incubation_gain * incubation[i]
 
 
 @compiled
