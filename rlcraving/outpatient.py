@@ -445,13 +445,10 @@ class Outpatient:
         return obs, reward, np.zeros(n, dtype=bool), truncated
 
     def _set_drinking(self) -> None:
-        """Drinkers drink 19:00-23:00 on drinking days (per person and day, at random)."""
-        if not self.drinker.any():
-            return
-        now = self.now_h()
-        hour, day = np.mod(now, 24.0), np.floor(now / 24.0).astype(np.int64)
-        drink_day = rnd.uniform(self.keys, day, _S_DRINK) < self.world.drinking_days_per_week / 7.0
-        self.drinking = self.drinker & drink_day & (hour >= 19.0) & (hour < 23.0)
+        """Whether each person drinks this hour (`_drinks`; nobody without drinkers)."""
+        if self.drinker.any():
+            _drinking_now(self.drinker, self.keys, self.session_start_h, self._clocks, self._world_coefficients,
+                          self.drinking)
 
     def _advance_baclofen_hour(self) -> None:
         """Kinetics to the next hour; the doses due then, each taken with the person's adherence."""
@@ -560,6 +557,25 @@ def _unit(x: float) -> float:
     if math.isnan(x):
         return x
     return (x if x < 1.0 else 1.0) if x > 0.0 else 0.0
+
+
+@compiled
+def _drinks(drinker: bool, key: np.uint64, day: int, hour: float, W: np.ndarray) -> bool:
+    """Whether a person drinks in the hour starting at `hour` (0-24) of `day` (days since their first
+    Monday): drinkers drink 19:00-23:00 on drinking days, each day one draw per person (probability
+    drinking days per week / 7)."""
+    return drinker and rnd.uniform_one(key, day, _S_DRINK) < W[_DRINK_P] and hour >= 19.0 and hour < 23.0
+
+
+@kernel()
+def _drinking_now(drinker: np.ndarray, keys: np.ndarray, session_start_h: np.ndarray, clocks: np.ndarray,
+                  W: np.ndarray, drinking: np.ndarray) -> None:
+    """`Outpatient._set_drinking`: each person's `_drinks` at their clock now."""
+    n = drinker.shape[0]
+    for block in prange(blocks(n)):
+        for i in range(block_start(block), block_end(block, n)):
+            now = session_start_h[i] + clocks[i, 0] * W[_DT_H]
+            drinking[i] = _drinks(drinker[i], keys[i], math.floor(now / 24.0), now % 24.0, W)
 
 
 @compiled
@@ -694,9 +710,8 @@ def _body_hour(lo: int, hi: int, actions: np.ndarray, keys: np.ndarray, clocks: 
         now = session_start_h[i] + clocks[i, 0] * W[_DT_H]
         if now != clock_next:
             clock_next, hour_next, day_next = now, now % 24.0, math.floor(now / 24.0)
-        if any_drinker:   # `_set_drinking`
-            drinking[i] = (drinker[i] and rnd.uniform_one(keys[i], day_next, _S_DRINK) < W[_DRINK_P]
-                           and hour_next >= 19.0 and hour_next < 23.0)
+        if any_drinker:
+            drinking[i] = _drinks(drinker[i], keys[i], day_next, hour_next, W)
         if drinking[i]:
             counts[_DRINKING] += 1
         if abs(hour_next - 10.0) <= _CLINIC_TOLERANCE:
