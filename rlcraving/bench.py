@@ -688,6 +688,22 @@ Profiled with pyinstrument and cProfile on the core at N = 1 and N = 4096 with r
   hazard's power and exponential still numpy's). The layer (info, the action check, the weekly
   reset, whose refresh of the organism's cached strengths is 3 ms) costs the same ~55 us as
   before, now 19% of the faster core (target 15%).
+- The weekly reset's refresh of the organism's cached strengths (`Organism._sync_associations`,
+  `_refresh_values`) was numpy fancy indexing over the full association arrays, 2.2 ms at N = 4,096.
+  Both are compiled loops over the subjects (`organism.sync_slots`, `refresh_slots`) with the same
+  arithmetic (the other contexts' inhibition summed in order, as numpy's sum over the context
+  axis), and when an episode starts for every subject the write-back and the read are one pass:
+  0.07 ms alone, ~0.24 ms in a week-end step, where the association arrays untouched all week come
+  from main memory. Measured interleaved with the version before (Outpatient-v0, N = 4,096, random
+  actions, 4 simulated weeks, thread CPU, 2 alternating processes each, load ~6): the week-end
+  step's layer 4.4-4.8 -> 1.6-2.1 ms, the layer 17.8-18.1% -> 12.4-12.7% of the core; with
+  `bench.vector_layer_overhead` (wall clock, 3 repeats of 2 s, load ~6) 21.2 / 21.7% -> 17.0 /
+  15.3%. An ordinary step's layer is ~31 us (info ~4, making its arrays read-only ~5, the action
+  check ~3). Of a week-end step's ~1.6 ms what is left is the info copies and the final
+  observation (~0.3 ms), the week's summaries (~0.15 ms, growing with the list of clinic visits,
+  which is never cleared: each week-end reads every visit so far), the incubation's numpy
+  exponentials (~0.15 ms), the signals and the observation. Whether a person drinks is one rule
+  (`outpatient._drinks`), used by the hour's pass and at a week's start alike.
 - Per-subject state lives in matrices with one row per subject (named columns are views). In
   the transposed layout, rows of 4096 values lie 32 KiB apart and a subject's ~40 values
   competed for the same cache sets.
