@@ -68,8 +68,8 @@ class ModelParams:
         0.2, "mg/kg", 0.0, 1e6,
         "Norman & Tsibulsky 2006: a trained rat responds at a high rate only while the cocaine level lies "
         "between a priming threshold and the satiety threshold (the 'compulsion zone'), and not above "
-        "satiety (their priming threshold is not used: chosen below the lowest unit dose of the dose_regulation "
-        "row, 0.25 mg/kg, so that a first infusion of any of its doses enters the zone)", basis="chosen")
+        "satiety. The priming threshold, the lowest cocaine level that reinstates maintained self-administration, "
+        "is 186-212 ug/kg in trained rats (Norman, Norman, Hall & Tsibulsky 1999)", basis="cited")
     compulsion_rate_per_h: float = _p(
         90.0, "presses / h at full wanting, in the compulsion zone", 0.0, 3600.0,
         "Norman & Tsibulsky 2006's compulsion zone: a trained rat responds at a high rate only while the level "
