@@ -87,6 +87,41 @@ class TrainingCriterion:
         return bool(np.all(a[-self.extinguished_sessions:] < self.extinction_fraction * acquisition_level))
 
 
+def _ideal_epsilon_greedy(epsilon: float, n_subjects: int, sessions: int, extinction_sessions: int, seed: int,
+                          params: ModelParams | None) -> np.ndarray:
+    """Active and inactive presses per hour (cohort means, rows: sessions) of the ideal epsilon-greedy agent of
+    `epsilon_greedy_ceiling` through `sessions` daily 1-h FR1 sessions, then `extinction_sessions` daily 1-h
+    extinction sessions in which its greedy choice is "other" (nothing is earned by a press)."""
+    from rlcraving.core import SubjectBatch, SubjectOptions
+    from rlcraving.protocol import session
+    from rlcraving.random import subject_keys
+
+    check_number("epsilon", epsilon, lo=0.0, hi=1.0)
+    check_number("n_subjects", n_subjects, lo=1, hi=1_000_000, integer=True)
+    check_number("sessions", sessions, lo=1, hi=10_000, integer=True)
+    check_number("extinction_sessions", extinction_sessions, lo=0, hi=10_000, integer=True)
+    batch = SubjectBatch(n_subjects, params, SubjectOptions(pavlovian_controller=True, operant_level=True))
+    everyone = np.arange(n_subjects)
+    batch.new_subjects(everyone, subject_keys(seed, everyone))
+    rng = np.random.default_rng(seed)
+    out = np.zeros((sessions + extinction_sessions, 2))
+    for day in range(sessions + extinction_sessions):
+        fr1 = day < sessions
+        batch.start_sessions(everyone, session("self_administration" if fr1 else "extinction"), first=day == 0)
+        presses = np.zeros(3)
+        done = np.zeros(n_subjects, dtype=bool)
+        while not done.all():
+            regulate = fr1 & (batch.occupancy < batch.satiety_occupancy) & (batch.timeout_left == 0)
+            explore = rng.random(n_subjects) < epsilon
+            actions = np.where(explore, rng.integers(0, 3, n_subjects), np.where(regulate, 1, 0))
+            _, _, terminated, truncated = batch.step(actions)
+            presses += np.bincount(batch.actions_taken, minlength=3)[:3]
+            done = terminated | truncated
+        batch.end_sessions(everyone)
+        out[day] = presses[1:3] / n_subjects
+    return out
+
+
 def epsilon_greedy_ceiling(epsilon: float, *, n_subjects: int = 64, sessions: int = 10, seed: int = 0,
                            params: ModelParams | None = None) -> tuple[float, float]:
     """Active and inactive presses per hour, in the last of `sessions` daily 1-h FR1 sessions (cohort means),
@@ -96,31 +131,21 @@ def epsilon_greedy_ceiling(epsilon: float, *, n_subjects: int = 64, sessions: in
     level on). Its active / inactive ratio is the most that an agent with that exploration floor can show
     while it regulates its intake, however well it learns: its inactive presses come from exploration and the
     operant level alone."""
-    from rlcraving.core import SubjectBatch, SubjectOptions
-    from rlcraving.protocol import session
-    from rlcraving.random import subject_keys
+    active, inactive = _ideal_epsilon_greedy(epsilon, n_subjects, sessions, 0, seed, params)[-1]
+    return float(active), float(inactive)
 
-    check_number("epsilon", epsilon, lo=0.0, hi=1.0)
-    check_number("n_subjects", n_subjects, lo=1, hi=1_000_000, integer=True)
-    check_number("sessions", sessions, lo=1, hi=10_000, integer=True)
-    batch = SubjectBatch(n_subjects, params, SubjectOptions(pavlovian_controller=True, operant_level=True))
-    everyone = np.arange(n_subjects)
-    batch.new_subjects(everyone, subject_keys(seed, everyone))
-    rng = np.random.default_rng(seed)
-    presses = np.zeros(3)
-    for day in range(sessions):
-        batch.start_sessions(everyone, session("self_administration"), first=day == 0)
-        presses[:] = 0.0
-        done = np.zeros(n_subjects, dtype=bool)
-        while not done.all():
-            regulate = (batch.occupancy < batch.satiety_occupancy) & (batch.timeout_left == 0)
-            explore = rng.random(n_subjects) < epsilon
-            actions = np.where(explore, rng.integers(0, 3, n_subjects), np.where(regulate, 1, 0))
-            _, _, terminated, truncated = batch.step(actions)
-            presses += np.bincount(batch.actions_taken, minlength=3)[:3]
-            done = terminated | truncated
-        batch.end_sessions(everyone)
-    return float(presses[1] / n_subjects), float(presses[2] / n_subjects)
+
+def epsilon_greedy_extinction_floor(epsilon: float, *, n_subjects: int = 64, sessions: int = 10,
+                                    extinction_sessions: int = 10, seed: int = 0,
+                                    params: ModelParams | None = None) -> tuple[float, float]:
+    """Active presses per hour in the last FR1 session and in the last of `extinction_sessions` daily 1-h
+    extinction sessions (cohort means) of the ideal regulator of `epsilon_greedy_ceiling`, which in extinction
+    chooses "other" whenever it does not explore. The second is the least that an agent exploring at a floor of
+    `epsilon` can press in extinction however well it learns (exploration, the operant level and the Pavlovian
+    controller's presses); against the first, it says whether an extinction criterion relative to FR1 pressing
+    can be met at that floor."""
+    presses = _ideal_epsilon_greedy(epsilon, n_subjects, sessions, extinction_sessions, seed, params)
+    return float(presses[sessions - 1, 0]), float(presses[-1, 0])
 
 
 #: The criteria of the validation's SB3 row and slow tests (written before their runs).

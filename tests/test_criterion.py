@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rlcraving.criterion import CRITERION, TrainingCriterion, epsilon_greedy_ceiling
+from rlcraving.criterion import CRITERION, TrainingCriterion, epsilon_greedy_ceiling, epsilon_greedy_extinction_floor
 
 C = TrainingCriterion(min_sa=4, max_sa=10, stable_sessions=3, min_extinction=3, max_extinction=8,
                       extinguished_sessions=2)
@@ -56,3 +56,17 @@ def test_an_ideal_regulator_acquires_without_exploration_but_not_at_dqns_default
     assert epsilon_greedy_ceiling(0.05, n_subjects=16, sessions=3) == (active_eps, inactive_eps)
     with pytest.raises(ValueError, match="epsilon"):
         epsilon_greedy_ceiling(1.5)
+
+
+def test_an_ideal_agent_cannot_extinguish_below_half_its_fr1_pressing_at_dqns_default_floor() -> None:
+    """`epsilon_greedy_extinction_floor`: the regulator that stops pressing in extinction, exploring at 0.05, still
+    presses the active lever more than half as often as in FR1 (exploration alone is 15 an hour at 4-s steps),
+    so neither the row's extinction check (below 50%) nor the criterion (below 25%) can be met; without
+    exploration it can. Its FR1 session is `epsilon_greedy_ceiling`'s."""
+    fr1, extinction = epsilon_greedy_extinction_floor(0.0, n_subjects=16, sessions=3, extinction_sessions=3)
+    assert extinction < CRITERION.extinction_fraction * fr1
+    fr1_eps, extinction_eps = epsilon_greedy_extinction_floor(0.05, n_subjects=16, sessions=3, extinction_sessions=3)
+    assert extinction_eps > 0.5 * fr1_eps
+    assert fr1_eps == epsilon_greedy_ceiling(0.05, n_subjects=16, sessions=3)[0]
+    with pytest.raises(ValueError, match="extinction_sessions"):
+        epsilon_greedy_extinction_floor(0.05, extinction_sessions=-1)

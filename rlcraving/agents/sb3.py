@@ -62,7 +62,7 @@ from rlcraving.criterion import CRITERION, TrainingCriterion
 from rlcraving.files import atomic_write_bytes, atomic_write_text
 from rlcraving.params import ModelParams
 from rlcraving.pharmacology import REGIMEN_TYPES
-from rlcraving.protocol import Calendar, CalendarEntry, as_calendar
+from rlcraving.protocol import Calendar, CalendarEntry, as_calendar, session
 
 #: Algorithms by name, and the policy each uses.
 ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"PPO": PPO, "A2C": A2C, "DQN": DQN, "RecurrentPPO": RecurrentPPO}
@@ -598,6 +598,161 @@ def load_agent(path: str | Path, *, num_envs: int | None = None, seed: int | Non
     return ALGORITHMS[algo].load(zip_path, env=env, device="cpu")
 
 
+class CriterionExperimenter:
+    """What the experimenter decides after each session of training to `criterion` (Shaham et al. 2003): FR1
+    sessions until the acquisition criterion or `criterion.max_sa` sessions, then extinction sessions
+    (`extinction`: session settings, e.g. a context) until the extinction criterion or
+    `criterion.max_extinction` sessions, then each session of `then` (session settings with a "phase"), then
+    stop. FR1 sessions are the environment's calendar's; every other session is set by ``reset(options=...)``,
+    replacing the session the environment began when the last one ended (no step taken yet) on the same day
+    (``abstinence_days=0``, so the gap is the calendar's)."""
+
+    def __init__(self, criterion: TrainingCriterion = CRITERION, extinction: Mapping[str, Any] | None = None,
+                 then: Sequence[Mapping[str, Any]] = (), session_hours: float = 1.0) -> None:
+        self.criterion = criterion
+        self.session_hours = check_number("session_hours", session_hours, lo=1e-6, hi=1e3)
+        self.extinction = {"phase": "extinction", **dict(extinction or {}), "abstinence_days": 0.0}
+        self.then = [{**dict(t), "abstinence_days": 0.0} for t in then]
+        self.sessions: list[dict[str, Any]] = []   # cohort means per session, with the experimenter's phase
+        self.phase = "self_administration"
+        self.acquired_after: int | None = None      # FR1 sessions when the acquisition criterion was met
+        self.extinguished_after: int | None = None  # extinction sessions when its criterion was met
+        self._tests_done = 0
+
+    def _column(self, phase: str, key: str) -> list[float]:
+        return [s[key] for s in self.sessions if s["phase"] == phase]
+
+    @property
+    def sa_sessions(self) -> int:
+        """FR1 sessions lived."""
+        return len(self._column("self_administration", "active_presses"))
+
+    @property
+    def extinction_sessions(self) -> int:
+        """Extinction sessions lived in training (before `then`)."""
+        return len(self._column("extinction", "active_presses"))
+
+    def after_session(self, summary: Mapping[str, float]) -> bool:
+        """Note a finished session (cohort means of the session summaries); True while sessions go on."""
+        self.sessions.append({**summary, "phase": self.phase})
+        c = self.criterion
+        if self.phase == "self_administration":
+            active, inactive, infusions = (self._column(self.phase, k)
+                                           for k in ("active_presses", "inactive_presses", "infusions"))
+            if c.acquired(active, inactive, infusions, session_hours=self.session_hours):
+                self.acquired_after = len(active)
+            if self.acquired_after is not None or len(active) >= c.max_sa:
+                self.phase = "extinction"
+            return True
+        if self.phase == "extinction":
+            active = self._column("extinction", "active_presses")
+            level = c.acquisition_level(self._column("self_administration", "active_presses"))
+            if c.extinguished(active, level):
+                self.extinguished_after = len(active)
+            if self.extinguished_after is None and len(active) < c.max_extinction:
+                return True
+            self.phase = "test"
+        else:
+            self._tests_done += 1
+        return self._tests_done < len(self.then)
+
+    @property
+    def options(self) -> dict[str, Any] | None:
+        """`reset` options of the next session; None for an FR1 session (the calendar's)."""
+        if self.phase == "self_administration":
+            return None
+        if self.phase == "extinction":
+            return dict(self.extinction)
+        return dict(self.then[self._tests_done])
+
+
+class _Sessions(BaseCallback):
+    """Every ended session's summary per subject, with `own_active` (the active presses the agent chose
+    itself; the rest the environment added, docs/model.md 3.2); with an experimenter, the next session set
+    as it decides, and training stopped when it stops."""
+
+    def __init__(self, experimenter: CriterionExperimenter | None) -> None:
+        super().__init__()
+        self.experimenter = experimenter
+        self.summaries: list[dict[str, Any]] = []
+        self.own: np.ndarray | None = None
+
+    def _on_step(self) -> bool:
+        env = self.training_env
+        if self.own is None:
+            self.own = np.zeros(env.num_envs)
+        self.own += np.asarray(self.locals["actions"]).ravel() == 1
+        ended = []
+        for i, info in enumerate(self.locals["infos"]):
+            if "session_summary" in info:
+                # the single environment's summary names its phase; the batched one's info does
+                self.summaries.append({"subject": i, "phase": info.get("phase"), **info["session_summary"],
+                                       "own_active": float(self.own[i])})
+                self.own[i] = 0.0
+                ended.append(i)
+        if self.experimenter is None or not ended:
+            return True
+        if len(ended) != env.num_envs:
+            raise RuntimeError("sessions ended at different steps; training to criterion needs them in step")
+        mean = pd.DataFrame(self.summaries[-env.num_envs:]).mean(numeric_only=True).to_dict()
+        if not self.experimenter.after_session(mean):
+            return False
+        options = self.experimenter.options
+        if options is not None:   # the next session, as the experimenter sets it (SB3's VecEnv API)
+            env.set_options(options)
+            self.locals["new_obs"][:] = env.reset()
+        return True
+
+
+def learn_sessions(model: BaseAlgorithm, total_timesteps: int, experimenter: CriterionExperimenter | None = None,
+                   callback: BaseCallback | None = None) -> list[dict[str, Any]]:
+    """``model.learn(total_timesteps, reset_num_timesteps=False)`` (steps of all environments together),
+    stopped early by `experimenter` when it stops; the summaries of the sessions that ended, per subject, each
+    with `own_active`. `callback` (an SB3 callback) sees every step before the experimenter sets the next
+    session."""
+    recorder = _Sessions(experimenter)
+    model.learn(int(total_timesteps), callback=recorder if callback is None else CallbackList([callback, recorder]),
+                reset_num_timesteps=False)
+    return recorder.summaries
+
+
+@dataclasses.dataclass(frozen=True)
+class CriterionTraining:
+    """Training to criterion: `summaries` (one row per subject and session: the session summary, `own_active`,
+    and the experimenter's `stage`: self_administration, extinction or test) and the `experimenter` (sessions
+    each phase took, whether each criterion was met)."""
+
+    summaries: pd.DataFrame
+    experimenter: CriterionExperimenter
+
+
+def train_to_criterion(model: BaseAlgorithm, *, criterion: TrainingCriterion = CRITERION,
+                       extinction: Mapping[str, Any] | None = None, then: Sequence[Mapping[str, Any]] = (),
+                       session_minutes: float = 60.0, params: ModelParams | None = None,
+                       callback: BaseCallback | None = None) -> CriterionTraining:
+    """Train `model` on its environment (a VecEnv whose calendar holds enough FR1 sessions of `session_minutes`,
+    all subjects in step) to `criterion`, with one call of ``model.learn`` (`CriterionExperimenter`), then the
+    sessions of `then`, learning on. ``learn`` is given the most steps the criteria allow (``max_sa +
+    max_extinction`` sessions, plus `then`'s): DQN's exploration schedule is a fraction of it. `callback`: see
+    `learn_sessions`."""
+    env = model.get_env()
+    if env is None:
+        raise ValueError("model has no environment; give it one (model.set_env) before training")
+    hours = check_number("session_minutes", session_minutes, lo=1.0, hi=24 * 60.0) / 60.0
+    p = params or ModelParams()
+    experimenter = CriterionExperimenter(criterion, extinction, then, session_hours=hours)
+    steps = session_steps(session("self_administration", session_minutes=session_minutes), p)
+    most = (criterion.max_sa + criterion.max_extinction) * steps + sum(session_steps(session(**t), p)
+                                                                       for t in experimenter.then)
+    summaries = learn_sessions(model, most * env.num_envs, experimenter, callback)
+    n = env.num_envs
+    stages = [s["phase"] for s in experimenter.sessions]
+    frame = pd.DataFrame(summaries)
+    frame["stage"] = np.repeat(stages, n)[:len(frame)]
+    frame["session"] = np.repeat(np.arange(len(stages)), n)[:len(frame)]
+    return CriterionTraining(frame, experimenter)
+
+
 @dataclasses.dataclass(frozen=True)
 class CriterionRun:
     """A cohort trained to criterion: `result` (FR1 sessions 0 .. sa_sessions - 1, then extinction sessions,
@@ -610,59 +765,42 @@ class CriterionRun:
     extinguished: bool
 
 
-def _phase_means(result: CohortResult, phase: str, measure: str) -> list[float]:
-    """Cohort mean of `measure` per session of `phase`, in calendar order."""
-    t = result.table
-    rows = t[(t["phase"] == phase) & (t["measure"] == measure)]
-    return rows.groupby("day")["value"].mean().sort_index().tolist()
-
-
 def run_sb3_cohort_to_criterion(n_subjects: int, tests: Sequence[Mapping[str, Any]], *,
                                 criterion: TrainingCriterion = CRITERION, session_minutes: float = 60.0,
                                 extinction_overrides: Mapping[str, Any] | None = None,
-                                **cohort_kwargs: Any) -> CriterionRun:
-    """`run_sb3_cohort` with training to `criterion` (Shaham et al. 2003): FR1 sessions of `session_minutes`
-    until the acquisition criterion (or `criterion.max_sa`), then extinction sessions (settings
-    `extinction_overrides`, e.g. a context) until the extinction criterion (or `criterion.max_extinction`),
-    then the calendar entries `tests`. `cohort_kwargs` go to `run_sb3_cohort` (algo, algo_kwargs, env_kwargs,
-    seed, condition).
-
-    A cohort's first sessions do not depend on the sessions after them (same seed, same subjects, the agent
-    learns from what it has lived), so the sessions each criterion needs are found on a calendar that runs
-    to the maximum, and the cohort is then run on the calendar that stops there; the criteria are checked
-    again on that run (DQN's exploration schedule spans the whole calendar, so its first sessions can differ).
-    """
-    hours = check_number("session_minutes", session_minutes, lo=1.0, hi=24 * 60.0) / 60.0
-    ext = {**dict(extinction_overrides or {}), "session_minutes": session_minutes}
-
-    def calendar(sa: int, extinction: int, then: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
-        entries = [{"phase": "self_administration", "days": sa, "session_minutes": session_minutes}]
-        if extinction:
-            entries.append({"phase": "extinction", "days": extinction, **ext})
-        return [*entries, *(dict(e) for e in then)]
-
-    def acquired_after(result: CohortResult) -> int | None:
-        counts = [_phase_means(result, "self_administration", m)
-                  for m in ("active_presses", "inactive_presses", "infusions")]
-        return next((k for k in range(1, len(counts[0]) + 1)
-                     if criterion.acquired(*(c[:k] for c in counts), session_hours=hours)), None)
-
-    def extinguished_after(result: CohortResult) -> int | None:
-        level = criterion.acquisition_level(_phase_means(result, "self_administration", "active_presses"))
-        active = _phase_means(result, "extinction", "active_presses")
-        return next((j for j in range(1, len(active) + 1) if criterion.extinguished(active[:j], level)), None)
-
-    sa = acquired_after(run_sb3_cohort(n_subjects, calendar(criterion.max_sa, 0), **cohort_kwargs))
-    sa = criterion.max_sa if sa is None else sa
-    found = extinguished_after(run_sb3_cohort(n_subjects, calendar(sa, criterion.max_extinction), **cohort_kwargs))
-    extinction = criterion.max_extinction if found is None else found
-    result = run_sb3_cohort(n_subjects, calendar(sa, extinction, tests), **cohort_kwargs)
-    active, inactive, infusions = (_phase_means(result, "self_administration", m)
-                                   for m in ("active_presses", "inactive_presses", "infusions"))
-    extinguished = criterion.extinguished(_phase_means(result, "extinction", "active_presses")[:extinction],
-                                          criterion.acquisition_level(active))
-    return CriterionRun(result, sa, extinction, criterion.acquired(active, inactive, infusions, session_hours=hours),
-                        extinguished)
+                                algo: str = "PPO", algo_kwargs: Mapping[str, Any] | None = None,
+                                env_kwargs: Mapping[str, Any] | None = None, seed: int = 0,
+                                condition: str = "") -> CriterionRun:
+    """A cohort of `n_subjects` (`make_env`, `make_model`: the package's settings) trained to `criterion`
+    (`train_to_criterion`, Shaham et al. 2003): FR1 sessions of `session_minutes` until the acquisition
+    criterion (or `criterion.max_sa`), then extinction sessions (settings `extinction_overrides`, e.g. a
+    context) until the extinction criterion (or `criterion.max_extinction`), then the calendar entries `tests`
+    (each of its ``days``), in one run, learning throughout. `result.table` is the tidy table of every session
+    (day: index of the session lived)."""
+    if not isinstance(condition, str):
+        raise TypeError(f"condition={condition!r} has type {type(condition).__name__}; a str is required")
+    check_number("seed", seed, lo=0, hi=2**32 - 1, integer=True)
+    kwargs = dict(env_kwargs or {})
+    check_keys("env_kwargs", kwargs, SB3_ENV_KWARGS)
+    then = [{k: v for k, v in dict(e).items() if k != "days"} for e in tests for _ in range(int(e.get("days", 1)))]
+    days = criterion.max_sa + criterion.max_extinction + len(then) + 1
+    env = make_env(n_subjects, {**kwargs, "calendar": as_calendar(
+        [{"phase": "self_administration", "days": days, "session_minutes": session_minutes}])})
+    model = make_model(algo, env, algo_kwargs, seed=seed)
+    with torch_threads(1):
+        run = train_to_criterion(model, criterion=criterion, then=then, session_minutes=session_minutes,
+                                 extinction={**dict(extinction_overrides or {}), "session_minutes": session_minutes})
+    done, frame = run.experimenter, run.summaries
+    rows = frame.assign(condition=condition, day=frame["session"])
+    table = rows.melt(id_vars=["subject", "condition", "day", "phase"], value_vars=list(MEASURES),
+                      var_name="measure", value_name="value")
+    table = table.sort_values(["day", "measure", "subject"], kind="stable").reset_index(drop=True)
+    table["value"] = table["value"].astype(float)
+    empty = pd.DataFrame(columns=["condition", "day", "phase", "time_s", "signal", "value"])
+    result = CohortResult(table[["subject", "condition", "day", "phase", "measure", "value"]], empty,
+                          events_frame([]))
+    return CriterionRun(result, done.sa_sessions, done.extinction_sessions, done.acquired_after is not None,
+                        done.extinguished_after is not None)
 
 
 __all__ = [
@@ -673,6 +811,9 @@ __all__ = [
     "SB3_ENV_KWARGS",
     "SB3_TRACE_SIGNALS",
     "CocaineSeekingSB3VecEnv",
+    "CriterionExperimenter",
+    "CriterionRun",
+    "CriterionTraining",
     "PeopleSB3VecEnv",
     "SessionRecorder",
     "algo_kwargs_for",
@@ -680,6 +821,7 @@ __all__ = [
     "check_algo_kwargs",
     "env_settings_from_json",
     "env_settings_to_json",
+    "learn_sessions",
     "live_sb3_trial",
     "load_agent",
     "make_env",
@@ -693,4 +835,5 @@ __all__ = [
     "settings_path",
     "torch_threads",
     "train_through_calendar",
+    "train_to_criterion",
 ]

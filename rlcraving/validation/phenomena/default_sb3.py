@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from rlcraving.chamber import session_steps
-from rlcraving.criterion import CRITERION, TrainingCriterion, epsilon_greedy_ceiling
+from rlcraving.criterion import CRITERION, TrainingCriterion, epsilon_greedy_ceiling, epsilon_greedy_extinction_floor
 from rlcraving.params import ModelParams
 from rlcraving.pharmacology import RatIP
 from rlcraving.protocol import session
@@ -23,101 +23,20 @@ ALGOS, SUBJECTS = ("A2C", "DQN", "PPO"), 8
 CHECKS = ("acquisition", "extinction", "cue", "baclofen", "stress", "renewal")
 
 
-class _Experimenter:
-    """What the experimenter decides after each session of training (`criterion`): FR1 until the acquisition
-    criterion or `max_sa` sessions, then extinction in `context` until the extinction criterion or
-    `max_extinction` sessions, then stop. Sessions after the calendar's first are set by
-    ``reset(options=...)``: the session the environment began at the end of the last one (no step taken)
-    is replaced, the same day (``abstinence_days=0``)."""
-
-    def __init__(self, criterion: TrainingCriterion, context: str) -> None:
-        self.criterion, self.context = criterion, context
-        self.sessions: list[dict[str, float]] = []   # the summaries, cohort means per session
-        self.phase = "self_administration"
-        self.acquired_after: int | None = None        # FR1 sessions when the acquisition criterion was met
-        self.extinguished_after: int | None = None    # extinction sessions when its criterion was met
-
-    def _column(self, phase: str, key: str) -> list[float]:
-        return [s[key] for s in self.sessions if s["phase"] == phase]
-
-    def after_session(self, summary: dict[str, float]) -> bool:
-        """Note a finished session (cohort means); True while training goes on."""
-        self.sessions.append({**summary, "phase": self.phase})
-        c = self.criterion
-        if self.phase == "self_administration":
-            active, inactive, infusions = (self._column(self.phase, k)
-                                           for k in ("active_presses", "inactive_presses", "infusions"))
-            if c.acquired(active, inactive, infusions):
-                self.acquired_after = len(active)
-            if self.acquired_after is not None or len(active) >= c.max_sa:
-                self.phase = "extinction"
-            return True
-        active = self._column("extinction", "active_presses")
-        level = c.acquisition_level(self._column("self_administration", "active_presses"))
-        if c.extinguished(active, level):
-            self.extinguished_after = len(active)
-        return self.extinguished_after is None and len(active) < c.max_extinction
-
-    @property
-    def options(self) -> dict[str, Any] | None:
-        """`reset` options of the next session; None for an FR1 session (the calendar's)."""
-        if self.phase == "self_administration":
-            return None
-        return {"phase": "extinction", "context": self.context, "abstinence_days": 0.0}
-
-
-def _learn(model: Any, env: Any, max_steps: int, experimenter: _Experimenter | None = None
-           ) -> list[dict[str, float]]:
-    """Let `model` learn on `env` (a VecEnv of `SUBJECTS` single environments, in step) for at most
-    `max_steps` vector steps, or, with `experimenter`, until it stops training; the summaries of the sessions
-    that ended, each with `own_active`: the active presses the agent chose itself (the rest of
-    `active_presses` the environment added, docs/model.md 3.2)."""
-    from stable_baselines3.common.callbacks import BaseCallback
-
-    class Sessions(BaseCallback):
-        def __init__(self) -> None:
-            super().__init__()
-            self.summaries: list[dict[str, float]] = []
-            self.own = np.zeros(env.num_envs)
-
-        def _on_step(self) -> bool:
-            self.own += np.asarray(self.locals["actions"]).ravel() == 1
-            ended = []
-            for i, info in enumerate(self.locals["infos"]):
-                if "session_summary" in info:
-                    self.summaries.append({**info["session_summary"], "own_active": float(self.own[i])})
-                    self.own[i] = 0.0
-                    ended.append(i)
-            if experimenter is None or not ended:
-                return True
-            if len(ended) != env.num_envs:
-                raise RuntimeError("sessions ended at different steps; training to criterion needs them in step")
-            mean = pd.DataFrame(self.summaries[-env.num_envs:]).mean(numeric_only=True).to_dict()
-            if not experimenter.after_session(mean):
-                return False
-            # the next session, as the experimenter sets it
-            for i, e in enumerate(env.envs if experimenter.options is not None else ()):
-                self.locals["new_obs"][i] = e.reset(options=experimenter.options)[0]
-            return True
-
-    recorder = Sessions()
-    model.learn(max_steps * env.num_envs, callback=recorder, reset_num_timesteps=False)
-    return recorder.summaries
-
-
 def train_and_test(algo: str, seed: int, extinction_context: str, tests: dict[str, dict[str, Any]],
-                   criterion: TrainingCriterion = CRITERION
-                   ) -> tuple[pd.DataFrame, dict[str, np.ndarray], _Experimenter]:
-    """`algo` with SB3's defaults on `SUBJECTS` environments made by `gym.make`, trained to `criterion`: FR1
-    sessions in A, then extinction sessions in `extinction_context`, learning throughout; then each test
-    session (options of `reset`, two days after the last extinction session) from a copy of the trained
-    agent and subjects, learning on, as the animal. Returns the training sessions' summaries, each test's
-    active presses per subject, and the experimenter (sessions needed)."""
+                   criterion: TrainingCriterion = CRITERION) -> tuple[pd.DataFrame, dict[str, np.ndarray], Any]:
+    """`algo` with SB3's defaults on `SUBJECTS` environments made by `gym.make`, trained to `criterion`
+    (`rlcraving.agents.sb3.train_to_criterion`): FR1 sessions in A, then extinction sessions in
+    `extinction_context`, learning throughout; then each test session (options of `reset`, two days after the
+    last extinction session) from a copy of the trained agent and subjects, learning on, as the animal. Returns
+    the training sessions' summaries, each test's active presses per subject (and `<test>_own`, those the agent
+    chose itself), and the experimenter (`CriterionExperimenter`: sessions needed)."""
     import torch
     from stable_baselines3 import A2C, DQN, PPO
     from stable_baselines3.common.env_util import make_vec_env
 
     import rlcraving  # noqa: F401  (registers the environment)
+    from rlcraving.agents.sb3 import learn_sessions, train_to_criterion
 
     cls = {"A2C": A2C, "DQN": DQN, "PPO": PPO}[algo]
     threads = torch.get_num_threads()
@@ -129,9 +48,7 @@ def train_and_test(algo: str, seed: int, extinction_context: str, tests: dict[st
                             env_kwargs={"calendar": [{"phase": "self_administration", "days": most + 1}]})
         steps = session_steps(session("self_administration"), ModelParams())   # every session here lasts 1 h
         model = cls("MlpPolicy", venv, seed=seed, device="cpu")
-        experimenter = _Experimenter(criterion, extinction_context)
-        summaries = _learn(model, venv, most * steps, experimenter)
-        training = pd.DataFrame(summaries)
+        run = train_to_criterion(model, criterion=criterion, extinction={"context": extinction_context})
         folder = tempfile.mkdtemp()
         model.save(os.path.join(folder, "agent"))
         if hasattr(model, "replay_buffer"):   # DQN's memory of its history is part of the trained agent
@@ -139,25 +56,28 @@ def train_and_test(algo: str, seed: int, extinction_context: str, tests: dict[st
         results = {}
         for name, options in tests.items():
             env = copy.deepcopy(venv)
+            # same subjects; the test replaces the session begun (no step taken) when training stopped, a day
+            # after it: with no gap, an i.p. pretreatment before the session could not be given. Before the
+            # agent is loaded: loading seeds the environment's next reset, which would start new subjects
+            env.set_options(options)
+            first = env.reset()
             agent = cls.load(os.path.join(folder, "agent"), env=env, device="cpu")
             if hasattr(agent, "replay_buffer"):
                 agent.load_replay_buffer(os.path.join(folder, "memory"))
-            # same subjects; the test replaces the session begun (no step taken) when training stopped, a day
-            # after it: with no gap, an i.p. pretreatment before the session could not be given
-            agent._last_obs = np.stack([e.reset(options=options)[0] for e in env.envs])
-            summaries = _learn(agent, env, steps)[:SUBJECTS]
+            agent._last_obs = first
+            summaries = learn_sessions(agent, steps * env.num_envs)[:SUBJECTS]
             results[name] = np.array([s["active_presses"] for s in summaries])
             results[f"{name}_own"] = np.array([s["own_active"] for s in summaries])
-        return training, results, experimenter
+        return run.summaries, results, run.experimenter
     finally:
         torch.set_num_threads(threads)
 
 
-def _sessions_needed(done: _Experimenter, phases: str = "both") -> str:
-    """How many sessions training took, and whether each criterion was met, in words."""
+def _sessions_needed(done: Any, phases: str = "both") -> str:
+    """How many sessions training took (`done`: a `CriterionExperimenter`), and whether each criterion was
+    met, in words."""
     c = done.criterion
-    n_sa = sum(s["phase"] == "self_administration" for s in done.sessions)
-    n_ext = len(done.sessions) - n_sa
+    n_sa, n_ext = done.sa_sessions, done.extinction_sessions
     sa = (f"acquisition criterion met after {n_sa} FR1 sessions" if done.acquired_after is not None
           else f"acquisition criterion not met in {c.max_sa} FR1 sessions")
     ext = (f"extinction criterion met after {n_ext} sessions" if done.extinguished_after is not None
@@ -166,8 +86,9 @@ def _sessions_needed(done: _Experimenter, phases: str = "both") -> str:
 
 
 def _exploration_ceiling(algo: str, seed: int) -> str:
-    """For an algorithm exploring at a floor of epsilon (its library default), the active / inactive ratio of an
-    ideal regulator with that floor (`criterion.epsilon_greedy_ceiling`), in words; '' for the others."""
+    """For an algorithm exploring at a floor of epsilon (its library default), what an ideal regulator with that
+    floor presses (`criterion.epsilon_greedy_ceiling`, `criterion.epsilon_greedy_extinction_floor`), in words;
+    '' for the others."""
     import inspect
 
     import stable_baselines3
@@ -176,9 +97,13 @@ def _exploration_ceiling(algo: str, seed: int) -> str:
     if floor is None:
         return ""
     active, inactive = epsilon_greedy_ceiling(floor.default, seed=seed)
+    fr1, extinction = epsilon_greedy_extinction_floor(floor.default, seed=seed)
     return (f" (an ideal regulator exploring at {algo}'s default floor, epsilon = {floor.default:g}, presses "
             f"{fmt(active)} active / {fmt(inactive)} inactive: {active / inactive:.2f}x, against the "
-            f"{CRITERION.ratio:g}x of the acquisition criterion)")
+            f"{CRITERION.ratio:g}x of the acquisition criterion; and, pressing only to explore in extinction, "
+            f"{fmt(extinction)} active presses in the 10th extinction session, {extinction / fr1:.0%} of its last "
+            f"FR1 session, against the extinction check's 50% and the criterion's "
+            f"{CRITERION.extinction_fraction:.0%})")
 
 
 def _checks(algo: str, seed: int) -> tuple[dict[str, bool], str, dict[str, np.ndarray]]:
