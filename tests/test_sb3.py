@@ -389,6 +389,8 @@ def test_the_experimenter_trains_to_criterion_then_tests_then_stops() -> None:
     assert all(never.after_session(s) for s in _mock_sessions([5] * 10, [5] * 10, [5] * 10))
     assert never.acquired_after is None and never.phase == "extinction"   # max_sa reached: on to extinction
     assert [never.after_session({"active_presses": 5.0}) for _ in range(5)] == [True] * 4 + [False]
+    with pytest.raises(ValueError, match="phase"):
+        CriterionExperimenter(c, then=[{"context": "A"}])
 
 
 def test_train_to_criterion_through_gym_make_in_one_learn_call() -> None:

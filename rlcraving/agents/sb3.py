@@ -612,6 +612,9 @@ class CriterionExperimenter:
         self.criterion = criterion
         self.session_hours = check_number("session_hours", session_hours, lo=1e-6, hi=1e3)
         self.extinction = {"phase": "extinction", **dict(extinction or {}), "abstinence_days": 0.0}
+        missing = [dict(t) for t in then if "phase" not in t]
+        if missing:
+            raise ValueError(f"then has a session without a phase ({missing[0]!r}); give each test session its phase")
         self.then = [{**dict(t), "abstinence_days": 0.0} for t in then]
         self.sessions: list[dict[str, Any]] = []   # cohort means per session, with the experimenter's phase
         self.phase = "self_administration"
