@@ -699,11 +699,16 @@ Profiled with pyinstrument and cProfile on the core at N = 1 and N = 4096 with r
   step's layer 4.4-4.8 -> 1.6-2.1 ms, the layer 17.8-18.1% -> 12.4-12.7% of the core; with
   `bench.vector_layer_overhead` (wall clock, 3 repeats of 2 s, load ~6) 21.2 / 21.7% -> 17.0 /
   15.3%. An ordinary step's layer is ~31 us (info ~4, making its arrays read-only ~5, the action
-  check ~3). Of a week-end step's ~1.6 ms what is left is the info copies and the final
-  observation (~0.3 ms), the week's summaries (~0.15 ms, growing with the list of clinic visits,
-  which is never cleared: each week-end reads every visit so far), the incubation's numpy
-  exponentials (~0.15 ms), the signals and the observation. Whether a person drinks is one rule
-  (`outpatient._drinks`), used by the hour's pass and at a week's start alike.
+  check ~3). A week's summary read every clinic visit so far (the list is never cleared), so a
+  week-end cost more the longer the env ran: ~0.15 ms after 2 weeks, some ms in a bench run of
+  ~100 weeks. Each person's tests and positives of the week are counted at the visit instead
+  (`Outpatient.week_tests`, `week_positive`), which also ends a miscount: after a seeded reset the
+  new person's week counted the former person's tests dated after its start. Measured with
+  `bench.vector_layer_overhead` (3 repeats of 2 s, 2 alternating runs each, load ~4): the layer
+  14.3 / 16.8% -> 11.6 / 12.2% of the core. Of a week-end step what is left is the info copies and
+  the final observation (~0.3 ms), the incubation's numpy exponentials (~0.15 ms), the signals and
+  the observation. Whether a person drinks is one rule (`outpatient._drinks`), used by the hour's
+  pass and at a week's start alike.
 - Per-subject state lives in matrices with one row per subject (named columns are views). In
   the transposed layout, rows of 4096 values lie 32 KiB apart and a subject's ~40 values
   competed for the same cache sets.

@@ -241,6 +241,8 @@ class Outpatient:
         self.uses_since_visit = z()
         self.week_uses = z()
         self.week_seeks = z()
+        self.week_tests = z(np.int64)       # urine tests at this week's clinic visits
+        self.week_positive = z(np.int64)    # of which positive
         self.adverse_today = np.zeros((n, len(ADVERSE_EVENTS)), dtype=bool)
         self.adverse_counts = np.zeros((n, len(ADVERSE_EVENTS)))
         self.drinking = z(bool)
@@ -314,6 +316,7 @@ class Outpatient:
             arr[idx] = 0.0
         self.cue_left[idx] = 0
         self.weeks_done[idx] = 0
+        self.week_tests[idx] = self.week_positive[idx] = 0
         self.attending[idx] = True
         self.adverse_today[idx] = False
         self.adverse_counts[idx] = 0.0
@@ -341,6 +344,7 @@ class Outpatient:
         self._clocks[idx, 0] = 0
         self.week_uses[idx] = 0.0
         self.week_seeks[idx] = 0.0
+        self.week_tests[idx] = self.week_positive[idx] = 0
         self._set_incubation(idx, start_h)
         self._set_drinking()
         self._begin_episode(idx)
@@ -485,9 +489,12 @@ class Outpatient:
         used = self.uses_since_visit > 0
         honest = self.honesty | (rnd.uniform(self.keys, self.counter, _S_REPORT) < 0.5)
         craving = 100.0 * (self.incentive + self.dysphoria) / (1.0 + self.incentive + self.dysphoria)
-        self.visits.append({"hour": self.now_h().copy(), "visit": visit.copy(), "attending": visit & self.attending,
+        tested = visit & self.attending
+        self.visits.append({"hour": self.now_h().copy(), "visit": visit.copy(), "attending": tested,
                             "urine_positive": positive.copy(), "self_report_use": used & honest,
                             "craving": craving.copy(), "benzoylecgonine_mg": self.benzoylecgonine.copy()})
+        self.week_tests += tested
+        self.week_positive += tested & positive
         self.uses_since_visit[visit] = 0.0
 
     def _end_of_day(self, midnight: np.ndarray) -> None:

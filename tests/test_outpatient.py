@@ -96,6 +96,28 @@ def test_a_week_is_an_episode_and_ends_with_its_clinic_summary() -> None:
     assert info["week"] == 1
 
 
+def _first_week_summary(env: OutpatientEnv) -> dict[str, float]:
+    env.reset(seed=4)
+    while True:
+        _, _, terminated, truncated, info = env.step(0)
+        if terminated or truncated:
+            return info["week_summary"]
+
+
+def test_a_new_person_is_summarised_on_their_own_urine_tests() -> None:
+    """After a seeded reset, a new person's week counts the clinic's tests of their own week only (it
+    once counted every earlier test of the former person dated after the new week's start: 12 here)."""
+    env = OutpatientEnv()
+    first = _first_week_summary(env)
+    for _ in range(2):   # two more weeks of the same person, then a new one from the same seed
+        env.reset()
+        while not any(env.step(0)[2:4]):
+            pass
+    again = _first_week_summary(env)
+    assert first["urine_tests"] == 3
+    assert again == first
+
+
 def test_reset_options_are_validated_before_anything_changes() -> None:
     env = OutpatientEnv()
     env.reset(seed=0)

@@ -231,18 +231,11 @@ WEEK_SUMMARY = ("uses", "seeking_hours", "urine_tests", "urine_positive", "doses
 
 
 def week_summaries(batch: PersonBatch) -> dict[str, np.ndarray]:
-    """What each person did this week, and the clinic's measures of it (visits of this week), as
-    one array per field of `WEEK_SUMMARY`."""
-    week_start = batch.session_start_h
-    tests = np.zeros(batch.n, dtype=np.int64)
-    positive = np.zeros(batch.n, dtype=np.int64)
-    for v in batch.visits:
-        tested = v["visit"] & v["attending"] & (v["hour"] >= week_start)
-        tests += tested
-        positive += tested & v["urine_positive"].astype(bool)
-    out = {"uses": batch.week_uses, "seeking_hours": batch.week_seeks, "urine_tests": tests,
-           "urine_positive": positive, "doses_taken": batch.doses_taken, "doses_missed": batch.missed_doses,
-           "attending": batch.attending}
+    """What each person did this week, and the clinic's measures of it (the person's own urine tests
+    at this week's visits, counted as they happen), as one array per field of `WEEK_SUMMARY`."""
+    out = {"uses": batch.week_uses, "seeking_hours": batch.week_seeks, "urine_tests": batch.week_tests,
+           "urine_positive": batch.week_positive, "doses_taken": batch.doses_taken,
+           "doses_missed": batch.missed_doses, "attending": batch.attending}
     for k, name in enumerate(ADVERSE_EVENTS):
         out[f"adverse_{name}"] = batch.adverse_counts[:, k]
     return {k: np.asarray(v, dtype=float).copy() for k, v in out.items()}
