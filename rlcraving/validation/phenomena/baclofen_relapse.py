@@ -68,8 +68,9 @@ UNIT = register(Phenomenon(
     paper_effect="cue-induced and drug-primed reinstatement fall with dose",
     paper_size="Campbell et al. 1999 (abstract): baclofen 1.25 and 2.5 mg/kg i.p. 'dose-dependently reduced the "
                "reinstatement of responding produced by priming injections of cocaine' (3.2 mg/kg i.v.), and did not "
-               "reinstate by itself; the size is in their figure, not in the text available here. Di Ciano & "
-               "Everitt 2003: baclofen reduces cue-controlled cocaine seeking (second-order schedule)",
+               "reinstate by itself; the size is in their figure, not in the stored sources (abstracts). Di Ciano & "
+               "Everitt 2003 (abstract): baclofen decreased cue-maintained cocaine seeking (second-order schedule) "
+               "and cocaine intake under FR1; no percentages in the stored text",
     criterion=f"direction: cue and prime tests at {RAT_DOSES_MG_PER_KG[-1]:g} mg/kg minus placebo < 0 (paired 95% CI) "
               f"with negative Spearman trends; size: dose means fall monotonically "
               f"({100 * MONOTONE_TOLERANCE:.0f}% tolerance), and the prime's reinstatement (test minus the "

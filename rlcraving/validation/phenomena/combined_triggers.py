@@ -50,9 +50,10 @@ UNIT = register(Phenomenon(
     paper_effect="intermittent footshock (0.5 and 0.75 mA) before a cue test potentiates cue-induced reinstatement "
                  "of cocaine seeking beyond the cue alone",
     paper_size="Buffalari & See 2009 (abstract): footshock at 0.5 and 0.75 mA reinstated alone and potentiated "
-               "cue-induced reinstatement; the stored sources give no press counts, so the size criterion is "
-               "a bound: the combined effect is of the order of the sum of the two (a 1-h session of a rat, not "
-               "the 8x the sum the model gave when stress kept the cue from extinguishing)",
+               "cue-induced reinstatement (0.25 mA did neither); the press counts are in their figures, which the "
+               "stored sources (abstracts) do not give, so the size criterion is a bound, not the paper's number: "
+               "the combined effect is of the order of the sum of the two (a 1-h session of a rat, not the 8x the "
+               "sum the model gave when stress kept the cue from extinguishing)",
     criterion=f"direction: cue + stress minus cue alone > 0 (95% CI above 0); size: the combined effect over the "
               f"extinction control <= {MAX_INTERACTION:g} x the sum of the cue's and the stressor's effects alone",
     protocol=protocol))

@@ -77,9 +77,12 @@ UNIT = register(Phenomenon(
                  "drug-primed seeking does not incubate",
     paper_size="Grimm et al. 2001, Fig. 1 (six to eight 1-h extinction sessions, then a 1-h test in which presses "
                "give the tone-light cue, on the same day): responding in extinction and for the cue is minimal "
-               "after 1 day and maximal after 60 days of withdrawal (several-fold; the numbers are read from the "
-               "figure, not stated in the text); Lu et al. 2004: elevated up to 3 months, lower after 6 months, and "
-               "cocaine-primed seeking unchanged over 6 months. Grimm's extinction responding incubates too: the "
+               "after 1 day and maximal after 60 days of withdrawal (several-fold; the numbers are in the figure, "
+               "which the stored sources do not give: the 3x below is a reading of 'several-fold', not a number "
+               "from the paper); Lu et al. 2004 (review) and Lu, Grimm, Dempsey & Shaham 2004 (abstract; 6 h/day "
+               "for 10 days, six 1-h extinction sessions with the cue): responding low after 1 day, high after 1 "
+               "and 3 months, intermediate after 6 months, and cocaine-primed seeking without significant change "
+               "over 6 months (no counts in the stored text). Grimm's extinction responding incubates too: the "
                "model's does not (shown, not scored)",
     criterion=f"direction: cue test 60 d minus 1 d > 0 (95% CI) and 180 d below 60 d; size: 60 d / 1 d >= "
               f"{MIN_INCUBATION_RATIO:g} and primed seeking flat (60 d minus 1 d CI reaches 0 or |change| <= "

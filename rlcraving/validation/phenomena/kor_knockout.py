@@ -41,11 +41,16 @@ def protocol(cfg: Config) -> Measurement:
 
 UNIT = register(Phenomenon(
     key="kor_knockout", title="Kappa-opioid knockout removes stress-induced reinstatement",
-    paper="McLaughlin et al. 2003; Al-Hasani et al. 2013",
+    paper="Redila & Chavkin 2008; McLaughlin et al. 2003; Al-Hasani et al. 2013",
     paper_effect="stress-induced reinstatement removed; drug-primed reinstatement and drug reward intact",
-    paper_size="McLaughlin et al. 2003: forced-swim stress reinstates cocaine place preference in wild-type mice, "
-               "not in KOR or prodynorphin knockouts or after nor-BNI, while cocaine priming still reinstates; "
-               "Al-Hasani et al. 2013: the same for footshock-like stressors through dynorphin/KOR",
+    paper_size="Redila & Chavkin 2008 (abstract; mice, cocaine place preference extinguished, then reinstated): "
+               "intermittent footshock, forced swim and the KOR agonist U50,488 reinstated it in wild-type mice, not "
+               "in KOR or prodynorphin knockouts nor after nor-BNI; cocaine priming still reinstated it, and initial "
+               "conditioning and extinction were not significantly affected. McLaughlin et al. 2003: the knockouts "
+               "show normal cocaine place preference, while repeated forced swim nearly doubles it in wild-type mice "
+               "(as McLaughlin et al. later summarised it). Al-Hasani et al. 2013: dynorphin/KOR for footshock-like "
+               "stressors. The stored sources give significance, not effect sizes, so 'intact' is read within the "
+               "tolerances below",
     criterion=f"direction: KO minus WT stress-induced reinstatement < 0 (95% CI) and the KO's CI includes 0; "
               f"size: priming and FR1 intake intact (KO-WT CI includes 0 or |change| < "
               f"{100 * MAX_PRIME_CHANGE:.0f}% and {100 * MAX_INTAKE_CHANGE:.0f}% of WT)",

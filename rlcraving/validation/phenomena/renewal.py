@@ -44,10 +44,11 @@ UNIT = register(Phenomenon(
     paper="Crombag & Shaham 2002; Bossert et al. 2004; Bouton 2004",
     paper_effect="after extinction in another context, return to the drug-taking context renews drug seeking, "
                  "in part: renewal is the partial recovery of an extinguished response",
-    paper_size="Crombag & Shaham 2002 (speedball, 20 extinction days): responding in A reliably above responding "
-               "in B; renewal is a partial recovery, below the trained level (Bouton 2004; Bernal-Gamboa et al. "
-               "2014: 'the partial recovery of an extinguished response'). No per-session size is stated in the "
-               "stored sources",
+    paper_size="Crombag & Shaham 2002 (abstract; speedball, 20 extinction days): rats tested in the drug context "
+               "after extinction elsewhere 'reliably renewed drug seeking'; Bossert et al. 2004 (abstract; heroin): "
+               "'robust reinstatement' in the drug context. Renewal is a partial recovery, below the trained level "
+               "(Bouton 2004; Bernal-Gamboa et al. 2014). The press counts are in their figures; the stored sources "
+               "(abstracts) state none, so the 1.5x bound below is not the papers' number",
     criterion=f"direction: test in A minus test in B > 0 (95% CI above 0); size: A >= {MIN_RATIO_TO_B:g} x B and A "
               "below the last FR1 session (95% CI of A - FR1 below 0)",
     protocol=protocol))

@@ -15,6 +15,8 @@ from rlcraving.validation.protocols import (
 )
 from rlcraving.validation.unit import Config, Measurement, Phenomenon, register
 
+#: Di Ciano & Everitt 2002 tested cocaine seeking 1 day or 21 days after a 7-day extinction (this row's
+#: extinction is the report's 10 sessions).
 SHORT_DAYS, LONG_DAYS = 1.0, 21.0
 
 
@@ -37,11 +39,14 @@ def protocol(cfg: Config) -> Measurement:
 
 UNIT = register(Phenomenon(
     key="spontaneous_recovery", title="Spontaneous recovery with time since extinction",
-    paper="Rescorla 2004; Bouton 2004; Pavlov 1927",
+    paper="Di Ciano & Everitt 2002; Rescorla 2004; Bouton 2004",
     paper_effect="an extinguished response recovers when time passes after extinction, more after a longer "
                  "interval, and only in part",
-    paper_size="Rescorla 2004 (review): recovery grows with the retention interval and is partial, below the "
-               "trained level; no per-session size for cocaine seeking in the stored sources",
+    paper_size="Di Ciano & Everitt 2002 (abstract; cocaine under a second-order schedule, test 1 or 21 days "
+               "after a 7-day extinction): responding was significantly decreased the day after extinction and "
+               "spontaneously recovered after the further 21 days without cocaine or its cues; the abstract states "
+               "no press counts (they are in the paper's figures, not in the stored sources). Rescorla 2004 "
+               "(review): recovery grows with the retention interval and is partial, below the trained level",
     criterion=f"direction: test {LONG_DAYS:g} days after extinction minus test after {SHORT_DAYS:g} day > 0 (95% CI "
               "above 0); size: the 21-day test below the last FR1 session (95% CI of the difference below 0)",
     protocol=protocol))
