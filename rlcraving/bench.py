@@ -791,6 +791,28 @@ load ~6) went from 177-184 to 172-177 us, within the noise: the bias costs ~15 u
 and the fused step takes ~25-30 us more than the same step without a zone, so fusing saves little
 beyond the kernel's own launch.
 
+Where the TD cohort's step goes (2026-12-03, td_cohort_4096's cohort, N = 4,096, Q-learning, thread
+CPU, medians of 30 batches of 20 calls, load ~4-6): of ~350 us, the core's compiled pass
+(`core._schedule_and_advance`) takes ~175 and the learner's (`compiled.value_step`) ~150; Python
+around them ~15-20 (a call of a compiled kernel with 40 array arguments costs ~2.8 us in numba's
+dispatch alone; `_closed`, the other learner helpers and the core's allocations ~1 us each). No
+phase of either step is left in numpy. The learner's phases, each timed alone over all subjects:
+features 34 us (8 observed columns gathered from the row-major observation, 5 occupancy bumps, 20,480
+exp32), values 17, preferences 8, the softmax's exp32 7, the choice 12 (one draw a subject), the error
+and update 53 (~33 of them the per-subject loop of bootstrap, error, learning signal and the list of
+pressing subjects, ~10 the other-behaviour weights, ~10 the overlaps and next values). Tried and
+dropped: gathering a block's features subject by subject in one pass over the observation (34 ->
+~190 us: the 13 feature rows, 16 KiB apart, compete for cache sets), and splitting the list of
+pressing subjects out of the per-subject loop (no change). The 15 M target (273 us a step) would need
+~75 us less of compiled per-subject arithmetic, not of Python.
+A chunk of the headline study (`population.run_chunk`: 2,048 subjects, the shared history, then 5
+arms) takes ~6.1 s of thread CPU, so the 100,000-subject study's 49 chunks need ~150 s of CPU per
+core at 2 workers; under cProfile (7.7 s) the core's compiled pass took 2.6 s and the learner's 1.9,
+the tidy tables ~0.4 (phase and measure built as Python strings, made categories afterwards), the
+rest Python around the steps and the baclofen arms' sedation and effects in numpy. Skipping the
+cohort loop's per-step bookkeeping when no session is traced measured no gain (6.07 / 6.19 / 6.46
+against 6.09 / 5.96 / 6.51 s, alternating).
+
 The kernels' idle threads sleep rather than spin: `import rlcraving` sets OpenMP's
 `OMP_WAIT_POLICY=PASSIVE` unless the user has set it (numba's OpenMP layer reads it when it starts).
 With the default active policy, a 4096-subject vector env on 2 threads ran 16x slower than on one
