@@ -39,7 +39,9 @@ def subject_keys(seed: int, index: np.ndarray) -> np.ndarray:
 def uniform(keys: np.ndarray, counter: np.ndarray | int, stream: int) -> np.ndarray:
     """Uniform [0, 1) draws, one per key, for the given counter and stream number (a compiled loop,
     `uniform_one` for each key)."""
-    keys, counters = np.broadcast_arrays(np.asarray(keys, dtype=np.uint64), np.asarray(counter, dtype=np.uint64))
+    keys, counter = np.asarray(keys, dtype=np.uint64), np.asarray(counter, dtype=np.uint64)
+    shape = np.broadcast_shapes(keys.shape, counter.shape)   # read-only views (broadcast_arrays' warn on use)
+    keys, counters = np.broadcast_to(keys, shape), np.broadcast_to(counter, shape)
     out = np.empty(keys.shape)
     _uniform_into(keys.ravel(), counters.ravel(), stream, out.reshape(-1))
     return out
