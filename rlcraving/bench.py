@@ -687,7 +687,7 @@ Profiled with pyinstrument and cProfile on the core at N = 1 and N = 4096 with r
   numpy ~20 on average (~11 with the day's end compiled, `_count_adverse` and `_drop_out`, its
   hazard's power and exponential still numpy's). The layer (info, the action check, the weekly
   reset, whose refresh of the organism's cached strengths is 3 ms) costs the same ~55 us as
-  before, now 19% of the faster core (target 15%).
+  before, then 19% of the faster core (target 15%; met since, below).
 - The weekly reset's refresh of the organism's cached strengths (`Organism._sync_associations`,
   `_refresh_values`) was numpy fancy indexing over the full association arrays, 2.2 ms at N = 4,096.
   Both are compiled loops over the subjects (`organism.sync_slots`, `refresh_slots`) with the same
