@@ -842,7 +842,9 @@ with the same command and runs only the chunks it had not finished.
 Measured on 2026-12-03 on this 2-core machine (quiet): `rlcraving population --subjects 100000
 --workers 2` ran the headline study (5 doses, 94.5 M rows in 49 chunks of 2,048) in 200 s with
 472 MB peak resident memory in the driver and 625 MB in the largest worker (716 s and 9.6 GB
-before the chunked runner). The 1,000,000-subject study, `rlcraving population --subjects 1000000
+before the chunked runner); again at 20:26 UTC (idle, 115.5 M rows: the table has more measures
+since) in 161.6 s, with 698 and 678 MB (target 120 s, not met: a chunk's ~6 s of CPU is the TD
+cohort's step). The 1,000,000-subject study, `rlcraving population --subjects 1000000
 --workers 2` on 2026-12-03 (12:17-12:45 UTC, the machine otherwise idle), ran 489 chunks of 2,048
 (945 M rows, a 537 MB Parquet file) in 1,661 s, with 563 MB peak resident memory in the driver and
 626 MB in the largest worker: 1.66 ms a subject, so memory stays bounded by the chunk while time
