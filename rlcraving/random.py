@@ -40,7 +40,9 @@ def uniform(keys: np.ndarray, counter: np.ndarray | int, stream: int) -> np.ndar
     """Uniform [0, 1) draws, one per key, for the given counter and stream number (a compiled loop,
     `uniform_one` for each key)."""
     keys, counter = np.asarray(keys, dtype=np.uint64), np.asarray(counter, dtype=np.uint64)
-    shape = np.broadcast_shapes(keys.shape, counter.shape)   # read-only views (broadcast_arrays' warn on use)
+    # read-only broadcast views: np.broadcast_arrays' views are flagged writeable-with-warning, and numba's
+    # typing of such an array emits a FutureWarning
+    shape = np.broadcast_shapes(keys.shape, counter.shape)
     keys, counters = np.broadcast_to(keys, shape), np.broadcast_to(counter, shape)
     out = np.empty(keys.shape)
     _uniform_into(keys.ravel(), counters.ravel(), stream, out.reshape(-1))

@@ -91,7 +91,9 @@ def test_the_full_trials_run_at_the_papers_sizes(name: str) -> None:
     else:   # severe users sit at the floor of confirmed abstinence, where the GEE is rarely fitted
         # (docs/outpatient.md: no abstinent week in an arm, or a diverged fit, reported as missing)
         by_arm = results.people.groupby("arm")["outcome"].mean()
-        assert (by_arm < 0.25).all(), by_arm   # weeks of 8: a floor on either arm
+        # weeks of 8; docs/outpatient.md measures 0.007-0.017 per arm: a quarter of a week is well above that
+        # and is still a floor (under one abstinent week in 32 people-trials)
+        assert (by_arm < 0.25).all(), by_arm
 
 
 def test_shoptaw_row_asks_for_the_papers_size_and_the_heavier_users_benefit() -> None:
