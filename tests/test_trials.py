@@ -92,7 +92,7 @@ def test_the_full_trials_run_at_the_papers_sizes(name: str) -> None:
         # (docs/outpatient.md: no abstinent week in an arm, or a diverged fit, reported as missing)
         by_arm = results.people.groupby("arm")["outcome"].mean()
         # weeks of 8; docs/outpatient.md measures 0.007-0.017 per arm: a quarter of a week is well above that
-        # and is still a floor (under one abstinent week in 32 people-trials)
+        # and still a floor (one confirmed abstinent week for every four people)
         assert (by_arm < 0.25).all(), by_arm
 
 
