@@ -267,6 +267,9 @@ class Outpatient:
         self._filter_decay = np.array([math.exp(-w.dt_h / tau) for tau in filter_time_constants_h(p)])
         self._ec50 = p.baclofen_ec50_mg_per_l
         self._nobody = z(bool)
+        #: Each clinic visit's records (urine, self-report, craving), kept only while `record_visits` is
+        #: set (a trial sets it at enrolment): an environment stepping for millions of hours keeps none.
+        self.record_visits = False
         self.visits: list[dict[str, np.ndarray]] = []
         awake_share = w.dt_h / 16.0
         coefficients = {
@@ -490,9 +493,10 @@ class Outpatient:
         honest = self.honesty | (rnd.uniform(self.keys, self.counter, _S_REPORT) < 0.5)
         craving = 100.0 * (self.incentive + self.dysphoria) / (1.0 + self.incentive + self.dysphoria)
         tested = visit & self.attending
-        self.visits.append({"hour": self.now_h().copy(), "visit": visit.copy(), "attending": tested,
-                            "urine_positive": positive.copy(), "self_report_use": used & honest,
-                            "craving": craving.copy(), "benzoylecgonine_mg": self.benzoylecgonine.copy()})
+        if self.record_visits:
+            self.visits.append({"hour": self.now_h().copy(), "visit": visit.copy(), "attending": tested,
+                                "urine_positive": positive.copy(), "self_report_use": used & honest,
+                                "craving": craving.copy(), "benzoylecgonine_mg": self.benzoylecgonine.copy()})
         self.week_tests += tested
         self.week_positive += tested & positive
         self.uses_since_visit[visit] = 0.0

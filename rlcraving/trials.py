@@ -237,6 +237,7 @@ class TrialLife:
         d, batch = self.design, self.batch
         if self.week == d.history_weeks:
             batch.attending[:] = True                      # enrolment: the baseline's urines
+            batch.record_visits = True
             self._baseline_from = len(batch.visits)
         if self.week == d.history_weeks + d.baseline_weeks:
             self._randomise()

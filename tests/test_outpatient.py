@@ -264,6 +264,7 @@ def test_urine_benzoylecgonine_detects_one_use_for_two_to_three_days_and_heavy_u
 
 def test_visits_are_monday_wednesday_friday_with_craving_on_a_0_to_100_scale() -> None:
     batch = PersonBatch(4, options=PersonOptions())
+    batch.record_visits = True
     batch.start_weeks(np.arange(4))
     for _ in range(168):
         batch.step(np.full(4, SEEK, dtype=np.int64))
@@ -341,3 +342,13 @@ def test_stress_slows_the_extinction_a_cue_met_without_using_teaches_as_in_the_c
     p = batch.params
     expected = extinction_learning(3.0, p.extinction_generality, p.extinction_retrieval_kor)
     assert learnt[1] / learnt[0] == pytest.approx(expected, rel=1e-6)
+
+
+def test_a_batch_keeps_no_visit_records_unless_asked_while_its_week_counts_go_on() -> None:
+    """An environment steps for millions of hours: its batch must not grow a list a visit."""
+    batch = PersonBatch(4, options=PersonOptions())
+    batch.start_weeks(np.arange(4))
+    for _ in range(168):
+        batch.step(np.full(4, SEEK, dtype=np.int64))
+    assert batch.visits == []
+    assert batch.week_tests.sum() == 3 * 4          # three visits a week, everyone attending
