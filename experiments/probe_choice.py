@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -39,6 +38,7 @@ import numpy as np
 from rlcraving import chamber, organism
 from rlcraving.agents.cohort import _Cohort
 from rlcraving.agents.td import AGENTS
+from rlcraving.cli import run_script
 from rlcraving.params import ModelParams
 from rlcraving.protocol import as_calendar
 from rlcraving.validation.phenomena.individual_differences import (
@@ -204,4 +204,4 @@ def main(agent: str = "q_learning", n: int = 200) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "q_learning", int(sys.argv[2]) if len(sys.argv) > 2 else 200)
+    run_script(main)

@@ -19,12 +19,12 @@ its output.
 from __future__ import annotations
 
 import dataclasses
-import sys
 from typing import Any
 
 import numpy as np
 
 from rlcraving.agents import run_cohort
+from rlcraving.cli import run_script
 from rlcraving.params import ModelParams
 from rlcraving.protocol import SESSION_KEYS, SessionSettings
 from rlcraving.validation.phenomena.dose_regulation import (
@@ -92,13 +92,16 @@ def describe(dose: float, times: list[np.ndarray], primes: int = 0) -> str:
 def variant(change: str) -> tuple[ModelParams, dict[str, Any]]:
     """The model's parameters and the FR1 sessions' settings with one field changed by "NAME=VALUE"."""
     name, _, value = change.partition("=")
-    if name in {f.name for f in dataclasses.fields(ModelParams)} and value:
-        return dataclasses.replace(ModelParams(), **{name: float(value)}), {}
     numeric = {f.name: type(f.default) for f in dataclasses.fields(SessionSettings)
                if type(f.default) in (int, float) and f.name in SESSION_KEYS}
-    if name in numeric and value:
-        return ModelParams(), {name: numeric[name](value)}
-    raise SystemExit(f"{change!r} is not NAME=VALUE with NAME a ModelParams field or a numeric session setting")
+    try:
+        if name in {f.name for f in dataclasses.fields(ModelParams)} and value:
+            return dataclasses.replace(ModelParams(), **{name: float(value)}), {}
+        if name in numeric and value:
+            return ModelParams(), {name: numeric[name](value)}
+    except ValueError as error:     # a value that is not a number, or one the parameter does not allow
+        raise ValueError(f"{change!r}: {error}") from None
+    raise ValueError(f"{change!r} is not NAME=VALUE with NAME a ModelParams field or a numeric session setting")
 
 
 def ratio_of(first: list[float], hour: list[float]) -> float:
@@ -107,8 +110,8 @@ def ratio_of(first: list[float], hour: list[float]) -> float:
 
 
 def main(agent: str = "q_learning", n: int = 200, changes: tuple[str, ...] = ()) -> None:
-    for change in ("", *changes):
-        params, settings = variant(change) if change else (ModelParams(), {})
+    variants = [("", (ModelParams(), {}))] + [(change, variant(change)) for change in changes]   # checked first
+    for change, (params, settings) in variants:
         primes = int(settings.get("priming_infusions", 0))
         first, hour = [], []
         for dose in UNIT_DOSES_MG_PER_KG:
@@ -124,5 +127,4 @@ def main(agent: str = "q_learning", n: int = 200, changes: tuple[str, ...] = ())
 
 
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    main(args[0] if args else "q_learning", int(args[1]) if len(args) > 1 else 200, tuple(args[2:]))
+    run_script(main)

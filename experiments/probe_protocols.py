@@ -14,13 +14,13 @@ docs/agents.md reports its output.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from rlcraving.agents import run_cohort
+from rlcraving.cli import run_script
 from rlcraving.pharmacology import Placebo, RatIP
 from rlcraving.stats import bootstrap_ci
 
@@ -97,4 +97,4 @@ def main(agent: str = "q_learning", n: int = 100) -> None:
 
 
 if __name__ == "__main__":
-    main(*(sys.argv[1:2] or ["q_learning"]), *(int(a) for a in sys.argv[2:3]))
+    run_script(main)

@@ -10,11 +10,10 @@ Active presses per 1-h session, cohort means. docs/agents.md reports its output 
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 
 from rlcraving.agents import run_cohort
+from rlcraving.cli import run_script
 
 SEED = 11
 SA = [{"phase": "self_administration", "days": 10}]
@@ -48,4 +47,4 @@ def main(agent: str = "q_learning", n: int = 200) -> None:
 
 
 if __name__ == "__main__":
-    main(*(sys.argv[1:2] or ["q_learning"]), *(int(a) for a in sys.argv[2:3]))
+    run_script(main)

@@ -12,9 +12,9 @@ docs/sb3.md reports its output.
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
+
+from rlcraving.cli import run_script
 
 UNIT_DOSES = (0.25, 0.5, 0.75, 1.5)
 SEED = 0
@@ -62,4 +62,4 @@ def main(algo: str = "PPO", subjects: int = 8, sessions: int = 15) -> None:
 
 
 if __name__ == "__main__":
-    main(*(sys.argv[1:2] or ["PPO"]), *(int(a) for a in sys.argv[2:4]))
+    run_script(main)

@@ -18,11 +18,11 @@ docs/sb3.md reports its output.
 from __future__ import annotations
 
 import copy
-import json
-import sys
 from typing import Any
 
 import numpy as np
+
+from rlcraving.cli import run_script
 
 SEED = 0
 STEPS = 900   # one 1-h session of 4-s steps
@@ -73,7 +73,7 @@ def _probe(n: int, tag: str, bins: bool = False) -> Any:
     return Probe()
 
 
-def main(n: int, max_sa: int, max_extinction: int, kwargs: dict[str, Any]) -> None:
+def main(n: int = 4, max_sa: int = 15, max_extinction: int = 12, kwargs: dict[str, Any] | None = None) -> None:
     import torch
     from stable_baselines3 import DQN
     from stable_baselines3.common.env_util import make_vec_env
@@ -91,7 +91,7 @@ def main(n: int, max_sa: int, max_extinction: int, kwargs: dict[str, Any]) -> No
     venv = make_vec_env("rlcraving/CocaineSeeking-v0", n_envs=n, seed=SEED, env_kwargs={
         "calendar": [{"phase": "self_administration", "days": max_sa + max_extinction + 1}]})
     # epsilon reaches its floor after as many sessions as in the row (10% of its 90 sessions allowed)
-    kwargs = {"exploration_fraction": ROW_FLOOR_SESSIONS / (max_sa + max_extinction), **kwargs}
+    kwargs = {"exploration_fraction": ROW_FLOOR_SESSIONS / (max_sa + max_extinction), **(kwargs or {})}
     model = DQN("MlpPolicy", venv, seed=SEED, device="cpu", **kwargs)
     run = train_to_criterion(model, criterion=criterion, extinction={"context": "A"}, callback=_probe(n, "train"))
     done = run.experimenter
@@ -109,6 +109,4 @@ def main(n: int, max_sa: int, max_extinction: int, kwargs: dict[str, Any]) -> No
 
 
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    main(int(args[0]) if args else 4, int(args[1]) if len(args) > 1 else 15,
-         int(args[2]) if len(args) > 2 else 12, json.loads(args[3]) if len(args) > 3 else {})
+    run_script(main)

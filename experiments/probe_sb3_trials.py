@@ -16,7 +16,6 @@ trial). docs/outpatient.md ("SB3 people in the trial") reports its output.
 from __future__ import annotations
 
 import dataclasses
-import sys
 import time
 from pathlib import Path
 
@@ -25,6 +24,7 @@ import pandas as pd
 import torch
 
 from rlcraving.agents.sb3 import live_sb3_trial, torch_threads
+from rlcraving.cli import run_script
 from rlcraving.outpatient import OBSERVATION_NAMES
 from rlcraving.trials import TrialLife, baclofen_reach, load_trial
 
@@ -59,7 +59,7 @@ def policy_probabilities(model, life: TrialLife) -> dict[str, np.ndarray]:
     return out
 
 
-def main(agent: str, n_trials: int, seed: int, name: str) -> None:
+def main(agent: str = "PPO", n_trials: int = 10, seed: int = 2, name: str = "shoptaw_2003") -> None:
     design = load_trial(EXPERIMENTS / f"{name}.yaml")
     design = dataclasses.replace(design, agent="q_learning" if agent == "random" else agent, algo_kwargs={},
                                  agent_params={})
@@ -101,6 +101,4 @@ def main(agent: str, n_trials: int, seed: int, name: str) -> None:
 
 
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    main(args[0] if args else "PPO", int(args[1]) if len(args) > 1 else 10, int(args[2]) if len(args) > 2 else 2,
-         args[3] if len(args) > 3 else "shoptaw_2003")
+    run_script(main)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from unittest import mock
@@ -28,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from rlcraving import trials
+from rlcraving.cli import run_script
 from rlcraving.outpatient import OutpatientParams, PersonBatch, human_params
 from rlcraving.pharmacology import Titration
 
@@ -102,4 +102,4 @@ def main(name: str = "shoptaw_2003", seeds: int = 2) -> pd.DataFrame:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "shoptaw_2003", int(sys.argv[2]) if len(sys.argv) > 2 else 2)
+    run_script(main)

@@ -21,11 +21,13 @@ import contextlib
 import enum
 import importlib
 import inspect
+import json
 import os
 import re
 import shlex
 import sys
 import time
+import types
 import typing
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -75,6 +77,61 @@ def user_errors(command: str) -> Iterator[None]:
         detail = " ".join(str(err).split()) or "(no message)"
         raise _fail(f"rlcraving {command}: unexpected error: {type(err).__name__}: {detail} "
                     f"(set {TRACEBACK_VAR}=1 for the traceback)", 1) from None
+
+
+def _script_word(name: str, word: str, kind: Any) -> Any:
+    """One command-line word of an experiment script as its parameter's type (int, float, str, JSON dict)."""
+    if typing.get_origin(kind) in (typing.Union, types.UnionType):
+        kind = next(k for k in typing.get_args(kind) if k is not type(None))    # X | None: an X
+    if typing.get_origin(kind) is dict or kind is dict:
+        try:
+            value = json.loads(word)
+        except json.JSONDecodeError:
+            value = None
+        if not isinstance(value, dict):
+            raise ValueError(f"{name}={word!r} is not allowed: a JSON object, e.g. '{{\"gamma\": 0.9}}'")
+        return value
+    if kind in (int, float):
+        try:
+            return kind(word)
+        except ValueError:
+            allowed = "a whole number" if kind is int else "a number"
+            raise ValueError(f"{name}={word!r} is not allowed: {allowed}") from None
+    return word
+
+
+def run_script(main: Callable[..., Any], argv: collections.abc.Sequence[str] | None = None) -> Any:
+    """Run an experiment script's `main` from its command line, as the `rlcraving` commands run.
+
+    The words are `main`'s parameters in order (a last ``tuple[X, ...]`` parameter takes the rest),
+    converted by their type hints; missing ones keep their defaults. A word that does not convert or a
+    ValueError of `main`'s own checks ends the script with one line on stderr and exit status 2; an
+    interrupt or an unexpected error as in `user_errors`: never a traceback (unless `TRACEBACK_VAR`)."""
+    script = Path(sys.argv[0]).name
+    words = list(sys.argv[1:] if argv is None else argv)
+    params = list(inspect.signature(main).parameters.values())
+    hints = typing.get_type_hints(main)
+    try:
+        with user_errors(script):
+            try:
+                args: list[Any] = []
+                for p in params:
+                    if not words:
+                        break
+                    hint = hints.get(p.name, str)
+                    if typing.get_origin(hint) is tuple:
+                        args.append(tuple(_script_word(p.name, w, typing.get_args(hint)[0]) for w in words))
+                        words = []
+                    else:
+                        args.append(_script_word(p.name, words.pop(0), hint))
+                if words:
+                    raise ValueError(f"{len(words)} argument(s) too many ({' '.join(words)}); the script takes "
+                                     + " ".join(p.name.upper() for p in params))
+                return main(*args)
+            except ValueError as err:
+                raise _fail(f"{script}: {err}", EXIT_BAD_INPUT) from None
+    except typer.Exit as exit_:
+        sys.exit(exit_.exit_code)
 
 
 class _GuardedCommand(typer.core.TyperCommand):

@@ -165,3 +165,26 @@ def test_a_missing_trial_design_and_zero_trials_are_refused_before_any_work(tmp_
     bad.write_text("name: bad\nn_randomised: 2\n", encoding="utf-8")
     assert_refused(cli("trial", bad, cwd=tmp_path), "n_randomised", "2")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml"]   # no results folder made
+
+
+def _probe_main(agent: str = "q_learning", n: int = 200, changes: tuple[str, ...] = (),
+                kwargs: dict[str, float] | None = None) -> tuple:
+    if agent not in ("q_learning", "sarsa"):
+        raise ValueError(f"agent={agent!r} is not known; choose one of ['q_learning', 'sarsa']")
+    return agent, n, changes, kwargs
+
+
+def test_experiment_scripts_take_typed_words_and_fail_in_one_line(capsys, monkeypatch):
+    """`run_script` maps a script's words onto its main's parameters; bad words end it in one line."""
+    from rlcraving.cli import EXIT_BAD_INPUT, run_script
+
+    monkeypatch.setattr(sys, "argv", ["probe.py"])
+    assert run_script(_probe_main, []) == ("q_learning", 200, (), None)
+    assert run_script(_probe_main, ["sarsa", "8", "a=1", "b=2"]) == ("sarsa", 8, ("a=1", "b=2"), None)
+    for words, message in ((["sarsa", "eight"], "probe.py: n='eight' is not allowed: a whole number"),
+                           (["nosuch"], "probe.py: agent='nosuch' is not known")):
+        with pytest.raises(SystemExit) as ended:
+            run_script(_probe_main, words)
+        assert ended.value.code == EXIT_BAD_INPUT
+        err = capsys.readouterr().err
+        assert err.startswith(message) and "Traceback" not in err and err.count("\n") == 1
