@@ -303,3 +303,24 @@ def test_arms_sharing_a_history_equal_separate_cohorts_bit_for_bit() -> None:
         alone = run_cohort(6, [*history, *entries], seed=3, condition=name, trace_sessions=(0, 3))
         pd.testing.assert_frame_equal(shared[name].table, alone.table)
         pd.testing.assert_frame_equal(shared[name].traces, alone.traces)
+
+
+def test_tidy_table_is_the_table_of_one_python_string_a_row() -> None:
+    """The table built from codes equals, dtypes included, the one built as a Python string a row."""
+    from rlcraving.agents.cohort import tidy_table
+    from rlcraving.protocol import as_calendar
+
+    calendar = as_calendar(reinstatement_calendar(sa_days=2, extinction_days=1))
+    results = np.random.default_rng(3).random((len(calendar), len(MEASURES), 4))
+    n_days, n_measures, n = results.shape
+    phases = np.array(calendar.phases(), dtype=object)
+    days = np.repeat(np.arange(n_days), n_measures * n)
+    expected = pd.DataFrame({"subject": np.tile(np.arange(5, 5 + n), n_days * n_measures), "condition": "drug",
+                             "day": days, "phase": phases[days],
+                             "measure": np.tile(np.repeat(np.array(MEASURES, dtype=object), n), n_days),
+                             "value": results.ravel()})
+    table = tidy_table(results, calendar, "drug", first_subject=5)
+    pd.testing.assert_frame_equal(table, expected, check_exact=True)
+    assert table.loc[(table.day == 3) & (table.measure == MEASURES[1]) & (table.subject == 7), "value"].item() \
+        == results[3, 1, 2]
+    assert table.loc[table.day == 3, "phase"].unique().tolist() == ["cue_reinstatement"]

@@ -453,16 +453,29 @@ def tidy_table(results: np.ndarray, calendar: Calendar, condition: str, first_su
     """The tidy table of `results[day, measure, subject]` (measures in `MEASURES` order):
     columns subject (first_subject + index), condition, day, phase, measure, value."""
     n_days, n_measures, n = results.shape
-    phases = np.array(calendar.phases(), dtype=object)
+    phases = calendar.phases()
+    names = sorted(set(phases))
     days = np.repeat(np.arange(n_days), n_measures * n)
     return pd.DataFrame({
         "subject": np.tile(np.arange(first_subject, first_subject + n), n_days * n_measures),
-        "condition": condition,
+        "condition": _strings(np.zeros(days.size, dtype=np.int8), [condition]),
         "day": days,
-        "phase": phases[days],
-        "measure": np.tile(np.repeat(np.array(MEASURES, dtype=object), n), n_days),
+        "phase": _strings(np.array([names.index(p) for p in phases], dtype=np.int8)[days], names),
+        "measure": _strings(np.tile(np.repeat(np.arange(n_measures, dtype=np.int8), n), n_days), MEASURES),
         "value": results.ravel(),
     })
+
+
+def _strings(codes: np.ndarray, names: Sequence[str]) -> Any:
+    """The string column `names[codes]` as pandas makes a column of those strings (its `str` dtype,
+    Arrow-backed, or object), built from the codes without a Python string per row."""
+    dtype = pd.Series(list(names)).dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        import pyarrow as pa
+
+        return pd.array(pa.DictionaryArray.from_arrays(codes, pa.array(names, pa.large_string())).dictionary_decode(),
+                        dtype=dtype)
+    return np.array(names, dtype=object)[codes]
 
 
 def events_frame(rows: list[tuple[int, str, int, str, float, str]]) -> pd.DataFrame:
