@@ -7,7 +7,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from rlcraving.agents.cohort import run_cohort_arms
-from rlcraving.experiments.population import SCHEMA, run_population
+from rlcraving.experiments.population import SCHEMA, balanced_chunk, run_population
 from rlcraving.pharmacology import RatIP
 
 HISTORY = [{"phase": "self_administration", "days": 2, "session_minutes": 20}, {"phase": "extinction",
@@ -67,6 +67,7 @@ def test_worker_processes_give_the_same_table(tmp_path) -> None:
     one = run_population(6, HISTORY, ARMS, tmp_path / "one.parquet", chunk_subjects=2)
     two = run_population(6, HISTORY, ARMS, tmp_path / "two.parquet", chunk_subjects=2, workers=2)
     assert pd.read_parquet(one.path).equals(pd.read_parquet(two.path))
+    assert one.path.read_bytes() == two.path.read_bytes()   # the workers write the chunks, the driver merges
     assert two.worker_peak_mb > 0
 
 
@@ -104,3 +105,27 @@ def test_an_interrupt_keeps_finished_chunks_and_the_same_call_resumes(tmp_path, 
     assert pd.read_parquet(out).equals(pd.read_parquet(whole.path))
     assert pq.read_schema(out).remove_metadata().equals(SCHEMA)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.parquet", "whole.parquet"]   # parts merged, removed
+
+
+@pytest.mark.parametrize(("n", "size", "workers", "chunk"), [
+    (100_000, 2048, 2, 2000),   # 49 chunks of 2,048 would leave one worker alone with the last
+    (100_000, 4096, 2, 3847),   # 26 chunks, the last of 3,825
+    (100_000, 2000, 2, 2000),   # 50 chunks already
+    (7, 2, 2, 2),               # 4 chunks already
+    (3, 5, 2, 5),               # one chunk: fewer chunks than workers stay as they are
+    (5, 2, 2, 2),               # no size below 2 makes 4 chunks of 5 subjects: kept
+    (10, 3, 1, 3),              # one worker: any number of chunks
+])
+def test_balanced_chunk_makes_whole_rounds_of_chunks(n, size, workers, chunk) -> None:
+    assert balanced_chunk(n, size, workers) == chunk
+    assert chunk <= size
+
+
+def test_the_headline_cli_balances_its_chunks_and_keeps_the_rows(tmp_path) -> None:
+    from rlcraving.experiments.population import headline_study, main
+
+    result = main(subjects=5, out=str(tmp_path / "study"), chunk=2, workers=1)
+    assert result.n_chunks == 3
+    history, arms = headline_study()
+    plain = run_population(5, history, arms, tmp_path / "plain.parquet", chunk_subjects=5)
+    assert _in_subject_order(pd.read_parquet(result.path)).equals(_in_subject_order(pd.read_parquet(plain.path)))
