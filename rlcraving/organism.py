@@ -362,14 +362,24 @@ class Organism:
 
     def _feel_baclofen(self, actions: np.ndarray) -> tuple[np.ndarray, ...]:
         """Step 1-2: baclofen's effects now, and the actions after sedation (which holds a press and
-        carries it out later, `_slowed`). Returns (actions, gain, natural gain, withdrawal)."""
+        carries it out later, `_slowed`). Returns (actions, gain, natural gain, withdrawal).
+
+        One compiled pass (`feel_baclofen`) looks the effects up in the session's table (where the world
+        keeps `baclofen_effects` as the organism's) and slows the actions: the numbers of
+        `baclofen_effects` and `_slowed`, bit for bit, without their numpy passes and temporaries."""
         if not self._bac_active:
             self.baclofen_mg_per_l = self._zeros
             self.dopamine_gain = self._ones
             return actions, self._ones, self._ones, self._zeros
-        self.baclofen_mg_per_l, gain, natural_gain, sedation, withdrawal = self.baclofen_effects()
-        if self._any_held or np.any((actions != OTHER) & (sedation > 0)):
-            actions = self._slowed(actions, sedation)
+        own = type(self).baclofen_effects is Organism.baclofen_effects
+        effects = np.empty((len(_NULL_EFFECT), self.n)) if own else self.baclofen_effects()
+        out, held = np.empty_like(self.held_action), np.empty_like(self.held_action)
+        slowed = feel_baclofen(self._bac_table, self.bac_group, self.step_index, own, effects, actions,
+                               self._any_held, self.held_action, self.keys, self.counter, STREAM_SEDATION,
+                               out, held)
+        if slowed:
+            actions, self.held_action, self._any_held = out, held, slowed == _SLOWED_SOME_HELD
+        self.baclofen_mg_per_l, gain, natural_gain, _, withdrawal = effects
         self.dopamine_gain = gain
         return actions, gain, natural_gain, withdrawal
 
@@ -457,6 +467,46 @@ class Organism:
 # ---------------------------------------------------------------------------------------------
 # The organism's arithmetic of one step, compiled with numba (see rlcraving.core): matrices have a
 # row per subject, indexed by the column constants of LEVELS, SUBJECT_CONSTANTS and COEFFICIENTS.
+
+#: `feel_baclofen`'s results: no action slowed, some slowed with none held after, some held after.
+_NOT_SLOWED, _SLOWED_NONE_HELD, _SLOWED_SOME_HELD = 0, 1, 2
+
+
+@compiled
+def feel_baclofen(table: np.ndarray, group: np.ndarray, step_index: np.ndarray, look_up: bool,
+                  effects: np.ndarray, actions: np.ndarray, any_held: bool, held_action: np.ndarray,
+                  keys: np.ndarray, counter: np.ndarray, stream: int, out: np.ndarray, held: np.ndarray) -> int:
+    """`Organism._feel_baclofen`'s pass over the subjects. With `look_up`, writes effects[:, i] =
+    table[group[i], min(step_index[i], steps - 1)] (`baclofen_effects`); then, if some subject holds a
+    press or attempts an action while sedated (effects[3] > 0), writes `_slowed`'s actions to `out`
+    and held actions to `held`: a held press goes, and an attempted one is held, unless the subject's
+    draw on `stream` is below its sedation. Returns `_NOT_SLOWED` (out and held unwritten),
+    `_SLOWED_NONE_HELD` or `_SLOWED_SOME_HELD`."""
+    n = actions.shape[0]
+    last = table.shape[1] - 1
+    slow = any_held
+    for i in range(n):
+        if look_up:
+            row = table[group[i], min(step_index[i], last)]
+            for c in range(row.shape[0]):
+                effects[c, i] = row[c]
+        if actions[i] != OTHER and effects[3, i] > 0.0:
+            slow = True
+    if not slow:
+        return _NOT_SLOWED
+    some_held = False
+    for i in range(n):
+        go = rnd.uniform_one(keys[i], counter[i], stream) >= effects[3, i]
+        was_held = held_action[i] != OTHER
+        new = not was_held and actions[i] != OTHER and not go
+        if was_held:
+            out[i] = held_action[i] if go else OTHER
+        else:
+            out[i] = OTHER if new else actions[i]
+        held[i] = OTHER if (was_held and go) else (actions[i] if new else held_action[i])
+        some_held |= held[i] != OTHER
+    return _SLOWED_SOME_HELD if some_held else _SLOWED_NONE_HELD
+
 
 @compiled
 def move_levels(lo: int, hi: int, dose: np.ndarray, kor_drive: np.ndarray, L: np.ndarray, S: np.ndarray,
