@@ -330,8 +330,10 @@ def _choose_block(weights: np.ndarray, keys: np.ndarray, counter: np.ndarray, st
     for a in range(1, n_actions):
         for i in range(lo, hi):
             weights[a, i] += weights[a - 1, i]
+    for i in range(lo, hi):   # the counters (a strided view) copied first, so that the draws run on vectors
+        chosen[i] = counter[i]
     for i in range(lo, hi):
-        threshold[i] = uniform_one(keys[i], counter[i], stream) * weights[n_actions - 1, i]
+        threshold[i] = uniform_one(keys[i], chosen[i], stream) * weights[n_actions - 1, i]
         chosen[i] = 0
     for a in range(n_actions - 1):
         for i in range(lo, hi):
@@ -370,54 +372,101 @@ def _overlaps(phi: np.ndarray, phi_next: np.ndarray, out: np.ndarray, lo: np.uin
 
 
 @compiled
+def _errors(step: np.ndarray, step_other: np.ndarray, actions: np.ndarray, reward: np.ndarray, done: np.ndarray,
+            gain: np.ndarray, gamma: np.ndarray, learning_rate: np.ndarray, drug: np.ndarray,
+            average_reward: np.ndarray, baseline_rate: float, allostasis_coefficient: float, allostasis: np.ndarray,
+            signal: np.ndarray, with_drug: bool, with_baseline: bool, lo: np.uint64, hi: np.uint64) -> None:
+    """Error, learning signal and step of the value learners for subjects lo..hi-1 (`value_update`), from
+    V(s') in `step` and Q(s, a) in `step_other`; writes signal, step = alpha s, step_other = step where
+    other behaviour was taken (else 0), and updates the average reward."""
+    sg, sl = _stride(gamma), _stride(learning_rate)
+    for i in range(lo, hi):
+        live = 0.0 if done[i] else 1.0
+        r = reward[i] - drug[i] if with_drug else reward[i]
+        delta = (r + gamma[i * sg] * step[i] * live) - step_other[i]
+        if with_drug and drug[i] > 0:
+            delta = max(delta + drug[i], drug[i])
+        s = _learning_signal(delta, gain[i])
+        if with_baseline:   # the tonic baseline is not a burst: baclofen's gain leaves it
+            s -= average_reward[i] + allostasis_coefficient * allostasis[i]
+            average_reward[i] += baseline_rate * (reward[i] - average_reward[i])
+        signal[i] = s
+        step[i] = learning_rate[i * sl] * s
+        step_other[i] = step[i] if actions[i] == _OTHER else 0.0
+
+
+@compiled
 def _value_update_block(weights: np.ndarray, values: np.ndarray, next_values: np.ndarray, actions: np.ndarray,
                         next_actions: np.ndarray, reward: np.ndarray, done: np.ndarray, gain: np.ndarray,
                         gamma: np.ndarray, learning_rate: np.ndarray, phi: np.ndarray, phi_next: np.ndarray,
                         bootstrap_chosen: bool, drug: np.ndarray, average_reward: np.ndarray, baseline_rate: float,
                         allostasis_coefficient: float, allostasis: np.ndarray, sharing: float, signal: np.ndarray,
-                        closed: np.ndarray, step: np.ndarray, step_other: np.ndarray, pressed: np.ndarray,
-                        overlap: np.ndarray, lo: np.uint64, hi: np.uint64) -> None:
-    """`value_update` for subjects lo..hi-1 (step, step_other, pressed, overlap: scratch)."""
-    sg, sl = _stride(gamma), _stride(learning_rate)
+                        closed: np.ndarray, step: np.ndarray, step_other: np.ndarray, overlap: np.ndarray,
+                        pressed: np.ndarray, lo: np.uint64, hi: np.uint64) -> None:
+    """`value_update` for subjects lo..hi-1 (step, step_other, overlap, pressed: scratch). Every phase is a loop
+    over the block's subjects without a branch between subjects (an action's row is picked by
+    comparison, not by index), so that the compiler runs it on vectors of subjects."""
     with_drug, with_baseline, with_closed = drug.size > 0, average_reward.size > 0, closed.size > 0
     n_actions, n_features = weights.shape[0], weights.shape[1]
-    n_pressed = lo   # the block lists its pressing subjects in its own entries of `pressed`
+    # V(s') into `step` and Q(s, a) into `step_other` (float32 values, exactly as float64)
+    if bootstrap_chosen:
+        for i in range(lo, hi):
+            step[i] = next_values[0, i]
+        for a in range(1, n_actions):
+            for i in range(lo, hi):
+                if next_actions[i] == a:
+                    step[i] = next_values[a, i]
+    else:
+        for i in range(lo, hi):
+            step[i] = next_values[0, i]
+        for a in range(1, n_actions):
+            for i in range(lo, hi):
+                if next_values[a, i] > step[i] and not (with_closed and (closed[i] >> a) & 1):
+                    step[i] = next_values[a, i]
     for i in range(lo, hi):
-        if bootstrap_chosen:
-            bootstrap = next_values[next_actions[i], i]
-        else:
-            bootstrap = next_values[0, i]
-            for a in range(1, n_actions):
-                if next_values[a, i] > bootstrap and not (with_closed and (closed[i] >> a) & 1):
-                    bootstrap = next_values[a, i]
-        live = 0.0 if done[i] else 1.0
-        r = reward[i] - drug[i] if with_drug else reward[i]
-        delta = (r + gamma[i * sg] * bootstrap * live) - values[actions[i], i]
-        if with_drug and drug[i] > 0:
-            delta = max(delta + drug[i], drug[i])
-        signal[i] = _learning_signal(delta, gain[i])
-        if with_baseline:   # the tonic baseline is not a burst: baclofen's gain leaves it
-            signal[i] -= average_reward[i] + allostasis_coefficient * allostasis[i]
-            average_reward[i] += baseline_rate * (reward[i] - average_reward[i])
-        step[i] = learning_rate[i * sl] * signal[i]
-        step_other[i] = step[i] if actions[i] == _OTHER else 0.0
+        step_other[i] = values[0, i]
+    for a in range(1, n_actions):
+        for i in range(lo, hi):
+            if actions[i] == a:
+                step_other[i] = values[a, i]
+    if with_drug or with_baseline:
+        _errors(step, step_other, actions, reward, done, gain, gamma, learning_rate, drug, average_reward,
+                baseline_rate, allostasis_coefficient, allostasis, signal, with_drug, with_baseline, lo, hi)
+    else:   # constant flags: the loop is compiled without the terms' branches, on vectors of subjects
+        _errors(step, step_other, actions, reward, done, gain, gamma, learning_rate, drug, average_reward,
+                baseline_rate, allostasis_coefficient, allostasis, signal, False, False, lo, hi)
+    n_pressed = lo   # the few subjects that pressed a lever, listed in the block's own entries of `pressed`
+    for i in range(lo, hi):
         if actions[i] != _OTHER:
             pressed[n_pressed] = i
             n_pressed += np.uint64(1)
+    # one pass over phi(s), feature by feature: other behaviour's weights (every subject, by 0 unless taken,
+    # in float32), the levers' of the subjects that pressed them (in float64), and the overlap
+    # phi(s) . phi(s') summed in feature order in float32
     for f in range(n_features):
-        for i in range(lo, hi):
-            weights[_OTHER, f, i] += np.float32(phi[f, i] * step_other[i])
-    for k in range(lo, n_pressed):   # the few subjects that pressed a lever
-        i = pressed[k]
-        for f in range(n_features):
-            weights[actions[i], f, i] = weights[actions[i], f, i] + phi[f, i] * step[i]
-    _overlaps(phi, phi_next, overlap, lo, hi)
-    for i in range(lo, hi):
-        next_values[actions[i], i] = next_values[actions[i], i] + step[i] * overlap[i]
-    if sharing > 0.0:
-        for a in range(1, n_actions):
+        if f == 0:
             for i in range(lo, hi):
-                next_values[a, i] = next_values[a, i] + sharing * step_other[i] * overlap[i]
+                weights[_OTHER, 0, i] += np.float32(phi[0, i] * step_other[i])
+                overlap[i] = phi[0, i] * phi_next[0, i]
+        else:
+            for i in range(lo, hi):
+                weights[_OTHER, f, i] += np.float32(phi[f, i] * step_other[i])
+                overlap[i] += phi[f, i] * phi_next[f, i]
+        for k in range(lo, n_pressed):   # row by row: a subject's weights lie n apart, in one cache set
+            i = pressed[k]
+            weights[actions[i], f, i] = weights[actions[i], f, i] + phi[f, i] * step[i]
+    # Q(s', a) of the action taken, then every lever's share of other behaviour's step, rounded as stored
+    for i in range(lo, hi):
+        if actions[i] == _OTHER:
+            next_values[_OTHER, i] = next_values[_OTHER, i] + step[i] * overlap[i]
+    for a in range(1, n_actions):
+        for i in range(lo, hi):
+            value = next_values[a, i]
+            if actions[i] == a:
+                value = np.float32(value + step[i] * overlap[i])
+            if sharing > 0.0:
+                value = np.float32(value + sharing * step_other[i] * overlap[i])
+            next_values[a, i] = value
 
 
 @kernel(0, 2)
@@ -443,13 +492,13 @@ def value_update(weights: np.ndarray, values: np.ndarray, next_values: np.ndarra
     the masked vector update it replaces; a lever only for the subjects that pressed it, in float64.
     """
     n = weights.shape[2]
-    step, step_other = np.empty(n), np.empty(n)
-    pressed, overlap = np.empty(n, dtype=np.uint64), np.empty(n, dtype=phi.dtype)
+    step, step_other, overlap = np.empty(n), np.empty(n), np.empty(n, dtype=phi.dtype)
+    pressed = np.empty(n, dtype=np.uint64)
     for block in prange(blocks(n)):
         _value_update_block(weights, values, next_values, actions, next_actions, reward, done, gain, gamma,
                             learning_rate, phi, phi_next, bootstrap_chosen, drug, average_reward, baseline_rate,
-                            allostasis_coefficient, allostasis, sharing, signal, closed, step, step_other, pressed,
-                            overlap, block_start(block), block_end(block, n))
+                            allostasis_coefficient, allostasis, sharing, signal, closed, step, step_other, overlap,
+                            pressed, block_start(block), block_end(block, n))
 
 
 @kernel(0, 0)
@@ -472,8 +521,8 @@ def value_step(obs: np.ndarray, columns: np.ndarray, occupancy_column: int, cent
     n = obs.shape[0]
     ones, top = np.ones(n), np.empty(n, dtype=pref.dtype)
     total, threshold = np.empty(n, dtype=pref.dtype), np.empty(n)
-    step, step_other = np.empty(n), np.empty(n)
-    pressed, overlap = np.empty(n, dtype=np.uint64), np.empty(n, dtype=phi.dtype)
+    step, step_other, overlap = np.empty(n), np.empty(n), np.empty(n, dtype=phi.dtype)
+    pressed = np.empty(n, dtype=np.uint64)
     incentive = obs[:, incentive_column]
     for block in prange(blocks(n)):
         lo, hi = block_start(block), block_end(block, n)
@@ -488,8 +537,8 @@ def value_step(obs: np.ndarray, columns: np.ndarray, occupancy_column: int, cent
         _choose_block(pref, keys, counter, stream, next_actions, pref, False, total, threshold, lo, hi)
         _value_update_block(weights, values, next_values, actions, next_actions, reward, done, gain, gamma,
                             learning_rate, phi, phi_next, bootstrap_chosen, drug, average_reward, baseline_rate,
-                            allostasis_coefficient, allostasis, sharing, signal, closed, step, step_other, pressed,
-                            overlap, lo, hi)
+                            allostasis_coefficient, allostasis, sharing, signal, closed, step, step_other, overlap,
+                            pressed, lo, hi)
 
 
 @compiled
