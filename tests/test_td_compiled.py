@@ -222,3 +222,17 @@ def test_compiled_exp_equals_numpy_on_every_float32() -> None:
     chunk = 1 << 24
     for start in range(0, 2**32, chunk):
         _exp32_matches_numpy(np.arange(start, start + chunk, dtype=np.uint64))
+
+
+def test_compiled_exp_within_the_normal_range_is_numpys_bit_for_bit() -> None:
+    """Blocks of arguments all within [-87, 88] take `exp32_normal` (one scaling by 2^k): it equals
+    numpy's float32 exp on a dense sample of that range, its ends and their neighbours included."""
+    low, high = np.float32(compiled._NORMAL_LOW), np.float32(compiled._NORMAL_HIGH)
+    assert (low, high) == (-87.0, 88.0)
+    ends = [np.nextafter(low, np.float32(0)), low, high, np.nextafter(high, np.float32(0))]
+    negative = np.arange(0x80000000, int(low.view(np.uint32)) + 1, 601, dtype=np.uint64)   # -0 .. -87
+    positive = np.arange(0, int(high.view(np.uint32)) + 1, 601, dtype=np.uint64)             # 0 .. 88
+    x = np.concatenate([np.array(ends, dtype=np.float32),
+                        np.concatenate([negative, positive]).astype(np.uint32).view(np.float32)])
+    assert np.all((x >= low) & (x <= high))
+    _exp32_matches_numpy(x.view(np.uint32))

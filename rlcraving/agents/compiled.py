@@ -129,12 +129,56 @@ def exp32(x: np.float32) -> np.float32:
     return _ZERO if small else value
 
 
+#: Arguments where `exp32_normal` equals `exp32`: there exp's result and 2^k are normal float32.
+_NORMAL_LOW, _NORMAL_HIGH = np.float32(-87.0), np.float32(88.0)
+
+
+@compiled
+def exp32_normal(x: np.float32) -> np.float32:
+    """`exp32(x)` for _NORMAL_LOW <= x <= _NORMAL_HIGH, in fewer operations. There x is neither NaN nor
+    beyond exp32's limits, and k = rint(x log2 e) lies in -126..127: 2^k is a normal float32, and one
+    scaling by it rounds as exp32's two (the first, by 2^(k - k // 2) with |k - k // 2| <= 64, is exact)."""
+    k = (x * _LOG2E + _ROUNDING) - _ROUNDING
+    y = _fma(k, _LN2_HIGH, x)
+    y = _fma(k, _LN2_LOW, y)
+    num = _fma(_P5, y, _P4)
+    num = _fma(num, y, _P3)
+    num = _fma(num, y, _P2)
+    num = _fma(num, y, _P1)
+    num = _fma(num, y, _P0)
+    den = _fma(_Q2, y, _Q1)
+    den = _fma(den, y, _Q0)
+    return _divide(num, den) * _power_of_two(np.int32(k))
+
+
+@compiled
+def _normal(x: np.float32) -> bool:
+    """Whether `exp32_normal(x)` is `exp32(x)` (false for NaN)."""
+    return (x >= _NORMAL_LOW) & (x <= _NORMAL_HIGH)
+
+
+@compiled
+def _exp32_in_place(row: np.ndarray, normal: bool, lo: np.uint64, hi: np.uint64) -> None:
+    """row[i] = exp32(row[i]) for i in lo..hi-1 (1-D float32); by `exp32_normal` where `normal` says
+    that every argument is within its range (`_normal`)."""
+    if normal:
+        for i in range(lo, hi):
+            row[i] = exp32_normal(row[i])
+    else:
+        for i in range(lo, hi):
+            row[i] = exp32(row[i])
+
+
 @kernel(0, 0)
 def exp32_into(x: np.ndarray, out: np.ndarray) -> None:
-    """out = exp32(x) elementwise (1-D float32 arrays)."""
+    """out = exp32(x) elementwise (1-D float32 arrays; block by block, as the step's rows)."""
     for block in prange(blocks(x.size)):
-        for i in range(block_start(block), block_end(block, x.size)):
-            out[i] = exp32(x[i])
+        lo, hi = block_start(block), block_end(block, x.size)
+        normal = True
+        for i in range(lo, hi):
+            out[i] = x[i]
+            normal &= _normal(x[i])
+        _exp32_in_place(out, normal, lo, hi)
 
 
 @compiled
@@ -221,10 +265,14 @@ def _features_block(obs: np.ndarray, columns: np.ndarray, occupancy_column: int,
         row, centre = out[first + k], centres[k]
         for i in range(lo, hi):
             row[i] = occupancy[i] - centre
+    normal = True   # every bump's exponent within `exp32_normal`'s range
     for k in range(centres.size):
         row = out[first + k]
         for i in range(lo, hi):
-            row[i] = exp32(row[i] * row[i] * scale)
+            row[i] = row[i] * row[i] * scale
+            normal &= _normal(row[i])
+    for k in range(centres.size):
+        _exp32_in_place(out[first + k], normal, lo, hi)
 
 
 @kernel(0, 0)
@@ -240,10 +288,11 @@ def features(obs: np.ndarray, columns: np.ndarray, occupancy_column: int, centre
 def _preferences_block(values: np.ndarray, inverse_temperature: np.ndarray, other_bias: np.ndarray,
                        pavlovian_weight: np.ndarray, incentive: np.ndarray, active_bias: np.ndarray,
                        ones: np.ndarray, top: np.ndarray, out: np.ndarray, closed: np.ndarray, lo: np.uint64,
-                       hi: np.uint64) -> None:
+                       hi: np.uint64) -> bool:
     """out = beta values + biases (other behaviour: b_other; active lever: omega u, and `active_bias`
     unless it is empty), minus each subject's largest (`top`: scratch; `ones`: a row of ones); -inf
-    for a lever the subject cannot press now (`closed`, see `value_update`)."""
+    for a lever the subject cannot press now (`closed`, see `value_update`). Returns whether every
+    preference is within `exp32_normal`'s range."""
     n_actions = values.shape[0]
     for a in range(n_actions):
         _scaled(values[a], inverse_temperature, out[a], lo, hi)
@@ -264,10 +313,13 @@ def _preferences_block(values: np.ndarray, inverse_temperature: np.ndarray, othe
         row = out[a]
         for i in range(lo, hi):
             top[i] = row[i] if row[i] > top[i] else top[i]
+    normal = True
     for a in range(n_actions):
         row = out[a]
         for i in range(lo, hi):
             row[i] = row[i] - top[i]
+            normal &= _normal(row[i])
+    return normal
 
 
 @kernel(0, 1)
@@ -304,12 +356,10 @@ def compulsion_bias(L: np.ndarray, priming_occupancy: float, rate_over_operant: 
 
 
 @compiled
-def _exp32_rows(rows: np.ndarray, lo: np.uint64, hi: np.uint64) -> None:
-    """rows = exp32(rows) in place for subjects lo..hi-1."""
+def _exp32_rows(rows: np.ndarray, normal: bool, lo: np.uint64, hi: np.uint64) -> None:
+    """rows = exp32(rows) in place for subjects lo..hi-1 (`normal`: see `_exp32_in_place`)."""
     for a in range(rows.shape[0]):
-        row = rows[a]
-        for i in range(lo, hi):
-            row[i] = exp32(row[i])
+        _exp32_in_place(rows[a], normal, lo, hi)
 
 
 @compiled
@@ -531,9 +581,9 @@ def value_step(obs: np.ndarray, columns: np.ndarray, occupancy_column: int, cent
         _shared_block(next_values, sharing, lo, hi)
         if active_bias.size > 0:
             _compulsion_block(levels, priming_occupancy, rate_over_operant, active_bias, lo, hi)
-        _preferences_block(next_values, inverse_temperature, other_bias, pavlovian_weight, incentive, active_bias,
-                           ones, top, pref, closed, lo, hi)
-        _exp32_rows(pref, lo, hi)
+        normal = _preferences_block(next_values, inverse_temperature, other_bias, pavlovian_weight, incentive,
+                                    active_bias, ones, top, pref, closed, lo, hi)
+        _exp32_rows(pref, normal, lo, hi)
         _choose_block(pref, keys, counter, stream, next_actions, pref, False, total, threshold, lo, hi)
         _value_update_block(weights, values, next_values, actions, next_actions, reward, done, gain, gamma,
                             learning_rate, phi, phi_next, bootstrap_chosen, drug, average_reward, baseline_rate,
@@ -624,9 +674,9 @@ def actor_critic_step(obs: np.ndarray, columns: np.ndarray, occupancy_column: in
         _linear_block(weights, phi_next, next_values, lo, hi)
         if active_bias.size > 0:
             _compulsion_block(levels, priming_occupancy, rate_over_operant, active_bias, lo, hi)
-        _preferences_block(next_values, inverse_temperature, other_bias, pavlovian_weight, incentive, active_bias,
-                           ones, top, pref, closed, lo, hi)
-        _exp32_rows(pref, lo, hi)
+        normal = _preferences_block(next_values, inverse_temperature, other_bias, pavlovian_weight, incentive,
+                                    active_bias, ones, top, pref, closed, lo, hi)
+        _exp32_rows(pref, normal, lo, hi)
         _choose_block(pref, keys, counter, stream, next_actions, next_policy, True, total, threshold, lo, hi)
         _actor_critic_block(weights, critic, state_value, next_state_value, policy, next_values, actions, reward,
                             done, gain, gamma, learning_rate, critic_learning_rate, phi, phi_next, signal,
