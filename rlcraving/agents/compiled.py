@@ -237,6 +237,18 @@ def _scaled(row: np.ndarray, factor: np.ndarray, out: np.ndarray, lo: np.uint64,
 
 
 @compiled
+def _add(out: np.ndarray, term: np.ndarray, lo: np.uint64, hi: np.uint64) -> None:
+    """out += term for subjects lo..hi-1 (term: one value, or one per subject)."""
+    if term.size > 1:
+        for i in range(lo, hi):
+            out[i] = out[i] + term[i]
+    else:
+        shared = term[0]
+        for i in range(lo, hi):
+            out[i] = out[i] + shared
+
+
+@compiled
 def _add_scaled(out: np.ndarray, row: np.ndarray, factor: np.ndarray, lo: np.uint64, hi: np.uint64) -> None:
     """out += row * factor for subjects lo..hi-1 (factor: one value, or one per subject)."""
     if factor.size > 1:
@@ -287,16 +299,15 @@ def features(obs: np.ndarray, columns: np.ndarray, occupancy_column: int, centre
 @compiled
 def _preferences_block(values: np.ndarray, inverse_temperature: np.ndarray, other_bias: np.ndarray,
                        pavlovian_weight: np.ndarray, incentive: np.ndarray, active_bias: np.ndarray,
-                       ones: np.ndarray, top: np.ndarray, out: np.ndarray, closed: np.ndarray, lo: np.uint64,
-                       hi: np.uint64) -> bool:
+                       top: np.ndarray, out: np.ndarray, closed: np.ndarray, lo: np.uint64, hi: np.uint64) -> bool:
     """out = beta values + biases (other behaviour: b_other; active lever: omega u, and `active_bias`
-    unless it is empty), minus each subject's largest (`top`: scratch; `ones`: a row of ones); -inf
-    for a lever the subject cannot press now (`closed`, see `value_update`). Returns whether every
-    preference is within `exp32_normal`'s range."""
+    unless it is empty), minus each subject's largest (`top`: scratch); -inf for a lever the subject
+    cannot press now (`closed`, see `value_update`). Returns whether every preference is within
+    `exp32_normal`'s range."""
     n_actions = values.shape[0]
     for a in range(n_actions):
         _scaled(values[a], inverse_temperature, out[a], lo, hi)
-    _add_scaled(out[_OTHER], ones, other_bias, lo, hi)
+    _add(out[_OTHER], other_bias, lo, hi)
     _add_scaled(out[_ACTIVE], incentive, pavlovian_weight, lo, hi)
     if active_bias.size > 0:
         for i in range(lo, hi):
@@ -329,9 +340,9 @@ def preferences(values: np.ndarray, inverse_temperature: np.ndarray, other_bias:
     """out = beta values + biases, minus each subject's largest, -inf where `closed` (the caller takes
     their exp)."""
     m = values.shape[1]
-    ones, top = np.ones(m), np.empty(m, dtype=out.dtype)
+    top = np.empty(m, dtype=out.dtype)
     for block in prange(blocks(m)):
-        _preferences_block(values, inverse_temperature, other_bias, pavlovian_weight, incentive, active_bias, ones,
+        _preferences_block(values, inverse_temperature, other_bias, pavlovian_weight, incentive, active_bias,
                            top, out, closed, block_start(block), block_end(block, m))
 
 
@@ -569,10 +580,9 @@ def value_step(obs: np.ndarray, columns: np.ndarray, occupancy_column: int, cent
     phi_next, next_values, active_bias, pref, next_actions; updates weights, next_values,
     average_reward, signal."""
     n = obs.shape[0]
-    ones, top = np.ones(n), np.empty(n, dtype=pref.dtype)
-    total, threshold = np.empty(n, dtype=pref.dtype), np.empty(n)
-    step, step_other, overlap = np.empty(n), np.empty(n), np.empty(n, dtype=phi.dtype)
-    pressed = np.empty(n, dtype=np.uint64)
+    rows32, rows64 = np.empty((2, n), dtype=pref.dtype), np.empty((3, n))   # scratch, one allocation a type
+    top, total, threshold, step, step_other = rows32[0], rows32[1], rows64[0], rows64[1], rows64[2]
+    overlap, pressed = np.empty(n, dtype=phi.dtype), np.empty(n, dtype=np.uint64)
     incentive = obs[:, incentive_column]
     for block in prange(blocks(n)):
         lo, hi = block_start(block), block_end(block, n)
@@ -582,7 +592,7 @@ def value_step(obs: np.ndarray, columns: np.ndarray, occupancy_column: int, cent
         if active_bias.size > 0:
             _compulsion_block(levels, priming_occupancy, rate_over_operant, active_bias, lo, hi)
         normal = _preferences_block(next_values, inverse_temperature, other_bias, pavlovian_weight, incentive,
-                                    active_bias, ones, top, pref, closed, lo, hi)
+                                    active_bias, top, pref, closed, lo, hi)
         _exp32_rows(pref, normal, lo, hi)
         _choose_block(pref, keys, counter, stream, next_actions, pref, False, total, threshold, lo, hi)
         _value_update_block(weights, values, next_values, actions, next_actions, reward, done, gain, gamma,
@@ -660,8 +670,8 @@ def actor_critic_step(obs: np.ndarray, columns: np.ndarray, occupancy_column: in
     (`linear`), the compulsion zone's bias (as in `value_step`), the softmax choice of a' with its
     probabilities (into `next_policy`), then the error and update of `actor_critic_update`."""
     n_actions, n = weights.shape[0], obs.shape[0]
-    ones, top = np.ones(n), np.empty(n, dtype=pref.dtype)
-    total, threshold = np.empty(n, dtype=pref.dtype), np.empty(n)
+    rows32, threshold = np.empty((2, n), dtype=pref.dtype), np.empty(n)
+    top, total = rows32[0], rows32[1]
     coefficient, critic_step = np.empty((n_actions, n)), np.empty(n)
     overlap = np.empty(n, dtype=phi.dtype)
     incentive = obs[:, incentive_column]
@@ -675,7 +685,7 @@ def actor_critic_step(obs: np.ndarray, columns: np.ndarray, occupancy_column: in
         if active_bias.size > 0:
             _compulsion_block(levels, priming_occupancy, rate_over_operant, active_bias, lo, hi)
         normal = _preferences_block(next_values, inverse_temperature, other_bias, pavlovian_weight, incentive,
-                                    active_bias, ones, top, pref, closed, lo, hi)
+                                    active_bias, top, pref, closed, lo, hi)
         _exp32_rows(pref, normal, lo, hi)
         _choose_block(pref, keys, counter, stream, next_actions, next_policy, True, total, threshold, lo, hi)
         _actor_critic_block(weights, critic, state_value, next_state_value, policy, next_values, actions, reward,

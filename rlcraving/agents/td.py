@@ -312,7 +312,7 @@ class TDAgent:
         3.3), which the agent neither chooses nor counts in its best next value. Empty where no subject is
         in such a session (or the world has none)."""
         discrete = getattr(self.batch, "discrete", None)
-        if discrete is None or not discrete[idx].any():
+        if discrete is None or not np.count_nonzero(discrete[idx]):   # (count_nonzero: faster than any)
             return _OPEN
         closed = (1 << INACTIVE) | ((obs[:, _RETRACTED] >= 1.0).astype(np.uint8) << ACTIVE)
         if self.n_actions > SUCROSE:
