@@ -17,7 +17,10 @@ float32 exp (its AVX2/AVX-512 loop: Cody-Waite reduction, a rational minimax app
 fused multiply-adds, scaling by 2^k), written out operation by operation. It equals `np.exp` on
 every one of the 2^32 float32 inputs with this numpy (tests/test_td_compiled.py checks a sample
 and, marked slow, all of them); the C library's expf differs from it in the last bit for about a
-third of arguments, and a choice near a boundary would follow that bit. With the exponentials
+third of arguments, and a choice near a boundary would follow that bit. Where every argument of
+a block's row lies in [-87, 88] (checked as the arguments are computed), `exp32_normal` gives the
+same float32 in fewer operations (no special cases; one scaling by 2^k, which is normal there).
+With the exponentials
 compiled, a learning step is one pass over each block of subjects (`value_step`,
 `actor_critic_step`): features, values, softmax choice, error and update while the block's
 weights and features are in cache. The choice for a subset of subjects (`begin`) keeps numpy's
@@ -464,9 +467,12 @@ def _value_update_block(weights: np.ndarray, values: np.ndarray, next_values: np
                         allostasis_coefficient: float, allostasis: np.ndarray, sharing: float, signal: np.ndarray,
                         closed: np.ndarray, step: np.ndarray, step_other: np.ndarray, overlap: np.ndarray,
                         pressed: np.ndarray, lo: np.uint64, hi: np.uint64) -> None:
-    """`value_update` for subjects lo..hi-1 (step, step_other, overlap, pressed: scratch). Every phase is a loop
-    over the block's subjects without a branch between subjects (an action's row is picked by
-    comparison, not by index), so that the compiler runs it on vectors of subjects."""
+    """`value_update` for subjects lo..hi-1 (step, step_other, overlap, pressed: scratch). Each phase but
+    the levers' update is a loop over the block's subjects that the compiler runs on vectors of
+    subjects: an action's row is picked by comparison, not by index, and the error's loop is compiled
+    apart, without the drug and baseline terms, for the learners that have neither. The levers'
+    weights are updated feature by feature over the list of the subjects that pressed (one subject's
+    13 weights lie n apart, in one cache set: taken subject by subject they cost ~3x as much)."""
     with_drug, with_baseline, with_closed = drug.size > 0, average_reward.size > 0, closed.size > 0
     n_actions, n_features = weights.shape[0], weights.shape[1]
     # V(s') into `step` and Q(s, a) into `step_other` (float32 values, exactly as float64)
