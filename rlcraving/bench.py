@@ -805,6 +805,30 @@ dropped: gathering a block's features subject by subject in one pass over the ob
 ~190 us: the 13 feature rows, 16 KiB apart, compete for cache sets), and splitting the list of
 pressing subjects out of the per-subject loop (no change). The 15 M target (273 us a step) would need
 ~75 us less of compiled per-subject arithmetic, not of Python.
+Then (2026-12-04) the learner's pass was cut by a quarter, bit for bit (the hashes of 1,500 steps of
+every agent, with and without individual parameters and the compulsion zone, unchanged): the error
+loop is compiled apart without the drug and baseline terms for the learners that have neither (their
+branches, over empty arrays, kept it scalar: 11.4 -> 4.5 us, now on vectors); the levers' weights are
+updated feature by feature over the list of pressing subjects, inside the pass over phi(s) (a subject's
+13 weights and features lie 16 KiB apart, in one cache set: ~110 pressers took 10.3 us subject by
+subject, 3.8 feature by feature); next values take one pass a lever; the choice copies its counters
+(a strided view of the core's clocks) before the draws, which then run on vectors; and where every
+exponent of a block's row lies in [-87, 88] (checked as they are computed), `compiled.exp32_normal`
+(no special cases, one scaling by 2^k) gives exp32's float32 at ~0.3 instead of ~0.5 ns (the bumps
+16.5 -> 12.7 us). Interleaved in one process, same state (thread CPU, medians of 61 batches of 20
+calls, load ~2-3): `value_step` 128 -> 89-96 us, the error and update alone 50 -> 29, features 28 ->
+26, the choice 13 -> 9.5; the whole cohort step (core and learner, old and new cohorts alternating,
+60 batches of 50 steps, load ~2-2.5) 12.4 -> 13.6 and 10.4 -> 12.4 M subject-steps per CPU-second.
+What is left of the learner (~90 us under that load): features ~26 (the column gathering ~13: strided
+loads, one a value; a column-major observation from the core would make it a copy), values ~16 (at
+the cache's bandwidth, ~0.1 ns a multiply-add), the error and update ~29, the choice and preferences
+~17, the softmax's exp ~5, dispatch and scratch ~5. Tried and dropped (same method): blocks of 32-256
+subjects inside the 512 (127 us at 512, 134 at 256, 148 at 128) or of 1,024-4,096 (140-148), values
+accumulated over 4 features in registers or all actions in one pass (no change), the levers' update in
+chunks of 8-32 subjects (16-18 us against 9), the columns gathered by AVX-512 masked gathers
+(`llvm.masked.gather`, 16 or 8 lanes: 15.9 / 17.6 against 13.5 us) or in one pass over the
+observation (80 us), and the learner's arrays padded to a row stride other than 16 KiB or placed apart
+modulo 4 KiB (3-5 us, not worth the views they need).
 A chunk of the headline study (`population.run_chunk`: 2,048 subjects, the shared history, then 5
 arms) takes ~6.1 s of thread CPU, so the 100,000-subject study's 49 chunks need ~150 s of CPU per
 core at 2 workers; under cProfile (7.7 s) the core's compiled pass took 2.6 s and the learner's 1.9,
