@@ -105,13 +105,9 @@ _ZERO, _INF, _NAN = np.float32(0.0), np.float32(np.inf), np.float32(np.nan)
 
 
 @compiled
-def exp32(x: np.float32) -> np.float32:
-    """e^x of a float32, bit for bit as numpy's vectorised float32 loop: k = rint(x log2 e),
-    y = x - k ln 2 (two fused steps), e^y = P5(y) / Q2(y) (fused Horner steps), times 2^k rounded
-    once, as AVX-512's scalef (-150 <= k <= 128: times 2^(k - k // 2), exact, then times 2^(k // 2),
-    one rounding where the result is subnormal or overflows)."""
-    nan, big, small = x != x, x >= _XMAX, x <= _XMIN
-    z = _ZERO if (nan or big or small) else x
+def _reduced(z: np.float32) -> tuple[np.float32, np.float32]:
+    """e^z as (P5(y) / Q2(y), k) with e^z = P5(y) / Q2(y) 2^k: k = rint(z log2 e), y = z - k ln 2
+    (two fused steps), the rational approximation by fused Horner steps, as numpy's loop."""
     k = (z * _LOG2E + _ROUNDING) - _ROUNDING
     y = _fma(k, _LN2_HIGH, z)
     y = _fma(k, _LN2_LOW, y)
@@ -122,9 +118,19 @@ def exp32(x: np.float32) -> np.float32:
     num = _fma(num, y, _P0)
     den = _fma(_Q2, y, _Q1)
     den = _fma(den, y, _Q0)
+    return _divide(num, den), k
+
+
+@compiled
+def exp32(x: np.float32) -> np.float32:
+    """e^x of a float32, bit for bit as numpy's vectorised float32 loop: `_reduced`, times 2^k rounded
+    once, as AVX-512's scalef (-150 <= k <= 128: times 2^(k - k // 2), exact, then times 2^(k // 2),
+    one rounding where the result is subnormal or overflows)."""
+    nan, big, small = x != x, x >= _XMAX, x <= _XMIN
+    ratio, k = _reduced(_ZERO if (nan or big or small) else x)
     whole = np.int32(k)
     half = np.int32(whole >> 1)
-    value = (_divide(num, den) * _power_of_two(np.int32(whole - half))) * _power_of_two(half)
+    value = (ratio * _power_of_two(np.int32(whole - half))) * _power_of_two(half)
     if nan:
         return _NAN
     if big:
@@ -141,17 +147,8 @@ def exp32_normal(x: np.float32) -> np.float32:
     """`exp32(x)` for _NORMAL_LOW <= x <= _NORMAL_HIGH, in fewer operations. There x is neither NaN nor
     beyond exp32's limits, and k = rint(x log2 e) lies in -126..127: 2^k is a normal float32, and one
     scaling by it rounds as exp32's two (the first, by 2^(k - k // 2) with |k - k // 2| <= 64, is exact)."""
-    k = (x * _LOG2E + _ROUNDING) - _ROUNDING
-    y = _fma(k, _LN2_HIGH, x)
-    y = _fma(k, _LN2_LOW, y)
-    num = _fma(_P5, y, _P4)
-    num = _fma(num, y, _P3)
-    num = _fma(num, y, _P2)
-    num = _fma(num, y, _P1)
-    num = _fma(num, y, _P0)
-    den = _fma(_Q2, y, _Q1)
-    den = _fma(den, y, _Q0)
-    return _divide(num, den) * _power_of_two(np.int32(k))
+    ratio, k = _reduced(x)
+    return ratio * _power_of_two(np.int32(k))
 
 
 @compiled
