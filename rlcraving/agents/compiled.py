@@ -433,6 +433,17 @@ def _overlaps(phi: np.ndarray, phi_next: np.ndarray, out: np.ndarray, lo: np.uin
 
 
 @compiled
+def _taken(rows: np.ndarray, chosen: np.ndarray, out: np.ndarray, lo: np.uint64, hi: np.uint64) -> None:
+    """out[i] = rows[chosen[i], i] for subjects lo..hi-1, each row picked by comparison (on vectors)."""
+    for i in range(lo, hi):
+        out[i] = rows[0, i]
+    for a in range(1, rows.shape[0]):
+        for i in range(lo, hi):
+            if chosen[i] == a:
+                out[i] = rows[a, i]
+
+
+@compiled
 def _errors(step: np.ndarray, step_other: np.ndarray, actions: np.ndarray, reward: np.ndarray, done: np.ndarray,
             gain: np.ndarray, gamma: np.ndarray, learning_rate: np.ndarray, drug: np.ndarray,
             average_reward: np.ndarray, baseline_rate: float, allostasis_coefficient: float, allostasis: np.ndarray,
@@ -474,12 +485,7 @@ def _value_update_block(weights: np.ndarray, values: np.ndarray, next_values: np
     n_actions, n_features = weights.shape[0], weights.shape[1]
     # V(s') into `step` and Q(s, a) into `step_other` (float32 values, exactly as float64)
     if bootstrap_chosen:
-        for i in range(lo, hi):
-            step[i] = next_values[0, i]
-        for a in range(1, n_actions):
-            for i in range(lo, hi):
-                if next_actions[i] == a:
-                    step[i] = next_values[a, i]
+        _taken(next_values, next_actions, step, lo, hi)
     else:
         for i in range(lo, hi):
             step[i] = next_values[0, i]
@@ -487,12 +493,7 @@ def _value_update_block(weights: np.ndarray, values: np.ndarray, next_values: np
             for i in range(lo, hi):
                 if next_values[a, i] > step[i] and not (with_closed and (closed[i] >> a) & 1):
                     step[i] = next_values[a, i]
-    for i in range(lo, hi):
-        step_other[i] = values[0, i]
-    for a in range(1, n_actions):
-        for i in range(lo, hi):
-            if actions[i] == a:
-                step_other[i] = values[a, i]
+    _taken(values, actions, step_other, lo, hi)
     if with_drug or with_baseline:
         _errors(step, step_other, actions, reward, done, gain, gamma, learning_rate, drug, average_reward,
                 baseline_rate, allostasis_coefficient, allostasis, signal, with_drug, with_baseline, lo, hi)
