@@ -615,8 +615,10 @@ def compulsion_drive(i: int, L: np.ndarray, priming_occupancy: float) -> float:
 def extinction_learning(kor: float, generality: float, retrieval_kor: float) -> float:
     """Share of the extinction rate a trial learns now: new extinction is learnt more slowly under stress
     (stress impairs extinction learning, Maren & Holmes 2016), by the stress factor of retrieval with its
-    general share (docs/model.md, section 5)."""
-    return generality + (1.0 - generality) * libm.exp(-kor / retrieval_kor)
+    general share (docs/model.md, section 5). Unstressed (kor 0, most extinction trials) the factor is
+    e^0 = 1 exactly, and the exponential is not taken."""
+    stress = 1.0 if kor == 0.0 else libm.exp(-kor / retrieval_kor)
+    return generality + (1.0 - generality) * stress
 
 
 @compiled
@@ -651,12 +653,13 @@ def drug_trial(i: int, x: np.ndarray, size: float, gain: float, generality: floa
     """A Rescorla-Wagner trial (`pavlovian.trial`) of subject i's drug outcome on its cached slots (DRUG_SLOTS,
     stimuli intensities `x`), outcome `size` (0: an extinction trial), in the drug state and extinction
     retrieval of the start of the step: this episode's extinction in full, earlier episodes' at the retrieval
-    (`other_inhibition`), new extinction at its rate under stress now (`extinction_learning`). `other`: scratch
-    of one entry per slot. gain: baclofen's dopamine gain now."""
+    (`other_inhibition`), new extinction at its rate under stress now (`extinction_learning`; a reinforced
+    trial learns no extinction, so its exponential is not taken). `other`: scratch of one entry per slot.
+    gain: baclofen's dopamine gain now."""
     other_inhibition(L[i, _RETRIEVAL], elsewhere[i], inhibition_old[i], other)
-    learning = extinction_learning(L[i, _KOR], generality, retrieval_kor)
-    pav.trial(excitation[i], inhibition[i], x, size, S[i, _PAVLOVIAN_RATE], S[i, _EXTINCTION_RATE] * learning, gain,
-              1.0, other)
+    rate_ext = 0.0 if size > 0.0 else S[i, _EXTINCTION_RATE] * extinction_learning(L[i, _KOR], generality,
+                                                                                   retrieval_kor)
+    pav.trial(excitation[i], inhibition[i], x, size, S[i, _PAVLOVIAN_RATE], rate_ext, gain, 1.0, other)
 
 
 @kernel(2)
@@ -733,17 +736,17 @@ def step_reward(lo: int, hi: int, actions: np.ndarray, cue: np.ndarray, pellet: 
             hunger = food_hunger(L[i, _GUT_PELLETS], C)
             L[i, _GUT_PELLETS] += 1.0
             incentive += hunger * natural_gain[i] * S[i, _INCENTIVE_SENSITIVITY] * max(S[i, _VALUE_SUCROSE_CUE], 0.0)
-        components[i, 0] = C[_HEDONIC_MAX] * rise
-        components[i, 1] = gain[i] * S[i, _DOPAMINE_SCALE] * rise
-        components[i, 2] = C[_INCENTIVE_WEIGHT] * incentive
-        components[i, 3] = C[_RELIEF_WEIGHT] * L[i, _DYSPHORIA] * rise
-        components[i, 4] = S[i, _SUCROSE_SCALE] * hunger   # liking and hunger: not dopaminergic (section 10.3)
-        components[i, 5] = C[_PRESS_COST] * (actions[i] != OTHER)
-        components[i, 6] = S[i, _SHOCK_SCALE] * shock_mA[i]
-        summed = components[i, 0]
-        for k in range(1, components.shape[1]):
-            summed += components[i, k]
-        total[i] = summed
+        hedonic = C[_HEDONIC_MAX] * rise
+        drug_dopamine = gain[i] * S[i, _DOPAMINE_SCALE] * rise
+        incentive_reward = C[_INCENTIVE_WEIGHT] * incentive
+        relief = C[_RELIEF_WEIGHT] * L[i, _DYSPHORIA] * rise
+        sucrose = S[i, _SUCROSE_SCALE] * hunger   # liking and hunger: not dopaminergic (section 10.3)
+        cost = C[_PRESS_COST] * (actions[i] != OTHER)
+        punishment = S[i, _SHOCK_SCALE] * shock_mA[i]
+        components[i, 0], components[i, 1], components[i, 2] = hedonic, drug_dopamine, incentive_reward
+        components[i, 3], components[i, 4], components[i, 5], components[i, 6] = relief, sucrose, cost, punishment
+        # their sum in REWARD_COMPONENTS order, from the registers (a loop over the row read it back from memory)
+        total[i] = hedonic + drug_dopamine + incentive_reward + relief + sucrose + cost + punishment
 
 
 @compiled

@@ -122,7 +122,8 @@ class Protocol:
             return explicit, {}
         # a new subject, or one past the calendar's end, starts at the calendar's first session
         n_sessions = len(self.calendar)
-        positions = {0} if seed is not None else {int(p) if p < n_sessions else 0 for p in self.position[idx]}
+        next_up = self.position[idx]
+        positions = {0} if seed is not None else set(np.unique(np.where(next_up < n_sessions, next_up, 0)).tolist())
         planned = {}
         for pos in sorted(positions):
             planned[pos] = dataclasses.replace(self.calendar[pos], **options)
@@ -176,8 +177,11 @@ class Protocol:
         self.batch.start_sessions(idx, settings, first=first)
         if from_calendar:
             self.position[idx] += 1
-        for i in idx:
-            self.current[int(i)] = settings
+        if idx.size == self.n:   # every subject (idx holds each once)
+            self.current[:] = [settings] * self.n
+        else:
+            for i in idx.tolist():
+                self.current[i] = settings
 
     def info(self, i: int | slice) -> dict[str, Any]:
         """Per-step diagnostics for subject(s) `i`."""
