@@ -763,6 +763,48 @@ and is 0.54-0.58x (target 1.0x, not met); the TD cohort takes 345-367 us a step,
 subject-steps per CPU-second (target 15 M, not met). What is left of the core's step is scalar
 arithmetic per subject (~55 ns at N = 4,096), spread over every phase.
 
+Why the core runs slower inside the vector env than in the scaling table (2026-12-04; thread CPU at
+N = 4,096, interleaved with the version before, load ~2-4): not a copy of the actions (they arrive as int64
+and are used as they are), nor allocation (a step allocates its four output arrays, no page faults), nor the
+timing: the scaling table steps a bare `SubjectBatch` in one 24-h self-administration session, while the
+env's subjects have the Pavlovian controller and the operant level on (`chamber.add_behaviour`: ~21 us a
+step, a draw and an expm1 for each subject doing "other") and live the default calendar, whose 10 extinction
+sessions (FR1 with no timeout: every active press completes a ratio and is an extinction trial, ~1,375
+trials a step at random actions against ~590 in self-administration) cost ~35-60 us a step more. The core's
+step is ~225-245 us bare, ~245-260 in the env's self-administration sessions, ~280-310 in its extinction
+sessions, ~290 over the calendar; the bench's 12.1 M (~340 us) is wall time under load. A session's end
+(all 4,096 subjects started again) cost 2.9 ms, 2.1 ms with `Protocol`'s loops over subjects made numpy
+(~2-3 us a step). Where the step goes (pyinstrument cannot see inside the kernels: `perf record`
+sampling, the compiled library's symbols and code read from the process, self-administration, batch.step
+~245 us): `live_step`'s levels and reward 22%, `express_signals` 14% and its exponentials 3%,
+`schedule_block` 12% and its drug trials 6%, the observation 8%, the added presses 6%, the clocks 3.5%,
+numba's reference counting of array arguments (`NRT_incref`, `NRT_decref`, 12-18 atomic operations a
+drug trial, ~85 a block of 512 for the per-block calls) 9%, Python and the dispatch of 41 array arguments
+~10%. Tried, each bit for bit the same numbers (fingerprints of vector envs with and without sucrose,
+baclofen, punishment, FR5, PR, discrete trials and the compulsion zone, of Outpatient-v0 and the bare
+core), and dropped because no gain showed beyond the noise (+-3% in interleaved runs): the presses counted
+without a branch on the action and the completions listed for a second loop (a pass with each subject's action fixed
+from step to step ran ~20% faster, but such subjects also complete fewer ratios; without the branch, no
+change); the added presses drawn only for the listed idle subjects (5-10% slower);
+drug trials with no reference counting (numba's inlining of the trial, 18 -> 12 atomic operations a trial;
+numba's `_nrt=False`, none: no change, so the 9% of samples in the counting is mostly time that lands there
+from stalls around it); and the ~10 divisions a subject (occupancy, satiety level, retrieval exponent,
+availability, the observation's ratios) collected per block and divided on vectors (vdivpd; correctly
+rounded, so the same doubles): no change (a test that replaced the divisions by multiplications ran 25%
+faster, but it changed the subjects' behaviour too; an in-place division loop stays scalar once LLVM
+inlines it into its caller). Kept: a reinforced drug trial no longer takes the exponential of an extinction
+rate it does not use, an unstressed one (KOR 0) not its e^0 = 1, and the reward is summed from registers
+rather than read back from its row: removed work, below the noise. Against gymnasium's vectorised CartPole
+in the same processes (thread CPU per step at N = 4,096, 3 alternating runs, load ~4): CartPole 190-216
+us; the vector env over its calendar 314-383 before and 301-324 after (0.55 / 0.61 / 0.63x before, 0.60 /
+0.63 / 0.67x after; target 1.0x, not met), Outpatient-v0's 387-410 and 369-414 (0.49-0.54x and 0.50-0.52x),
+the bare core 222-254 and 231-241. What the gap is made of, at N = 4,096 in self-administration (~270 us
+against CartPole's ~190): the layer ~25 us (info 5.5: the dopamine sum of two strided columns 3; the
+read-only flags 3.6; the action check 2.5; the episode ends 1.8; ~12 us of Python at any N), the core's
+Python and dispatch ~10, the added presses ~21, and the compiled pass ~205 (~50 ns a subject, spread over
+every phase); the extinction sessions add ~35-60. Reaching 1.0x needs the compiled pass at ~35 ns a
+subject, a third less arithmetic per subject in every phase, which no one change measured here gives.
+
 The first step of a fresh install compiles the core (about 2 s, cached under `__pycache__`);
 later processes load it in well under a second.
 
