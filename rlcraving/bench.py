@@ -872,12 +872,22 @@ chunks of 8-32 subjects (16-18 us against 9), the columns gathered by AVX-512 ma
 observation (80 us), and the learner's arrays padded to a row stride other than 16 KiB or placed apart
 modulo 4 KiB (3-5 us, not worth the views they need).
 A chunk of the headline study (`population.run_chunk`: 2,048 subjects, the shared history, then 5
-arms) takes ~6.1 s of thread CPU, so the 100,000-subject study's 49 chunks need ~150 s of CPU per
-core at 2 workers; under cProfile (7.7 s) the core's compiled pass took 2.6 s and the learner's 1.9,
-the tidy tables ~0.4 (phase and measure built as Python strings, made categories afterwards), the
-rest Python around the steps and the baclofen arms' sedation and effects in numpy. Skipping the
-cohort loop's per-step bookkeeping when no session is traced measured no gain (6.07 / 6.19 / 6.46
-against 6.09 / 5.96 / 6.51 s, alternating).
+arms) took ~6.1 s of thread CPU, and takes 4.84 s since 2026-12-04 (against 6.13 s for the code
+before, medians of 6, the two alternating, load ~2), so the 100,000-subject study's 50 chunks of
+2,000 need ~118 s of CPU per core at 2 workers. The tidy tables are built from codes: phase, measure
+and condition decoded from Arrow dictionaries instead of made a Python string a row, then written
+to Arrow dictionary columns directly rather than made categories (91 -> 14 ms an arm alone; within
+a chunk much of a table's cost is the first touch of its fresh pages, and jemalloc as Arrow's pool
+there measured no gain: tables 0.22 / 0.23 / 0.47 / 0.27 s a chunk against 0.40 / 0.18 / 0.53 /
+0.21 with mimalloc). The baclofen arms' effects and sedation are one compiled pass
+(`organism.feel_baclofen`: 0.43 -> 0.13 s a chunk). Both give the same numbers bit for bit (the
+5,000-subject study's file, in the same chunks, is byte-identical). Under cProfile (7.8 s) the
+core's compiled pass takes 2.0 s and the learner's 1.8, the tables 0.6, the rest is Python around
+the steps. Larger chunks run ~5% faster a subject (3,847: 2.36 ms a subject against 2.50 at 2,000,
+medians of 4, load ~2.5) but a worker's peak memory grows from 645 to 850 MB, which with two workers
+and the driver passes 2 GB, so chunks stay at 2,048 at most. Skipping the cohort loop's per-step
+bookkeeping when no session is traced measured no gain (6.07 / 6.19 / 6.46 against 6.09 / 5.96 /
+6.51 s, alternating).
 
 The kernels' idle threads sleep rather than spin: `import rlcraving` sets OpenMP's
 `OMP_WAIT_POLICY=PASSIVE` unless the user has set it (numba's OpenMP layer reads it when it starts).
@@ -903,8 +913,15 @@ Studies of any size run as chunks of subjects (`rlcraving population`, on local 
 Ray cluster with `--backend ray --address HOST:PORT`): subject i is the same in any chunk, so the
 chunks' rows, appended in subject order to one Parquet file with dictionary-coded strings (28
 bytes a row), are the whole cohort's table; memory is bounded by the chunk size and the workers.
-Each finished chunk is kept beside the table until the merge, so an interrupted study resumes
-with the same command and runs only the chunks it had not finished.
+Local workers write each finished chunk beside the table (Arrow IPC with lz4: 3 MB and 25 ms for
+2,048 subjects) and the driver appends the chunks, in subject order, to the Parquet file as they
+come; before, the driver received each chunk's 66 MB table by pickle (0.17 s in the worker), wrote
+it as Parquet, and after the last chunk read and rewrote them all (0.19 s a chunk, ~9 s alone at the
+end). `rlcraving population` lowers the chunk size so that the chunks are a multiple of the workers
+(`balanced_chunk`: 50 of 2,000 for 100,000 subjects, so no worker runs a 49th alone): the rows are
+the same, in another order (a chunk's rows go arm, day, measure, subject). The chunk files are kept
+until the table is complete, so an interrupted study resumes with the same command and runs only
+the chunks it had not finished.
 Measured on 2026-12-03 on this 2-core machine (quiet): `rlcraving population --subjects 100000
 --workers 2` ran the headline study (5 doses, 94.5 M rows in 49 chunks of 2,048) in 200 s with
 472 MB peak resident memory in the driver and 625 MB in the largest worker (716 s and 9.6 GB
