@@ -860,16 +860,25 @@ exponent of a block's row lies in [-87, 88] (checked as they are computed), `com
 16.5 -> 12.7 us). Interleaved in one process, same state (thread CPU, medians of 61 batches of 20
 calls, load ~2-3): `value_step` 128 -> 89-96 us, the error and update alone 50 -> 29, features 28 ->
 26, the choice 13 -> 9.5; the whole cohort step (core and learner, old and new cohorts alternating,
-60 batches of 50 steps, load ~2-2.5) 12.4 -> 13.6 and 10.4 -> 12.4 M subject-steps per CPU-second.
-What is left of the learner (~90 us under that load): features ~26 (the column gathering ~13: strided
-loads, one a value; a column-major observation from the core would make it a copy), values ~16 (at
-the cache's bandwidth, ~0.1 ns a multiply-add), the error and update ~29, the choice and preferences
-~17, the softmax's exp ~5, dispatch and scratch ~5. Tried and dropped (same method): blocks of 32-256
+60 batches of 50 steps, load ~2-2.5) 12.4 -> 13.6 and 10.4 -> 12.4 M subject-steps per CPU-second;
+against main just before (with the compiled baclofen pass of the core), load ~3-3.6: 12.9 -> 14.7
+and, with the gathering below, 12.5 -> 14.4. The bench's own figure, processes alternating (wall,
+median of 3 one-second runs each): 14.0 / 15.2 / 15.5 -> 15.4 / 15.7 / 14.3 M at load ~3, and 9.1 /
+9.7 / 9.3 -> 9.5 / 9.1 / 9.9 at load ~3.3-3.6 (the other processes took a third of the core): not
+measured on an idle machine.
+The observed columns are then gathered two rows a pass over the observation (12.9 -> 10.8 us alone,
+features 25 -> 23; the whole pass within its noise, 0-1.5 us). What is left of the learner (~90 us
+under that load): features ~23 (the column gathering ~11: strided loads, one a value; a column-major
+observation from the core would make it a copy), values ~16 (at the cache's bandwidth, ~0.1 ns a
+multiply-add), the error and update ~29, the choice and preferences ~17, the softmax's exp ~5,
+dispatch and scratch ~5. Tried and dropped (same method): blocks of 32-256
 subjects inside the 512 (127 us at 512, 134 at 256, 148 at 128) or of 1,024-4,096 (140-148), values
 accumulated over 4 features in registers or all actions in one pass (no change), the levers' update in
 chunks of 8-32 subjects (16-18 us against 9), the columns gathered by AVX-512 masked gathers
-(`llvm.masked.gather`, 16 or 8 lanes: 15.9 / 17.6 against 13.5 us) or in one pass over the
-observation (80 us), and the learner's arrays padded to a row stride other than 16 KiB or placed apart
+(`llvm.masked.gather`, 16 or 8 lanes: 15.9 / 17.6 against 13.5 us), unrolled by 4 (15.3 against
+12.9), three rows a pass (no better than two) or all in one pass over the observation (80 us), the
+preferences' phases fused into one pass a row (7.6 -> 13.6 us: the conditions in the loop kept it
+off vectors), and the learner's arrays padded to a row stride other than 16 KiB or placed apart
 modulo 4 KiB (3-5 us, not worth the views they need).
 A chunk of the headline study (`population.run_chunk`: 2,048 subjects, the shared history, then 5
 arms) took ~6.1 s of thread CPU, and takes 4.84 s since 2026-12-04 (against 6.13 s for the code
