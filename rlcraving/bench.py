@@ -794,11 +794,15 @@ rounded, so the same doubles): no change (a test that replaced the divisions by 
 faster, but it changed the subjects' behaviour too; an in-place division loop stays scalar once LLVM
 inlines it into its caller). Kept: a reinforced drug trial no longer takes the exponential of an extinction
 rate it does not use, an unstressed one (KOR 0) not its e^0 = 1, and the reward is summed from registers
-rather than read back from its row: removed work, below the noise. Against gymnasium's vectorised CartPole
-in the same processes (thread CPU per step at N = 4,096, 3 alternating runs, load ~4): CartPole 190-216
-us; the vector env over its calendar 314-383 before and 301-324 after (0.55 / 0.61 / 0.63x before, 0.60 /
-0.63 / 0.67x after; target 1.0x, not met), Outpatient-v0's 387-410 and 369-414 (0.49-0.54x and 0.50-0.52x),
-the bare core 222-254 and 231-241. What the gap is made of, at N = 4,096 in self-administration (~270 us
+rather than read back from its row: removed work. The least of 30 runs of 20 steps against the commit
+before (3 alternating processes, load ~3): Outpatient-v0's step (a trial at each use and each cue met)
+343-346 -> 318-325 us; the chamber's within the noise (its env's step in self-administration 265-273 ->
+264-266, its core in extinction 274-280 -> 273-276, the bare core 219-226 -> 219-222). Against
+gymnasium's vectorised CartPole in the same processes (thread CPU per step at N = 4,096, the whole
+calendar, 3 alternating runs against main as of 18:26 UTC, load ~4): CartPole 190-216 us; the
+vector env over its calendar 314-383 before and 301-324 after (0.55 / 0.61 / 0.63x before, 0.60 / 0.63 /
+0.67x after, within the noise; target 1.0x, not met), Outpatient-v0's 387-410 and 369-414 (0.49-0.54x and
+0.50-0.52x), the bare core 222-254 and 231-241. What the gap is made of, at N = 4,096 in self-administration (~270 us
 against CartPole's ~190): the layer ~25 us (info 5.5: the dopamine sum of two strided columns 3; the
 read-only flags 3.6; the action check 2.5; the episode ends 1.8; ~12 us of Python at any N), the core's
 Python and dispatch ~10, the added presses ~21, and the compiled pass ~205 (~50 ns a subject, spread over
