@@ -940,7 +940,11 @@ Measured on 2026-12-03 on this 2-core machine (quiet): `rlcraving population --s
 472 MB peak resident memory in the driver and 625 MB in the largest worker (716 s and 9.6 GB
 before the chunked runner); again at 20:26 UTC (idle, 115.5 M rows: the table has more measures
 since) in 161.6 s, with 698 and 678 MB (target 120 s, not met: a chunk's ~6 s of CPU is the TD
-cohort's step). The 1,000,000-subject study, `rlcraving population --subjects 1000000
+cohort's step); on 2026-12-04 at 19:33 UTC (load 0.1 before it, the study's own ~1.6 during it),
+with the tables, sedation pass and chunk files above and the core's and learner's changes of that
+day, in 105.7 s (107.7 s for the whole command under `/usr/bin/time -v`, 195% CPU), 115.5 M rows in
+50 chunks of 2,000, with 518 MB peak resident memory in the driver and 629 MB in the largest worker
+(target met). The 1,000,000-subject study, `rlcraving population --subjects 1000000
 --workers 2` on 2026-12-03 (12:17-12:45 UTC, the machine otherwise idle), ran 489 chunks of 2,048
 (945 M rows, a 537 MB Parquet file) in 1,661 s, with 563 MB peak resident memory in the driver and
 626 MB in the largest worker: 1.66 ms a subject, so memory stays bounded by the chunk while time
