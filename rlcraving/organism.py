@@ -361,12 +361,15 @@ class Organism:
         return np.ascontiguousarray(self._bac_table[self.bac_group, k].T)
 
     def _feel_baclofen(self, actions: np.ndarray) -> tuple[np.ndarray, ...]:
-        """Step 1-2: baclofen's effects now, and the actions after sedation (which holds a press and
-        carries it out later, `_slowed`). Returns (actions, gain, natural gain, withdrawal).
+        """Step 1-2: baclofen's effects now, and the actions after sedation. Returns (actions, gain,
+        natural gain, withdrawal).
 
-        One compiled pass (`feel_baclofen`) looks the effects up in the session's table (where the world
-        keeps `baclofen_effects` as the organism's) and slows the actions: the numbers of
-        `baclofen_effects` and `_slowed`, bit for bit, without their numpy passes and temporaries."""
+        Sedation slows responding in time (Brebner et al. 2000: baclofen left the inter-injection
+        intervals unchanged and food responding high): an action attempted while sedated is held and
+        carried out on a later step, each step with probability 1 - sedation; meanwhile the subject
+        does nothing else. One compiled pass (`feel_baclofen`) looks the effects up in the session's
+        table (where the world keeps `baclofen_effects` as the organism's) and slows the actions
+        (tests/test_feel_baclofen.py holds the rule in numpy and checks the pass against it)."""
         if not self._bac_active:
             self.baclofen_mg_per_l = self._zeros
             self.dopamine_gain = self._ones
@@ -382,19 +385,6 @@ class Organism:
         self.baclofen_mg_per_l, gain, natural_gain, _, withdrawal = effects
         self.dopamine_gain = gain
         return actions, gain, natural_gain, withdrawal
-
-    def _slowed(self, a: np.ndarray, sedation: np.ndarray) -> np.ndarray:
-        """Sedation slows responding in time (Brebner et al. 2000: baclofen left the inter-injection
-        intervals unchanged and food responding high): an action attempted while sedated is held and
-        carried out on a later step, each step with probability 1 - sedation; meanwhile the subject
-        does nothing else. Returns the actions carried out now."""
-        go = rnd.uniform(self.keys, self.counter, STREAM_SEDATION) >= sedation
-        held = self.held_action != OTHER
-        new = ~held & (a != OTHER) & ~go
-        out = np.where(held, np.where(go, self.held_action, OTHER), np.where(new, OTHER, a))
-        self.held_action = np.where(held & go, OTHER, np.where(new, a, self.held_action))
-        self._any_held = bool((self.held_action != OTHER).any())
-        return out
 
     def _absorb_ip(self, dose: np.ndarray) -> np.ndarray:
         """Step 4 (i.p. transfer): the depot's absorption this step added to `dose` (mg/kg)."""
@@ -478,9 +468,9 @@ def feel_baclofen(table: np.ndarray, group: np.ndarray, step_index: np.ndarray, 
                   keys: np.ndarray, counter: np.ndarray, stream: int, out: np.ndarray, held: np.ndarray) -> int:
     """`Organism._feel_baclofen`'s pass over the subjects. With `look_up`, writes effects[:, i] =
     table[group[i], min(step_index[i], steps - 1)] (`baclofen_effects`); then, if some subject holds a
-    press or attempts an action while sedated (effects[3] > 0), writes `_slowed`'s actions to `out`
-    and held actions to `held`: a held press goes, and an attempted one is held, unless the subject's
-    draw on `stream` is below its sedation. Returns `_NOT_SLOWED` (out and held unwritten),
+    press or attempts an action while sedated (effects[3] > 0), writes the actions carried out now to
+    `out` and held actions to `held` (the rule of `Organism._feel_baclofen`): a held press goes, and an
+    attempted one is held, unless the subject's draw on `stream` is below its sedation. Returns `_NOT_SLOWED` (out and held unwritten),
     `_SLOWED_NONE_HELD` or `_SLOWED_SOME_HELD`."""
     n = actions.shape[0]
     last = table.shape[1] - 1

@@ -621,7 +621,7 @@ def _world_hour(lo: int, hi: int, actions: np.ndarray, keys: np.ndarray, clocks:
         major = rnd.uniform_one(key, counter, _S_MAJOR) < W[_MAJOR_P]
         kor_drive[i] = (W[_KOR_PER_HASSLE] * (1.0 if hassle else 0.0)
                         + W[_KOR_PER_MAJOR] * (1.0 if major else 0.0)) * kor_on[i]
-        # baclofen and sedation (steps 2-3; `Organism._feel_baclofen`, `_slowed`)
+        # baclofen and sedation (steps 2-3; `Organism._feel_baclofen`)
         if bac_active:
             conc[i], gain[i], natural_gain[i] = effects[i, 0], effects[i, 1], effects[i, 2]
             withdrawal[i] = effects[i, 4]

@@ -6,18 +6,32 @@ import copy
 
 import numpy as np
 
+from rlcraving import random as rnd
 from rlcraving.core import ACTIVE, SubjectBatch, SubjectOptions
-from rlcraving.organism import OTHER
+from rlcraving.organism import OTHER, STREAM_SEDATION
 from rlcraving.params import ModelParams
 from rlcraving.pharmacology import RatIP
 from rlcraving.protocol import session
+
+
+def _slowed(batch: SubjectBatch, a: np.ndarray, sedation: np.ndarray) -> np.ndarray:
+    """Sedation's rule in numpy: an action attempted while sedated is held and carried out on a later
+    step, each step with probability 1 - sedation; meanwhile the subject does nothing else. Returns
+    the actions carried out now (and updates the batch's held actions)."""
+    go = rnd.uniform(batch.keys, batch.counter, STREAM_SEDATION) >= sedation
+    held = batch.held_action != OTHER
+    new = ~held & (a != OTHER) & ~go
+    out = np.where(held, np.where(go, batch.held_action, OTHER), np.where(new, OTHER, a))
+    batch.held_action = np.where(held & go, OTHER, np.where(new, a, batch.held_action))
+    batch._any_held = bool((batch.held_action != OTHER).any())
+    return out
 
 
 def _numpy_feel(batch: SubjectBatch, actions: np.ndarray) -> tuple[np.ndarray, ...]:
     """`_feel_baclofen` as numpy: the effects of `baclofen_effects`, sedation by `_slowed`."""
     conc, gain, natural, sedation, withdrawal = batch.baclofen_effects()
     if batch._any_held or np.any((actions != OTHER) & (sedation > 0)):
-        actions = batch._slowed(actions, sedation)
+        actions = _slowed(batch, actions, sedation)
     return actions, conc, gain, natural, withdrawal
 
 
