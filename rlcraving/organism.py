@@ -470,8 +470,8 @@ def feel_baclofen(table: np.ndarray, group: np.ndarray, step_index: np.ndarray, 
     table[group[i], min(step_index[i], steps - 1)] (`baclofen_effects`); then, if some subject holds a
     press or attempts an action while sedated (effects[3] > 0), writes the actions carried out now to
     `out` and held actions to `held` (the rule of `Organism._feel_baclofen`): a held press goes, and an
-    attempted one is held, unless the subject's draw on `stream` is below its sedation. Returns `_NOT_SLOWED` (out and held unwritten),
-    `_SLOWED_NONE_HELD` or `_SLOWED_SOME_HELD`."""
+    attempted one is held, unless the subject's draw on `stream` is below its sedation. Returns
+    `_NOT_SLOWED` (out and held unwritten), `_SLOWED_NONE_HELD` or `_SLOWED_SOME_HELD`."""
     n = actions.shape[0]
     last = table.shape[1] - 1
     slow = any_held
