@@ -54,9 +54,13 @@ def test_regenerating_is_deterministic(tmp_path: Path):
 
 @pytest.mark.slow
 def test_the_script_regenerates_the_shipped_policy(tmp_path: Path):
-    """If this fails, the environment changed since the file was made: run `make pretrained`."""
+    """If this fails, the environment changed since the file was made: run `make pretrained`. Only on the
+    machine that made it: on another CPU torch's kernels round differently and the policy drifts."""
+    shipped = pretrained.training_record()
+    if shipped.get("machine") != pretrained.machine():
+        pytest.skip(f"the shipped policy was trained on {shipped.get('machine')}, this is {pretrained.machine()}")
     pretrained.main(["--out", str(tmp_path)])
-    assert pretrained.training_record(tmp_path)["policy_sha256"] == pretrained.training_record()["policy_sha256"]
+    assert pretrained.training_record(tmp_path)["policy_sha256"] == shipped["policy_sha256"]
 
 
 def test_arms_share_the_history_and_learn_on(tmp_path: Path):

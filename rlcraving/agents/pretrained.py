@@ -28,6 +28,7 @@ import argparse
 import copy
 import hashlib
 import json
+import platform
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -95,6 +96,17 @@ def policy_checksum(model: PPO) -> str:
     return digest.hexdigest()
 
 
+def machine() -> dict[str, str]:
+    """What torch's float results depend on besides the seed: its version, the CPU kernels it dispatches
+    to and the processor. PPO's training is the same bit for bit on one machine; on another CPU the
+    kernels round differently and the policy drifts (the shipped one: its last session's mean)."""
+    cpuinfo = Path("/proc/cpuinfo")
+    names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+             if line.startswith("model name")] if cpuinfo.exists() else []
+    return {"torch": torch.__version__, "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "processor": names[0] if names else platform.processor() or platform.machine()}
+
+
 def train(out: str | Path = DATA, protocol: Mapping[str, Any] = PROTOCOL) -> Path:
     """Pre-train the PPO through acquisition and write the three files to `out`; returns the zip."""
     import sb3_contrib
@@ -126,6 +138,7 @@ def train(out: str | Path = DATA, protocol: Mapping[str, Any] = PROTOCOL) -> Pat
         "policy_sha256": policy_checksum(model),
         "versions": {"rlcraving": __version__, "stable_baselines3": stable_baselines3.__version__,
                      "sb3_contrib": sb3_contrib.__version__, "torch": torch.__version__},
+        "machine": machine(),
         "training_seconds": round(seconds, 1),
         "per_session_means": {m: [round(float(v), 3) for v in means[m]]
                               for m in ("active_presses", "inactive_presses", "infusions")},
