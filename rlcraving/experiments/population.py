@@ -216,13 +216,19 @@ def balanced_chunk(n: int, size: int, workers: int) -> int:
     """The largest chunk size, at most `size`, whose number of chunks of `n` subjects is a multiple of
     `workers` (when there are more chunks than workers), so that no worker runs a last chunk alone while
     the others wait; `size` itself if none is (with subjects below workers x chunks)."""
-    count = -(-n // size)
+    count = _ceil_div(n, size)
     if count <= workers:
         return size
-    for chunks in range(-(-count // workers) * workers, n + 1, workers):
-        if -(-n // -(-n // chunks)) == chunks:
-            return -(-n // chunks)
+    for chunks in range(_ceil_div(count, workers) * workers, n + 1, workers):
+        even = _ceil_div(n, chunks)   # the size that splits n into `chunks` chunks, if any does
+        if _ceil_div(n, even) == chunks:
+            return even
     return size
+
+
+def _ceil_div(a: int, b: int) -> int:
+    """a / b rounded up (positive integers)."""
+    return -(-a // b)
 
 
 class PopulationInterrupted(KeyboardInterrupt):
