@@ -47,6 +47,10 @@ def calibration_rows() -> list[tuple[str, str, str]]:
             for f in dataclasses.fields(ModelParams) if field_basis(f) == "calibrated" or on[f.name]]
 
 
+#: A figure whose largest bar exceeds its median bar (of at least 1) this many times gets a log axis.
+SPREAD_FOR_LOG_AXIS = 30.0
+
+
 def _figure(f: Finding, figdir: Path) -> str:
     import matplotlib
 
@@ -60,6 +64,9 @@ def _figure(f: Finding, figdir: Path) -> str:
     err = np.array([[m - lo, hi - m] for m, (lo, hi) in zip(means, cis, strict=True)]).T
     ax.bar(range(len(groups)), means, yerr=err, capsize=3, color="#4c72b0")
     ax.set_xticks(range(len(groups)), groups, rotation=30, ha="right", fontsize=8)
+    typical = float(np.median(means))
+    if min(means) >= 0 and typical >= 1.0 and max(means) > SPREAD_FOR_LOG_AXIS * typical:
+        ax.set_yscale("symlog", linthresh=1.0)   # a few bars dwarf the rest on a linear axis (zeros kept)
     ax.set_title(f.title, fontsize=10)
     ax.set_ylabel(f"{f.y_label}\n(mean per subject, 95% CI)", fontsize=8)
     fig.tight_layout()
