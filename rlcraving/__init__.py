@@ -9,13 +9,14 @@ for ``gym.make_vec``.
 import os
 from importlib.metadata import PackageNotFoundError, version
 
-# Threads of the compiled kernels that wait for work sleep rather than spin (OpenMP's passive
-# wait policy; read when numba's OpenMP layer starts, so a user's own OMP_WAIT_POLICY wins). On a
-# machine whose cores are busy with other work, spinning waiters took the cores from the threads
-# with work: a 4096-subject vector env ran 16x slower on 2 threads than on 1 (docs/performance.md).
-# A passive wait costs a wake-up per parallel loop, so only large cohorts run on every core
-# (rlcraving.threads.PARALLEL_MIN_SUBJECTS).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# Threads of the compiled kernels that wait for work spin for a few tens of microseconds, then
+# sleep (libgomp's GOMP_SPINCOUNT, read when numba's OpenMP layer starts; a user's own
+# OMP_WAIT_POLICY or GOMP_SPINCOUNT wins). Sleeping at once costs a wake-up at every parallel
+# loop, more than a 4096-subject step gains from a second thread; spinning without end took the
+# cores from the threads with work when other processes kept them busy (16x slower). With a
+# short spin each kernel measures whether its parallel build pays (rlcraving.threads.Choice).
+if "OMP_WAIT_POLICY" not in os.environ:
+    os.environ.setdefault("GOMP_SPINCOUNT", "5000")
 
 import gymnasium as gym
 

@@ -902,25 +902,34 @@ and the driver passes 2 GB, so chunks stay at 2,048 at most. Skipping the cohort
 bookkeeping when no session is traced measured no gain (6.07 / 6.19 / 6.46 against 6.09 / 5.96 /
 6.51 s, alternating).
 
-The kernels' idle threads sleep rather than spin: `import rlcraving` sets OpenMP's
-`OMP_WAIT_POLICY=PASSIVE` unless the user has set it (numba's OpenMP layer reads it when it starts).
-With the default active policy, a 4096-subject vector env on 2 threads ran 16x slower than on one
-(0.48 against 7.6 M subject-steps/s) while other processes kept the two cores busy: each waiting
-thread spun on a core the working thread needed, at every one of a step's parallel loops. With
-passive waits the same measurement gave 7.6 on 2 threads and 7.6 on one at N = 4096 (6.2 and 5.3
-at 16,384). On a quiet machine a passive wait costs a wake-up at every parallel loop: at N = 4096
-the vector env ran at 3.1 M subject-steps/s on 2 threads against 6.2 on one, at 65,536 at 5.9
-against 4.2. So cohorts run on every core only from 32,768 subjects
-(`threads.PARALLEL_MIN_SUBJECTS`; it was 2,048 with spinning waits), and below that on one, at
-the one-thread rate whatever else the machine is doing.
-
-A short spin before sleeping (libgomp's `GOMP_SPINCOUNT`, which overrides the passive policy) was
-measured at N = 4096 with every kernel parallel (2026-12-03, TD cohort / vector env, M subject-steps/s,
-medians of 3): one thread 9.9 / 13.2; two threads with a passive wait 3.3 / 5.4, spinning 3,000
-iterations 11.4 / 17.8, 300,000 (libgomp's default) 14.4 / 21.5. With one other process keeping a core
-busy: one thread 9.7 / 9.3; passive 7.5 / 11.4; a 3,000 spin 3.2 / 4.5; a 30,000 spin 1.6 / 2.6. A spin
-wins up to 1.4x on an idle machine and loses up to 6x on a busy one, so it is not set; a user with cores
-to spare can set `GOMP_SPINCOUNT` before importing rlcraving (and lower `threads.PARALLEL_MIN_SUBJECTS`).
+Which build of a kernel runs is measured, not fixed (`threads.Choice`, 2026-12-04). From 2,048
+subjects on, each kernel times its calls and runs its serial or parallel build, whichever was faster
+lately, trying the other build 4 times in a row every 128 calls; the first call after a switch is not
+timed (it pays for the sleeping thread's wake-up) and a probe counts its fastest call. The threads that
+wait for work spin for a while before they sleep: `import rlcraving` sets libgomp's
+`GOMP_SPINCOUNT=5000` (~65 us here, ~13 ns a spin) unless the user has set `OMP_WAIT_POLICY` or
+`GOMP_SPINCOUNT`. Before, the threads slept at once (`OMP_WAIT_POLICY=PASSIVE`) and only cohorts of
+32,768 or more ran on both cores. Measured at N = 4,096 (vector env through `gym.make_vec`, random
+actions, M subject-steps/s, 1-s repeats, machine otherwise idle, load ~0.6-1):
+- The parallel build with sleeping threads: 15.1 against 14.5 serial (CPU / wall 1.3). Each parallel
+  loop woke the other thread, and on this virtual machine a wake-up costs ~100-250 us, and a core that
+  was idle runs slowly for its first few calls.
+- With threads that never sleep (`OMP_WAIT_POLICY=ACTIVE`): 24-26. But with two such processes on the
+  two cores, each ran at 5.2 (14.0 each with sleeping threads). A thread at a parallel loop's end waits
+  for its partner, which another process holds.
+- With the measured choice and a 5,000 spin: 22-24 alone. With two processes, 14.0 and 14.1, the same
+  as serial (14.5-15): each process finds its parallel build slower and runs the serial one. Beside a
+  process that keeps one core busy: 13.9 against 14.9 serial.
+- Of the step, the blocked pass (`core._schedule_and_advance`) takes 224-230 us serial and 109-112
+  parallel (2.04x); the added presses (`chamber.add_behaviour`) take 21-25 and 12-13. What is left
+  runs on one core: ~10 us of Python in the core's step and ~25 in the vector env's layer.
+- In the same processes (`bench` functions, medians of 3): vector env 22.6-22.8 M against gymnasium's
+  vectorised CartPole 22.1 (1.02-1.03x; 15.0 serial), Outpatient-v0 19.6 (0.89x; 11.7 serial), TD
+  cohort 21.8 (16.2 serial). At N = 2,048: vector env 14.9 (12.8 serial), TD cohort 19.0 (15.2),
+  Outpatient-v0 15.3 (10.8).
+The numbers are the same whichever build runs (tests/test_threads.py); only the time varies. This
+machine's speed also varies from minute to minute: in some runs both builds ran ~2x slower for
+seconds at a time (serial ~500 us a step, parallel ~200-400).
 
 Studies of any size run as chunks of subjects (`rlcraving population`, on local processes or a
 Ray cluster with `--backend ray --address HOST:PORT`): subject i is the same in any chunk, so the

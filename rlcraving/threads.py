@@ -1,21 +1,26 @@
-"""Compiled kernels over subjects that run on every core above a size threshold.
+"""Compiled kernels over subjects that run on every core when that is faster.
 
 `kernel` compiles a loop over subjects twice with numba: once serial and once with
-`parallel=True`, where `numba.prange` hands blocks of subjects to the threads. A call from
-Python takes the parallel build when the cohort has at least `PARALLEL_MIN_SUBJECTS` subjects
-and more than one thread is allowed (`numba.set_num_threads`, `NUMBA_NUM_THREADS`); below that
-the serial build runs, since starting the threads costs more than a small cohort's work. A
-kernel called from another kernel takes the build of its caller.
+`parallel=True`, where `numba.prange` hands blocks of subjects to the threads. Below
+`PARALLEL_MIN_SUBJECTS` subjects, or with one thread allowed (`numba.set_num_threads`,
+`NUMBA_NUM_THREADS`), the serial build runs. Above it, which build is faster depends on the
+machine: on idle cores two threads nearly halve a step, but when other processes keep the cores
+busy, a thread that has to wait for a descheduled partner at every parallel loop makes the step
+several times slower. So each kernel times its calls (`Choice`, per cohort size) and runs the
+faster build, trying the other one now and then to follow the machine's load. A kernel called
+from another kernel takes the build of its caller.
 
-A subject's numbers never depend on the thread that computes them: a kernel's loop over
-subjects writes each subject's own rows only, its scratch arrays are allocated per block of
-subjects (`blocks`), and no floating-point sum runs across subjects (counts across subjects
+A subject's numbers never depend on the thread that computes them, nor on the build: a kernel's
+loop over subjects writes each subject's own rows only, its scratch arrays are allocated per block
+of subjects (`blocks`), and no floating-point sum runs across subjects (counts across subjects
 are integer sums, which any order gives exactly). Results are therefore bit-identical whatever
-the thread count (tests/test_threads.py).
+the thread count and whichever build runs (tests/test_threads.py); only the time varies.
 """
 
 from __future__ import annotations
 
+import math
+import time
 import types
 from collections.abc import Callable
 from typing import Any
@@ -24,11 +29,10 @@ import numba
 import numba.np.ufunc.parallel
 import numpy as np
 
-#: Cohorts at least this large run on every core. The kernels' threads wait passively (see
-#: `rlcraving/__init__.py`), and waking them costs more than a small cohort's work: vector env
-#: subject-steps/s on 2 threads against 1 (M, medians of 3 one-second runs, quiet 2-core machine):
-#: 3.1 vs 6.2 at N = 4096, 5.9 vs 6.1 at 16,384, 4.8 vs 4.6 at 32,768, 5.9 vs 4.2 at 65,536.
-PARALLEL_MIN_SUBJECTS = 32_768
+#: Cohorts at least this large may run on every core, when measured faster (`Choice`): below it
+#: a step's work is too small for a second thread to pay for its wake-up (vector env subject-steps/s
+#: at N = 2,048 on an idle 2-core machine, docs/performance.md).
+PARALLEL_MIN_SUBJECTS = 2_048
 
 #: Subjects a thread takes at a time (`blocks`): a block's scratch arrays are allocated once.
 BLOCK = 512
@@ -64,8 +68,9 @@ def block_end(block: int, n: int) -> np.uint64:
 
 
 class Kernel:
-    """A loop over subjects compiled serial and parallel; calling it picks the build by the number
-    of subjects, `args[subjects_arg].shape[axis]`."""
+    """A loop over subjects compiled serial and parallel; calling it runs the serial build below
+    `PARALLEL_MIN_SUBJECTS` subjects (`args[subjects_arg].shape[axis]`) and above it the build its
+    `Choice` for that size picks."""
 
     def __init__(self, func: Callable[..., Any], subjects_arg: int, axis: int):
         self.py_func, self.subjects_arg, self.axis = func, subjects_arg, axis
@@ -73,6 +78,7 @@ class Kernel:
         self.__module__ = func.__module__
         self.__wrapped__ = func
         self._builds: list[Any] = [None, None]   # serial, parallel
+        self._choices: dict[int, Choice] = {}   # by the bit length of N
 
     def build(self, parallel: bool) -> Any:
         """The numba dispatcher of the serial or parallel build (compiled or loaded on first use)."""
@@ -81,9 +87,73 @@ class Kernel:
         return self._builds[parallel]
 
     def __call__(self, *args: Any) -> Any:
-        parallel = args[self.subjects_arg].shape[self.axis] >= PARALLEL_MIN_SUBJECTS and thread_count() > 1
-        build = self._builds[parallel]
-        return (build or self.build(parallel))(*args)
+        n = args[self.subjects_arg].shape[self.axis]
+        if n < PARALLEL_MIN_SUBJECTS or thread_count() < 2:
+            return (self._builds[False] or self.build(False))(*args)
+        key = int(n).bit_length()
+        choice = self._choices.get(key)
+        if choice is None:
+            choice = self._choices[key] = Choice()
+        parallel = choice.next()
+        build = self._builds[parallel] or self.build(parallel)
+        start = time.perf_counter_ns()
+        out = build(*args)
+        choice.record(parallel, time.perf_counter_ns() - start)
+        return out
+
+
+class Choice:
+    """Which build of a kernel runs at one cohort size (N within a power of 2): the faster, as timed.
+
+    A build's cost (ns) is the least wall time of its first `PROBE_RUN` timed calls in a row, then a
+    moving average of its calls (each counted as at most twice the average, so one slow call does not
+    switch builds). Every `PROBE` calls the other build runs `PROBE_RUN` times in a row, so the choice
+    follows the machine's load. The first call of a build after the other's is not timed: it pays for
+    the build's compilation or loading, or for threads that fell asleep while the serial build ran
+    (on a virtual machine an idle core also runs slower for its first few hundred microseconds of work,
+    hence the least of a run)."""
+
+    #: Every this many calls the build not chosen runs `PROBE_RUN` times.
+    PROBE = 128
+    PROBE_RUN = 4
+    #: Weight of the newest call in the chosen build's moving average.
+    WEIGHT = 0.25
+
+    __slots__ = ("best", "calls", "chosen", "cost", "last", "run")
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.cost: list[float | None] = [None, None]   # serial, parallel (ns a call)
+        self.last: bool | None = None                  # the build of the previous call (True: parallel)
+        self.chosen = True                             # the faster, outside a probe
+        self.run = 0                                   # timed calls of `last` since it last started
+        self.best = math.inf                           # the least of them (ns)
+
+    def next(self) -> bool:
+        """True to run the parallel build in this call."""
+        self.calls += 1
+        serial, parallel = self.cost
+        if parallel is None:
+            return True
+        if serial is None:
+            return False
+        if self.calls % self.PROBE < self.PROBE_RUN:
+            return not self.chosen
+        self.chosen = parallel < serial
+        return self.chosen
+
+    def record(self, parallel: bool, ns: float) -> None:
+        """Time of a call of the `parallel` or serial build."""
+        if self.last is not parallel:
+            self.last, self.run, self.best = parallel, 0, math.inf
+            return
+        self.run += 1
+        self.best = min(self.best, ns)
+        cost = self.cost[parallel]
+        if cost is None or self.run <= self.PROBE_RUN:
+            self.cost[parallel] = self.best
+        else:
+            self.cost[parallel] = cost + self.WEIGHT * (min(ns, 2.0 * cost) - cost)
 
 
 _count: Callable[[], int] | None = None

@@ -80,10 +80,71 @@ def test_parallel_build_runs_only_above_the_threshold(monkeypatch: pytest.Monkey
     monkeypatch.setattr(spy, "build", lambda parallel: chosen.append(parallel) or (lambda *args: None))
     with thread_count(2):
         spy(np.empty(threads.PARALLEL_MIN_SUBJECTS - 1))
-        spy(np.empty(threads.PARALLEL_MIN_SUBJECTS))
+        spy(np.empty(threads.PARALLEL_MIN_SUBJECTS))   # a new cohort size tries the parallel build first
     with thread_count(1):
         spy(np.empty(threads.PARALLEL_MIN_SUBJECTS))
     assert chosen == [False, numba.config.NUMBA_NUM_THREADS > 1, False]
+
+
+def _run_choice(choice: threads.Choice, ns: Callable[[bool], float], calls: int) -> list[bool]:
+    """The builds `choice` picks over `calls` calls that take `ns(parallel)` nanoseconds."""
+    picked = []
+    for _ in range(calls):
+        parallel = choice.next()
+        choice.record(parallel, ns(parallel))
+        picked.append(parallel)
+    return picked
+
+
+def _probes(start: int, calls: int) -> list[int]:
+    """Indices, among `calls` calls after the `start`-th, of the calls that probe the other build."""
+    probe, run = threads.Choice.PROBE, threads.Choice.PROBE_RUN
+    return [i for i in range(calls) if (start + i + 1) % probe < run and start + i + 1 >= probe]
+
+
+def test_choice_runs_the_faster_build_and_probes_the_other() -> None:
+    choice = threads.Choice()
+    # parallel twice as fast: after each build's untimed first call and one timed call, parallel,
+    # with the serial build PROBE_RUN times every PROBE calls
+    picked = _run_choice(choice, lambda parallel: 100.0 if parallel else 200.0, 10 * threads.Choice.PROBE)
+    assert picked[:5] == [True, True, False, False, True]
+    assert [i for i, p in enumerate(picked) if not p][2:] == _probes(0, len(picked))
+    assert choice.cost == [200.0, 100.0]
+
+
+def test_one_slow_call_does_not_switch() -> None:
+    choice = threads.Choice()
+    _run_choice(choice, lambda parallel: 100.0 if parallel else 150.0, 10)
+    choice.record(True, 10_000.0)   # e.g. the machine took the core for a moment
+    assert choice.next()
+
+
+def test_first_call_after_a_switch_is_not_timed() -> None:
+    """A parallel call after serial ones pays for its threads' wake-up: not counted."""
+    choice = threads.Choice()
+    _run_choice(choice, lambda parallel: 100.0 if parallel else 200.0, 10)
+    choice.record(False, 200.0)
+    choice.record(True, 10_000.0)
+    assert choice.cost == [200.0, 100.0]
+
+
+def test_choice_follows_the_load() -> None:
+    """A parallel build slowed by other processes (its threads waiting on each other) gives way to the
+    serial one within a few calls, and wins again after the load goes, through the probes."""
+    choice = threads.Choice()
+    _run_choice(choice, lambda parallel: 100.0 if parallel else 200.0, 100)
+    probe, start = threads.Choice.PROBE, choice.calls
+    busy = _run_choice(choice, lambda parallel: 600.0 if parallel else 200.0, 10 * probe)
+    switched = busy.index(False)
+    assert 1 < switched <= 5   # a few slow calls switch to the serial build; then parallel only as the probe
+    assert [i for i, p in enumerate(busy) if p][switched:] == [i for i in _probes(start, len(busy)) if i >= switched]
+    start = choice.calls
+    idle = _run_choice(choice, lambda parallel: 100.0 if parallel else 200.0, 20 * probe)
+    # serial until the first probe runs parallel, then parallel, serial only as the probe
+    probes, run = _probes(start, len(idle)), threads.Choice.PROBE_RUN
+    first = probes[0]
+    assert idle[:first] == [False] * first and all(idle[first:first + run])
+    assert [i for i, p in enumerate(idle) if not p and i > first] == [i for i in probes if i >= first + run]
 
 
 @two_threads
