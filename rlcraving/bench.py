@@ -318,6 +318,11 @@ def vector_env_subject_steps_per_s(n: int, seconds: float, repeats: int = REPEAT
     return _vector_env_rate(rlcraving.ENV_ID, n, 3, seconds, repeats)
 
 
+def person_vector_env_subject_steps_per_s(n: int, seconds: float, repeats: int = REPEATS) -> Spread:
+    """The person's world's native VectorEnv (Outpatient-v0) through gym.make_vec, random actions."""
+    return _vector_env_rate(rlcraving.OUTPATIENT_ENV_ID, n, 3, seconds, repeats)
+
+
 def vector_env_traffic_bytes(n: int) -> float:
     """`traffic_bytes_per_subject_step` of the native VectorEnv at N = `n`."""
     envs = gym.make_vec(rlcraving.ENV_ID, num_envs=n, vectorization_mode="vector_entry_point")
@@ -585,16 +590,27 @@ def run(out: Path | str = "results/bench", seconds: float = 2.0, quick: bool = F
     at_ceiling = scaling_threads["all"].median / (every_core / traffic["core"])
     layer = vector_layer_overhead(rlcraving.ENV_ID, big, seconds, repeats)
     person = vector_layer_overhead(rlcraving.OUTPATIENT_ENV_ID, big, seconds, repeats)
+    with numba_threads(1):
+        one_thread = {"chamber": vector_env_subject_steps_per_s(big, seconds, repeats).median,
+                      "person": person_vector_env_subject_steps_per_s(big, seconds, repeats).median}
+    cartpole = peers[f"cartpole_{big}"]["median"]
+
+    def on_one_thread(world: str) -> str:
+        """The note's words on the same env run on one thread."""
+        return (f"{threads} threads where measured faster (threads.Choice); on one thread "
+                f"{one_thread[world]:,.0f}, {one_thread[world] / cartpole:.2f}x CartPole")
+
     figures = [
         figure("vector_env_4096", vector_env_subject_steps_per_s(big, seconds, repeats), "subject-steps/s", 1.0,
                n=big, traffic_bytes=traffic["vector_env"], versus_cartpole=True,
-               note=f"gym.make_vec, N = {big}, random actions"),
+               note=f"gym.make_vec, N = {big}, random actions, {on_one_thread('chamber')}"),
         figure("vector_layer_4096", Spread(*(100 * v for v in asdict(layer["overhead"]).values())), "%", 15.0,
                higher_is_better=False,
                note=f"time of the VectorEnv's step beyond its core's step (core {layer['core'].median:,.0f} "
                     f"subject-steps/s inside an env at {layer['env'].median:,.0f}), N = {big}"),
         figure("outpatient_vector_env_4096", person["env"], "subject-steps/s", 1.0, n=big, versus_cartpole=True,
-               note=f"the person's world (Outpatient-v0), gym.make_vec, N = {big}, random actions, 1-h steps"),
+               note=f"the person's world (Outpatient-v0), gym.make_vec, N = {big}, random actions, 1-h steps, "
+                    f"{on_one_thread('person')}"),
         figure("outpatient_layer_4096", Spread(*(100 * v for v in asdict(person["overhead"]).values())), "%", 15.0,
                higher_is_better=False,
                note=f"the person's VectorEnv step beyond its core's (core {person['core'].median:,.0f} "
