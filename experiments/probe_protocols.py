@@ -7,7 +7,8 @@ repeated cue tests on consecutive days, the order of two triggers (stress then c
 stress), the renewal designs (ABA, ABC, AAB against their no-change controls ABB and AAA:
 self-administration, extinction, test contexts), extinction tests 1 to 180 days after
 extinction, graded footshock and graded priming doses, i.p. baclofen 2.5 mg/kg before every
-extinction session (then a drug-free cue test) and before the last 5 FR1 sessions. Prints active
+extinction session (then a drug-free cue test), 0.5 to 8 h before a cue test, and before the last
+5 FR1 sessions. Prints active
 presses per 1-h session (cohort means, 95% bootstrap intervals of the mean) as markdown lines;
 docs/agents.md reports its output.
 """
@@ -91,9 +92,18 @@ def main(agent: str = "q_learning", n: int = 100) -> None:
     show("baclofen 2.5 mg/kg before each extinction session, drug-free cue test",
          p.presses(on_ext, (19, -1)) + p.presses(history + test("cue_reinstatement")),
          ("last extinction", "cue test", "vehicle cue test"))
+    pretreatment(p, history)
     show("baclofen 2.5 mg/kg before FR1 sessions 6-10 (infusions)",
          p.presses(sa(5) + sa(5, baclofen=RatIP(2.5)), (4, 9), "infusions") + p.presses(sa(), (9,), "infusions"),
          ("session 5", "session 10", "vehicle session 10"))
+
+
+def pretreatment(p: Probe, history: Calendar, hours: Sequence[float] = (0.5, 2.0, 4.0, 8.0)) -> None:
+    """Cue tests with i.p. baclofen 2.5 mg/kg given `hours` before the session, and with vehicle."""
+    show("baclofen 2.5 mg/kg i.p. given hours before a cue test",
+         [p.presses(history + test("cue_reinstatement", baclofen=RatIP(2.5, minutes_before=60.0 * h)))[0]
+          for h in hours] + p.presses(history + test("cue_reinstatement")),
+         [f"{h:g} h" for h in hours] + ["vehicle"])
 
 
 if __name__ == "__main__":
