@@ -946,6 +946,12 @@ actions, M subject-steps/s, 1-s repeats, machine otherwise idle, load ~0.6-1):
 The numbers are the same whichever build runs (tests/test_threads.py); only the time varies. This
 machine's speed also varies from minute to minute: in some runs both builds ran ~2x slower for
 seconds at a time (serial ~500 us a step, parallel ~200-400).
+With both cores the vector env's layer, ~25 us a step whatever the core's speed, became 15-16% of the
+faster core's step (target 15%). The read-only views of `info` are now made once for each state array
+and kept while the world keeps that array (`VectorView._read_only`; a derived measure or a replaced
+array gets a new view): the layer went from 15.1 / 15.3% to 12.4 / 13.6% of the core in the chamber and
+from 14.2 / 13.9% to 11.6 / 11.8% in Outpatient-v0 (`bench.vector_layer_overhead`, 3 repeats of 2 s, 2
+runs alternating with the version before).
 
 Studies of any size run as chunks of subjects (`rlcraving population`, on local processes or a
 Ray cluster with `--backend ray --address HOST:PORT`): subject i is the same in any chunk, so the

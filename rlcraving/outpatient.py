@@ -245,6 +245,7 @@ class Outpatient:
         self.week_positive = z(np.int64)    # of which positive
         self.adverse_today = np.zeros((n, len(ADVERSE_EVENTS)), dtype=bool)
         self.adverse_counts = np.zeros((n, len(ADVERSE_EVENTS)))
+        self.adverse_columns = tuple(self.adverse_counts.T)   # one view per event (ADVERSE_EVENTS)
         self.drinking = z(bool)
         # world traits
         self.access = z()

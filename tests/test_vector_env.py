@@ -167,6 +167,30 @@ def test_info_arrays_are_read_only_views_and_ended_steps_copies() -> None:
     assert not np.shares_memory(info["cocaine_mg_per_kg"], envs.batch.cocaine)
 
 
+@pytest.mark.parametrize("env_id", [rlcraving.ENV_ID, rlcraving.OUTPATIENT_ENV_ID])
+def test_info_views_follow_the_state_they_show(env_id: str) -> None:
+    """Each step's info holds the world's current measures, read-only, whether the world kept a state
+    array (its view is kept from step to step) or made a new one (baclofen's effects, the actions)."""
+    chamber = env_id == rlcraving.ENV_ID
+    envs = gym.make_vec(env_id, num_envs=4, vectorization_mode="vector_entry_point",
+                        **({"baclofen": rlcraving.RatIP(2.5)} if chamber else {}))
+    envs.reset(seed=0, options=None if chamber else {"baclofen_mg_per_day": 60.0})
+    world = envs.unwrapped._world
+    rng = np.random.default_rng(1)
+    kept = set()
+    before = None
+    for _ in range(30):
+        *_, info = envs.step(rng.integers(0, 3, 4))
+        now = world.info_arrays()
+        assert set(info) >= set(now)
+        for key, array in now.items():
+            assert np.array_equal(info[key], array) and not info[key].flags.writeable, key
+        if before is not None:
+            kept |= {k for k in now if info[k] is before[k]}
+        before = info
+    assert "cocaine_mg_per_kg" in kept and "action_taken" not in kept
+
+
 def test_out_of_range_vector_action_names_the_entry_on_one_line() -> None:
     envs = CocaineSeekingVectorEnv(500)
     envs.reset(seed=0)

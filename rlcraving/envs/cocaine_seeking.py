@@ -55,9 +55,9 @@ from rlcraving.checks import (
     check_keys,
     check_number,
 )
-from rlcraving.core import ACTION_MEANINGS, OBSERVATION_NAMES, REWARD_COMPONENTS, SubjectBatch, SubjectOptions
+from rlcraving.core import ACTION_MEANINGS, OBSERVATION_NAMES, SubjectBatch, SubjectOptions
 from rlcraving.envs import render
-from rlcraving.envs.views import SingleView, VectorView
+from rlcraving.envs.views import SingleView, VectorView, organism_info
 from rlcraving.params import ModelParams
 from rlcraving.pharmacology import MAX_MG_PER_DAY, REGIMEN_TYPES, OralTID, Placebo, Regimen
 from rlcraving.protocol import SESSION_KEYS, Calendar, SessionSettings, as_calendar, session
@@ -183,17 +183,13 @@ class Protocol:
             for i in idx.tolist():
                 self.current[i] = settings
 
-    def info(self, i: int | slice) -> dict[str, Any]:
-        """Per-step diagnostics for subject(s) `i`."""
+    def info_arrays(self) -> dict[str, np.ndarray]:
+        """Per-step diagnostics, one array over subjects each."""
         b = self.batch
-        info: dict[str, Any] = {name: b.components[name][i] for name in REWARD_COMPONENTS}
+        info = organism_info(b)
         info["dopamine"] = info["drug_dopamine"] + info["incentive"]
-        info["baclofen_gain"] = b.dopamine_gain[i]
-        info["cocaine_mg_per_kg"] = b.cocaine[i]
-        info["baclofen_mg_per_l"] = b.baclofen_mg_per_l[i]
-        info["incentive_signal"] = b.incentive[i]
-        info["dysphoria"] = b.dysphoria[i]
-        info["action_taken"] = b.actions_taken[i]
+        info["baclofen_gain"] = b.dopamine_gain
+        info["action_taken"] = b.actions_taken
         return info
 
 

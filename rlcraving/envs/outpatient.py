@@ -53,8 +53,7 @@ from rlcraving.checks import (
     check_keys,
     check_number,
 )
-from rlcraving.envs.views import SingleView, VectorView
-from rlcraving.organism import REWARD_COMPONENTS
+from rlcraving.envs.views import SingleView, VectorView, organism_info
 from rlcraving.outpatient import (
     ACTION_MEANINGS,
     ADVERSE_EVENTS,
@@ -130,22 +129,17 @@ class Life:
         b.end_weeks(idx)
         b.start_weeks(idx, regimen, attending=attending)
 
-    def info(self, i: int | slice) -> dict[str, Any]:
-        """Per-step measures of person(s) `i`."""
+    def info_arrays(self) -> dict[str, np.ndarray]:
+        """Per-step measures, one array over people each."""
         b = self.batch
-        info: dict[str, Any] = {name: b.components[name][i] for name in REWARD_COMPONENTS}
-        info["cocaine_mg_per_kg"] = b.cocaine[i]
-        info["baclofen_mg_per_l"] = b.baclofen_mg_per_l[i]
-        info["dopamine_gain"] = b.dopamine_gain[i]
-        info["withdrawal"] = b.bac_withdrawal[i]
-        info["dysphoria"] = b.dysphoria[i]
-        info["incentive_signal"] = b.incentive[i]
-        info["at_hand"] = b.at_hand[i]
-        info["uses_this_week"] = b.week_uses[i]
-        info["benzoylecgonine_mg"] = b.benzoylecgonine[i]
-        info["attending"] = b.attending[i]
-        for k, name in enumerate(ADVERSE_EVENTS):
-            info[f"adverse_{name}"] = b.adverse_counts[i, k]
+        info = organism_info(b)
+        info["dopamine_gain"] = b.dopamine_gain
+        info["withdrawal"] = b.bac_withdrawal
+        info["at_hand"] = b.at_hand
+        info["uses_this_week"] = b.week_uses
+        info["benzoylecgonine_mg"] = b.benzoylecgonine
+        info["attending"] = b.attending
+        info.update(zip(_ADVERSE_KEYS, b.adverse_columns, strict=True))
         return info
 
 
@@ -225,9 +219,11 @@ class OutpatientVectorEnv(_People, VectorView):
         self._bind(self._life, list(ACTION_MEANINGS), list(OBSERVATION_NAMES), render_mode)
 
 
+#: `info` keys of each person's adverse events this week, one per `ADVERSE_EVENTS`.
+_ADVERSE_KEYS = tuple(f"adverse_{name}" for name in ADVERSE_EVENTS)
 #: Fields of a week's summary (`info["week_summary"]` at a week's end).
 WEEK_SUMMARY = ("uses", "seeking_hours", "urine_tests", "urine_positive", "doses_taken", "doses_missed",
-                "attending", *(f"adverse_{name}" for name in ADVERSE_EVENTS))
+                "attending", *_ADVERSE_KEYS)
 
 
 def week_summaries(batch: PersonBatch) -> dict[str, np.ndarray]:
@@ -236,8 +232,7 @@ def week_summaries(batch: PersonBatch) -> dict[str, np.ndarray]:
     out = {"uses": batch.week_uses, "seeking_hours": batch.week_seeks, "urine_tests": batch.week_tests,
            "urine_positive": batch.week_positive, "doses_taken": batch.doses_taken,
            "doses_missed": batch.missed_doses, "attending": batch.attending}
-    for k, name in enumerate(ADVERSE_EVENTS):
-        out[f"adverse_{name}"] = batch.adverse_counts[:, k]
+    out.update(zip(_ADVERSE_KEYS, batch.adverse_columns, strict=True))
     return {k: np.asarray(v, dtype=float).copy() for k, v in out.items()}
 
 

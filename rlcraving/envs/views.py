@@ -2,7 +2,7 @@
 
 A world (`cocaine_seeking.Protocol`: a chamber's calendar; `outpatient.Life`: a person's weeks)
 holds the batched core (`world.batch`), starts episodes (`world.reset(idx, seed, options)`) and
-reports a step's measures (`world.info(i)`). `SingleView` shows subject 0 of a world of one,
+reports a step's measures (`world.info_arrays()`). `SingleView` shows subject 0 of a world of one,
 `VectorView` the N subjects of a world of N (Gymnasium's native VectorEnv, autoreset in the same
 step). A view adds only what differs between worlds: its episode's summary, the text and picture
 of one subject, and what a finished episode is called.
@@ -29,7 +29,21 @@ class World(Protocol):
 
     def reset(self, idx: np.ndarray, seed: int | None, options: Any) -> None: ...
 
-    def info(self, i: int | slice) -> dict[str, Any]: ...
+    def info_arrays(self) -> dict[str, np.ndarray]:
+        """A step's measures, one array over subjects each: the world's state arrays themselves where
+        they are kept (the same objects from step to step), new arrays where derived."""
+        ...
+
+
+def organism_info(batch: Any) -> dict[str, np.ndarray]:
+    """The organism's measures in every world's `info`: the reward's components, the cocaine and
+    baclofen levels, the incentive signal and dysphoria (the batch's own arrays)."""
+    info = dict(batch.components)
+    info["cocaine_mg_per_kg"] = batch.cocaine
+    info["baclofen_mg_per_l"] = batch.baclofen_mg_per_l
+    info["incentive_signal"] = batch.incentive
+    info["dysphoria"] = batch.dysphoria
+    return info
 
 
 class _View:
@@ -109,7 +123,7 @@ class SingleView(_View, gym.Env[np.ndarray, np.int64]):
             raise gym.error.ResetNeeded(self._over_message())
         self._action[0] = check_action(action, len(self.action_meanings), self.action_meanings)
         obs, reward, terminated, truncated = self._batch.step(self._action)
-        info = {k: float(v) for k, v in self._world.info(0).items()}
+        info = {k: float(v[0]) for k, v in self._world.info_arrays().items()}
         self._over = bool(terminated[0] or truncated[0])
         if self._over:
             info[self.summary_key] = self._summary()
@@ -144,6 +158,7 @@ class VectorView(_View, VectorEnv):
         self.single_observation_space = spaces.Box(0.0, 1.0, (n_obs,), np.float32)
         self.action_space = spaces.MultiDiscrete(np.full(n, n_actions))
         self.observation_space = spaces.Box(0.0, 1.0, (n, n_obs), np.float32)
+        self._views: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         self._start(np.arange(self.num_envs), seed, options, super().reset)
@@ -154,13 +169,12 @@ class VectorView(_View, VectorEnv):
             raise gym.error.ResetNeeded("call reset() before step()")
         actions = check_actions(actions, self.num_envs, len(self.action_meanings), self.action_meanings)
         obs, reward, terminated, truncated = self._batch.step(actions)
-        info = self._world.info(slice(None))
+        arrays = self._world.info_arrays()
         done = terminated | truncated
         if not done.any():
-            for v in info.values():   # the world's state, shown read-only until the next step
-                v.flags.writeable = False
+            info = self._read_only(arrays)
         else:   # the resets below change the state: this step's values are copied first
-            info = {k: np.array(v, copy=True) for k, v in info.items()}
+            info = {k: np.array(v, copy=True) for k, v in arrays.items()}
             info["final_obs"] = obs.copy()
             info["_final_obs"] = done.copy()
             info[self.summary_key] = self._summaries()
@@ -168,6 +182,20 @@ class VectorView(_View, VectorEnv):
             self._world.reset(np.flatnonzero(done), None, None)
             obs = self._batch.observe()
         return obs, reward, terminated, truncated, info
+
+    def _read_only(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Read-only views of the world's info arrays. A view is made once for each state array and
+        kept while the world keeps that array (`_views`: name -> (array, view)); a new array (a derived
+        measure, or state the world replaced) gets a new view."""
+        views, info = self._views, {}
+        for name, array in arrays.items():
+            kept = views.get(name)
+            if kept is None or kept[0] is not array:
+                view = array.view()
+                view.flags.writeable = False
+                views[name] = kept = (array, view)
+            info[name] = kept[1]
+        return info
 
     def render(self):
         if self.render_mode == "ansi":
@@ -177,4 +205,4 @@ class VectorView(_View, VectorEnv):
         return None
 
 
-__all__ = ["RENDER_MODES", "SingleView", "VectorView", "World"]
+__all__ = ["RENDER_MODES", "SingleView", "VectorView", "World", "organism_info"]
