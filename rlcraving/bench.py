@@ -482,17 +482,19 @@ def headline_study_seconds(n_subjects: int = 200, repeats: int = REPEATS) -> Spr
 
 
 def demo_seconds(repeats: int = REPEATS) -> Spread:
-    """Wall time (s) of `rlcraving demo` as a user runs it, warm: a fresh process each repeat (imports,
-    numba's cached kernels, the four runs, the tables and figures), after one untimed run that fills
-    the caches (compiled kernels, files)."""
+    """Wall time (s) of `rlcraving demo` as a user runs it, warm: a fresh process and a fresh results
+    folder each repeat (imports, numba's cached kernels, the four runs, the tables and figures), after
+    one untimed run that fills numba's cache. (A folder that holds the runs already would only redraw
+    the tables and figures: the study skips runs it has.)"""
     import subprocess
     import sys
     import tempfile
 
     with tempfile.TemporaryDirectory() as folder:
-        command = [sys.executable, "-m", "rlcraving", "demo", "--quiet", "--out", folder]
+        runs = iter(range(repeats + 1))
 
         def once() -> float:
+            command = [sys.executable, "-m", "rlcraving", "demo", "--quiet", "--out", f"{folder}/{next(runs)}"]
             start = time.perf_counter()
             subprocess.run(command, check=True, capture_output=True)
             return time.perf_counter() - start
@@ -632,7 +634,8 @@ def run(out: Path | str = "results/bench", seconds: float = 2.0, quick: bool = F
         figure("headline_study", headline_study_seconds(n_headline, repeats), "s", 10.0, higher_is_better=False,
                note=f"5 doses x {n_headline} TD subjects, default protocol, one process, shared history"),
         figure("demo", demo_seconds(repeats), "s", 10.0, higher_is_better=False,
-               note="`rlcraving demo` in a fresh process each repeat, warm (after one untimed run)"),
+               note="`rlcraving demo` in a fresh process and a fresh results folder each repeat, warm (after "
+                    "one untimed run)"),
         figure("memory_100k_subjects", memory_mb(100_000, repeats), "MB", 2048, higher_is_better=False,
                note="resident memory added by 100,000 subjects after 20 steps of a session"),
     ]
