@@ -29,9 +29,9 @@ import numba
 import numba.np.ufunc.parallel
 import numpy as np
 
-#: Cohorts at least this large may run on every core, when measured faster (`Choice`): below it
-#: a step's work is too small for a second thread to pay for its wake-up (vector env subject-steps/s
-#: at N = 2,048 on an idle 2-core machine, docs/performance.md).
+#: Cohorts at least this large may run on every core, when measured faster (`Choice`); smaller ones
+#: run serial without timing. At 2,048 both cores still pay on an idle 2-core machine (vector env
+#: 14.9 against 12.8 M subject-steps/s serial, docs/performance.md); smaller sizes were not measured.
 PARALLEL_MIN_SUBJECTS = 2_048
 
 #: Subjects a thread takes at a time (`blocks`): a block's scratch arrays are allocated once.
