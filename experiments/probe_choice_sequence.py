@@ -1,11 +1,13 @@
 """Sequential dependencies in the agents' discrete-trials choices between cocaine and sucrose: is a
 choice trial's drug choice more or less likely after a drug choice than after a sucrose choice?
 
-    python experiments/probe_choice_sequence.py [AGENT] [N_SUBJECTS]     (defaults: q_learning 200; seed 0)
+    python experiments/probe_choice_sequence.py [AGENT] [N_SUBJECTS] [INTERVAL_MIN]
+                                                (defaults: q_learning 200 10; seed 0)
 
 Lives the individual_differences row's choice calendar (5 days of each reward alone on alternate days,
 then 15 discrete-trials choice sessions of 12 choice trials 10 min apart; subjects with individual
-differences) with the compulsion zone in the policy (the row's model) and without it, and prints for
+differences; choice trials INTERVAL_MIN apart, 10 in the row) with the compulsion zone in the policy
+(the row's model) and without it, and prints for
 choice sessions 1-3 and 13-15 the probability of a drug choice after a drug choice and after a sucrose
 choice, within subjects (`conditional`; a choice trial without an infusion counts as a sucrose choice:
 the agents answer nearly every trial). Rats in a discrete-trials choice chose cocaine more
@@ -29,10 +31,10 @@ WINDOWS = ((1, 3), (CHOICE_SESSIONS - 2, CHOICE_SESSIONS))
 MIN_PAIRS = 3
 
 
-def choice_sequences(events: pd.DataFrame, days: list[int], n: int) -> np.ndarray:
+def choice_sequences(events: pd.DataFrame, days: list[int], n: int, interval_min: float) -> np.ndarray:
     """(subject, session, choice trial): True where the choice trial gave an infusion (a drug choice)."""
     settings = session("discrete_choice")
-    trial_s = 60.0 * settings.trial_interval_min
+    trial_s = 60.0 * interval_min
     infusions = events[events.event == "infusions"]
     drug = np.zeros((n, len(days), settings.trials), dtype=bool)
     for k, day in enumerate(days):
@@ -54,8 +56,10 @@ def conditional(drug: np.ndarray) -> tuple[float, float, int]:
     return float(p_drug.mean()), float(p_sucrose.mean()), int(kept.sum())
 
 
-def main(agent: str = "q_learning", n: int = 200) -> None:
+def main(agent: str = "q_learning", n: int = 200, interval_min: float = 10.0) -> None:
     calendar = choice_calendar()
+    trials = session("discrete_choice").trials
+    calendar[-1] = {**calendar[-1], "trial_interval_min": interval_min, "session_minutes": trials * interval_min}
     total = sum(int(entry.get("days", 1)) for entry in calendar)
     traced = tuple(range(total - CHOICE_SESSIONS, total))
     for zone in (True, False):
@@ -66,10 +70,11 @@ def main(agent: str = "q_learning", n: int = 200) -> None:
         cells = []
         for lo, hi in WINDOWS:
             days = [traced[k - 1] for k in range(lo, hi + 1)]
-            p_drug, p_sucrose, counted = conditional(choice_sequences(result.events, days, n))
+            p_drug, p_sucrose, counted = conditional(choice_sequences(result.events, days, n, interval_min))
             cells.append(f"sessions {lo}-{hi}: P(drug | drug) {p_drug:.2f}, P(drug | sucrose) {p_sucrose:.2f} "
                          f"({counted} subjects)")
-        print(f"- {agent}, {n} subjects, compulsion zone {'on' if zone else 'off'}: " + "; ".join(cells))
+        print(f"- {agent}, {n} subjects, trials {interval_min:g} min apart, compulsion zone "
+              f"{'on' if zone else 'off'}: " + "; ".join(cells))
 
 
 if __name__ == "__main__":
