@@ -946,9 +946,12 @@ actions, M subject-steps/s, 1-s repeats, machine otherwise idle, load ~0.6-1):
   vectorised CartPole 22.1 (1.02-1.03x; 15.0 serial), Outpatient-v0 19.6 (0.89x; 11.7 serial), TD
   cohort 21.8 (16.2 serial). At N = 2,048: vector env 14.9 (12.8 serial), TD cohort 19.0 (15.2),
   Outpatient-v0 15.3 (10.8).
-The numbers are the same whichever build runs (tests/test_threads.py); only the time varies. This
-machine's speed also varies from minute to minute: in some runs both builds ran ~2x slower for
-seconds at a time (serial ~500 us a step, parallel ~200-400).
+The numbers are the same whichever build runs (tests/test_threads.py); only the time varies. A
+process forked (multiprocessing's fork method) after its parent ran a parallel build runs the serial
+builds: GNU OpenMP cannot run a parallel region there, and numba's OpenMP layer terminates such a
+child ("fork() called from a process already using GNU OpenMP"). This machine's speed also varies
+from minute to minute: in some runs both builds ran ~2x slower for seconds at a time (serial ~500 us
+a step, parallel ~200-400).
 With both cores the vector env's layer, ~25 us a step whatever the core's speed, became 15-16% of the
 faster core's step (target 15%). The read-only views of `info` are now made once for each state array
 and kept while the world keeps that array (`VectorView._read_only`; a derived measure or a replaced

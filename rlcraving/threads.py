@@ -20,6 +20,7 @@ the thread count and whichever build runs (tests/test_threads.py); only the time
 from __future__ import annotations
 
 import math
+import os
 import time
 import types
 from collections.abc import Callable
@@ -87,14 +88,16 @@ class Kernel:
         return self._builds[parallel]
 
     def __call__(self, *args: Any) -> Any:
+        global _parallel_ran
         n = args[self.subjects_arg].shape[self.axis]
-        if n < PARALLEL_MIN_SUBJECTS or thread_count() < 2:
+        if n < PARALLEL_MIN_SUBJECTS or _serial_only or thread_count() < 2:
             return (self._builds[False] or self.build(False))(*args)
         key = int(n).bit_length()
         choice = self._choices.get(key)
         if choice is None:
             choice = self._choices[key] = Choice()
         parallel = choice.next()
+        _parallel_ran |= parallel
         build = self._builds[parallel] or self.build(parallel)
         start = time.perf_counter_ns()
         out = build(*args)
@@ -157,6 +160,21 @@ class Choice:
 
 
 _count: Callable[[], int] | None = None
+
+#: Whether this process has run a parallel build, and whether it is a child forked after that. GNU
+#: OpenMP cannot run a parallel region in such a child (numba's OpenMP layer terminates it: "fork()
+#: called from a process already using GNU OpenMP"), so the child runs the serial builds: the same
+#: numbers. A child started with the spawn or forkserver methods is a fresh process and uses both cores.
+_parallel_ran = False
+_serial_only = False
+
+
+def _after_fork_in_child() -> None:
+    global _serial_only
+    _serial_only = _serial_only or _parallel_ran
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def thread_count() -> int:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import numba
 import numpy as np
@@ -168,3 +170,25 @@ def test_person_world_bit_identical_on_one_and_two_threads(parallel_from_one: No
                 batch.adverse_counts.copy(), np.array([v["craving"] for v in batch.visits])]
 
     _identical(run)
+
+
+def _core_fingerprint(queue: Any) -> None:
+    queue.put([a.tobytes() for a in _core_run(20)])
+
+
+@two_threads
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork here")
+def test_a_child_forked_after_parallel_runs_serial_with_the_same_numbers(parallel_from_one: None) -> None:
+    """GNU OpenMP cannot run a parallel region in a child forked after the parent ran one (numba's layer
+    terminates the child); the child runs the serial builds instead, with the same numbers."""
+    with thread_count(2):
+        _core_run(20)   # the parent runs parallel builds
+        ctx = multiprocessing.get_context("fork")
+        queue = ctx.Queue()
+        child = ctx.Process(target=_core_fingerprint, args=(queue,))
+        child.start()
+        got = queue.get(timeout=120)
+        child.join(60)
+    assert child.exitcode == 0
+    with thread_count(1):
+        assert got == [a.tobytes() for a in _core_run(20)]
