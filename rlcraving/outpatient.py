@@ -261,6 +261,7 @@ class Outpatient:
         self.missed_doses = z()
         self.doses_taken = z()
         self._effects = np.tile(np.array([0.0, 1.0, 1.0, 0.0, 0.0]), (n, 1))
+        self._withdrawal = self._effects[:, 4]   # written in place (`_effects[:] = ...`), so one view serves
         self._dose_per_use = (w.smoked_dose_mg * w.smoked_bioavailability if self.options.route == "smoked"
                               else w.intranasal_dose_mg * w.intranasal_bioavailability) / w.body_weight_kg
         self._used_mg = w.smoked_dose_mg if self.options.route == "smoked" else w.intranasal_dose_mg
@@ -293,7 +294,7 @@ class Outpatient:
     @property
     def bac_withdrawal(self) -> np.ndarray:
         """Baclofen withdrawal now (adapted minus recent occupancy, >= 0), per person."""
-        return self._effects[:, 4]
+        return self._withdrawal
 
     def new_subjects(self, idx: np.ndarray, keys: np.ndarray) -> None:
         """New people at `idx`: naive organisms, their own world traits, nothing at hand, attending."""

@@ -189,6 +189,8 @@ def test_info_views_follow_the_state_they_show(env_id: str) -> None:
             kept |= {k for k in now if info[k] is before[k]}
         before = info
     assert "cocaine_mg_per_kg" in kept and "action_taken" not in kept
+    if not chamber:
+        assert "withdrawal" in kept
 
 
 def test_out_of_range_vector_action_names_the_entry_on_one_line() -> None:
